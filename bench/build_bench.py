@@ -1,0 +1,1048 @@
+#!/usr/bin/env python3
+"""Benchmark ``gallery build`` against the peer tool sigal, in the same run.
+
+This is a measurement tool, not a test. It generates a deterministic set of
+synthetic photos (cached in the work dir), configures both tools to do the same
+work (one 1280px JPEG web image + one 280x210 cropped thumbnail per photo, JPEG
+quality 85, no copies of the originals, same number of worker processes) and
+times each scenario by wall clock around a subprocess run of each CLI.
+
+Scenarios (median of ``--repeat`` runs each):
+
+1. cold build into an empty output directory;
+2. no-op rebuild into the same output directory, nothing changed;
+3. one picture changed (re-saved with different content), rebuild;
+   3b. (sigal only) the same, after deleting that picture's outputs, because
+   sigal only checks that the output file exists and would otherwise leave the
+   stale image in place;
+4. forced rebuild (``gallery build --force`` / ``sigal build -f``).
+
+``--noop-scale COUNT`` is a separate mode: COUNT tiny JPEGs, one build, then the
+no-op rebuild time compared with a plain ``os.walk`` + ``os.stat`` of the tree.
+
+Only the standard library and Pillow are used. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import platform
+import random
+import resource
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+try:
+    import PIL
+    from PIL import Image, ImageChops, ImageDraw, features
+except ImportError:  # pragma: no cover - depends on the machine
+    sys.exit("build_bench.py needs Pillow: pip install pillow")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Bump when the generator changes, so cached photos are regenerated.
+GENERATOR_VERSION = 1
+
+WEB_SIZE = 1280  # long edge of the one web image, pixels
+THUMB_SIZE = (280, 210)  # thumbnail crop box, pixels
+OUTPUT_QUALITY = 85  # JPEG quality of the outputs
+SOURCE_QUALITY = 90  # JPEG quality of the generated sources
+PORTRAIT_EVERY = 5  # every 5th photo is portrait (height > width)
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".avif", ".gif"}
+
+OUR_CONFIG = f"""\
+# Written by bench/build_bench.py: one web size, one thumbnail, JPEG only.
+[gallery]
+name = "bench"
+title = "Bench"
+
+[images]
+sizes = [{WEB_SIZE}]
+thumbnail = [{THUMB_SIZE[0]}, {THUMB_SIZE[1]}]
+formats = ["jpeg"]
+quality = {OUTPUT_QUALITY}
+"""
+
+# sigal's own default jpg_options are quality 85 + optimize + progressive.
+SIGAL_JPG_OPTIONS = {
+    "stock": {"quality": OUTPUT_QUALITY, "optimize": True, "progressive": True},
+    "plain": {"quality": OUTPUT_QUALITY},
+}
+
+SIGAL_CONFIG = """\
+# Written by bench/build_bench.py for sigal {version}.
+# Matches gallery-builder's benchmark config: one web image whose long edge is
+# {web}px (ResizeToFit with a square box, never upscaled), one {tw}x{th}
+# cropped thumbnail, JPEG output, no originals, no videos, no zip, no plugins.
+# The number of processes is passed on the command line (-n): sigal has no
+# ncpu setting in this file.
+title = "Bench"
+img_processor = "ResizeToFit"
+img_size = ({web}, {web})
+img_format = "JPEG"
+jpg_options = {jpg_options!r}
+autorotate_images = True
+copy_exif_data = False
+make_thumbs = True
+thumb_size = ({tw}, {th})
+thumb_fit = True
+thumb_fit_centering = (0.5, 0.5)
+keep_orig = False
+use_orig = False
+video_extensions = []
+zip_gallery = False
+write_html = True
+theme = "colorbox"
+medias_sort_attr = "filename"
+albums_sort_attr = "name"
+plugins = {plugins!r}
+"""
+
+
+def log(msg: str) -> None:
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------
+# Synthetic photos
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhotoSpec:
+    relpath: str
+    size: tuple[int, int]
+    seed: int
+    taken: str  # EXIF "YYYY:MM:DD HH:MM:SS"
+    quality: int
+
+
+_GRADIENTS: dict[tuple[int, int], tuple[Image.Image, Image.Image]] = {}
+
+
+def _gradients(size: tuple[int, int]) -> tuple[Image.Image, Image.Image]:
+    if size not in _GRADIENTS:
+        _GRADIENTS[size] = (
+            Image.linear_gradient("L").resize(size),
+            Image.radial_gradient("L").resize(size),
+        )
+    return _GRADIENTS[size]
+
+
+def render_photo(size: tuple[int, int], seed: int, grain: int = 12) -> Image.Image:
+    """A deterministic, photo-ish RGB image: gradients, blotches, shapes and grain.
+
+    Noise comes from ``random.Random(seed).randbytes`` (not ``Image.effect_noise``,
+    which uses the C library's unseeded ``rand()`` and is slow at 6 MP).
+    """
+    rng = random.Random(seed)
+    w, h = size
+    lin, rad = _gradients(size)
+    base = Image.merge("RGB", [lin, rad, lin.transpose(Image.Transpose.ROTATE_180)])
+    if rng.random() < 0.5:
+        base = base.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    lw, lh = max(2, w // 16), max(2, h // 16)
+    blotches = Image.frombytes("RGB", (lw, lh), rng.randbytes(lw * lh * 3))
+    blotches = blotches.resize(size, Image.Resampling.BILINEAR)
+    img = Image.blend(base, blotches, 0.45 + 0.25 * rng.random())
+    draw = ImageDraw.Draw(img)
+    for _ in range(12):
+        x0, y0 = rng.randrange(w), rng.randrange(h)
+        x1 = x0 + rng.randrange(w // 20 + 1, w // 3 + 2)
+        y1 = y0 + rng.randrange(h // 20 + 1, h // 3 + 2)
+        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
+        shape((x0, y0, x1, y1), fill=colour)
+    if grain:
+        noise = Image.frombytes("L", size, rng.randbytes(w * h))
+        noise = noise.point(lambda v: v * grain // 255)
+        img = ImageChops.add(img, Image.merge("RGB", [noise, noise, noise]), 1, -(grain // 2))
+    return img
+
+
+def write_photo(spec: PhotoSpec, root: str, tmp_dir: str) -> int:
+    """Render and save one photo atomically; returns its size in bytes."""
+    dest = Path(root, spec.relpath)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    grain = 12 if min(spec.size) >= 256 else 0
+    img = render_photo(spec.size, spec.seed, grain=grain)
+    exif = Image.Exif()
+    exif[0x010F] = "BenchCam"  # Make
+    exif[0x0110] = "Synthetic One"  # Model
+    exif[0x0132] = spec.taken  # DateTime
+    sub = exif.get_ifd(0x8769)  # Exif IFD
+    sub[0x9003] = spec.taken  # DateTimeOriginal
+    sub[0x9004] = spec.taken  # DateTimeDigitized
+    fd, tmp = tempfile.mkstemp(suffix=".part", dir=tmp_dir)
+    os.close(fd)
+    try:
+        img.save(tmp, "JPEG", quality=spec.quality, exif=exif)
+        os.replace(tmp, dest)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return dest.stat().st_size
+
+
+def _write_photo_job(args: tuple[PhotoSpec, str, str]) -> int:
+    return write_photo(*args)
+
+
+def plan_photos(
+    count: int, size: tuple[int, int], albums: int, seed: int, quality: int
+) -> list[PhotoSpec]:
+    width = max(4, len(str(count)))
+    start = dt.datetime(2023, 6, 1, 8, 0, 0)
+    albums = max(1, min(albums, count))
+    specs = []
+    for i in range(count):
+        album = i * albums // count + 1
+        w, h = size
+        if i % PORTRAIT_EVERY == PORTRAIT_EVERY - 1:
+            w, h = min(size), max(size)
+        taken = start + dt.timedelta(days=album - 1, minutes=7 * i, seconds=i % 60)
+        specs.append(
+            PhotoSpec(
+                relpath=f"album-{album:02d}/IMG_{i + 1:0{width}d}.jpg",
+                size=(w, h),
+                seed=seed * 1_000_003 + i,
+                taken=taken.strftime("%Y:%m:%d %H:%M:%S"),
+                quality=quality,
+            )
+        )
+    return specs
+
+
+@dataclass
+class PhotoSet:
+    root: Path  # cache root (holds src/, tmp/, pristine copies)
+    src: Path
+    specs: list[PhotoSpec]
+    total_bytes: int = 0
+
+
+def ensure_photos(cache_root: Path, specs: list[PhotoSpec], jobs: int, label: str) -> PhotoSet:
+    src = cache_root / "src"
+    tmp = cache_root / "tmp"
+    src.mkdir(parents=True, exist_ok=True)
+    tmp.mkdir(exist_ok=True)
+    restore_pristine(cache_root, src)
+    missing = [s for s in specs if not (src / s.relpath).is_file()]
+    if missing:
+        log(f"generating {len(missing)} {label} into {src} ({jobs} processes) ...")
+        t0 = time.perf_counter()
+        work = [(s, str(src), str(tmp)) for s in missing]
+        # Always in worker processes, never in this one: see run_timed().
+        chunk = max(1, len(work) // (jobs * 8))
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            list(pool.map(_write_photo_job, work, chunksize=chunk))
+        log(f"generated in {time.perf_counter() - t0:.1f} s")
+    else:
+        log(f"reusing {len(specs)} cached {label} in {src}")
+    total = sum((src / s.relpath).stat().st_size for s in specs)
+    return PhotoSet(root=cache_root, src=src, specs=specs, total_bytes=total)
+
+
+def restore_pristine(cache_root: Path, src: Path) -> None:
+    """Put back a source photo that an interrupted run left modified."""
+    for saved in cache_root.glob("pristine-*.jpg"):
+        rel = saved.name.removeprefix("pristine-").replace("__", "/")
+        log(f"restoring pristine {rel}")
+        os.replace(saved, src / rel)
+
+
+@contextlib.contextmanager
+def mutable_photo(photos: PhotoSet, spec: PhotoSpec) -> Iterator[None]:
+    """Keep a pristine copy of one source photo; restore it afterwards."""
+    saved = photos.root / ("pristine-" + spec.relpath.replace("/", "__"))
+    shutil.copy2(photos.src / spec.relpath, saved)
+    try:
+        yield
+    finally:
+        os.replace(saved, photos.src / spec.relpath)
+
+
+def change_photo(photos: PhotoSet, spec: PhotoSpec, variant: int) -> None:
+    """Re-save ``spec`` with different pixels (same name, size and EXIF date)."""
+    changed = PhotoSpec(
+        relpath=spec.relpath,
+        size=spec.size,
+        seed=spec.seed + 7_919 * (variant + 1),
+        taken=spec.taken,
+        quality=spec.quality,
+    )
+    # Rendered in a child process to keep this process's peak RSS low (see run_timed).
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        pool.submit(write_photo, changed, str(photos.src), str(photos.root / "tmp")).result()
+
+
+# --------------------------------------------------------------------------
+# Running and measuring
+# --------------------------------------------------------------------------
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+class TreeSampler(threading.Thread):
+    """Samples the summed PSS of a process and all its descendants (Linux /proc)."""
+
+    def __init__(self, root_pid: int, interval: float = 0.05) -> None:
+        super().__init__(daemon=True)
+        self.root_pid = root_pid
+        self.interval = interval
+        self.peak_kib = 0
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.peak_kib = max(self.peak_kib, self._sample())
+            self._stop_event.wait(self.interval)
+
+    def stop(self) -> int:
+        self._stop_event.set()
+        self.join()
+        return self.peak_kib
+
+    def _sample(self) -> int:
+        children: dict[int, list[int]] = {}
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(name))
+        total, todo = 0, [self.root_pid]
+        while todo:
+            pid = todo.pop()
+            total += _pss_kib(pid)
+            todo.extend(children.get(pid, ()))
+        return total
+
+
+@dataclass
+class RunResult:
+    seconds: float
+    maxrss_kib: int  # largest single process of the tree (wait4 ru_maxrss)
+    tree_pss_kib: int | None  # sampled peak of the summed tree PSS, if asked for
+    stdout: str
+    stderr: str
+
+    @property
+    def summary(self) -> str:
+        lines = [ln.strip() for ln in self.stdout.splitlines() if ln.strip()]
+        return lines[-1] if lines else ""
+
+
+class CommandFailed(Exception):
+    pass
+
+
+def run_timed(cmd: Sequence[str], *, cwd: Path, tree_rss: bool) -> RunResult:
+    """Run ``cmd``; wall time by perf_counter, peak RSS via wait4's rusage.
+
+    wait4 returns the child's rusage including its waited-for descendants; for
+    ru_maxrss that is the maximum over the processes, not a sum. Because
+    subprocess starts the child with vfork/fork, the child's ru_maxrss also
+    includes this process's own peak RSS at spawn time (the kernel carries the
+    old address space's high-water mark over exec), so this script never
+    decodes or renders images itself: that is done in worker processes.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            list(cmd), cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err
+        )
+        sampler = TreeSampler(proc.pid) if tree_rss else None
+        if sampler:
+            sampler.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        elapsed = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        tree_peak = sampler.stop() if sampler else None
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode(errors="replace")
+        stderr = err.read().decode(errors="replace")
+    if proc.returncode != 0:
+        tail = "\n".join((stderr or stdout).splitlines()[-25:])
+        raise CommandFailed(
+            f"command failed with exit code {proc.returncode}:\n  {shlex.join(cmd)}\n{tail}"
+        )
+    return RunResult(elapsed, usage.ru_maxrss, tree_peak, stdout, stderr)
+
+
+@dataclass
+class Tool:
+    key: str
+    label: str
+    base_cmd: list[str]
+    version: str
+    config: Path
+    jobs: int
+    cwd: Path
+
+    def build_cmd(self, src: Path, out: Path, force: bool = False) -> list[str]:
+        if self.key == "ours":
+            cmd = [*self.base_cmd, "build", str(src), "-o", str(out), "-j", str(self.jobs)]
+            cmd += ["--config", str(self.config)]
+            return [*cmd, "--force"] if force else cmd
+        cmd = [*self.base_cmd, "build", "-c", str(self.config), "-n", str(self.jobs)]
+        cmd += ["-f"] if force else []
+        return [*cmd, str(src), str(out)]
+
+    def display_cmd(self, force: bool = False) -> str:
+        cmd = self.build_cmd(Path("SRC"), Path("OUT"), force)
+        cmd = ["CONF" if c == str(self.config) else c for c in cmd]
+        if cmd[0] == sys.executable:
+            cmd[0] = "python"
+        return shlex.join(cmd)
+
+
+def _probe(cmd: list[str], cwd: Path) -> tuple[bool, str]:
+    try:
+        res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, str(exc)
+    return res.returncode == 0, (res.stderr or res.stdout).strip()
+
+
+def _dist_version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def find_ours() -> list[str]:
+    exe = shutil.which("gallery")
+    candidates = [[exe]] if exe else []
+    candidates.append([sys.executable, "-m", "gallery_builder.cli"])
+    errors = []
+    for cmd in candidates:
+        ok, msg = _probe([*cmd, "build", "--help"], REPO_ROOT)
+        if ok:
+            return cmd
+        errors.append(f"  {shlex.join(cmd)} build --help -> {msg.splitlines()[-1] if msg else '?'}")
+    raise SystemExit(
+        "error: gallery-builder's CLI is not available (yet).\n"
+        "Looked for the `gallery` console script on PATH, then "
+        "`python -m gallery_builder.cli` from the repo root:\n"
+        + "\n".join(errors)
+        + "\nInstall it (pip install -e .) or run with --tools sigal."
+    )
+
+
+def find_sigal() -> list[str]:
+    exe = shutil.which("sigal")
+    cmd = [exe] if exe else [sys.executable, "-m", "sigal"]
+    ok, msg = _probe([*cmd, "--version"], REPO_ROOT)
+    if not ok:
+        raise SystemExit(
+            f"error: sigal is not available ({msg or 'not found'}).\n"
+            "Install it with: pip install sigal   (or run with --tools ours)"
+        )
+    return cmd
+
+
+def make_tools(names: list[str], args: argparse.Namespace, work: Path) -> list[Tool]:
+    tools = []
+    conf_dir = work / "config"
+    conf_dir.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        if name == "ours":
+            cmd = find_ours()
+            conf = conf_dir / "gallery-bench.toml"
+            if args.our_config:
+                shutil.copyfile(args.our_config, conf)
+            else:
+                conf.write_text(OUR_CONFIG)
+            version = _dist_version("gallery-builder")
+            tools.append(Tool("ours", "gallery-builder", cmd, version, conf, args.jobs, REPO_ROOT))
+        else:
+            cmd = find_sigal()
+            version = _dist_version("sigal")
+            conf = conf_dir / "sigal.conf.py"
+            plugins = ["sigal.plugins.extended_caching"] if args.sigal_caching else []
+            conf.write_text(
+                SIGAL_CONFIG.format(
+                    version=version,
+                    web=WEB_SIZE,
+                    tw=THUMB_SIZE[0],
+                    th=THUMB_SIZE[1],
+                    jpg_options=SIGAL_JPG_OPTIONS[args.sigal_jpeg],
+                    plugins=plugins,
+                )
+            )
+            tools.append(Tool("sigal", "sigal", cmd, version, conf, args.jobs, REPO_ROOT))
+    return tools
+
+
+Snapshot = dict[str, tuple[int, int, int]]
+
+
+def snapshot(root: Path) -> Snapshot:
+    snap: Snapshot = {}
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            st = os.stat(path)
+            snap[os.path.relpath(path, root)] = (st.st_mtime_ns, st.st_size, st.st_ctime_ns)
+    return snap
+
+
+def written_since(before: Snapshot, after: Snapshot) -> list[str]:
+    return sorted(p for p, sig in after.items() if before.get(p) != sig)
+
+
+def derived_images(snap: Snapshot) -> int:
+    """Output images named after a source photo (IMG_*), i.e. web images + thumbs."""
+    return sum(
+        1
+        for p in snap
+        if "IMG_" in os.path.basename(p) and os.path.splitext(p)[1].lower() in IMAGE_SUFFIXES
+    )
+
+
+def outputs_of(snap_paths: Sequence[str], stem: str) -> list[str]:
+    return [p for p in snap_paths if stem in os.path.basename(p)]
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+# --------------------------------------------------------------------------
+# Report helpers
+# --------------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.lower().startswith(("model name", "hardware", "cpu model")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def mem_total() -> str:
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemTotal:"):
+                    return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return "unknown"
+
+
+def machine_lines(tools: list[Tool]) -> list[str]:
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    jpeg = features.version("libjpeg_turbo") or features.version("jpg") or "?"
+    turbo = "libjpeg-turbo" if features.check("libjpeg_turbo") else "libjpeg"
+    lines = [
+        f"- Machine: {os.cpu_count()} CPUs (usable: {affinity}), {cpu_model()}, "
+        f"{mem_total()} RAM, {platform.platform()}",
+        f"- Python {platform.python_version()}, Pillow {PIL.__version__} ({turbo} {jpeg})",
+    ]
+    versions = ", ".join(f"{t.label} {t.version}" for t in tools)
+    if versions:
+        lines.append(f"- Tools: {versions}")
+    return lines
+
+
+def self_maxrss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def fmt_s(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def fmt_ratio(ours: float | None, sigal: float | None) -> str:
+    if ours is None or sigal is None or ours <= 0:
+        return "—"
+    return f"{sigal / ours:.2f}×"
+
+
+def fmt_mib(kib: int | None) -> str:
+    return "—" if kib is None else f"{kib / 1024:.0f}"
+
+
+def command_line() -> str:
+    return shlex.join(["python", *sys.argv])
+
+
+# --------------------------------------------------------------------------
+# Main benchmark
+# --------------------------------------------------------------------------
+
+SCENARIOS = [
+    ("cold", "1. cold build (empty output dir)"),
+    ("noop", "2. no-op rebuild (nothing changed)"),
+    ("changed", "3. one picture changed, rebuild"),
+    ("changed_deleted", "3b. one picture changed + its outputs deleted, rebuild"),
+    ("force", "4. forced rebuild (`--force` / `sigal -f`)"),
+]
+
+
+@dataclass
+class BenchState:
+    runs: dict[str, dict[str, list[RunResult]]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    refreshed: dict[str, list[bool]] = field(default_factory=dict)
+
+    def add(self, scenario: str, tool: str, result: RunResult) -> None:
+        self.runs.setdefault(scenario, {}).setdefault(tool, []).append(result)
+
+    def med(self, scenario: str, tool: str) -> float | None:
+        runs = self.runs.get(scenario, {}).get(tool)
+        return median([r.seconds for r in runs]) if runs else None
+
+
+def timed(tool: Tool, cmd: list[str], args: argparse.Namespace, what: str) -> RunResult:
+    result = run_timed(cmd, cwd=tool.cwd, tree_rss=args.tree_rss)
+    log(f"{tool.label:>15} {what:<28} {result.seconds:8.2f} s  | {result.summary[:90]}")
+    return result
+
+
+def run_build_bench(args: argparse.Namespace, work: Path, tools: list[Tool]) -> str:
+    size = (args.width, args.height)
+    specs = plan_photos(args.count, size, args.albums, args.seed, SOURCE_QUALITY)
+    cache = work / (
+        f"photos-v{GENERATOR_VERSION}-{args.width}x{args.height}-n{args.count}"
+        f"-a{args.albums}-s{args.seed}"
+    )
+    photos = ensure_photos(cache, specs, args.jobs, "photos")
+    landscape = [s for s in specs if s.size[0] >= s.size[1]]
+    target = landscape[len(landscape) // 2] if landscape else specs[len(specs) // 2]
+    stem = Path(target.relpath).stem
+    outs = {t.key: work / "out" / t.key for t in tools}
+    state = BenchState()
+    by_key = {t.key: t for t in tools}
+
+    with mutable_photo(photos, target):
+        # 1. cold builds: fresh output dir every repeat; the last one is kept.
+        for rep in range(args.repeat):
+            for tool in tools:
+                shutil.rmtree(outs[tool.key], ignore_errors=True)
+                cmd = tool.build_cmd(photos.src, outs[tool.key])
+                state.add("cold", tool.key, timed(tool, cmd, args, f"cold #{rep + 1}"))
+        snaps = {t.key: snapshot(outs[t.key]) for t in tools}
+        for tool in tools:
+            n = derived_images(snaps[tool.key])
+            files = len(snaps[tool.key])
+            state.notes.append(
+                f"{tool.label} cold build wrote {files} files, {n} of them images named "
+                f"after a source photo (expected {2 * args.count}: web image + thumbnail). "
+                f"Its last line: `{state.runs['cold'][tool.key][-1].summary}`"
+            )
+
+        # 2. no-op rebuilds into the same output dir.
+        for rep in range(args.repeat):
+            for tool in tools:
+                before = snapshot(outs[tool.key])
+                cmd = tool.build_cmd(photos.src, outs[tool.key])
+                state.add("noop", tool.key, timed(tool, cmd, args, f"no-op #{rep + 1}"))
+                if rep == 0:
+                    written = written_since(before, snapshot(outs[tool.key]))
+                    imgs = derived_images(dict.fromkeys(written, (0, 0, 0)))
+                    state.notes.append(
+                        f"{tool.label} no-op rebuild wrote or re-created {len(written)} "
+                        f"output files ({imgs} photo derivatives)."
+                    )
+
+        # 3. one picture changed (a different change every repeat), rebuild.
+        for rep in range(args.repeat):
+            change_photo(photos, target, variant=rep)
+            for tool in tools:
+                before = snapshot(outs[tool.key])
+                cmd = tool.build_cmd(photos.src, outs[tool.key])
+                state.add("changed", tool.key, timed(tool, cmd, args, f"changed #{rep + 1}"))
+                written = written_since(before, snapshot(outs[tool.key]))
+                state.refreshed.setdefault(tool.key, []).append(bool(outputs_of(written, stem)))
+
+        # 3b. sigal only: same change, after deleting that picture's outputs
+        # (what a sigal user has to do, since it only checks existence).
+        if "sigal" in by_key:
+            tool = by_key["sigal"]
+            for rep in range(args.repeat):
+                change_photo(photos, target, variant=args.repeat + rep)
+                for rel in outputs_of(list(snapshot(outs["sigal"])), stem):
+                    os.unlink(outs["sigal"] / rel)
+                cmd = tool.build_cmd(photos.src, outs["sigal"])
+                state.add(
+                    "changed_deleted", "sigal", timed(tool, cmd, args, f"changed+rm #{rep + 1}")
+                )
+
+        # 4. forced rebuilds.
+        for rep in range(args.repeat):
+            for tool in tools:
+                cmd = tool.build_cmd(photos.src, outs[tool.key], force=True)
+                state.add("force", tool.key, timed(tool, cmd, args, f"force #{rep + 1}"))
+
+    for tool in tools:
+        flags = state.refreshed.get(tool.key, [])
+        if flags and not all(flags):
+            state.notes.append(
+                f"**{tool.label} did not re-render the changed picture** in "
+                f"{flags.count(False)} of {len(flags)} runs of scenario 3 (stale output)."
+            )
+    if not args.keep_outputs:
+        for out in outs.values():
+            shutil.rmtree(out, ignore_errors=True)
+    return build_report(args, tools, photos, target, state)
+
+
+def build_report(
+    args: argparse.Namespace,
+    tools: list[Tool],
+    photos: PhotoSet,
+    target: PhotoSpec,
+    state: BenchState,
+) -> str:
+    keys = {t.key for t in tools}
+    portrait = sum(1 for s in photos.specs if s.size[1] > s.size[0])
+    now = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    lines = [
+        f"## Build benchmark: gallery-builder vs sigal ({now})",
+        "",
+        *machine_lines(tools),
+        f"- Photos: N={args.count} synthetic JPEGs, {args.width}x{args.height} "
+        f"({portrait} of them portrait), quality {SOURCE_QUALITY}, "
+        f"{photos.total_bytes / len(photos.specs) / 1e6:.2f} MB average, "
+        f"{photos.total_bytes / 1e6:.0f} MB total, in {min(args.albums, args.count)} albums",
+        f"- Work per photo: one JPEG web image, long edge {WEB_SIZE} px, quality "
+        f"{OUTPUT_QUALITY}; one {THUMB_SIZE[0]}x{THUMB_SIZE[1]} cropped thumbnail; "
+        f"no originals copied; HTML pages written; {args.jobs} worker processes",
+        f"- Timing: wall clock around each CLI process, median of {args.repeat} "
+        "run(s), warm page cache",
+        f"- Command: `{command_line()}`",
+    ]
+    for tool in tools:
+        lines.append(f"- {tool.label} runs as: `{tool.display_cmd()}`")
+    if "sigal" in keys:
+        lines.append(
+            f"- sigal jpg_options: `{SIGAL_JPG_OPTIONS[args.sigal_jpeg]}` (`--sigal-jpeg "
+            f"{args.sigal_jpeg}`); plugins: "
+            f"{'extended_caching' if args.sigal_caching else 'none'}"
+        )
+    lines += [
+        "",
+        "| scenario | gallery-builder (s) | sigal (s) | ratio (sigal/ours, >1: we are faster) |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    sigal_stale = "sigal" in keys and not all(state.refreshed.get("sigal", [True]))
+    for key, title in SCENARIOS:
+        if key not in state.runs:
+            continue
+        ours = state.med(key, "ours")
+        sigal = state.med(key, "sigal")
+        sigal_cell = fmt_s(sigal)
+        ratio = fmt_ratio(ours, sigal)
+        if key == "changed" and sigal_stale:
+            sigal_cell += " (stale)"
+            ratio = "n/a: sigal kept the stale output"
+        if key == "changed_deleted":
+            ours = None
+            ratio = fmt_ratio(state.med("changed", "ours"), sigal) + " (vs ours in 3)"
+            if "ours" not in keys:
+                ratio = "—"
+        lines.append(f"| {title} | {fmt_s(ours)} | {sigal_cell} | {ratio} |")
+
+    lines += [
+        "",
+        "Peak memory (MiB). *Largest process* is `ru_maxrss` from `wait4()` on the CLI "
+        "process: the peak RSS of the single biggest process in its tree (main process "
+        "or one worker), not a sum; max over repeats. It cannot read below this "
+        f"script's own peak RSS ({self_maxrss_mib():.0f} MiB), which a spawned child "
+        "inherits as its starting high-water mark.",
+    ]
+    if args.tree_rss:
+        lines[-1] += (
+            " *Tree PSS* is the summed proportional set size of the CLI process and all "
+            "its descendants (shared pages split between them), sampled every 50 ms: "
+            "peaks shorter than that can be missed."
+        )
+    header = "| scenario | gallery-builder largest process | sigal largest process |"
+    sep = "| --- | ---: | ---: |"
+    if args.tree_rss:
+        header += " gallery-builder tree PSS | sigal tree PSS |"
+        sep += " ---: | ---: |"
+    lines += ["", header, sep]
+    for key, title in SCENARIOS:
+        if key not in state.runs:
+            continue
+        row = [title]
+        per_tool = {k: state.runs[key].get(k, []) for k in ("ours", "sigal")}
+        row += [fmt_mib(max((r.maxrss_kib for r in rs), default=None)) for rs in per_tool.values()]
+        if args.tree_rss:
+            row += [
+                fmt_mib(max((r.tree_pss_kib or 0 for r in rs), default=None))
+                for rs in per_tool.values()
+            ]
+        lines.append("| " + " | ".join(row) + " |")
+
+    lines += ["", "All runs (s):", ""]
+    for key, title in SCENARIOS:
+        for tool in tools:
+            runs = state.runs.get(key, {}).get(tool.key)
+            if runs:
+                values = ", ".join(f"{r.seconds:.2f}" for r in runs)
+                lines.append(f"- {title}, {tool.label}: {values}")
+    lines += ["", "Notes:", ""]
+    lines.append(
+        f"- Scenario 3 re-saves `{target.relpath}` with new pixels (same size, name and "
+        "EXIF date) before each rebuild."
+    )
+    lines += [f"- {n}" for n in state.notes]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------
+# No-op at scale
+# --------------------------------------------------------------------------
+
+
+def stat_walk(root: Path) -> int:
+    n = 0
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            os.stat(os.path.join(dirpath, name))
+            n += 1
+    return n
+
+
+def run_noop_scale(args: argparse.Namespace, work: Path, tools: list[Tool]) -> str:
+    count = args.noop_scale
+    albums = max(1, count // args.scale_album_size)
+    specs = plan_photos(count, (64, 48), albums, args.seed, 75)
+    cache = work / f"tiny-v{GENERATOR_VERSION}-n{count}-a{albums}-s{args.seed}"
+    photos = ensure_photos(cache, specs, args.jobs, "tiny photos")
+    results: dict[str, dict[str, float]] = {}
+    notes: list[str] = []
+
+    floors = []
+    for _ in range(max(3, args.repeat)):
+        t0 = time.perf_counter()
+        nfiles = stat_walk(photos.src)
+        floors.append(time.perf_counter() - t0)
+    floor = median(floors)
+    startup = median(
+        [
+            run_timed([sys.executable, "-c", "pass"], cwd=REPO_ROOT, tree_rss=False).seconds
+            for _ in range(max(3, args.repeat))
+        ]
+    )
+
+    for tool in tools:
+        out = work / "out-scale" / tool.key
+        shutil.rmtree(out, ignore_errors=True)
+        cmd = tool.build_cmd(photos.src, out)
+        first = timed(tool, cmd, args, "initial build")
+        noops = [timed(tool, cmd, args, f"no-op #{i + 1}") for i in range(args.repeat)]
+        help_cmd = [*tool.base_cmd, "build", "--help"]
+        helps = [
+            run_timed(help_cmd, cwd=tool.cwd, tree_rss=False).seconds
+            for _ in range(max(3, args.repeat))
+        ]
+        noop = median([r.seconds for r in noops])
+        results[tool.key] = {
+            "first": first.seconds,
+            "noop": noop,
+            "beyond": noop - floor,
+            "help": median(helps),
+            "rss": max(r.maxrss_kib for r in noops) / 1024,
+        }
+        notes.append(f"{tool.label} initial build's last line: `{first.summary}`")
+        if not args.keep_outputs:
+            shutil.rmtree(out, ignore_errors=True)
+
+    def cell(key: str, metric: str, fmt: str = "{:.3f}") -> str:
+        return fmt.format(results[key][metric]) if key in results else "—"
+
+    now = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    lines = [
+        f"## No-op rebuild at scale: {count} pictures ({now})",
+        "",
+        *machine_lines(tools),
+        f"- Photos: {count} tiny JPEGs (64x48) in {albums} albums ({nfiles} files); "
+        f"same settings as the main benchmark; {args.jobs} worker processes",
+        f"- Timing: median of {args.repeat} no-op rebuild(s) after one initial build; "
+        "warm page cache",
+        f"- Command: `{command_line()}`",
+        "",
+        "| metric | gallery-builder | sigal |",
+        "| --- | ---: | ---: |",
+        f"| no-op rebuild seconds | {cell('ours', 'noop')} | {cell('sigal', 'noop')} |",
+        f"| stat-walk floor seconds (os.walk + os.stat of SRC, in-process) "
+        f"| {floor:.3f} | {floor:.3f} |",
+        f"| work beyond stat (no-op − floor) | {cell('ours', 'beyond')} "
+        f"| {cell('sigal', 'beyond')} |",
+        f"| CLI start-up: `build --help` seconds | {cell('ours', 'help')} "
+        f"| {cell('sigal', 'help')} |",
+        f"| (bare `python -c pass` seconds) | {startup:.3f} | {startup:.3f} |",
+        f"| initial build seconds (once) | {cell('ours', 'first', '{:.1f}')} "
+        f"| {cell('sigal', 'first', '{:.1f}')} |",
+        f"| no-op largest process RSS (MiB) | {cell('ours', 'rss', '{:.0f}')} "
+        f"| {cell('sigal', 'rss', '{:.0f}')} |",
+    ]
+    if "ours" in results and "sigal" in results:
+        lines.append(
+            f"| no-op ratio (sigal/ours, >1: we are faster) | "
+            f"{results['sigal']['noop'] / results['ours']['noop']:.2f}× | |"
+        )
+    lines += ["", "Notes:", "", *[f"- {n}" for n in notes]]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------
+# CLI
+# --------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    cpus = os.cpu_count() or 1
+    p = argparse.ArgumentParser(
+        description="Time `gallery build` against sigal on the same synthetic photos.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--count", type=int, default=200, help="number of photos")
+    p.add_argument("--width", type=int, default=3000, help="photo width (landscape)")
+    p.add_argument("--height", type=int, default=2000, help="photo height (landscape)")
+    p.add_argument("--albums", type=int, default=4, help="number of album folders")
+    p.add_argument("--seed", type=int, default=1, help="generator seed")
+    p.add_argument("--jobs", "-j", type=int, default=cpus, help="worker processes, both tools")
+    p.add_argument("--repeat", type=int, default=3, help="runs per scenario (median)")
+    p.add_argument("--tools", default="ours,sigal", help="comma-separated subset of: ours, sigal")
+    p.add_argument(
+        "--workdir",
+        type=Path,
+        help="keep photos (cached between runs), configs and outputs here "
+        "(default: a temporary dir, removed at the end)",
+    )
+    p.add_argument("--output", type=Path, help="also append the Markdown report to this file")
+    p.add_argument(
+        "--noop-scale",
+        type=int,
+        metavar="COUNT",
+        help="instead: measure no-op rebuilds of COUNT tiny pictures against a stat-walk",
+    )
+    p.add_argument(
+        "--scale-album-size", type=int, default=200, help="pictures per album in --noop-scale"
+    )
+    p.add_argument(
+        "--sigal-jpeg",
+        choices=sorted(SIGAL_JPG_OPTIONS),
+        default="stock",
+        help="sigal JPEG options: 'stock' = sigal's default (q85, optimize, progressive); "
+        "'plain' = quality 85 only. Match what gallery-builder writes.",
+    )
+    p.add_argument(
+        "--sigal-caching",
+        action="store_true",
+        help="enable sigal's extended_caching plugin (caches EXIF/metadata between builds)",
+    )
+    p.add_argument(
+        "--our-config", type=Path, help="use this gallery.toml instead of the generated one"
+    )
+    p.add_argument(
+        "--tree-rss",
+        action="store_true",
+        help="also sample the summed PSS of each process tree every 50 ms "
+        "(costs a little CPU during the timed runs)",
+    )
+    p.add_argument("--keep-outputs", action="store_true", help="do not delete the built galleries")
+    args = p.parse_args(argv)
+    names = [t.strip() for t in args.tools.split(",") if t.strip()]
+    bad = [t for t in names if t not in ("ours", "sigal")]
+    if bad or not names:
+        p.error(f"--tools takes ours and/or sigal, got {args.tools!r}")
+    args.tool_names = list(dict.fromkeys(names))
+    for name in ("count", "width", "height", "albums", "jobs", "repeat", "scale_album_size"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be >= 1")
+    if args.noop_scale is not None and args.noop_scale < 1:
+        p.error("--noop-scale must be >= 1")
+    if args.our_config and not args.our_config.is_file():
+        p.error(f"--our-config: no such file: {args.our_config}")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.workdir:
+        work = args.workdir.resolve()
+        work.mkdir(parents=True, exist_ok=True)
+        cleanup = False
+    else:
+        work = Path(tempfile.mkdtemp(prefix="gallery-bench-"))
+        cleanup = True
+    t0 = time.perf_counter()
+    try:
+        tools = make_tools(args.tool_names, args, work)
+        log(f"work dir: {work}")
+        if args.noop_scale:
+            report = run_noop_scale(args, work, tools)
+        else:
+            report = run_build_bench(args, work, tools)
+    except CommandFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if cleanup:
+            shutil.rmtree(work, ignore_errors=True)
+    log(f"total benchmark time {time.perf_counter() - t0:.0f} s")
+    print(report)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        with args.output.open("a", encoding="utf-8") as fh:
+            if fh.tell() > 0:
+                fh.write("\n")
+            fh.write(report)
+        log(f"appended the report to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+from gallery_builder.cli import main
+
+main()

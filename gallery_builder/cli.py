@@ -1,0 +1,165 @@
+"""The ``gallery`` command. Exit codes: 0 ok, 1 failure, 2 usage (bad flags or settings)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from gallery_builder import __version__, theming
+from gallery_builder.config import CONFIG_NAME, ConfigError, init_text, load_config
+from gallery_builder.errors import GalleryError
+from gallery_builder.pipeline import build as build_site
+from gallery_builder.plugin_manager import (
+    GalleryPluginManager,
+    describe_plugins,
+    get_plugin_manager,
+)
+from gallery_builder.progress import reporter_for
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+@dataclass
+class AppContext:
+    pm: GalleryPluginManager
+
+
+def _fail(message: str, code: int = EXIT_FAILURE) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gallery")
+@click.option(
+    "--block",
+    multiple=True,
+    metavar="PLUGIN",
+    help="Leave out a plugin by name (repeatable; also GALLERY_BLOCK_PLUGINS=a,b).",
+)
+@click.pass_context
+def cli(ctx: click.Context, block: tuple[str, ...]) -> None:
+    """Turn a folder of pictures into a static web gallery."""
+    if ctx.obj is None:
+        ctx.obj = AppContext(pm=get_plugin_manager())
+    for name in block:
+        ctx.obj.pm.set_blocked(name)
+
+
+@cli.command()
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "-o", "--output", "out", type=click.Path(file_okay=False, path_type=Path),
+    default=Path("_site"), show_default=True, help="Folder to write the site into.",
+)  # fmt: skip
+@click.option("--theme", help="A theme name or the path of a theme folder.")
+@click.option(
+    "--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+    help=f"Settings file (default: SOURCE/{CONFIG_NAME}).",
+)  # fmt: skip
+@click.option(
+    "-j", "--jobs", type=click.IntRange(min=1),
+    help="Worker processes for the images (default: one per CPU).",
+)  # fmt: skip
+@click.option("--strict", is_flag=True, help="Fail (exit 1) if any picture is skipped.")
+@click.option("--force", is_flag=True, help="Rebuild everything, ignoring the build state.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
+@click.pass_obj
+def build(
+    app: AppContext,
+    source: Path,
+    out: Path,
+    theme: str | None,
+    config_file: Path | None,
+    jobs: int | None,
+    strict: bool,
+    force: bool,
+    quiet: bool,
+) -> None:
+    """Build the gallery of SOURCE (a folder of pictures; sub-folders are albums)."""
+    try:
+        config = load_config(source, config_file)
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    if theme:
+        config = config.with_theme(theme)
+    reporter = reporter_for(sys.stderr, quiet=quiet)
+    try:
+        result = build_site(
+            config, out, app.pm, jobs=jobs, force=force, strict=strict, reporter=reporter
+        )
+    except GalleryError as exc:
+        _fail(str(exc))
+    if not quiet:
+        click.echo(f"{result.summary()}\nsite: {result.out_dir}")
+    if result.pictures == 0:
+        click.echo(f"warning: no pictures found in {source}", err=True)
+
+
+@cli.command()
+@click.argument(
+    "source", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option("--force", is_flag=True, help=f"Overwrite an existing {CONFIG_NAME}.")
+def init(source: Path, force: bool) -> None:
+    """Write a commented gallery.toml into SOURCE."""
+    target = source / CONFIG_NAME
+    if target.exists() and not force:
+        _fail(f"{target} exists; use --force to overwrite it")
+    target.write_text(init_text(source), encoding="utf-8")
+    click.echo(f"wrote {target}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def plugins(app: AppContext, as_json: bool) -> None:
+    """List the active plugins, where they come from and the hooks they implement."""
+    rows = describe_plugins(app.pm)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        origin = f"{row['distribution']} {row['version']}" if row["distribution"] else "(local)"
+        click.echo(f"{row['name']:<16} {origin}")
+        click.echo(f"{'':<16} hooks: {', '.join(row['hooks']) or '-'}")
+
+
+@cli.command()
+@click.pass_obj
+def themes(app: AppContext) -> None:
+    """List the installed themes and what each extends."""
+    folders = [f for group in app.pm.hook.gallery_themes() for f in group or []]
+    try:
+        installed = theming.installed_themes(folders)
+        for name in sorted(installed):
+            chain = theming.theme_chain(name, installed)
+            line = " -> ".join(t.name for t in chain)
+            click.echo(f"{line:<24} {installed[name].description}".rstrip())
+    except GalleryError as exc:
+        _fail(str(exc))
+
+
+def make_cli(pm: GalleryPluginManager) -> click.Group:
+    """A ``gallery`` group with the built-in commands and those ``pm``'s plugins add."""
+    group = click.Group(
+        name="gallery",
+        commands=dict(cli.commands),
+        callback=cli.callback,
+        params=list(cli.params),
+        help=cli.help,
+        context_settings=cli.context_settings,
+    )
+    pm.hook.gallery_register_commands(cli=group)
+    return group
+
+
+def main(argv: list[str] | None = None) -> None:
+    pm = get_plugin_manager()
+    group = make_cli(pm)
+    group.main(args=argv, prog_name="gallery", obj=AppContext(pm=pm))

@@ -1,0 +1,305 @@
+"""Settings: ``gallery.toml`` (or ``--config``) read into a frozen, validated :class:`Config`.
+
+Every key is declared once in :data:`SCHEMA`, with what it allows; an unknown key or a bad value
+raises :class:`ConfigError` naming the file, the line, the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from gallery_builder.slugs import slugify
+
+CONFIG_NAME = "gallery.toml"
+FORMATS = ("webp", "avif", "jpeg", "png")
+#: formats every browser shows; the last configured format must be one of them
+FALLBACK_FORMATS = ("jpeg", "png")
+DEFAULT_QUALITY = {"jpeg": 85, "webp": 80, "avif": 60, "png": 100}
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class ConfigError(Exception):
+    """A setting is wrong. ``str()`` is a complete message for the user."""
+
+    def __init__(self, message: str, *, file: Path | None = None, line: int | None = None):
+        where = ""
+        if file is not None:
+            where = f"{file}:{line}: " if line else f"{file}: "
+        super().__init__(where + message)
+        self.file = file
+        self.line = line
+
+
+@dataclass(frozen=True)
+class GallerySettings:
+    name: str
+    title: str
+    theme: str = "default"
+    description: str = ""
+    lang: str = "en"
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    sizes: tuple[int, ...] = (640, 1280, 2048)
+    thumbnail: tuple[int, int] = (400, 300)
+    formats: tuple[str, ...] = ("webp", "jpeg")
+    #: (format, quality) pairs for every configured format
+    quality: tuple[tuple[str, int], ...] = ()
+    strip_gps: bool = True
+
+    def quality_for(self, fmt: str) -> int:
+        return dict(self.quality).get(fmt, DEFAULT_QUALITY[fmt])
+
+
+@dataclass(frozen=True)
+class Config:
+    """The validated settings of one build."""
+
+    source: Path
+    gallery: GallerySettings
+    images: ImageSettings = field(default_factory=ImageSettings)
+    #: the file the settings came from, if any
+    file: Path | None = None
+
+    def with_theme(self, theme: str) -> Config:
+        return replace(self, gallery=replace(self.gallery, theme=theme))
+
+
+# ---------------------------------------------------------------------------------------------
+# Validators: each takes the raw TOML value and returns the clean value or raises ValueError
+# whose text says what is allowed.
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("a string")
+    return value
+
+
+def _name(value: Any) -> str:
+    if not isinstance(value, str) or not _NAME_RE.match(value):
+        raise ValueError("letters, digits, '.', '_' and '-', starting with a letter or digit")
+    return value
+
+
+def _theme(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("a theme name (see `gallery themes`) or a path to a theme folder")
+    return value
+
+
+def _lang(value: Any) -> str:
+    if not isinstance(value, str) or not re.match(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", value):
+        raise ValueError('a language tag such as "en" or "pt-BR"')
+    return value
+
+
+def _sizes(value: Any) -> tuple[int, ...]:
+    allowed = "a non-empty list of whole numbers of pixels from 16 to 16384, e.g. [640, 1280]"
+    if not isinstance(value, list) or not value:
+        raise ValueError(allowed)
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int) or not 16 <= item <= 16384:
+            raise ValueError(allowed)
+    return tuple(sorted(set(value)))
+
+
+def _box(value: Any) -> tuple[int, int]:
+    allowed = "[width, height] in whole pixels from 16 to 4096, e.g. [400, 300]"
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValueError(allowed)
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int) or not 16 <= item <= 4096:
+            raise ValueError(allowed)
+    return (value[0], value[1])
+
+
+def _formats(value: Any) -> tuple[str, ...]:
+    allowed = (
+        f"a list of {', '.join(FORMATS)} without repeats, the last one "
+        f'{" or ".join(FALLBACK_FORMATS)} (shown by every browser), e.g. ["webp", "jpeg"]'
+    )
+    if not isinstance(value, list) or not value:
+        raise ValueError(allowed)
+    if any(item not in FORMATS for item in value) or len(set(value)) != len(value):
+        raise ValueError(allowed)
+    if value[-1] not in FALLBACK_FORMATS:
+        raise ValueError(allowed)
+    return tuple(value)
+
+
+def _quality(value: Any) -> tuple[tuple[str, int], ...]:
+    allowed = (
+        "a whole number from 1 to 100, or a table of one per format, e.g. {webp = 80, jpeg = 85}"
+    )
+
+    def one(q: Any) -> int:
+        if isinstance(q, bool) or not isinstance(q, int) or not 1 <= q <= 100:
+            raise ValueError(allowed)
+        return q
+
+    if isinstance(value, dict):
+        if any(k not in FORMATS for k in value):
+            raise ValueError(allowed)
+        return tuple(sorted((k, one(v)) for k, v in value.items()))
+    q = one(value)
+    return tuple((fmt, q) for fmt in FORMATS)
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("true or false")
+    return value
+
+
+#: section -> key -> validator. The single place where settings are declared.
+SCHEMA: dict[str, dict[str, Callable[[Any], Any]]] = {
+    "gallery": {
+        "name": _name,
+        "title": _string,
+        "theme": _theme,
+        "description": _string,
+        "lang": _lang,
+    },
+    "images": {
+        "sizes": _sizes,
+        "thumbnail": _box,
+        "formats": _formats,
+        "quality": _quality,
+        "strip_gps": _bool,
+    },
+}
+
+
+def _line_of(text: str, section: str | None, key: str | None) -> int | None:
+    """The 1-based line where ``key`` is set in ``[section]`` (or the section header)."""
+    current: str | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        header = re.match(r"^\[\s*([^\]]+?)\s*\]", stripped)
+        if header:
+            current = header.group(1)
+            if key is None and current == section:
+                return number
+            continue
+        if (
+            key is not None
+            and current == section
+            and re.match(rf"^\"?{re.escape(key)}\"?\s*=", stripped)
+        ):
+            return number
+    return None
+
+
+def default_config(source: Path) -> Config:
+    """Settings for a source folder with no gallery.toml."""
+    folder = source.resolve().name or "gallery"
+    return Config(
+        source=source,
+        gallery=GallerySettings(name=slugify(folder) or "gallery", title=folder),
+    )
+
+
+def load_config(source: Path, config_file: Path | None = None) -> Config:
+    """Read ``config_file`` or ``SOURCE/gallery.toml`` (if present) over the defaults."""
+    base = default_config(source)
+    path = config_file if config_file is not None else source / CONFIG_NAME
+    if config_file is None and not path.is_file():
+        return base
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read the settings file: {exc.strerror}", file=path) from None
+    except UnicodeDecodeError:
+        raise ConfigError("the settings file is not UTF-8 text", file=path) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", file=path) from None
+    return _apply(base, raw, text, path)
+
+
+def _apply(base: Config, raw: dict[str, Any], text: str, path: Path) -> Config:
+    clean: dict[str, dict[str, Any]] = {}
+    for section, table in raw.items():
+        if section not in SCHEMA:
+            raise ConfigError(
+                f"unknown section [{section}]; allowed: " + ", ".join(f"[{s}]" for s in SCHEMA),
+                file=path,
+                line=_line_of(text, section, None),
+            )
+        if not isinstance(table, dict):
+            raise ConfigError(f"[{section}] must be a table", file=path)
+        clean[section] = {}
+        for key, value in table.items():
+            validator = SCHEMA[section].get(key)
+            line = _line_of(text, section, key)
+            if validator is None:
+                raise ConfigError(
+                    f"unknown key '{key}' in [{section}]; allowed: " + ", ".join(SCHEMA[section]),
+                    file=path,
+                    line=line,
+                )
+            try:
+                clean[section][key] = validator(value)
+            except ValueError as exc:
+                raise ConfigError(
+                    f"[{section}] {key} = {value!r} is not allowed; expected {exc}",
+                    file=path,
+                    line=line,
+                ) from None
+    gallery = replace(base.gallery, **clean.get("gallery", {}))
+    if "theme" in clean.get("gallery", {}):
+        gallery = replace(gallery, theme=_resolve_theme(gallery.theme, path.parent))
+    images = replace(base.images, **clean.get("images", {}))
+    return replace(base, gallery=gallery, images=images, file=path)
+
+
+def _resolve_theme(theme: str, relative_to: Path) -> str:
+    """A theme given as a path is taken relative to the settings file."""
+    if "/" in theme or theme.startswith("."):
+        return str((relative_to / theme).resolve())
+    return theme
+
+
+INIT_TEMPLATE = """\
+# gallery.toml: settings for `gallery build`. Every key is optional; these are the defaults.
+# Documentation: docs/configuration.md
+
+[gallery]
+# The gallery's name: the default publish prefix (s3://bucket/NAME/). Letters, digits, . _ -
+name = "{name}"
+# Shown as the site's title.
+title = "{title}"
+# A built-in theme (see `gallery themes`) or a path to your own theme folder.
+theme = "default"
+# A sentence for search engines and link previews.
+description = ""
+# The language of your captions and titles, for the page's lang attribute.
+lang = "en"
+
+[images]
+# Long-edge sizes, in pixels, of the web images made of each picture (never upscaled).
+sizes = [640, 1280, 2048]
+# The thumbnail's crop box: [width, height].
+thumbnail = [400, 300]
+# Output formats, best first; the last must be jpeg or png, which every browser shows.
+formats = ["webp", "jpeg"]
+# Encoder quality, 1-100: one number for all, or one per format.
+quality = {{ webp = 80, jpeg = 85, avif = 60 }}
+# Remove GPS position from published pictures (other EXIF data is kept).
+strip_gps = true
+"""
+
+
+def init_text(source: Path) -> str:
+    """The commented gallery.toml that ``gallery init`` writes for ``source``."""
+    base = default_config(source)
+    title = base.gallery.title.replace("\\", "\\\\").replace('"', '\\"')
+    return INIT_TEMPLATE.format(name=base.gallery.name, title=title)

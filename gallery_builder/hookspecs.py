@@ -1,0 +1,159 @@
+"""Every hook of gallery-builder, in the order a build calls them.
+
+A hook that picks one answer is ``firstresult``: the first implementation that returns
+something other than ``None`` wins, and the built-in one is ``trylast``, so any plugin can
+override it. A hook that collects returns a list (or dict) that the core merges. Hooks run in
+the main process only; heavy work runs in plain functions on the executor a plugin chooses
+(:func:`gallery_executor`).
+
+To amend rather than replace a ``firstresult`` answer, write a wrapper::
+
+    @hookimpl(wrapper=True)
+    def gallery_read_metadata(source, config):
+        metadata = yield
+        return dataclasses.replace(metadata, extra={**metadata.extra, "rating": 5})
+
+The names below are the reference: docs/hooks.md has one section per hook, and a test fails
+when a hook lacks a section or a test.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+    import jinja2
+
+    from gallery_builder.config import Config
+    from gallery_builder.model import Album, DerivativeSpec, Metadata, Page, Picture, Site, Source
+
+hookspec = pluggy.HookspecMarker("gallery_builder")
+
+
+# --- Registration: called once when the CLI or the build starts ------------------------------
+
+
+@hookspec
+def gallery_register_commands(cli: click.Group) -> None:
+    """Add click commands to the ``gallery`` command group (``cli.add_command(...)``)."""
+
+
+@hookspec
+def gallery_themes() -> list[Path]:
+    """Folders of themes this plugin provides; each holds a ``theme.toml``."""
+
+
+@hookspec
+def gallery_publishers() -> dict[str, Any]:
+    """Publishers this plugin provides, as ``{url_scheme: publisher_factory}``.
+
+    ``gallery publish s3://…`` picks the factory registered for ``s3``. Two plugins claiming
+    one scheme is an error that names both.
+    """
+
+
+# --- The build pipeline, in order ------------------------------------------------------------
+
+
+@hookspec
+def gallery_scan(config: Config, exclude: list[Path]) -> list[Source]:
+    """Find the candidate files of a build.
+
+    Collecting: every plugin's sources are merged (the first to claim a ``relpath`` keeps it).
+    The built-in scan walks ``config.source``: hidden files and folders are left out, as are
+    the folders in ``exclude`` (the output folder, when it sits inside the source); symlinks
+    are followed only when they stay inside the source; loops are cut.
+    """
+
+
+@hookspec(firstresult=True)
+def gallery_identify(source: Source, config: Config) -> str | None:
+    """Say what a file is, by its content: a Pillow format name ("JPEG", "PNG", …) for a
+    picture, ``""`` for a file that is not a picture, or ``None`` to let the next plugin say.
+
+    Called only for files that are new or changed since the last build. A file whose name
+    promises a picture (``.jpg``) but whose content is not one is reported as skipped.
+    """
+
+
+@hookspec(firstresult=True)
+def gallery_fingerprint(source: Source, config: Config) -> str | None:
+    """The hex MD5 of a picture's content (MD5, because S3 ETags use it).
+
+    Called only when the file's size or mtime changed since the last build.
+    """
+
+
+@hookspec(firstresult=True)
+def gallery_read_metadata(source: Source, config: Config) -> Metadata | None:
+    """A picture's :class:`~gallery_builder.model.Metadata`, read without decoding pixels:
+    displayed width and height, date taken, camera, caption (sidecar text first, then EXIF).
+
+    Raise :class:`gallery_builder.errors.BadPicture` with a reason to skip the picture.
+    Called only for new or changed pictures (or when a caption sidecar changed).
+    """
+
+
+@hookspec
+def gallery_derivative_specs(
+    source: Source, metadata: Metadata, config: Config
+) -> list[DerivativeSpec]:
+    """The images to make from one picture.
+
+    Collecting: the built-in images plugin asks for one cropped thumbnail and one image per
+    configured size, each in every configured format. Two specs with one ``key`` are an error.
+    Each spec's settings, the source's MD5 and the processor's version make the derivative's
+    cache key, so changing a setting remakes exactly the derivatives it shapes.
+    """
+
+
+@hookspec(firstresult=True)
+def gallery_executor(config: Config, jobs: int | None) -> Executor | None:
+    """The :class:`concurrent.futures.Executor` that runs the image work.
+
+    The built-in answer is a process pool of ``jobs`` workers (default: one per CPU). Work is
+    submitted as ``gallery_builder.imaging.process_image(job)`` over plain data, so any
+    executor that can pickle a function and a dataclass works. The core shuts it down.
+    """
+
+
+@hookspec(firstresult=True)
+def gallery_album_tree(pictures: list[Picture], config: Config) -> Album | None:
+    """Arrange the built pictures into the root :class:`~gallery_builder.model.Album`.
+
+    The built-in answer makes one album per folder (nested like the source), sorted by date
+    taken then name, each with a cover; folders with no picture below them are left out.
+    """
+
+
+@hookspec
+def gallery_pages(site: Site, config: Config) -> list[Page]:
+    """Pages to render. Collecting: the built-in render plugin gives one ``index.html`` per
+    album and ``error.html``; return more :class:`~gallery_builder.model.Page` objects to add
+    extra pages (a map, an about page) rendered from your theme's templates.
+    """
+
+
+@hookspec
+def gallery_template_context(page: Page, site: Site, config: Config) -> dict[str, Any]:
+    """Extra variables for a page's template. Collecting: dicts are merged over the core's
+    context (``site``, ``album``, ``page``, ``config``, ``url``, ``static``)."""
+
+
+@hookspec(firstresult=True)
+def gallery_render_page(
+    page: Page, context: dict[str, Any], environment: jinja2.Environment
+) -> str | None:
+    """Render one page to text. The built-in answer renders ``page.template`` with Jinja2,
+    autoescape on."""
+
+
+@hookspec
+def gallery_manifest_fields(site: Site, config: Config) -> dict[str, Any]:
+    """Extra top-level fields for ``manifest.json``. Collecting: merged in; a plugin may not
+    replace a field of the core schema (``format``, ``files``, ``images``, …)."""

@@ -1,0 +1,258 @@
+"""The image work: decode a picture once and write all its missing derivatives.
+
+:func:`process_image` is a plain function over plain data so that any executor (a process
+pool, a distributed one) can run it. Everything else here is the pure geometry it relies on,
+shared with the main process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import warnings
+from pathlib import Path
+
+from PIL import Image, ImageCms, ImageOps, features
+
+from gallery_builder.model import Derivative, DerivativeSpec, ImageJob, ImageResult
+
+#: Bumped whenever the processing changes the bytes it writes: part of every cache key.
+PROCESSOR_VERSION = f"1/pillow-{'.'.join(Image.__version__.split('.')[:2])}"
+
+EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "avif": "avif", "png": "png"}
+CONTENT_TYPES = {
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "avif": "image/avif",
+    "png": "image/png",
+}
+EXIF_ORIENTATION = 0x0112
+EXIF_GPS_IFD = 0x8825
+_TRANSPOSED = (5, 6, 7, 8)  # orientations that swap width and height
+_PILLOW_FORMAT = {"jpeg": "JPEG", "webp": "WEBP", "avif": "AVIF", "png": "PNG"}
+_DECODE_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    MemoryError,
+    Image.DecompressionBombError,
+    Image.DecompressionBombWarning,
+)
+
+
+def format_available(fmt: str) -> bool:
+    """Whether this Pillow can encode ``fmt`` ("webp", "avif", …)."""
+    feature = {"webp": "webp", "avif": "avif", "jpeg": "jpg", "png": "zlib"}[fmt]
+    return bool(features.check(feature))
+
+
+# --- Geometry (pure) -------------------------------------------------------------------------
+
+
+def output_size(spec: DerivativeSpec, width: int, height: int) -> tuple[int, int]:
+    """The size of the image ``spec`` makes from a picture displayed at ``width``×``height``."""
+    bw, bh = spec.box
+    if spec.kind == "thumbnail":
+        scale = max(bw / width, bh / height)
+        if scale <= 1:
+            return bw, bh
+        shrink = min(width / bw, height / bh)  # source smaller than the box: crop, never upscale
+        return max(1, round(bw * shrink)), max(1, round(bh * shrink))
+    scale = min(bw / width, bh / height, 1.0)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def crop_box(spec: DerivativeSpec, width: int, height: int) -> tuple[float, float, float, float]:
+    """The region of the displayed picture that ``spec`` uses (centred for thumbnails)."""
+    if spec.kind != "thumbnail":
+        return (0.0, 0.0, float(width), float(height))
+    out_w, out_h = output_size(spec, width, height)
+    scale = min(1.0, max(out_w / width, out_h / height))
+    crop_w, crop_h = out_w / scale, out_h / scale
+    left, top = (width - crop_w) / 2, (height - crop_h) / 2
+    return (left, top, left + crop_w, top + crop_h)
+
+
+def decode_size(specs: list[DerivativeSpec], width: int, height: int) -> tuple[int, int]:
+    """The smallest decoded size (as displayed) from which every spec can be made."""
+    need_w = need_h = 1
+    for spec in specs:
+        out_w = output_size(spec, width, height)[0]
+        left, _, right, _ = crop_box(spec, width, height)
+        scale = out_w / (right - left)
+        need_w = max(need_w, round(width * scale))
+        need_h = max(need_h, round(height * scale))
+    return min(need_w, width), min(need_h, height)
+
+
+# --- The worker ------------------------------------------------------------------------------
+
+
+def process_image(job: ImageJob) -> ImageResult:
+    """Decode ``job.source_path`` once and write each target derivative.
+
+    Returns the derivatives written, or an error (a reason for the user) when the picture
+    cannot be decoded; then nothing is left behind.
+    """
+    written: list[Path] = []
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns (rather than fails) between 1x and 2x its pixel limit: we skip both.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            derivatives = _process(job, written)
+        return ImageResult(source_path=job.source_path, derivatives=tuple(derivatives))
+    except _DECODE_ERRORS as exc:
+        for path in written:
+            path.unlink(missing_ok=True)
+        return ImageResult(source_path=job.source_path, error=describe_decode_error(exc))
+
+
+def describe_decode_error(exc: BaseException) -> str:
+    if isinstance(exc, Image.DecompressionBombError | Image.DecompressionBombWarning):
+        return f"too many pixels, refused as a possible decompression bomb ({exc})"
+    if isinstance(exc, Image.UnidentifiedImageError):
+        return "not a picture Pillow can read"
+    if isinstance(exc, MemoryError):
+        return "too large to decode in memory"
+    text = str(exc) or type(exc).__name__
+    return f"corrupt or truncated picture data ({text})"
+
+
+def _process(job: ImageJob, written: list[Path]) -> list[Derivative]:
+    with Image.open(job.source_path) as im:
+        orientation = _orientation(im)
+        stored_w, stored_h = im.size
+        shown_w, shown_h = (
+            (stored_h, stored_w) if orientation in _TRANSPOSED else (stored_w, stored_h)
+        )
+        specs = [spec for spec, _ in job.targets]
+        need_w, need_h = decode_size(list(job.decode_specs) or specs, shown_w, shown_h)
+        if im.format == "JPEG":
+            draft = (need_h, need_w) if orientation in _TRANSPOSED else (need_w, need_h)
+            im.draft(im.mode, draft)
+        im.load()
+        icc = im.info.get("icc_profile")
+        exif = im.getexif()
+        ImageOps.exif_transpose(im, in_place=True)
+        base, icc = _normalise_mode(im, icc)
+        exif_bytes = _exif_bytes(exif, strip_gps=True)
+        exif_with_gps = _exif_bytes(exif, strip_gps=False)
+        out = []
+        ordered = sorted(job.targets, key=lambda t: output_size(t[0], shown_w, shown_h))
+        for spec, relpath in reversed(ordered):  # largest first
+            size = output_size(spec, shown_w, shown_h)
+            ratio = base.width / shown_w
+            box = tuple(v * ratio for v in crop_box(spec, shown_w, shown_h))
+            if size == base.size and box == (0, 0, base.width, base.height):
+                image = base
+            else:
+                image = base.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
+            exif_out = None
+            if spec.keep_exif:
+                exif_out = exif_bytes if spec.strip_gps else exif_with_gps
+            data = encode(image, spec, icc=icc, exif=exif_out)
+            target = Path(job.output_root, relpath)
+            _write_atomic(target, data)
+            written.append(target)
+            out.append(
+                Derivative(
+                    key=spec.key,
+                    path=relpath,
+                    width=image.width,
+                    height=image.height,
+                    md5=hashlib.md5(data).hexdigest(),
+                    size=len(data),
+                )
+            )
+        return out
+
+
+def _orientation(im: Image.Image) -> int:
+    try:
+        value = int(im.getexif().get(EXIF_ORIENTATION, 1))
+    except (TypeError, ValueError):
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+def _normalise_mode(im: Image.Image, icc: bytes | None) -> tuple[Image.Image, bytes | None]:
+    """RGB or RGBA, 8 bits per channel, whatever the source's mode."""
+    mode = im.mode
+    if mode == "CMYK":
+        if icc:
+            try:
+                source_profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+                srgb = ImageCms.createProfile("sRGB")
+                converted = ImageCms.profileToProfile(im, source_profile, srgb, outputMode="RGB")
+                return converted, None  # now sRGB, which browsers assume
+            except (ImageCms.PyCMSError, OSError):
+                pass
+        return im.convert("RGB"), None
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        return im.convert("I").point(lambda v: v * (1 / 256)).convert("L").convert("RGB"), icc
+    if mode == "F":
+        return im.convert("L").convert("RGB"), icc
+    if mode in ("P", "PA"):
+        has_alpha = mode == "PA" or "transparency" in im.info
+        im = im.convert("RGBA" if has_alpha else "RGB")
+    elif mode in ("LA", "La", "RGBa"):
+        im = im.convert("RGBA")
+    elif mode not in ("RGB", "RGBA"):
+        im = im.convert("RGB")
+    if im.mode == "RGBA" and im.getextrema()[3][0] == 255:
+        im = im.convert("RGB")  # an alpha channel that hides nothing only costs bytes
+    return im, icc
+
+
+def _exif_bytes(exif: Image.Exif, *, strip_gps: bool) -> bytes | None:
+    exif = _copy(exif)
+    exif.pop(EXIF_ORIENTATION, None)  # the pixels are already upright
+    if strip_gps:
+        exif.pop(EXIF_GPS_IFD, None)
+    return exif.tobytes() if len(exif) else None
+
+
+def _copy(exif: Image.Exif) -> Image.Exif:
+    copy = Image.Exif()
+    copy.load(exif.tobytes())
+    return copy
+
+
+def encode(
+    image: Image.Image, spec: DerivativeSpec, *, icc: bytes | None, exif: bytes | None
+) -> bytes:
+    """The bytes of ``image`` encoded as ``spec.format``; reproducible for the same input."""
+    buffer = io.BytesIO()
+    options: dict[str, object] = {}
+    if icc:
+        options["icc_profile"] = icc
+    if exif:
+        options["exif"] = exif
+    fmt = spec.format
+    if fmt == "jpeg":
+        if image.mode == "RGBA":
+            image = _flatten(image)
+        options.update(quality=spec.quality, optimize=True, progressive=True)
+    elif fmt == "webp":
+        options.update(quality=spec.quality, method=4)
+    elif fmt == "avif":
+        options.update(quality=spec.quality, speed=6)
+    elif fmt == "png":
+        options.update(compress_level=6)
+    image.save(buffer, _PILLOW_FORMAT[fmt], **options)
+    return buffer.getvalue()
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    background = Image.new("RGB", image.size, (255, 255, 255))
+    background.paste(image, mask=image.getchannel("A"))
+    return background
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)

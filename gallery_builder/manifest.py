@@ -1,0 +1,86 @@
+"""``manifest.json``: what a built site contains. Pure functions, no I/O.
+
+The schema is a contract (docs/manifest.md): publishers diff two manifests to upload only what
+changed, and users' scripts read it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gallery_builder.model import Album, Picture, Site
+
+FORMAT = "gallery-builder/1"
+MANIFEST_NAME = "manifest.json"
+#: top-level fields owned by the core: a plugin's manifest fields may not replace them
+CORE_FIELDS = frozenset({"format", "name", "title", "files", "albums", "images", "hosting"})
+
+
+def image_entry(picture: Picture, fallback_format: str) -> dict[str, Any]:
+    md = picture.metadata
+    derivatives = {key: d.path for key, d in sorted(picture.derivatives.items())}
+    thumbnail = picture.derivatives.get(f"thumb.{fallback_format}")
+    if thumbnail is not None:
+        derivatives["thumbnail"] = thumbnail.path
+    entry: dict[str, Any] = {
+        "source": picture.source.relpath,
+        "md5": picture.md5,
+        "album": picture.album_path,
+        "slug": picture.slug,
+        "width": md.width,
+        "height": md.height,
+        "taken": md.taken,
+        "caption": md.caption,
+        "camera": md.camera,
+        "derivatives": derivatives,
+        "sizes": {key: [d.width, d.height] for key, d in sorted(picture.derivatives.items())},
+    }
+    if md.extra:
+        entry["extra"] = md.extra
+    return entry
+
+
+def album_entry(album: Album) -> dict[str, Any]:
+    return {
+        "path": album.path,
+        "title": album.title,
+        "source": album.source_relpath,
+        "cover": album.cover.source.relpath if album.cover else None,
+        "pictures": [p.source.relpath for p in album.pictures],
+        "albums": [album_entry(child) for child in album.children],
+    }
+
+
+def build_manifest(
+    site: Site, fallback_format: str, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The manifest of ``site``; ``extra`` holds plugin fields (not allowed to shadow core ones)."""
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "name": site.name,
+        "title": site.title,
+        "files": {
+            path: {
+                "md5": f.md5,
+                "size": f.size,
+                "content_type": f.content_type,
+                "cache_control": f.cache_control,
+            }
+            for path, f in sorted(site.files.items())
+        },
+        "albums": [album_entry(site.root)],
+        "images": [
+            image_entry(p, fallback_format) for album in site.albums() for p in album.pictures
+        ],
+    }
+    for key, value in (extra or {}).items():
+        if key in CORE_FIELDS:
+            raise ValueError(f"a plugin tried to set the manifest's core field '{key}'")
+        manifest[key] = value
+    return manifest
+
+
+def dumps(manifest: dict[str, Any]) -> bytes:
+    """Stable bytes: same manifest, same bytes."""
+    return (json.dumps(manifest, indent=1, ensure_ascii=False) + "\n").encode("utf-8")

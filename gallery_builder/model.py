@@ -1,0 +1,196 @@
+"""The plain data that flows through the build: picklable, comparable, free of I/O.
+
+Hooks receive and return these; worker processes receive and return them too, which is why
+they hold strings and numbers only (paths are POSIX strings relative to the source or output
+root unless a field says otherwise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Cache-Control for files whose name changes whenever their content does.
+IMMUTABLE = "public, max-age=31536000, immutable"
+#: Cache-Control for files that keep their name (pages, manifest): browsers must revalidate.
+REVALIDATE = "no-cache"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file found by a scan: a candidate picture, not yet identified."""
+
+    path: str  #: absolute path on disk
+    relpath: str  #: POSIX path relative to the source root, e.g. "Istanbul 2024/Galata.jpg"
+    size: int
+    mtime_ns: int
+    #: absolute path of a caption sidecar (``<stem>.txt`` or ``<name>.txt``), if one exists
+    sidecar: str | None = None
+    sidecar_mtime_ns: int = 0
+
+    @property
+    def album_relpath(self) -> str:
+        """The folder holding the picture, relative to the source root ('' for the root)."""
+        head, _, _ = self.relpath.rpartition("/")
+        return head
+
+    @property
+    def filename(self) -> str:
+        return self.relpath.rpartition("/")[2]
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """What a visitor sees about a picture. ``width``/``height`` are as displayed, after EXIF
+    orientation."""
+
+    width: int
+    height: int
+    format: str = ""  #: Pillow's format name, e.g. "JPEG"
+    taken: str | None = None  #: ISO 8601 local time, e.g. "2024-05-17T10:42:00"
+    camera: str | None = None
+    caption: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  #: fields added by plugins
+
+
+@dataclass(frozen=True)
+class DerivativeSpec:
+    """One output image to make from a source.
+
+    ``kind`` is "resize" (fit within ``box`` keeping the aspect ratio, never upscaling) or
+    "thumbnail" (crop to exactly ``box``, or smaller when the source is smaller).
+    """
+
+    variant: str  #: "thumb", or the configured long-edge size as text: "1280"
+    kind: str
+    box: tuple[int, int]
+    format: str  #: "webp", "jpeg", "avif" or "png"
+    quality: int
+    keep_exif: bool = True
+    strip_gps: bool = True
+
+    @property
+    def key(self) -> str:
+        """Stable key of this derivative within a picture, e.g. "1280.webp"."""
+        return f"{self.variant}.{self.format}"
+
+
+@dataclass(frozen=True)
+class Derivative:
+    """A derivative that exists in the output folder."""
+
+    key: str  #: "1280.webp"
+    path: str  #: relative to the output root
+    width: int
+    height: int
+    md5: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ImageJob:
+    """Work for one worker call: every missing derivative of one source, from one decode."""
+
+    source_path: str
+    output_root: str
+    #: (spec, output relpath) pairs
+    targets: tuple[tuple[DerivativeSpec, str], ...]
+    #: every spec of the picture, made now or not: the decode scale depends on all of them,
+    #: so a derivative's bytes do not depend on which others happen to be missing
+    decode_specs: tuple[DerivativeSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """What a worker made of an :class:`ImageJob`; ``error`` is set when the picture is bad."""
+
+    source_path: str
+    derivatives: tuple[Derivative, ...] = ()
+    error: str | None = None
+
+
+@dataclass
+class Picture:
+    """A picture that is part of the site."""
+
+    source: Source
+    md5: str
+    metadata: Metadata
+    slug: str
+    album_path: str  #: the album's slug path ('' for the root album)
+    derivatives: dict[str, Derivative] = field(default_factory=dict)
+
+    @property
+    def sort_key(self) -> tuple[bool, str, str]:
+        """Sorted by date taken (undated last), then file name."""
+        return (self.metadata.taken is None, self.metadata.taken or "", self.source.filename)
+
+
+@dataclass
+class Album:
+    """A folder of the source tree that holds pictures, directly or in sub-albums."""
+
+    path: str  #: slug path relative to the output root, '' for the root album
+    title: str
+    source_relpath: str  #: the folder, relative to the source root
+    pictures: list[Picture] = field(default_factory=list)
+    children: list[Album] = field(default_factory=list)
+    cover: Picture | None = None
+    description: str | None = None
+
+    @property
+    def depth(self) -> int:
+        return 0 if not self.path else self.path.count("/") + 1
+
+    def walk(self) -> list[Album]:
+        """This album and every album below it, parents before children."""
+        found = [self]
+        for child in self.children:
+            found.extend(child.walk())
+        return found
+
+    def picture_count(self) -> int:
+        return len(self.pictures) + sum(child.picture_count() for child in self.children)
+
+    @property
+    def earliest(self) -> str | None:
+        dates = [p.metadata.taken for p in self.pictures if p.metadata.taken]
+        dates += [c.earliest for c in self.children if c.earliest]
+        return min(dates) if dates else None
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page to render: ``template`` from the theme into ``path`` (relative to the output)."""
+
+    path: str
+    template: str
+    album: Album | None = None
+    context: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class SiteFile:
+    """A file of the built site as the manifest lists it."""
+
+    path: str
+    md5: str
+    size: int
+    content_type: str
+    cache_control: str
+
+
+@dataclass
+class Site:
+    """Everything the render and manifest stages see: the album tree and the files so far."""
+
+    name: str
+    title: str
+    root: Album
+    pictures: list[Picture]
+    #: theme asset name ("style.css") -> output relpath ("_static/style.3f2a9c1b.css")
+    assets: dict[str, str] = field(default_factory=dict)
+    files: dict[str, SiteFile] = field(default_factory=dict)
+
+    def albums(self) -> list[Album]:
+        return self.root.walk()

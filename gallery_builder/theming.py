@@ -1,0 +1,133 @@
+"""Themes as data: a folder with ``theme.toml``, ``templates/`` and ``static/``.
+
+A theme may ``extends`` another: templates and static files resolve child first, and a template
+can extend the one it overrides with a prefix (``{% extends "default:album.html" %}``). A user's
+folder without a ``theme.toml`` extends ``default`` and may override any single file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from gallery_builder.errors import ThemeError
+
+THEME_FILE = "theme.toml"
+_THEME_KEYS = {"name", "extends", "description"}
+
+
+@dataclass(frozen=True)
+class Theme:
+    name: str
+    path: Path
+    extends: str | None = None
+    description: str = ""
+
+    @property
+    def templates(self) -> Path:
+        return self.path / "templates"
+
+    @property
+    def static(self) -> Path:
+        return self.path / "static"
+
+
+def load_theme(folder: Path) -> Theme:
+    """Read ``folder/theme.toml``; a folder without one is an override of ``default``."""
+    file = folder / THEME_FILE
+    if not file.is_file():
+        return Theme(name=str(folder), path=folder, extends="default")
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ThemeError(f"{file}: cannot read the theme: {exc}") from None
+    unknown = set(data) - _THEME_KEYS
+    if unknown:
+        raise ThemeError(
+            f"{file}: unknown key {', '.join(sorted(unknown))}; allowed: "
+            + ", ".join(sorted(_THEME_KEYS))
+        )
+    name = data.get("name")
+    if not isinstance(name, str) or not name:
+        raise ThemeError(f"{file}: 'name' must be a non-empty string")
+    extends = data.get("extends") or None
+    if extends is not None and not isinstance(extends, str):
+        raise ThemeError(f"{file}: 'extends' must be the name of another theme")
+    return Theme(name=name, path=folder, extends=extends, description=data.get("description", ""))
+
+
+def installed_themes(folders: list[Path]) -> dict[str, Theme]:
+    """Themes by name from the folders plugins offer (``gallery_themes``)."""
+    themes: dict[str, Theme] = {}
+    for folder in folders:
+        theme = load_theme(Path(folder))
+        if theme.name in themes and themes[theme.name].path != theme.path:
+            raise ThemeError(
+                f"two themes are named '{theme.name}': {themes[theme.name].path} and {theme.path}"
+            )
+        themes[theme.name] = theme
+    return themes
+
+
+def theme_chain(spec: str, installed: dict[str, Theme]) -> list[Theme]:
+    """The theme named (or the folder given) by ``spec``, then each theme it extends."""
+    folder = Path(spec)
+    if spec in installed:
+        current = installed[spec]
+    elif folder.is_dir():
+        current = load_theme(folder.resolve())
+    else:
+        raise ThemeError(
+            f"no theme '{spec}'; installed: {', '.join(sorted(installed)) or 'none'} "
+            "(or give the path of a theme folder)"
+        )
+    chain = [current]
+    while current.extends:
+        if current.extends not in installed:
+            raise ThemeError(
+                f"theme '{current.name}' extends '{current.extends}', which is not installed"
+            )
+        current = installed[current.extends]
+        if current in chain:
+            raise ThemeError(
+                "themes extend each other in a loop: "
+                + " -> ".join(t.name for t in [*chain, current])
+            )
+        chain.append(current)
+    return chain
+
+
+def make_environment(chain: list[Theme]) -> jinja2.Environment:
+    """A Jinja2 environment over the chain: child first, ``name:`` prefix for each theme."""
+    loaders: list[jinja2.BaseLoader] = [
+        jinja2.FileSystemLoader(str(t.templates)) for t in chain if t.templates.is_dir()
+    ]
+    loaders.append(
+        jinja2.PrefixLoader(
+            {t.name: jinja2.FileSystemLoader(str(t.templates)) for t in chain},
+            delimiter=":",
+        )
+    )
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def theme_assets(chain: list[Theme]) -> dict[str, Path]:
+    """Static files by their name under ``static/`` (POSIX), the child's copy winning."""
+    assets: dict[str, Path] = {}
+    for theme in reversed(chain):
+        if not theme.static.is_dir():
+            continue
+        for file in sorted(theme.static.rglob("*")):
+            if file.is_file() and not file.name.startswith("."):
+                assets[file.relative_to(theme.static).as_posix()] = file
+    return assets

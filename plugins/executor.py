@@ -1,0 +1,37 @@
+"""Built-in executor: a process pool with one worker per CPU, or in-process for ``-j 1``."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from typing import Any
+
+from gallery_builder import hookimpl
+from gallery_builder.config import Config
+
+
+class InlineExecutor(Executor):
+    """Runs each call at submit, in this process: ``-j 1``, debugging, profiling."""
+
+    _max_workers = 1
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+
+@hookimpl(trylast=True)
+def gallery_executor(config: Config, jobs: int | None) -> Executor:
+    workers = jobs or os.cpu_count() or 1
+    if workers == 1:
+        return InlineExecutor()
+    # forkserver: workers start from a clean process with the imaging code preloaded, safe
+    # with threads in the parent (the progress bar) and cheap to start.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["gallery_builder.imaging"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)

@@ -1,0 +1,339 @@
+"""Factory of real, small test picture files, generated with Pillow.
+
+Every public function takes the destination ``Path`` (parent folders are created),
+writes the file and returns that ``Path``.  Unless stated otherwise a picture shows the
+*marker pattern*: its top-left quadrant is pure red (255, 0, 0) and the three other
+quadrants are distinct shades of blue, so a test can tell, with
+``displayed_red_corner``, how a picture ends up oriented after processing.
+
+Text EXIF values (Make, Model, ImageDescription) are written as UTF-8 bytes, as
+cameras and exiftool do; Pillow reads them back as latin-1 decoded ``str``, so a
+non-ASCII caption comes back as mojibake until re-encoded with ``.encode("latin-1")``.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import random
+import struct
+import sys
+import zlib
+from array import array
+from pathlib import Path
+
+from PIL import Image, ImageCms, ImageDraw, ImageOps, ImageStat
+from PIL.TiffImagePlugin import IFDRational
+
+__all__ = [
+    "animated_gif",
+    "avif",
+    "bmp",
+    "bomb_png",
+    "cmyk_jpeg",
+    "displayed_red_corner",
+    "empty",
+    "exif_caption_jpeg",
+    "fake",
+    "find_cmyk_icc",
+    "jpeg",
+    "palette_png_transparent",
+    "png",
+    "rgba_png",
+    "srgb_icc_jpeg",
+    "tiff16",
+    "truncated_jpeg",
+    "webp",
+]
+
+RED = (255, 0, 0)
+BLUES = ((0, 0, 255), (0, 96, 200), (40, 140, 255))  # top-right, bottom-left, bottom-right
+CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
+
+# Transpose turning the *displayed* picture into the *stored* pixels, per EXIF
+# orientation: the inverse of what ``ImageOps.exif_transpose`` applies.
+_STORE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
+# Istanbul (41.0082 N, 28.9784 E) as degrees, minutes, seconds rationals.
+_LAT = (IFDRational(41, 1), IFDRational(0, 1), IFDRational(2952, 100))
+_LON = (IFDRational(28, 1), IFDRational(58, 1), IFDRational(4224, 100))
+
+_ICC_DIRS = ("/usr/share/color", "/usr/local/share/color", "/usr/share/ghostscript")
+
+
+def _target(path: Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _quadrants(size: tuple[int, int]) -> list[tuple[int, int, int, int]]:
+    """Boxes of the four quadrants, in ``CORNERS`` order."""
+    w, h = size
+    return [
+        (0, 0, w // 2, h // 2),
+        (w // 2, 0, w, h // 2),
+        (0, h // 2, w // 2, h),
+        (w // 2, h // 2, w, h),
+    ]
+
+
+def _pattern(
+    size: tuple[int, int], corner: int = 0, rest: tuple[tuple[int, int, int], ...] = BLUES
+) -> Image.Image:
+    """RGB picture of ``size`` whose quadrant ``CORNERS[corner]`` is red, others ``rest``."""
+    im = Image.new("RGB", size)
+    draw = ImageDraw.Draw(im)
+    colours = list(rest)
+    colours.insert(corner, RED)
+    for (x0, y0, x1, y1), colour in zip(_quadrants(size), colours, strict=True):
+        draw.rectangle((x0, y0, x1 - 1, y1 - 1), fill=colour)
+    return im
+
+
+def jpeg(
+    path: Path,
+    size: tuple[int, int] = (320, 240),
+    *,
+    orientation: int | None = None,
+    gps: bool = False,
+    taken: str | None = None,
+    make: str | None = None,
+    model: str | None = None,
+    description: str | None = None,
+    quality: int = 90,
+) -> Path:
+    """RGB JPEG showing the marker pattern at ``size`` (width, height) *as displayed*.
+
+    With ``orientation`` (EXIF tag 0x0112) the stored pixels are the inverse transform
+    of the displayed picture (transposed, i.e. height x width, for 5-8), so that
+    ``ImageOps.exif_transpose`` yields ``size`` with red top-left.  Values outside
+    2..8 are written as-is over untransformed pixels.  ``taken`` ("YYYY:MM:DD HH:MM:SS")
+    sets DateTimeOriginal 0x9003 (Exif IFD) and DateTime 0x0132; ``make``, ``model``,
+    ``description`` set 0x010F, 0x0110, 0x010E; ``gps`` adds a GPS IFD for Istanbul.
+    Without any of these options the file has no EXIF block at all.  Note that
+    orientation 5 (transpose) keeps red top-left in the stored pixels too: tell it
+    apart by the stored size or the blue quadrants (``BLUES``).
+    """
+    path = _target(path)
+    im = _pattern(size)
+    if orientation in _STORE:
+        im = im.transpose(_STORE[orientation])
+    exif = Image.Exif()
+    if orientation is not None:
+        exif[0x0112] = orientation
+    if taken is not None:
+        exif[0x0132] = taken
+        exif.get_ifd(0x8769)[0x9003] = taken
+    for tag, text in ((0x010F, make), (0x0110, model), (0x010E, description)):
+        if text is not None:
+            exif[tag] = text.encode("utf-8")
+    if gps:
+        exif.get_ifd(0x8825).update({0: b"\x02\x02\x00\x00", 1: "N", 2: _LAT, 3: "E", 4: _LON})
+    extra = {"exif": exif.tobytes()} if len(exif) else {}
+    im.save(path, "JPEG", quality=quality, **extra)
+    return path
+
+
+def exif_caption_jpeg(path: Path, caption: str) -> Path:
+    """Marker-pattern JPEG whose EXIF ImageDescription (0x010E) is ``caption`` (UTF-8)."""
+    return jpeg(path, description=caption)
+
+
+def displayed_red_corner(path: Path) -> str:
+    """Which quadrant of the picture at ``path``, as displayed, is the most red.
+
+    Opens any format Pillow reads (first frame), applies ``ImageOps.exif_transpose``,
+    converts to RGB and returns one of "top-left", "top-right", "bottom-left",
+    "bottom-right".
+    """
+    with Image.open(path) as src:
+        im = ImageOps.exif_transpose(src).convert("RGB")
+    scores = []
+    for box in _quadrants(im.size):
+        r, g, b = ImageStat.Stat(im.crop(box)).mean
+        scores.append(r - (g + b) / 2)
+    return CORNERS[scores.index(max(scores))]
+
+
+@functools.cache
+def find_cmyk_icc() -> bytes | None:
+    """Bytes of the first CMYK ICC profile found under ``_ICC_DIRS``, or None (cached).
+
+    Pillow cannot create CMYK profiles, and nothing is downloaded: Debian's
+    ``icc-profiles-free`` or ghostscript, when installed, provide some.
+    """
+    for folder in map(Path, _ICC_DIRS):
+        if not folder.is_dir():
+            continue
+        for candidate in sorted(folder.rglob("*")):
+            if candidate.suffix.lower() not in (".icc", ".icm") or not candidate.is_file():
+                continue
+            try:
+                data = candidate.read_bytes()
+                profile = ImageCms.ImageCmsProfile(io.BytesIO(data))
+            except (OSError, ImageCms.PyCMSError):
+                continue
+            if profile.profile.xcolor_space.strip() == "CMYK":
+                return data
+    return None
+
+
+def cmyk_jpeg(path: Path, size: tuple[int, int] = (200, 150), *, icc: bool = True) -> Path:
+    """CMYK JPEG of the marker pattern (naive RGB->CMYK conversion).
+
+    With ``icc`` the CMYK profile from ``find_cmyk_icc`` is embedded.  If the machine has
+    none (the case where this module was written: no ICC file at all), ``icc`` is a
+    no-op and the JPEG carries no profile; tests needing one should skip when
+    ``find_cmyk_icc()`` is None.
+    """
+    path = _target(path)
+    profile = find_cmyk_icc() if icc else None
+    extra = {"icc_profile": profile} if profile else {}
+    _pattern(size).convert("CMYK").save(path, "JPEG", quality=90, **extra)
+    return path
+
+
+def srgb_icc_jpeg(path: Path, size: tuple[int, int] = (200, 150)) -> Path:
+    """RGB JPEG of the marker pattern with an embedded sRGB ICC profile (LittleCMS built)."""
+    path = _target(path)
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    _pattern(size).save(path, "JPEG", quality=90, icc_profile=icc)
+    return path
+
+
+def tiff16(path: Path, size: tuple[int, int] = (200, 150)) -> Path:
+    """16-bit grayscale TIFF (mode "I;16"): left column 0 to right column 65535, every row."""
+    path = _target(path)
+    w, h = size
+    row = array("H", (round(x * 65535 / max(w - 1, 1)) for x in range(w)))
+    data = row * h
+    if sys.byteorder == "big":  # "I;16" is little-endian
+        data.byteswap()
+    Image.frombytes("I;16", size, data.tobytes()).save(path, "TIFF")
+    return path
+
+
+def palette_png_transparent(path: Path, size: tuple[int, int] = (120, 90)) -> Path:
+    """Mode "P" PNG: red top-left, blue bottom half, top-right fully transparent.
+
+    Palette index 0 is the transparent one (``transparency=0``); 1 is red, 2 is blue.
+    """
+    path = _target(path)
+    w, h = size
+    im = Image.new("P", size, 0)
+    im.putpalette([0, 0, 0, *RED, *BLUES[0]])
+    draw = ImageDraw.Draw(im)
+    draw.rectangle((0, 0, w // 2 - 1, h // 2 - 1), fill=1)
+    draw.rectangle((0, h // 2, w - 1, h - 1), fill=2)
+    im.save(path, "PNG", transparency=0)
+    return path
+
+
+def rgba_png(path: Path, size: tuple[int, int] = (160, 120)) -> Path:
+    """RGBA PNG of the marker pattern; the right half has alpha 128 (semi-transparent)."""
+    path = _target(path)
+    w, h = size
+    im = _pattern(size).convert("RGBA")
+    alpha = Image.new("L", size, 255)
+    ImageDraw.Draw(alpha).rectangle((w // 2, 0, w - 1, h - 1), fill=128)
+    im.putalpha(alpha)
+    im.save(path, "PNG")
+    return path
+
+
+def animated_gif(path: Path, size: tuple[int, int] = (100, 80), frames: int = 3) -> Path:
+    """Animated GIF (100 ms per frame, looping). Frame 0 is the marker pattern (red
+    top-left on blues); frame k > 0 has its red quadrant elsewhere (top-right,
+    bottom-left, ...) on greens, so a red top-left output proves frame 0 was used.
+    """
+    path = _target(path)
+    greens = ((0, 200, 0), (0, 120, 60), (120, 220, 0))
+    images = [_pattern(size)] + [_pattern(size, 1 + (k - 1) % 3, greens) for k in range(1, frames)]
+    images[0].save(path, "GIF", save_all=True, append_images=images[1:], duration=100, loop=0)
+    return path
+
+
+def bmp(path: Path, size: tuple[int, int] = (120, 90)) -> Path:
+    """24-bit BMP of the marker pattern."""
+    path = _target(path)
+    _pattern(size).save(path, "BMP")
+    return path
+
+
+def webp(path: Path, size: tuple[int, int] = (180, 120)) -> Path:
+    """Lossy WebP (quality 80) of the marker pattern."""
+    path = _target(path)
+    _pattern(size).save(path, "WEBP", quality=80)
+    return path
+
+
+def avif(path: Path, size: tuple[int, int] = (180, 120)) -> Path:
+    """AVIF (quality 80) of the marker pattern; needs a Pillow built with AVIF."""
+    path = _target(path)
+    _pattern(size).save(path, "AVIF", quality=80)
+    return path
+
+
+def png(path: Path, size: tuple[int, int] = (160, 120)) -> Path:
+    """Plain RGB PNG of the marker pattern."""
+    path = _target(path)
+    _pattern(size).save(path, "PNG")
+    return path
+
+
+def truncated_jpeg(path: Path) -> Path:
+    """JPEG cut to ~40 % of its bytes (always past the start of scan): ``Image.open``
+    succeeds and reports the size (400x300), but ``.load()`` raises ``OSError``
+    (unless ``ImageFile.LOAD_TRUNCATED_IMAGES`` is set).
+    """
+    path = _target(path)
+    noise = Image.frombytes("RGB", (400, 300), random.Random(1234).randbytes(400 * 300 * 3))
+    buffer = io.BytesIO()
+    noise.save(buffer, "JPEG", quality=90)
+    data = buffer.getvalue()
+    start_of_scan = data.index(b"\xff\xda")
+    path.write_bytes(data[: max(int(len(data) * 0.4), start_of_scan + 64)])
+    return path
+
+
+def empty(path: Path) -> Path:
+    """Zero-byte file (named however the caller wants, e.g. ``empty.jpg``)."""
+    path = _target(path)
+    path.write_bytes(b"")
+    return path
+
+
+def fake(path: Path, text: str = "this is not a picture\n") -> Path:
+    """Plain-text file posing as a picture through its name (e.g. ``fake.jpg``)."""
+    path = _target(path)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def bomb_png(path: Path, width: int = 20000, height: int = 20000) -> Path:
+    """Tiny hand-written PNG whose IHDR declares ``width`` x ``height`` RGB pixels.
+
+    Signature, IHDR (correct CRC), one IDAT holding a single blank row, IEND: a few
+    hundred bytes.  With the default 400 Mpx, over twice ``Image.MAX_IMAGE_PIXELS``,
+    ``Image.open`` raises ``PIL.Image.DecompressionBombError`` before decoding anything
+    (between 1x and 2x the limit Pillow only warns).
+    """
+    path = _target(path)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * (1 + 3 * width), 9)
+    data = b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat)
+    path.write_bytes(data + _chunk(b"IEND", b""))
+    return path
