@@ -112,7 +112,9 @@ def build(
                 "the site was not updated"
             )
         pictures = [p for p in pictures if p.derivatives]
-        root = pm.hook.gallery_album_tree(pictures=pictures, config=config)
+        root = _required(
+            pm.hook.gallery_album_tree(pictures=pictures, config=config), "gallery_album_tree"
+        )
         site = Site(
             name=config.gallery.name, title=config.gallery.title, root=root, pictures=pictures
         )
@@ -145,6 +147,16 @@ def build(
         result.albums = len(root.walk()) if pictures else 0
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _required(answer, hook: str):
+    """The answer of a hook the build cannot do without."""
+    if answer is None:
+        raise GalleryError(
+            f"no active plugin answers {hook}; was a built-in plugin blocked? "
+            "(see `gallery plugins`)"
+        )
+    return answer
 
 
 def _flatten(lists: Iterable[Iterable | None]) -> list:
@@ -241,8 +253,12 @@ def _read(
         reason = "empty file" if source.size == 0 else "not a picture (unknown content)"
         return SourceRecord(**{**record.__dict__, "error": reason})
     try:
-        metadata = pm.hook.gallery_read_metadata(source=source, config=config)
-        md5 = md5 or pm.hook.gallery_fingerprint(source=source, config=config)
+        metadata = _required(
+            pm.hook.gallery_read_metadata(source=source, config=config), "gallery_read_metadata"
+        )
+        md5 = md5 or _required(
+            pm.hook.gallery_fingerprint(source=source, config=config), "gallery_fingerprint"
+        )
     except BadPicture as exc:
         return SourceRecord(**{**record.__dict__, "error": str(exc)})
     except OSError as exc:
@@ -337,7 +353,7 @@ def _make_images(
         return
     by_source = {job.source_path: (picture, job) for picture, job in work}
     reporter.start(len(work))
-    executor = pm.hook.gallery_executor(config=config, jobs=jobs)
+    executor = _required(pm.hook.gallery_executor(config=config, jobs=jobs), "gallery_executor")
     try:
         for image_result in _run(executor, (job for _, job in work), len(work)):
             picture, job = by_source[image_result.source_path]
@@ -352,6 +368,7 @@ def _make_images(
                 continue
             for d in image_result.derivatives:
                 picture.derivatives[d.key] = d
+                result.written.append(d.path)
             result.made += 1
     finally:
         reporter.stop()

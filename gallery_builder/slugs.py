@@ -22,12 +22,11 @@ def slugify(text: str) -> str:
     May return '' for text with no ASCII-representable letter or digit; callers choose a
     fallback.
     """
-    ascii_text = (
-        unicodedata.normalize("NFKD", text.translate(_TRANSLITERATE))
-        .encode("ascii", "ignore")
-        .decode("ascii")
-        .lower()
-    )
+    decomposed = unicodedata.normalize("NFKD", text.translate(_TRANSLITERATE))
+    # accents go; any other non-ASCII character (a dash, an emoji) separates words
+    ascii_text = "".join(
+        c if c.isascii() else " " for c in decomposed if not unicodedata.combining(c)
+    ).lower()
     return _NOT_ALNUM.sub("-", ascii_text).strip("-")
 
 
@@ -36,18 +35,27 @@ def unique_slugs(
 ) -> dict[str, str]:
     """Slug ``text(name)`` for each name, suffixing ``-2``, ``-3`` … on collisions.
 
-    Names are taken in sorted order so the result does not depend on the order given.
+    Names are taken in sorted order so the result does not depend on the order given. Every
+    slug that is some name's own is kept for it before suffixes are handed out, so a suffix
+    never takes another name's slug.
     """
+    ordered = sorted(set(names))
+    bases = {name: slugify(text(name)) or fallback for name in ordered}
     taken: set[str] = set()
     result: dict[str, str] = {}
-    for name in sorted(set(names)):
-        base = slugify(text(name)) or fallback
-        slug, n = base, 2
-        while slug in taken:
-            slug, n = f"{base}-{n}", n + 1
-        taken.add(slug)
-        result[name] = slug
-    return result
+    for name in ordered:
+        if bases[name] not in taken:
+            taken.add(bases[name])
+            result[name] = bases[name]
+    for name in ordered:
+        if name in result:
+            continue
+        n = 2
+        while f"{bases[name]}-{n}" in taken:
+            n += 1
+        taken.add(f"{bases[name]}-{n}")
+        result[name] = f"{bases[name]}-{n}"
+    return dict(sorted(result.items()))
 
 
 def album_paths(folders: Iterable[str]) -> dict[str, str]:

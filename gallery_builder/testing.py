@@ -1,0 +1,57 @@
+"""Helpers for testing plugins: build or run the CLI with throw-away plugins registered.
+
+    from gallery_builder import hookimpl
+    from gallery_builder.testing import build_gallery
+
+    class AddPage:
+        @hookimpl
+        def gallery_pages(self, site, config):
+            return [Page("about.html", "about.html")]
+
+    result = build_gallery(source, out, AddPage())
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+from gallery_builder.config import load_config
+from gallery_builder.pipeline import BuildResult, build
+from gallery_builder.plugin_manager import GalleryPluginManager, get_plugin_manager
+
+
+def plugin_manager(
+    *plugins: Any, block: Sequence[str] = (), autoload: bool | None = None
+) -> GalleryPluginManager:
+    """The installed plugins plus ``plugins``, as the CLI would load them; ``autoload=False``
+    (or GALLERY_DISABLE_PLUGIN_AUTOLOAD=1) leaves out third-party ones."""
+    return get_plugin_manager(block=block, extra_plugins=plugins, autoload=autoload)
+
+
+def build_gallery(
+    source: Path,
+    out: Path,
+    *plugins: Any,
+    config_file: Path | None = None,
+    theme: str | None = None,
+    jobs: int | None = 1,
+    force: bool = False,
+    strict: bool = False,
+) -> BuildResult:
+    """Build ``source`` into ``out`` with ``plugins`` registered; in-process by default."""
+    config = load_config(source, config_file)
+    if theme:
+        config = config.with_theme(theme)
+    return build(config, out, plugin_manager(*plugins), jobs=jobs, force=force, strict=strict)
+
+
+def run_cli(args: Sequence[str | Path], *plugins: Any, block: Sequence[str] = ()) -> Result:
+    """Run ``gallery ARGS`` in-process with ``plugins`` registered."""
+    from gallery_builder.cli import AppContext, make_cli
+
+    pm = plugin_manager(*plugins, block=block)
+    return CliRunner().invoke(make_cli(pm), [str(a) for a in args], obj=AppContext(pm))

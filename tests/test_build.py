@@ -1,0 +1,280 @@
+"""The built site's contract: layout, manifest, links, escaping, ordering, reproducibility."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pictures
+import pytest
+from conftest import read_manifest, site_files
+
+from gallery_builder.model import IMMUTABLE, REVALIDATE
+from gallery_builder.testing import build_gallery, run_cli
+
+DERIVATIVE_NAME = re.compile(r"^(?:[a-z0-9-]+/)*[a-z0-9-]+\.(?:thumb|\d+)\.[0-9a-f]{8}\.(?:jpg|webp|avif|png)$")
+
+
+@pytest.fixture
+def trip(source: Path) -> Path:
+    """A small nested tree of real pictures, as a camera would leave them."""
+    pictures.jpeg(source / "cover.jpg", taken="2024:05:01 09:00:00")
+    pictures.jpeg(source / "Istanbul 2024" / "Galata.jpg", (480, 320),
+                  taken="2024:05:17 10:42:00", make="Canon", model="Canon EOS R5",
+                  description="Galata at dawn")  # fmt: skip
+    pictures.jpeg(source / "Istanbul 2024" / "Bosphorus" / "Ferry.jpg", orientation=6,
+                  taken="2024:05:18 12:00:00")  # fmt: skip
+    pictures.webp(source / "Butterflies" / "wing.webp")
+    pictures.png(source / "Butterflies" / "Monarch.PNG")
+    return source
+
+
+def test_build_writes_the_site_layout(trip: Path, out: Path) -> None:
+    result = run_cli(["build", trip, "-o", out])
+    assert result.exit_code == 0, result.output
+    files = site_files(out)
+    for page in [
+        "index.html",
+        "error.html",
+        "manifest.json",
+        "istanbul-2024/index.html",
+        "istanbul-2024/bosphorus/index.html",
+        "butterflies/index.html",
+    ]:
+        assert page in files
+    assert any(re.fullmatch(r"_static/style\.[0-9a-f]{8}\.css", f) for f in files)
+    images = [f for f in files if not f.endswith((".html", ".json", ".css"))]
+    assert images and all(DERIVATIVE_NAME.match(f) for f in images), images
+    assert any(f.startswith("istanbul-2024/bosphorus/ferry.thumb.") for f in images)
+    assert (out / ".gallery" / "state.sqlite").is_file()
+    assert "5 pictures in 4 albums" in result.output
+
+
+def test_manifest_lists_every_file_with_md5_size_type_and_cache_control(
+    trip: Path, out: Path
+) -> None:
+    build_gallery(trip, out)
+    manifest = read_manifest(out)
+    files = site_files(out)
+    del files["manifest.json"]
+    assert set(manifest["files"]) == set(files)
+    for path, data in files.items():
+        entry = manifest["files"][path]
+        assert entry["md5"] == hashlib.md5(data).hexdigest(), path
+        assert entry["size"] == len(data), path
+        if path.endswith(".html"):
+            assert entry["content_type"] == "text/html; charset=utf-8"
+            assert entry["cache_control"] == REVALIDATE
+        else:
+            assert entry["cache_control"] == IMMUTABLE, path
+    assert manifest["files"]["butterflies/index.html"]["content_type"].startswith("text/html")
+    types = {e["content_type"] for e in manifest["files"].values()}
+    assert {"image/webp", "image/jpeg", "text/css; charset=utf-8"} <= types
+
+
+def test_manifest_describes_every_picture(trip: Path, out: Path) -> None:
+    build_gallery(trip, out)
+    manifest = read_manifest(out)
+    assert manifest["format"] == "gallery-builder/1"
+    assert manifest["name"] == "photos"  # the source folder's name
+    assert manifest["title"] == "photos"
+    images = {i["source"]: i for i in manifest["images"]}
+    assert set(images) == {
+        "cover.jpg",
+        "Istanbul 2024/Galata.jpg",
+        "Istanbul 2024/Bosphorus/Ferry.jpg",
+        "Butterflies/wing.webp",
+        "Butterflies/Monarch.PNG",
+    }
+    galata = images["Istanbul 2024/Galata.jpg"]
+    assert galata["md5"] == hashlib.md5((trip / galata["source"]).read_bytes()).hexdigest()
+    assert (galata["album"], galata["width"], galata["height"]) == ("istanbul-2024", 480, 320)
+    assert galata["taken"] == "2024-05-17T10:42:00"
+    assert galata["camera"] == "Canon EOS R5"
+    assert galata["caption"] == "Galata at dawn"
+    ferry = images["Istanbul 2024/Bosphorus/Ferry.jpg"]
+    # stored 240x320 with orientation 6: displayed 320x240
+    assert (ferry["width"], ferry["height"]) == (320, 240)
+    for image in images.values():
+        assert image["derivatives"]["thumbnail"] == image["derivatives"]["thumb.jpeg"]
+        for key, path in image["derivatives"].items():
+            assert path in manifest["files"], (key, path)
+            assert (out / path).is_file()
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if value is None:
+                continue
+            if name in ("href", "src"):
+                self.urls.append(value)
+            elif name == "srcset":
+                self.urls += [part.strip().split()[0] for part in value.split(",")]
+
+
+def local_links(out: Path) -> list[tuple[str, str]]:
+    found = []
+    for page in out.rglob("*.html"):
+        parser = _Links()
+        parser.feed(page.read_text(encoding="utf-8"))
+        rel = page.relative_to(out).as_posix()
+        found += [(rel, url) for url in parser.urls]
+    return found
+
+
+def resolve(out: Path, page: str, url: str) -> Path | None:
+    """The file a relative URL on ``page`` names, as S3 website hosting would serve it."""
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or url.startswith(("#", "/")):
+        return None
+    target = (out / page).parent / unquote(parts.path)
+    if url.endswith("/") or parts.path in ("", "."):
+        target = target / "index.html"
+    return target
+
+
+def test_every_local_link_resolves_to_a_file_in_the_site(trip: Path, out: Path) -> None:
+    build_gallery(trip, out)
+    links = local_links(out)
+    assert len(links) > 20
+    for page, url in links:
+        target = resolve(out, page, url)
+        if target is not None:
+            assert target.resolve().is_file(), f"{page}: {url} does not resolve"
+            assert out.resolve() in target.resolve().parents
+
+
+def test_pages_link_to_every_picture_and_sub_album(trip: Path, out: Path) -> None:
+    build_gallery(trip, out)
+    root = (out / "index.html").read_text()
+    assert 'href="istanbul-2024/"' in root and 'href="butterflies/"' in root
+    album = (out / "istanbul-2024" / "index.html").read_text()
+    assert 'href="bosphorus/"' in album
+    assert re.search(r'src="galata\.thumb\.[0-9a-f]{8}\.jpg"', album)
+    assert re.search(r'srcset="galata\.thumb\.[0-9a-f]{8}\.webp"', album)
+    assert 'href="../"' in album  # breadcrumb home
+
+
+def test_names_and_captions_with_markup_are_escaped(source: Path, out: Path) -> None:
+    evil = '<img src=x onerror=alert(1)> & "co"'
+    pictures.jpeg(source / evil / "<b>bold</b>.jpg", description="caption <script>x</script>")
+    pictures.jpeg(source / evil / "plain.jpg")
+    (source / evil / "plain.txt").write_text("Tom & <i>Jerry</i>", encoding="utf-8")
+    build_gallery(source, out)
+    html = "".join(p.read_text() for p in out.rglob("*.html"))
+    assert "<script>x</script>" not in html and "<i>Jerry</i>" not in html
+    assert "<img src=x onerror" not in html and "<b>bold</b>" not in html
+    assert "caption &lt;script&gt;x&lt;/script&gt;" in html
+    assert "Tom &amp; &lt;i&gt;Jerry&lt;/i&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt; &amp; &#34;co&#34;" in html
+    manifest = read_manifest(out)
+    assert {i["caption"] for i in manifest["images"]} == {
+        "caption <script>x</script>",
+        "Tom & <i>Jerry</i>",
+    }
+    assert [a["path"] for a in manifest["albums"][0]["albums"]] == ["img-src-x-onerror-alert-1-co"]
+
+
+def test_unicode_and_spaces_in_names_become_ascii_slugs(source: Path, out: Path) -> None:
+    pictures.jpeg(source / "Çay & Simit" / "çay & simit.jpg")
+    pictures.jpeg(source / "Çay & Simit" / "Straße 1.jpg")
+    pictures.jpeg(source / "Çay & Simit" / "📷.jpg")
+    build_gallery(source, out)
+    slugs = sorted(p.name.split(".")[0] for p in (out / "cay-simit").glob("*.thumb.*.jpg"))
+    assert slugs == ["cay-simit", "picture", "strasse-1"]
+    page = (out / "cay-simit" / "index.html").read_text()
+    assert "<h1>Çay &amp; Simit</h1>" in page
+
+
+def test_same_slug_in_one_album_gets_a_suffix(source: Path, out: Path) -> None:
+    pictures.jpeg(source / "img.jpg")
+    pictures.png(source / "img.png")
+    pictures.jpeg(source / "IMG.JPG", (200, 100))
+    build_gallery(source, out)
+    slugs = sorted(i["slug"] for i in read_manifest(out)["images"])
+    assert slugs == ["img", "img-2", "img-3"]
+
+
+def test_albums_are_sorted_by_date_taken_then_name(source: Path, out: Path) -> None:
+    pictures.jpeg(source / "b.jpg", taken="2024:01:01 00:00:00")
+    pictures.jpeg(source / "a.jpg", taken="2024:03:01 00:00:00")
+    pictures.jpeg(source / "c.jpg")  # undated: last
+    pictures.jpeg(source / "d.jpg", taken="2024:01:01 00:00:00")  # same date as b: by name
+    pictures.jpeg(source / "Zebra" / "z.jpg", taken="2020:01:01 00:00:00")
+    pictures.jpeg(source / "Apple" / "a.jpg", taken="2023:01:01 00:00:00")
+    pictures.jpeg(source / "Mango" / "m.jpg")
+    build_gallery(source, out)
+    root = read_manifest(out)["albums"][0]
+    assert root["pictures"] == ["b.jpg", "d.jpg", "a.jpg", "c.jpg"]
+    assert [a["title"] for a in root["albums"]] == ["Zebra", "Apple", "Mango"]
+    order = [i["source"] for i in read_manifest(out)["images"]]
+    assert order[:4] == ["b.jpg", "d.jpg", "a.jpg", "c.jpg"]
+
+
+def test_each_album_has_a_cover(source: Path, out: Path) -> None:
+    pictures.jpeg(source / "Trip" / "Day 1" / "late.jpg", taken="2024:01:02 00:00:00")
+    pictures.jpeg(source / "Trip" / "Day 1" / "early.jpg", taken="2024:01:01 00:00:00")
+    build_gallery(source, out)
+    root = read_manifest(out)["albums"][0]
+    trip = root["albums"][0]
+    assert trip["pictures"] == []  # only a sub-album
+    assert trip["cover"] == root["cover"] == "Trip/Day 1/early.jpg"
+    assert trip["albums"][0]["cover"] == "Trip/Day 1/early.jpg"
+    root_page = (out / "index.html").read_text()
+    assert re.search(r'src="trip/day-1/early\.thumb\.[0-9a-f]{8}\.jpg"', root_page)
+
+
+def test_folders_without_pictures_are_not_albums(source: Path, out: Path) -> None:
+    pictures.jpeg(source / "Kept" / "a.jpg")
+    (source / "Empty").mkdir()
+    (source / "Notes only").mkdir()
+    (source / "Notes only" / "notes.txt").write_text("hello")
+    (source / "Deep" / "Deeper").mkdir(parents=True)
+    build_gallery(source, out)
+    assert [a["title"] for a in read_manifest(out)["albums"][0]["albums"]] == ["Kept"]
+    assert not (out / "empty").exists() and not (out / "notes-only").exists()
+    assert not (out / "deep").exists()
+
+
+def test_two_builds_of_the_same_input_are_byte_identical(source: Path, tmp_path: Path) -> None:
+    (source / "gallery.toml").write_text(
+        '[images]\nformats = ["avif", "webp", "png"]\nsizes = [160, 320]\n'
+    )
+    pictures.jpeg(source / "a.jpg", orientation=8, gps=True, taken="2024:05:01 09:00:00")
+    pictures.rgba_png(source / "b" / "rgba.png")
+    pictures.animated_gif(source / "b" / "anim.gif")
+    pictures.tiff16(source / "c" / "deep.tif")
+    first = build_gallery(source, tmp_path / "one")
+    second = build_gallery(source, tmp_path / "two")
+    assert first.pictures == second.pictures == 4
+    assert site_files(tmp_path / "one") == site_files(tmp_path / "two")
+
+
+def test_process_pool_build_equals_in_process_build(trip: Path, tmp_path: Path) -> None:
+    build_gallery(trip, tmp_path / "serial", jobs=1)
+    build_gallery(trip, tmp_path / "pool", jobs=2)
+    assert site_files(tmp_path / "serial") == site_files(tmp_path / "pool")
+
+
+def test_an_empty_source_builds_an_empty_gallery_with_a_warning(source: Path, out: Path) -> None:
+    result = run_cli(["build", source, "-o", out])
+    assert result.exit_code == 0
+    assert "no pictures found" in result.output
+    assert read_manifest(out)["images"] == []
+    assert (out / "index.html").is_file() and (out / "error.html").is_file()
+
+
+def test_output_folder_inside_the_source_is_not_scanned(trip: Path) -> None:
+    out = trip / "_site"
+    build_gallery(trip, out)
+    again = build_gallery(trip, out)
+    assert again.pictures == 5 and again.written == []
+    assert not any(i["source"].startswith("_site") for i in read_manifest(out)["images"])

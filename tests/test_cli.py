@@ -1,0 +1,95 @@
+"""The `gallery` command: help, version, exit codes, output."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pictures
+from conftest import read_manifest
+
+from gallery_builder import __version__
+from gallery_builder.testing import run_cli
+
+
+def gallery(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed console script, in a real process."""
+    return subprocess.run(
+        [sys.executable, "-m", "gallery_builder", *map(str, args)],
+        capture_output=True, text=True, cwd=cwd, timeout=120,
+    )  # fmt: skip
+
+
+def test_help_lists_the_commands() -> None:
+    result = run_cli(["--help"])
+    assert result.exit_code == 0
+    for command in ("build", "init", "plugins", "themes"):
+        assert command in result.output
+
+
+def test_version() -> None:
+    assert run_cli(["--version"]).output.strip() == f"gallery, version {__version__}"
+
+
+def test_usage_errors_exit_2(source: Path, tmp_path: Path) -> None:
+    assert run_cli(["build"]).exit_code == 2
+    assert run_cli(["build", tmp_path / "missing"]).exit_code == 2
+    assert run_cli(["build", source, "--no-such-flag"]).exit_code == 2
+    assert run_cli(["build", source, "-j", "0"]).exit_code == 2
+    assert run_cli(["nonsense"]).exit_code == 2
+
+
+def test_build_prints_progress_lines_and_a_summary_off_a_terminal(source: Path, out: Path):
+    for name in "abc":
+        pictures.jpeg(source / f"{name}.jpg")
+    pictures.fake(source / "broken.jpg")
+    result = run_cli(["build", source, "-o", out])
+    assert result.exit_code == 0
+    assert "making images of 3 pictures" in result.stderr
+    assert "  3/3" in result.stderr
+    assert "skipped broken.jpg: not a picture (unknown content)" in result.stderr
+    assert "3 pictures in 1 albums: 3 built, 0 reused, 1 skipped" in result.stdout
+    assert f"site: {out}" in result.stdout
+
+
+def test_quiet_prints_only_warnings(source: Path, out: Path) -> None:
+    pictures.jpeg(source / "a.jpg")
+    pictures.empty(source / "b.jpg")
+    result = run_cli(["build", source, "-o", out, "-q"])
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert result.stderr == "skipped b.jpg: empty file\n"
+
+
+def test_the_console_script_builds_and_fails_cleanly(source: Path, tmp_path: Path) -> None:
+    pictures.jpeg(source / "a.jpg")
+    ok = gallery("build", source, cwd=tmp_path)  # -o defaults to ./_site
+    assert ok.returncode == 0, ok.stderr
+    assert read_manifest(tmp_path / "_site")["images"][0]["source"] == "a.jpg"
+    (source / "gallery.toml").write_text("[images]\nquality = 101\n")
+    bad = gallery("build", source, cwd=tmp_path)
+    assert bad.returncode == 2
+    assert "Traceback" not in bad.stderr
+    assert f"{source / 'gallery.toml'}:2: [images] quality = 101 is not allowed" in bad.stderr
+
+
+def test_strict_fails_without_updating_the_site(source: Path, out: Path) -> None:
+    pictures.jpeg(source / "a.jpg")
+    assert run_cli(["build", source, "-o", out]).exit_code == 0
+    pictures.truncated_jpeg(source / "b.jpg")
+    result = run_cli(["build", source, "-o", out, "--strict"])
+    assert result.exit_code == 1
+    assert "skipped b.jpg: corrupt or truncated" in result.stderr
+    assert "--strict" in result.stderr and "Traceback" not in result.output
+    assert [i["source"] for i in read_manifest(out)["images"]] == ["a.jpg"]
+
+
+def test_init_writes_a_commented_settings_file(source: Path) -> None:
+    result = run_cli(["init", source])
+    assert result.exit_code == 0
+    text = (source / "gallery.toml").read_text()
+    assert text.count("#") > 10 and 'name = "photos"' in text
+    again = run_cli(["init", source])
+    assert again.exit_code == 1 and "--force" in again.output
+    assert run_cli(["init", source, "--force"]).exit_code == 0

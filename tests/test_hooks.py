@@ -1,0 +1,292 @@
+"""Each hook, exercised by a throw-away plugin. Meta-tests: every hook has a test here named
+``test_hook_<name>`` and a section in docs/hooks.md."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import inspect
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import click
+import pictures
+import pytest
+from conftest import read_manifest
+
+from gallery_builder import hookimpl, hookspecs
+from gallery_builder.errors import GalleryError
+from gallery_builder.model import Album, DerivativeSpec, Page, Source
+from gallery_builder.publishing import publisher_factories, publisher_for
+from gallery_builder.testing import build_gallery, plugin_manager, run_cli
+
+HOOKS = sorted(name for name, _ in inspect.getmembers(hookspecs) if name.startswith("gallery_"))
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "hooks.md"
+
+
+def test_every_hook_has_a_test() -> None:
+    tests = {name for name in globals() if name.startswith("test_hook_")}
+    missing = [hook for hook in HOOKS if f"test_hook_{hook}" not in tests]
+    assert not missing, f"hooks without a test: {missing}"
+
+
+def test_every_hook_has_a_section_in_the_docs() -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    missing = [hook for hook in HOOKS if not re.search(rf"^## `?{hook}`?$", text, re.M)]
+    assert not missing, f"hooks without a section in docs/hooks.md: {missing}"
+
+
+@pytest.fixture
+def two(source: Path) -> Path:
+    pictures.jpeg(source / "a.jpg", taken="2024:01:01 10:00:00")
+    pictures.jpeg(source / "Sub" / "b.jpg", taken="2024:01:02 10:00:00")
+    return source
+
+
+# --- Registration --------------------------------------------------------------------------
+
+
+def test_hook_gallery_register_commands() -> None:
+    class Hello:
+        @hookimpl
+        def gallery_register_commands(self, cli: click.Group) -> None:
+            @cli.command()
+            @click.argument("name")
+            def hello(name: str) -> None:
+                click.echo(f"merhaba {name}")
+
+    result = run_cli(["hello", "dünya"], Hello())
+    assert (result.exit_code, result.output) == (0, "merhaba dünya\n")
+    assert "hello" not in run_cli(["--help"]).output  # not leaked into other CLIs
+
+
+def test_hook_gallery_themes(two: Path, out: Path, tmp_path: Path) -> None:
+    theme = tmp_path / "sunny"
+    (theme / "templates").mkdir(parents=True)
+    (theme / "theme.toml").write_text('name = "sunny"\nextends = "default"\n')
+    (theme / "templates" / "error.html").write_text("sunny 404 {{ site.title }}")
+
+    class Sunny:
+        @hookimpl
+        def gallery_themes(self) -> list[Path]:
+            return [theme]
+
+    assert "sunny -> default" in run_cli(["themes"], Sunny()).output
+    build_gallery(two, out, Sunny(), theme="sunny")
+    assert (out / "error.html").read_text() == "sunny 404 photos"
+    assert "<h1>photos</h1>" in (out / "index.html").read_text()  # inherited from default
+
+
+def test_hook_gallery_publishers() -> None:
+    def ftp_factory(**options):
+        return ("ftp", options)
+
+    class Ftp:
+        @hookimpl
+        def gallery_publishers(self):
+            return {"ftp": ftp_factory}
+
+    pm = plugin_manager(Ftp())
+    assert publisher_factories(pm)["ftp"] is ftp_factory
+    assert publisher_for(pm, "ftp://host/dir") == ("ftp", ftp_factory)
+    with pytest.raises(GalleryError, match=r"no publisher for 'gopher://' \(installed: .*ftp://"):
+        publisher_for(pm, "gopher://x")
+
+    class OtherFtp:
+        @hookimpl
+        def gallery_publishers(self):
+            return {"FTP": ftp_factory}
+
+    with pytest.raises(GalleryError, match="two plugins publish to 'ftp://'"):
+        publisher_factories(plugin_manager(Ftp(), OtherFtp()))
+
+
+# --- Pipeline ------------------------------------------------------------------------------
+
+
+def test_hook_gallery_scan(two: Path, out: Path, tmp_path: Path) -> None:
+    elsewhere = pictures.jpeg(tmp_path / "elsewhere" / "far.jpg")
+    info = elsewhere.stat()
+
+    class ExtraSource:
+        @hookimpl
+        def gallery_scan(self, config, exclude):
+            return [Source(str(elsewhere), "Extra/far.jpg", info.st_size, info.st_mtime_ns)]
+
+    build_gallery(two, out, ExtraSource())
+    sources = {i["source"] for i in read_manifest(out)["images"]}
+    assert sources == {"a.jpg", "Sub/b.jpg", "Extra/far.jpg"}
+    assert (out / "extra" / "index.html").is_file()
+
+
+def test_hook_gallery_identify(two: Path, out: Path) -> None:
+    pictures.jpeg(two / "private-me.jpg")
+
+    class HidePrivate:
+        @hookimpl
+        def gallery_identify(self, source, config):
+            return "" if "private" in source.relpath else None
+
+    result = build_gallery(two, out, HidePrivate())
+    assert {i["source"] for i in read_manifest(out)["images"]} == {"a.jpg", "Sub/b.jpg"}
+    # a file that names itself .jpg but "is not a picture" is reported, never silently lost
+    assert result.skipped == [("private-me.jpg", "not a picture (unknown content)")]
+
+
+def test_hook_gallery_fingerprint(two: Path, out: Path) -> None:
+    class Salted:
+        @hookimpl
+        def gallery_fingerprint(self, source, config):
+            return hashlib.md5(b"salt" + Path(source.path).read_bytes()).hexdigest()
+
+    build_gallery(two, out, Salted())
+    image = next(i for i in read_manifest(out)["images"] if i["source"] == "a.jpg")
+    assert image["md5"] == hashlib.md5(b"salt" + (two / "a.jpg").read_bytes()).hexdigest()
+
+
+def test_hook_gallery_read_metadata(two: Path, out: Path) -> None:
+    class Rating:
+        @hookimpl(wrapper=True)
+        def gallery_read_metadata(self, source, config):
+            metadata = yield
+            return dataclasses.replace(metadata, caption="rated", extra={"rating": 5})
+
+    build_gallery(two, out, Rating())
+    images = read_manifest(out)["images"]
+    assert all(i["extra"] == {"rating": 5} and i["caption"] == "rated" for i in images)
+    assert (images[0]["width"], images[0]["height"]) == (320, 240)  # the built-in answer kept
+
+
+def test_hook_gallery_derivative_specs(two: Path, out: Path) -> None:
+    class Square:
+        @hookimpl
+        def gallery_derivative_specs(self, source, metadata, config):
+            return [DerivativeSpec("square", "thumbnail", (100, 100), "jpeg", 80, keep_exif=False)]
+
+    build_gallery(two, out, Square())
+    image = read_manifest(out)["images"][0]
+    assert image["sizes"]["square.jpeg"] == [100, 100]
+    assert re.fullmatch(r"a\.square\.[0-9a-f]{8}\.jpg", image["derivatives"]["square.jpeg"])
+    assert "thumb.webp" in image["derivatives"]  # the built-in specs are still there
+
+    class Clash:
+        @hookimpl
+        def gallery_derivative_specs(self, source, metadata, config):
+            return [DerivativeSpec("thumb", "thumbnail", (10, 10), "jpeg", 80)]
+
+    with pytest.raises(GalleryError, match="share a key: thumb.jpeg"):
+        build_gallery(two, out, Clash(), force=True)
+
+
+def test_hook_gallery_executor(two: Path, out: Path) -> None:
+    class CountingThreads(ThreadPoolExecutor):
+        submitted = 0
+        shut = False
+
+        def submit(self, fn, /, *args, **kwargs):
+            CountingThreads.submitted += 1
+            return super().submit(fn, *args, **kwargs)
+
+        def shutdown(self, wait=True, *, cancel_futures=False):
+            CountingThreads.shut = True
+            super().shutdown(wait, cancel_futures=cancel_futures)
+
+    class Threads:
+        @hookimpl
+        def gallery_executor(self, config, jobs):
+            return CountingThreads(max_workers=2)
+
+    result = build_gallery(two, out, Threads(), jobs=None)
+    assert result.made == 2
+    assert CountingThreads.submitted == 2 and CountingThreads.shut
+
+
+def test_hook_gallery_album_tree(two: Path, out: Path) -> None:
+    class Flat:
+        @hookimpl
+        def gallery_album_tree(self, pictures, config):
+            for p in pictures:
+                p.album_path = ""
+            return Album(path="", title="Everything", source_relpath="", pictures=pictures)
+
+    build_gallery(two, out, Flat())
+    root = read_manifest(out)["albums"][0]
+    assert root["title"] == "Everything" and len(root["pictures"]) == 2
+    assert root["albums"] == [] and not (out / "sub" / "index.html").exists()
+
+
+def test_hook_gallery_pages(two: Path, out: Path, tmp_path: Path) -> None:
+    theme = tmp_path / "mine"
+    (theme / "templates").mkdir(parents=True)
+    (theme / "templates" / "about.html").write_text(
+        '{% extends "base.html" %}{% block main %}About {{ page.context.who }}'
+        '<a href="{{ home }}">home</a>{% endblock %}'
+    )
+
+    class About:
+        @hookimpl
+        def gallery_pages(self, site, config):
+            return [Page("info/about.html", "about.html", context={"who": "us"})]
+
+    build_gallery(two, out, About(), theme=str(theme))
+    html = (out / "info" / "about.html").read_text()
+    assert 'About us<a href="../">home</a>' in html
+    manifest = read_manifest(out)
+    assert manifest["files"]["info/about.html"]["content_type"] == "text/html; charset=utf-8"
+
+
+def test_hook_gallery_template_context(two: Path, out: Path, tmp_path: Path) -> None:
+    theme = tmp_path / "mine"
+    (theme / "templates").mkdir(parents=True)
+    (theme / "templates" / "album.html").write_text(
+        '{% extends "default:album.html" %}'
+        "{% block main %}<p class=greet>{{ greeting }} {{ album.title }}</p>{{ super() }}{% endblock %}"
+    )
+
+    class Greeting:
+        @hookimpl
+        def gallery_template_context(self, page, site, config):
+            return {"greeting": "merhaba"}
+
+    build_gallery(two, out, Greeting(), theme=str(theme))
+    page = (out / "sub" / "index.html").read_text()
+    assert "<p class=greet>merhaba Sub</p>" in page
+    assert "<h1>Sub</h1>" in page  # the default album template, extended through "default:"
+
+
+def test_hook_gallery_render_page(two: Path, out: Path) -> None:
+    class PlainError:
+        @hookimpl
+        def gallery_render_page(self, page, context, environment):
+            return "gone\n" if page.path == "error.html" else None
+
+    build_gallery(two, out, PlainError())
+    assert (out / "error.html").read_text() == "gone\n"
+    assert "<h1>photos</h1>" in (out / "index.html").read_text()
+
+
+def test_hook_gallery_manifest_fields(two: Path, out: Path) -> None:
+    class Generator:
+        @hookimpl
+        def gallery_manifest_fields(self, site, config):
+            return {"generator": {"pictures": len(site.pictures)}}
+
+    build_gallery(two, out, Generator())
+    assert read_manifest(out)["generator"] == {"pictures": 2}
+
+    class Clobber:
+        @hookimpl
+        def gallery_manifest_fields(self, site, config):
+            return {"files": {}}
+
+    result = run_cli(["build", two, "-o", out], Clobber())
+    assert result.exit_code == 1
+    assert "core field 'files'" in result.output and "Traceback" not in result.output
+
+
+def test_blocking_a_required_builtin_is_a_clear_error(two: Path, out: Path) -> None:
+    result = run_cli(["--block", "executor", "build", two, "-o", os.fspath(out)])
+    assert result.exit_code == 1
+    assert "no active plugin answers gallery_executor" in result.output

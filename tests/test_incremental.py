@@ -1,0 +1,206 @@
+"""Incremental builds: no work for what did not change, exactly the work for what did."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+
+import pictures
+import pytest
+from conftest import read_manifest, site_files
+
+from gallery_builder import hookimpl
+from gallery_builder.testing import build_gallery, run_cli
+
+
+class CountingPlugin:
+    """Counts calls of the per-file hooks and of the executor, wrapping the real answers."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    @hookimpl(wrapper=True)
+    def gallery_identify(self, source, config):
+        self.calls["identify"] += 1
+        return (yield)
+
+    @hookimpl(wrapper=True)
+    def gallery_fingerprint(self, source, config):
+        self.calls["fingerprint"] += 1
+        return (yield)
+
+    @hookimpl(wrapper=True)
+    def gallery_read_metadata(self, source, config):
+        self.calls["metadata"] += 1
+        return (yield)
+
+    @hookimpl(wrapper=True)
+    def gallery_executor(self, config, jobs):
+        self.calls["executor"] += 1
+        return (yield)
+
+
+def mtimes(out: Path) -> dict[str, int]:
+    return {p.relative_to(out).as_posix(): p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def album(source: Path) -> Path:
+    pictures.jpeg(source / "a.jpg", taken="2024:01:01 10:00:00")
+    pictures.jpeg(source / "b.jpg", (300, 200), taken="2024:01:02 10:00:00")
+    pictures.png(source / "Sub" / "c.png")
+    pictures.webp(source / "Sub" / "d.webp")
+    return source
+
+
+def files_of(out: Path, source_relpath: str) -> set[str]:
+    for image in read_manifest(out)["images"]:
+        if image["source"] == source_relpath:
+            return {p for k, p in image["derivatives"].items() if k != "thumbnail"}
+    return set()
+
+
+def test_noop_rebuild_rewrites_nothing(album: Path, out: Path) -> None:
+    build_gallery(album, out)
+    before = mtimes(out)
+    result = build_gallery(album, out)
+    assert (result.written, result.removed, result.made, result.reused) == ([], [], 0, 4)
+    assert mtimes(out) == before  # the build state included
+
+
+def test_noop_rebuild_reads_no_picture_and_starts_no_worker(album: Path, out: Path) -> None:
+    first = CountingPlugin()
+    build_gallery(album, out, first)
+    assert first.calls == {"identify": 4, "fingerprint": 4, "metadata": 4, "executor": 1}
+    again = CountingPlugin()
+    build_gallery(album, out, again)
+    assert again.calls == {}
+
+
+def test_touched_but_unchanged_picture_is_hashed_but_not_rebuilt(album: Path, out: Path) -> None:
+    build_gallery(album, out)
+    os.utime(album / "a.jpg", ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    counting = CountingPlugin()
+    result = build_gallery(album, out, counting)
+    assert counting.calls == {"identify": 1, "fingerprint": 1, "metadata": 1}
+    assert result.written == [] and result.made == 0
+
+
+def test_changed_picture_rebuilds_only_its_own_images(album: Path, out: Path) -> None:
+    build_gallery(album, out)
+    old_a, old_b = files_of(out, "a.jpg"), files_of(out, "b.jpg")
+    before = mtimes(out)
+    pictures.jpeg(album / "a.jpg", (330, 250), taken="2024:01:01 10:00:00")  # new content
+    result = build_gallery(album, out)
+    new_a = files_of(out, "a.jpg")
+    assert result.made == 1 and result.reused == 3
+    assert new_a.isdisjoint(old_a)  # immutable names: new content, new names
+    images_written = {f for f in result.written if not f.endswith((".html", ".json"))}
+    assert images_written == new_a
+    assert set(result.removed) == old_a  # the stale images leave OUT
+    assert all(not (out / f).exists() for f in old_a)
+    assert "manifest.json" in result.written and "index.html" in result.written
+    assert "sub/index.html" not in result.written  # its page did not change
+    after = mtimes(out)
+    for f in old_b | files_of(out, "Sub/c.png"):
+        assert after[f] == before[f], f
+    assert files_of(out, "b.jpg") == old_b
+
+
+def test_removed_picture_leaves_the_site_and_the_manifest(album: Path, out: Path) -> None:
+    build_gallery(album, out)
+    gone = files_of(out, "Sub/d.webp")
+    (album / "Sub" / "d.webp").unlink()
+    result = build_gallery(album, out)
+    assert set(result.removed) == gone
+    manifest = read_manifest(out)
+    assert "Sub/d.webp" not in {i["source"] for i in manifest["images"]}
+    assert not gone & set(manifest["files"])
+    assert not any((out / f).exists() for f in gone)
+
+
+def test_removed_album_leaves_no_page_or_folder(album: Path, out: Path) -> None:
+    build_gallery(album, out)
+    for f in (album / "Sub").iterdir():
+        f.unlink()
+    result = build_gallery(album, out)
+    assert "sub/index.html" in result.removed
+    assert not (out / "sub").exists()
+
+
+@pytest.mark.parametrize(
+    ("setting", "touched"),
+    [
+        ("quality = {webp = 50, jpeg = 85}", lambda f: f.endswith(".webp")),
+        ("thumbnail = [200, 200]", lambda f: ".thumb." in f),
+        ("sizes = [100, 640, 1280, 2048]", lambda f: ".100." in f),
+        ("strip_gps = false", lambda f: ".thumb." not in f),
+    ],
+)
+def test_a_setting_change_rebuilds_exactly_what_it_shapes(album: Path, out: Path, setting, touched):
+    build_gallery(album, out)
+    before = {f: m for f, m in mtimes(out).items() if not f.endswith((".html", ".json", ".css"))}
+    before = {f: m for f, m in before.items() if not f.startswith(".gallery")}
+    (album / "gallery.toml").write_text(f"[images]\n{setting}\n")
+    result = build_gallery(album, out)
+    images_written = {f for f in result.written if not f.endswith((".html", ".json"))}
+    assert images_written, "the setting changed nothing"
+    assert all(touched(f) for f in images_written), images_written
+    after = mtimes(out)
+    for f, mtime in before.items():
+        if not touched(f):
+            assert after.get(f) == mtime, f"{f} was rebuilt though {setting!r} does not shape it"
+
+
+def test_force_rebuilds_everything(album: Path, out: Path) -> None:
+    build_gallery(album, out)
+    result = run_cli(["build", album, "-o", out, "--force"])
+    assert result.exit_code == 0, result.output
+    assert "4 built, 0 reused" in result.output
+    published = set(site_files(out))
+    rebuilt = build_gallery(album, out, force=True)
+    assert set(rebuilt.written) == published
+
+
+def test_a_deleted_output_file_is_made_again(album: Path, out: Path) -> None:
+    build_gallery(album, out)
+    lost = sorted(files_of(out, "b.jpg"))[0]
+    (out / lost).unlink()
+    result = build_gallery(album, out)
+    assert result.made == 1 and lost in result.written
+    assert (out / lost).is_file()
+
+
+def test_files_the_build_did_not_write_are_never_deleted(album: Path, out: Path) -> None:
+    build_gallery(album, out)
+    (out / "CNAME").write_text("photos.example.com\n")
+    (out / "sub" / "notes.txt").write_text("mine\n")
+    (album / "b.jpg").unlink()
+    for f in (album / "Sub").iterdir():
+        f.unlink()
+    build_gallery(album, out)
+    assert (out / "CNAME").read_text() == "photos.example.com\n"
+    assert (out / "sub" / "notes.txt").read_text() == "mine\n"
+
+
+def test_a_caption_sidecar_change_rewrites_pages_not_images(album: Path, out: Path) -> None:
+    build_gallery(album, out)
+    (album / "a.txt").write_text("A new caption", encoding="utf-8")
+    counting = CountingPlugin()
+    result = build_gallery(album, out, counting)
+    assert counting.calls == {"metadata": 1}
+    assert result.made == 0
+    assert set(result.written) == {"index.html", "manifest.json"}
+    assert "A new caption" in (out / "index.html").read_text()
+
+
+def test_a_theme_change_rewrites_pages_not_images(album: Path, out: Path, tmp_path: Path) -> None:
+    build_gallery(album, out)
+    theme = tmp_path / "mytheme" / "static"
+    theme.mkdir(parents=True)
+    (theme / "style.css").write_text("body { color: rebeccapurple; }\n")
+    result = build_gallery(album, out, theme=str(tmp_path / "mytheme"))
+    assert result.made == 0
+    assert all(f.endswith((".html", ".json", ".css")) for f in result.written)
+    assert any(f.startswith("_static/style.") for f in result.removed)

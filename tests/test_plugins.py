@@ -1,0 +1,120 @@
+"""Plugins load through entry points, built-in or third-party alike; they can be listed and
+blocked."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pictures
+import pytest
+from conftest import read_manifest
+
+from gallery_builder import __version__
+from gallery_builder.plugin_manager import BLOCK_ENV, NO_AUTOLOAD_ENV
+from gallery_builder.testing import plugin_manager, run_cli
+
+BUILTINS = {"scan", "metadata", "images", "executor", "albums", "render"}
+
+
+@pytest.fixture
+def third_party(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An installed distribution 'gallery-hello' 1.2.3 with a plugin named 'hello'."""
+    site = tmp_path / "site-packages"
+    dist = site / "gallery_hello-1.2.3.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: gallery-hello\nVersion: 1.2.3\n")
+    (dist / "entry_points.txt").write_text("[gallery_builder]\nhello = gallery_hello\n")
+    (site / "gallery_hello.py").write_text(
+        textwrap.dedent(
+            """
+            from gallery_builder import hookimpl
+
+            @hookimpl
+            def gallery_manifest_fields(site, config):
+                return {"hello": "world"}
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delenv(NO_AUTOLOAD_ENV)
+    return "hello"
+
+
+def test_builtins_are_registered_through_our_own_entry_points() -> None:
+    ours = {ep.name: ep.value for ep in entry_points(group="gallery_builder")}
+    assert BUILTINS <= set(ours)
+    assert all(ours[name] == f"gallery_builder.plugins.{name}" for name in BUILTINS)
+    pm = plugin_manager()
+    assert {name for name, _ in pm.list_name_plugin()} == BUILTINS
+
+
+def test_plugins_command_lists_name_distribution_version_and_hooks() -> None:
+    result = run_cli(["plugins", "--json"])
+    assert result.exit_code == 0
+    rows = {row["name"]: row for row in json.loads(result.output)}
+    assert set(rows) == BUILTINS
+    assert {(r["distribution"], r["version"]) for r in rows.values()} == {
+        ("gallery-builder", __version__)
+    }
+    assert rows["scan"]["hooks"] == ["gallery_fingerprint", "gallery_identify", "gallery_scan"]
+    assert rows["render"]["hooks"] == [
+        "gallery_pages",
+        "gallery_render_page",
+        "gallery_themes",
+    ]
+    text = run_cli(["plugins"]).output
+    assert f"scan             gallery-builder {__version__}" in text
+    assert "hooks: gallery_fingerprint, gallery_identify, gallery_scan" in text
+
+
+def test_an_installed_third_party_plugin_is_loaded_and_listed(
+    third_party: str, source: Path, out: Path
+) -> None:
+    rows = {row["name"]: row for row in json.loads(run_cli(["plugins", "--json"]).output)}
+    assert BUILTINS | {"hello"} <= set(rows)
+    assert (rows["hello"]["distribution"], rows["hello"]["version"]) == ("gallery-hello", "1.2.3")
+    assert rows["hello"]["hooks"] == ["gallery_manifest_fields"]
+    pictures.jpeg(source / "a.jpg")
+    assert run_cli(["build", source, "-o", out]).exit_code == 0
+    assert read_manifest(out)["hello"] == "world"
+    assert plugin_manager().has_plugin("hello")
+    assert not plugin_manager(autoload=False).has_plugin("hello")
+
+
+def test_third_party_autoloading_can_be_turned_off(
+    third_party: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(NO_AUTOLOAD_ENV, "1")
+    names = {row["name"] for row in json.loads(run_cli(["plugins", "--json"]).output)}
+    assert names == BUILTINS
+
+
+def test_a_plugin_is_blocked_by_flag_or_environment(
+    third_party: str, monkeypatch: pytest.MonkeyPatch, source: Path, out: Path
+) -> None:
+    listed = run_cli(["--block", "hello", "plugins", "--json"]).output
+    assert "hello" not in {row["name"] for row in json.loads(listed)}
+    pictures.jpeg(source / "a.jpg")
+    assert run_cli(["--block", "hello", "build", source, "-o", out]).exit_code == 0
+    assert "hello" not in read_manifest(out)
+    monkeypatch.setenv(BLOCK_ENV, "hello, images")
+    names = {row["name"] for row in json.loads(run_cli(["plugins", "--json"]).output)}
+    assert names == BUILTINS - {"images"}
+
+
+def test_a_blocked_builtin_can_be_replaced(source: Path, out: Path) -> None:
+    from gallery_builder import hookimpl
+    from gallery_builder.plugins.executor import InlineExecutor
+
+    class MyExecutor:
+        @hookimpl
+        def gallery_executor(self, config, jobs):
+            return InlineExecutor()
+
+    pictures.jpeg(source / "a.jpg")
+    result = run_cli(["--block", "executor", "build", source, "-o", out], MyExecutor())
+    assert result.exit_code == 0, result.output
+    assert "1 built" in result.output
