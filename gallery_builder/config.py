@@ -49,8 +49,8 @@ class ImageSettings:
     sizes: tuple[int, ...] = (640, 1280, 2048)
     thumbnail: tuple[int, int] = (400, 300)
     formats: tuple[str, ...] = ("webp", "jpeg")
-    #: (format, quality) pairs for every configured format
-    quality: tuple[tuple[str, int], ...] = ()
+    #: (format, quality) pairs for every format, sorted
+    quality: tuple[tuple[str, int], ...] = tuple(sorted(DEFAULT_QUALITY.items()))
     strip_gps: bool = True
 
     def quality_for(self, fmt: str) -> int:
@@ -147,9 +147,10 @@ def _quality(value: Any) -> tuple[tuple[str, int], ...]:
     if isinstance(value, dict):
         if any(k not in FORMATS for k in value):
             raise ValueError(allowed)
-        return tuple(sorted((k, one(v)) for k, v in value.items()))
+        # formats not given keep their default, so equal settings compare equal
+        return tuple(sorted({**DEFAULT_QUALITY, **{k: one(v) for k, v in value.items()}}.items()))
     q = one(value)
-    return tuple((fmt, q) for fmt in FORMATS)
+    return tuple(sorted((fmt, q) for fmt in FORMATS))
 
 
 def _bool(value: Any) -> bool:
@@ -177,24 +178,36 @@ SCHEMA: dict[str, dict[str, Callable[[Any], Any]]] = {
 }
 
 
-def _line_of(text: str, section: str | None, key: str | None) -> int | None:
-    """The 1-based line where ``key`` is set in ``[section]`` (or the section header)."""
-    current: str | None = None
+_KEY_PART = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
+_DOTTED_KEY = rf"{_KEY_PART}(?:\s*\.\s*{_KEY_PART})*"
+_HEADER_RE = re.compile(rf"^\[\[?\s*({_DOTTED_KEY})\s*\]")
+_KEY_RE = re.compile(rf"^({_DOTTED_KEY})\s*=")
+
+
+def _key_path(dotted: str) -> tuple[str, ...]:
+    """``images . "sizes"`` -> ``("images", "sizes")``."""
+    return tuple(part.strip("\"'") for part in re.findall(_KEY_PART, dotted))
+
+
+def _line_of(text: str, *path: str) -> int | None:
+    """The 1-based line where the table or key at ``path`` (``("images", "sizes")``) is set:
+    in a ``[section]``, as a dotted key, or (the nearest line we can tell) in an inline table."""
+    table: tuple[str, ...] = ()
+    nearest, nearest_depth = None, 0
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
-        header = re.match(r"^\[\s*([^\]]+?)\s*\]", stripped)
+        header = _HEADER_RE.match(stripped)
         if header:
-            current = header.group(1)
-            if key is None and current == section:
-                return number
+            table = defined = _key_path(header.group(1))
+        elif key := _KEY_RE.match(stripped):
+            defined = table + _key_path(key.group(1))
+        else:
             continue
-        if (
-            key is not None
-            and current == section
-            and re.match(rf"^\"?{re.escape(key)}\"?\s*=", stripped)
-        ):
+        if defined[: len(path)] == path:
             return number
-    return None
+        if not header and nearest_depth < len(defined) and path[: len(defined)] == defined:
+            nearest, nearest_depth = number, len(defined)  # e.g. images = { sizes = … }
+    return nearest
 
 
 def default_config(source: Path) -> Config:
@@ -227,15 +240,21 @@ def load_config(source: Path, config_file: Path | None = None) -> Config:
 
 def _apply(base: Config, raw: dict[str, Any], text: str, path: Path) -> Config:
     clean: dict[str, dict[str, Any]] = {}
+    sections = ", ".join(f"[{s}]" for s in SCHEMA)
     for section, table in raw.items():
         if section not in SCHEMA:
+            what = f"section [{section}]" if isinstance(table, dict) else f"key '{section}'"
             raise ConfigError(
-                f"unknown section [{section}]; allowed: " + ", ".join(f"[{s}]" for s in SCHEMA),
+                f"unknown {what}; allowed: {sections}",
                 file=path,
-                line=_line_of(text, section, None),
+                line=_line_of(text, section),
             )
         if not isinstance(table, dict):
-            raise ConfigError(f"[{section}] must be a table", file=path)
+            raise ConfigError(
+                f"[{section}] must be a table (a [{section}] line followed by its settings)",
+                file=path,
+                line=_line_of(text, section),
+            )
         clean[section] = {}
         for key, value in table.items():
             validator = SCHEMA[section].get(key)

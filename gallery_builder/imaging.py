@@ -29,6 +29,12 @@ CONTENT_TYPES = {
 }
 EXIF_ORIENTATION = 0x0112
 EXIF_GPS_IFD = 0x8825
+#: tags that describe how a TIFF stores its pixels (size, strips, bits per sample, …), which
+#: a TIFF's EXIF holds too: wrong for the image we write, so never copied into it
+TIFF_LAYOUT_TAGS = frozenset(
+    {254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278, 279, 280, 281, 284, 317, 320,
+     322, 323, 324, 325, 338, 339, 340, 341, 513, 514, 34675}
+)  # fmt: skip
 _TRANSPOSED = (5, 6, 7, 8)  # orientations that swap width and height
 _PILLOW_FORMAT = {"jpeg": "JPEG", "webp": "WEBP", "avif": "AVIF", "png": "PNG"}
 _DECODE_ERRORS = (
@@ -209,6 +215,8 @@ def _normalise_mode(im: Image.Image, icc: bytes | None) -> tuple[Image.Image, by
 def _exif_bytes(exif: Image.Exif, *, strip_gps: bool) -> bytes | None:
     exif = _copy(exif)
     exif.pop(EXIF_ORIENTATION, None)  # the pixels are already upright
+    for tag in TIFF_LAYOUT_TAGS.intersection(exif):
+        del exif[tag]
     if strip_gps:
         exif.pop(EXIF_GPS_IFD, None)
     return exif.tobytes() if len(exif) else None

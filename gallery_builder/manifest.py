@@ -82,5 +82,26 @@ def build_manifest(
 
 
 def dumps(manifest: dict[str, Any]) -> bytes:
-    """Stable bytes: same manifest, same bytes."""
-    return (json.dumps(manifest, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+    """Stable bytes: same manifest, same bytes. One line per file and per image, so that
+    diffs stay readable, written with json's C encoder (``indent`` would disable it)."""
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    lines = ["{"]
+    fields = list(manifest.items())
+    for index, (key, value) in enumerate(fields):
+        comma = "," if index < len(fields) - 1 else ""
+        if key == "files" and isinstance(value, dict) and value:
+            lines.append(f"{encode(key)}:{{")
+            items = list(value.items())
+            lines += [
+                f"{encode(k)}:{encode(v)}{',' if i < len(items) - 1 else ''}"
+                for i, (k, v) in enumerate(items)
+            ]
+            lines.append("}" + comma)
+        elif key == "images" and isinstance(value, list) and value:
+            lines.append(f"{encode(key)}:[")
+            lines += [encode(v) + ("," if i < len(value) - 1 else "") for i, v in enumerate(value)]
+            lines.append("]" + comma)
+        else:
+            lines.append(f"{encode(key)}:{encode(value)}{comma}")
+    lines.append("}")
+    return ("\n".join(lines) + "\n").encode("utf-8")

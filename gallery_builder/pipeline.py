@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jinja2
 
-from gallery_builder import imaging, manifest, slugs, theming
+from gallery_builder import __version__, imaging, manifest, slugs, theming
 from gallery_builder.config import Config
 from gallery_builder.errors import BadPicture, GalleryError, ThemeError
 from gallery_builder.model import (
@@ -35,7 +35,7 @@ from gallery_builder.model import (
 from gallery_builder.plugin_manager import GalleryPluginManager
 from gallery_builder.progress import Reporter
 from gallery_builder.rendering import page_context
-from gallery_builder.state import BuildState, OutputRecord, SourceRecord
+from gallery_builder.state import BuildState, OutputRecord, SourceRecord, metadata_json
 
 #: file names that promise a picture: a file so named that is not one is reported, not ignored
 PICTURE_EXTENSIONS = frozenset(
@@ -100,17 +100,25 @@ def build(
     with BuildState(out_dir) as state:
         previous_outputs = dict(state.outputs)
         sources = _scan(pm, config, out_dir)
-        found = _examine(pm, config, state, sources, force, result)
+        records = _examine(pm, config, state, sources, force)
+        fingerprint = _fingerprint(config, chain, pm)
+        unchanged = not force and records == state.sources
+        result.skipped = sorted((r.relpath, r.error) for r in records.values() if r.error)
+        if unchanged and fingerprint == state.meta.get("fingerprint") and _outputs_exist(state):
+            # Nothing that shapes the site changed and every file it wrote is there.
+            return _nothing_to_do(state, result, strict, reporter, started)
+        state.sources = records
+        state.meta["fingerprint"] = fingerprint
+        found = [
+            _Found(s, r.md5, r.metadata)
+            for s in sources
+            if (r := records[s.relpath]).kind and r.md5 and r.metadata_json and not r.error
+        ]
         pictures = _make_pictures(found)
         _make_images(pm, config, state, out_dir, pictures, jobs, force, reporter, result)
-        for relpath, reason in result.skipped:
-            reporter.warn(f"skipped {relpath}: {reason}")
         if strict and result.skipped:
-            state.save()
-            raise StrictFailure(
-                f"{len(result.skipped)} picture(s) skipped and --strict is set; "
-                "the site was not updated"
-            )
+            state.save()  # keep what was learnt and made: the next build reuses it
+        _report_skips(result, strict, reporter)
         pictures = [p for p in pictures if p.derivatives]
         root = _required(
             pm.hook.gallery_album_tree(pictures=pictures, config=config), "gallery_album_tree"
@@ -141,10 +149,11 @@ def build(
             raise GalleryError(str(exc)) from None
         writer.write(manifest.MANIFEST_NAME, data, cache_control=None)  # last of the site
         result.removed = _remove_stale(out_dir, previous_outputs, new_outputs)
-        state.outputs = new_outputs
-        state.save()
         result.pictures = len(pictures)
         result.albums = len(root.walk()) if pictures else 0
+        state.outputs = new_outputs
+        state.meta["albums"] = str(result.albums)
+        state.save()
     result.seconds = time.perf_counter() - started
     return result
 
@@ -212,12 +221,10 @@ def _examine(
     state: BuildState,
     sources: list[Source],
     force: bool,
-    result: BuildResult,
-) -> list[_Found]:
+) -> dict[str, SourceRecord]:
     """Identify, fingerprint and read the metadata of each source, reusing what the state
-    knows about unchanged files."""
+    knows about unchanged files (the same record object, so comparing is cheap)."""
     records: dict[str, SourceRecord] = {}
-    found: list[_Found] = []
     for source in sources:
         old = state.sources.get(source.relpath)
         if old is not None and not force and old.matches(source):
@@ -226,6 +233,7 @@ def _examine(
             old is not None
             and not force
             and old.kind
+            and old.md5
             and (old.size, old.mtime_ns) == (source.size, source.mtime_ns)
         ):
             record = _read(pm, config, source, old.kind, old.md5)  # only a sidecar changed
@@ -233,12 +241,60 @@ def _examine(
             kind = pm.hook.gallery_identify(source=source, config=config) or ""
             record = _read(pm, config, source, kind, None)
         records[source.relpath] = record
-        if record.error:
-            result.skipped.append((source.relpath, record.error))
-        elif record.kind and record.md5 and record.metadata:
-            found.append(_Found(source, record.md5, record.metadata))
-    state.sources = records
-    return found
+    return records
+
+
+def _fingerprint(config: Config, chain: list[theming.Theme], pm: GalleryPluginManager) -> str:
+    """A hash of everything but the pictures that shapes the site: settings, versions, the
+    active plugins, the theme's files. Plugins are assumed to answer the same for the same
+    input; ``--force`` rebuilds regardless."""
+    parts = [repr(config), __version__, imaging.PROCESSOR_VERSION]
+    for name, plugin in sorted(pm.list_name_plugin(), key=lambda item: item[0]):
+        if plugin is None:
+            continue
+        dist = pm.distributions.get(name)
+        parts.append(f"{name}={dist.version if dist else ''}")
+        code = getattr(plugin, "__file__", None) or getattr(type(plugin), "__module__", "")
+        parts.append(f"{code}:{_mtime(code)}")
+    for theme in chain:
+        for file in sorted(theme.path.rglob("*")):
+            parts.append(f"{file}:{_mtime(file)}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _mtime(path: str | Path) -> str:
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return "-"
+    return f"{info.st_size}:{info.st_mtime_ns}"
+
+
+def _report_skips(result: BuildResult, strict: bool, reporter: Reporter) -> None:
+    for relpath, reason in result.skipped:
+        reporter.warn(f"skipped {relpath}: {reason}")
+    if strict and result.skipped:
+        raise StrictFailure(
+            f"{len(result.skipped)} picture(s) skipped and --strict is set; "
+            "the site was not updated"
+        )
+
+
+def _outputs_exist(state: BuildState) -> bool:
+    out = state.dir.parent
+    return all(_exists(f"{out}/{r.path}", r.size) for r in state.outputs.values())
+
+
+def _nothing_to_do(
+    state: BuildState, result: BuildResult, strict: bool, reporter: Reporter, started: float
+) -> BuildResult:
+    _report_skips(result, strict, reporter)
+    result.pictures = result.reused = sum(
+        1 for r in state.sources.values() if r.kind and r.md5 and not r.error
+    )
+    result.albums = int(state.meta.get("albums", "0"))
+    result.seconds = time.perf_counter() - started
+    return result
 
 
 def _read(
@@ -263,7 +319,7 @@ def _read(
         return SourceRecord(**{**record.__dict__, "error": str(exc)})
     except OSError as exc:
         return SourceRecord(**{**record.__dict__, "error": f"cannot read: {exc.strerror}"})
-    return SourceRecord(**{**record.__dict__, "md5": md5, "metadata": metadata})
+    return SourceRecord(**{**record.__dict__, "md5": md5, "metadata_json": metadata_json(metadata)})
 
 
 def _make_pictures(found: list[_Found]) -> list[Picture]:
@@ -333,7 +389,7 @@ def _make_images(
         for spec in specs:
             path = derivative_path(picture, spec)
             record = state.outputs.get(path)
-            if not force and record is not None and _exists(out_dir / path, record.size):
+            if not force and record is not None and _exists(f"{out_dir}/{path}", record.size):
                 picture.derivatives[spec.key] = Derivative(
                     spec.key, path, record.width, record.height, record.md5, record.size
                 )
@@ -394,9 +450,9 @@ def _run(executor, jobs: Iterable[ImageJob], total: int):
             yield future.result()
 
 
-def _exists(path: Path, size: int) -> bool:
+def _exists(path: str | Path, size: int) -> bool:
     try:
-        return path.stat().st_size == size
+        return os.stat(path).st_size == size
     except OSError:
         return False
 

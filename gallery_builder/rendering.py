@@ -3,7 +3,6 @@ give links relative to the page (so a gallery works under any prefix, and from a
 
 from __future__ import annotations
 
-import posixpath
 from typing import Any
 
 from gallery_builder.config import Config
@@ -12,13 +11,24 @@ from gallery_builder.model import Album, Page, Picture, Site
 
 
 def relative_url(page_path: str, target: str) -> str:
-    """The URL of ``target`` (a site path; one ending in '/' is a folder) from ``page_path``."""
-    start = posixpath.dirname(page_path) or "."
-    folder = target.endswith("/") or target == ""
-    rel = posixpath.relpath(target.rstrip("/") or ".", start)
-    if folder:
-        return "./" if rel == "." else rel + "/"
-    return rel
+    """The URL of ``target`` (a site path; one ending in '/', or '', is a folder) from the page
+    at ``page_path``. Called for every picture on every page, so it avoids os.path."""
+    folder = page_path.rpartition("/")[0]
+    if folder and target.startswith(folder + "/"):
+        rel = target[len(folder) + 1 :]
+    elif folder and target == folder:
+        rel = ""
+    else:
+        up = folder.count("/") + 1 if folder else 0
+        rel = "../" * up + target
+        # shorten ../../a/b/x from a/c/ into ../b/x: drop the common leading folders
+        if up:
+            mine, theirs = folder.split("/"), target.split("/")
+            common = 0
+            while common < min(len(mine), len(theirs) - 1) and mine[common] == theirs[common]:
+                common += 1
+            rel = "../" * (up - common) + "/".join(theirs[common:])
+    return rel or "./"
 
 
 class PageUrls:

@@ -20,7 +20,7 @@ from gallery_builder.errors import GalleryError
 from gallery_builder.model import Metadata, Source
 
 STATE_DIR = ".gallery"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,13 @@ class SourceRecord:
     sidecar_mtime_ns: int
     kind: str  #: Pillow format name, or '' for a file that is not a picture
     md5: str | None = None
-    metadata: Metadata | None = None
+    #: the Metadata as JSON: decoded only when a build needs it, not on a no-op build
+    metadata_json: str | None = None
     error: str | None = None  #: why the picture was skipped, if it was
+
+    @property
+    def metadata(self) -> Metadata | None:
+        return Metadata(**json.loads(self.metadata_json)) if self.metadata_json else None
 
     def matches(self, source: Source) -> bool:
         return (self.size, self.mtime_ns, self.sidecar, self.sidecar_mtime_ns) == (
@@ -67,7 +72,10 @@ class BuildState:
         self.outputs: dict[str, OutputRecord] = {}
         self._loaded_sources: dict[str, SourceRecord] = {}
         self._loaded_outputs: dict[str, OutputRecord] = {}
-        self._lock_file: int | None = None
+        #: small facts about the last build: "fingerprint" of everything but the pictures
+        #: that shapes the site (see pipeline), "albums" (how many)
+        self.meta: dict[str, str] = {}
+        self._loaded_meta: dict[str, str] = {}
 
     def __enter__(self) -> BuildState:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -112,18 +120,27 @@ class BuildState:
                     self.sources[record.relpath] = record
                 for row in db.execute("SELECT path, md5, size, width, height FROM outputs"):
                     self.outputs[row[0]] = OutputRecord(*row)
+                self.meta = dict(db.execute("SELECT key, value FROM meta"))
         except sqlite3.DatabaseError:
             self.sources, self.outputs = {}, {}  # a damaged state only costs a full build
         self._loaded_sources = dict(self.sources)
         self._loaded_outputs = dict(self.outputs)
+        self._loaded_meta = dict(self.meta)
 
     def save(self) -> bool:
         """Write the state if it changed; returns whether it wrote."""
-        if self.sources == self._loaded_sources and self.outputs == self._loaded_outputs:
+        if (self.sources, self.outputs, self.meta) == (
+            self._loaded_sources,
+            self._loaded_outputs,
+            self._loaded_meta,
+        ):
             return False
         with self._connect() as db:
             db.execute("DROP TABLE IF EXISTS sources")
             db.execute("DROP TABLE IF EXISTS outputs")
+            db.execute("DROP TABLE IF EXISTS meta")
+            db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+            db.executemany("INSERT INTO meta VALUES (?, ?)", sorted(self.meta.items()))
             db.execute(
                 "CREATE TABLE sources (relpath TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER,"
                 " sidecar TEXT, sidecar_mtime_ns INTEGER, kind TEXT, md5 TEXT, metadata TEXT,"
@@ -144,27 +161,17 @@ class BuildState:
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._loaded_sources = dict(self.sources)
         self._loaded_outputs = dict(self.outputs)
+        self._loaded_meta = dict(self.meta)
         return True
 
 
+def metadata_json(metadata: Metadata) -> str:
+    return json.dumps(dataclasses.asdict(metadata), sort_keys=True, ensure_ascii=False)
+
+
 def _source_to_row(r: SourceRecord) -> tuple[object, ...]:
-    metadata = json.dumps(dataclasses.asdict(r.metadata)) if r.metadata else None
-    return (
-        r.relpath, r.size, r.mtime_ns, r.sidecar, r.sidecar_mtime_ns,
-        r.kind, r.md5, metadata, r.error,
-    )  # fmt: skip
+    return dataclasses.astuple(r)
 
 
 def _source_from_row(row: tuple) -> SourceRecord:
-    relpath, size, mtime_ns, sidecar, sidecar_mtime_ns, kind, md5, metadata, error = row
-    return SourceRecord(
-        relpath=relpath,
-        size=size,
-        mtime_ns=mtime_ns,
-        sidecar=sidecar,
-        sidecar_mtime_ns=sidecar_mtime_ns,
-        kind=kind,
-        md5=md5,
-        metadata=Metadata(**json.loads(metadata)) if metadata else None,
-        error=error,
-    )
+    return SourceRecord(*row)

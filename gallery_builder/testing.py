@@ -1,14 +1,14 @@
 """Helpers for testing plugins: build or run the CLI with throw-away plugins registered.
 
-    from gallery_builder import hookimpl
-    from gallery_builder.testing import build_gallery
+from gallery_builder import hookimpl
+from gallery_builder.testing import build_gallery
 
-    class AddPage:
-        @hookimpl
-        def gallery_pages(self, site, config):
-            return [Page("about.html", "about.html")]
+class AddPage:
+    @hookimpl
+    def gallery_pages(self, site, config):
+        return [Page("about.html", "about.html")]
 
-    result = build_gallery(source, out, AddPage())
+result = build_gallery(source, out, AddPage())
 """
 
 from __future__ import annotations

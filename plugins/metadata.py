@@ -75,7 +75,9 @@ def read_metadata(source: Source) -> Metadata:
             with Image.open(source.path) as im:
                 width, height = im.size
                 fmt = im.format or ""
-                exif = im.getexif()
+                # PngImageFile.getexif() decodes every pixel to look for EXIF after them; the
+                # EXIF before the pixels, where the PNG specification puts it, is enough
+                exif = Image.Image.getexif(im) if im.format == "PNG" else im.getexif()
                 sub = exif.get_ifd(ExifTags.IFD.Exif)
     except (OSError, SyntaxError, ValueError, EOFError,
             Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # fmt: skip

@@ -37,15 +37,16 @@ def walk(root: Path, exclude: list[Path]) -> list[Source]:
     """Every visible file under ``root`` that may be a picture, with its caption sidecar.
 
     Symlinks are followed only when their target stays inside ``root``; a folder reached twice
-    (a loop, or two links to one folder) is read once.
+    (a loop, or two links to one folder) is read once, by its real path when it has one.
     """
     real_root = os.path.realpath(root)
     excluded = {os.path.realpath(p) for p in exclude}
     visited: set[tuple[int, int]] = set()
     found: list[Source] = []
     stack = [(real_root, "")]
-    while stack:
-        folder, rel = stack.pop()
+    linked: list[tuple[str, str]] = []  # folders reached through a symlink: read last
+    while stack or linked:
+        folder, rel = stack.pop() if stack else linked.pop()
         try:
             info = os.stat(folder)
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
@@ -59,11 +60,12 @@ def walk(root: Path, exclude: list[Path]) -> list[Source]:
             if entry.name.startswith("."):
                 continue
             try:
-                if entry.is_symlink() and not _within(os.path.realpath(entry.path), real_root):
+                is_link = entry.is_symlink()
+                if is_link and not _within(os.path.realpath(entry.path), real_root):
                     continue
                 if entry.is_dir():
                     if os.path.realpath(entry.path) not in excluded:
-                        stack.append((entry.path, f"{rel}{entry.name}/"))
+                        (linked if is_link else stack).append((entry.path, f"{rel}{entry.name}/"))
                     continue
                 if not entry.is_file() or entry.name == CONFIG_NAME:
                     continue

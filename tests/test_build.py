@@ -15,7 +15,9 @@ from conftest import read_manifest, site_files
 from gallery_builder.model import IMMUTABLE, REVALIDATE
 from gallery_builder.testing import build_gallery, run_cli
 
-DERIVATIVE_NAME = re.compile(r"^(?:[a-z0-9-]+/)*[a-z0-9-]+\.(?:thumb|\d+)\.[0-9a-f]{8}\.(?:jpg|webp|avif|png)$")
+DERIVATIVE_NAME = re.compile(
+    r"^(?:[a-z0-9-]+/)*[a-z0-9-]+\.(?:thumb|\d+)\.[0-9a-f]{8}\.(?:jpg|webp|avif|png)$"
+)
 
 
 @pytest.fixture

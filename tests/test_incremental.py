@@ -42,7 +42,9 @@ class CountingPlugin:
 
 
 def mtimes(out: Path) -> dict[str, int]:
-    return {p.relative_to(out).as_posix(): p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    return {
+        p.relative_to(out).as_posix(): p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -204,3 +206,38 @@ def test_a_theme_change_rewrites_pages_not_images(album: Path, out: Path, tmp_pa
     assert result.made == 0
     assert all(f.endswith((".html", ".json", ".css")) for f in result.written)
     assert any(f.startswith("_static/style.") for f in result.removed)
+
+
+def test_editing_a_theme_file_in_place_rewrites_the_pages(album: Path, out: Path, tmp_path: Path):
+    theme = tmp_path / "mytheme" / "templates"
+    theme.mkdir(parents=True)
+    (theme / "error.html").write_text("first")
+    build_gallery(album, out, theme=str(tmp_path / "mytheme"))
+    assert build_gallery(album, out, theme=str(tmp_path / "mytheme")).written == []
+    (theme / "error.html").write_text("second version")
+    result = build_gallery(album, out, theme=str(tmp_path / "mytheme"))
+    assert result.written == ["error.html", "manifest.json"]
+    assert (out / "error.html").read_text() == "second version"
+
+
+def test_adding_a_plugin_rebuilds_what_it_changes(album: Path, out: Path) -> None:
+    class Stamp:
+        @hookimpl
+        def gallery_manifest_fields(self, site, config):
+            return {"stamp": "yes"}
+
+    build_gallery(album, out)
+    result = build_gallery(album, out, Stamp())
+    assert result.written == ["manifest.json"]
+    assert read_manifest(out)["stamp"] == "yes"
+
+
+def test_a_noop_build_still_reports_skipped_pictures(album: Path, out: Path) -> None:
+    pictures.truncated_jpeg(album / "broken.jpg")
+    first = run_cli(["build", album, "-o", out])
+    assert "skipped broken.jpg: corrupt or truncated" in first.stderr
+    again = run_cli(["build", album, "-o", out])
+    assert again.exit_code == 0
+    assert "4 pictures in 2 albums: 0 built, 4 reused, 1 skipped" in again.stdout
+    assert "skipped broken.jpg: corrupt or truncated" in again.stderr
+    assert run_cli(["build", album, "-o", out, "--strict"]).exit_code == 1
