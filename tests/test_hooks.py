@@ -176,7 +176,7 @@ def test_hook_gallery_derivative_specs(two: Path, out: Path) -> None:
         def gallery_derivative_specs(self, source, metadata, config):
             return [DerivativeSpec("thumb", "thumbnail", (10, 10), "jpeg", 80)]
 
-    with pytest.raises(GalleryError, match="share a key: thumb.jpeg"):
+    with pytest.raises(GalleryError, match=r"share a key: thumb\.jpeg"):
         build_gallery(two, out, Clash(), force=True)
 
 
@@ -242,7 +242,8 @@ def test_hook_gallery_template_context(two: Path, out: Path, tmp_path: Path) -> 
     (theme / "templates").mkdir(parents=True)
     (theme / "templates" / "album.html").write_text(
         '{% extends "default:album.html" %}'
-        "{% block main %}<p class=greet>{{ greeting }} {{ album.title }}</p>{{ super() }}{% endblock %}"
+        "{% block main %}<p class=greet>{{ greeting }} {{ album.title }}</p>"
+        "{{ super() }}{% endblock %}"
     )
 
     class Greeting:

@@ -88,8 +88,8 @@ def test_extends_chains_and_loops(tmp_path: Path) -> None:
     default = Path(__import__("gallery_builder.themes").themes.__file__).parent / "default"
     installed = installed_themes([a, b, default])
     assert [t.name for t in theme_chain("a", installed)] == ["a", "b", "default"]
-    loop = installed_themes([make_theme(tmp_path / "x", 'name = "x"\nextends = "y"\n'),
-                             make_theme(tmp_path / "y", 'name = "y"\nextends = "x"\n')])  # fmt: skip
+    x = make_theme(tmp_path / "x", 'name = "x"\nextends = "y"\n')
+    loop = installed_themes([x, make_theme(tmp_path / "y", 'name = "y"\nextends = "x"\n')])
     with pytest.raises(ThemeError, match="loop: x -> y -> x"):
         theme_chain("x", loop)
     orphan = installed_themes([make_theme(tmp_path / "o", 'name = "o"\nextends = "gone"\n')])
