@@ -31,6 +31,7 @@ import datetime as dt
 import os
 import platform
 import random
+import re
 import resource
 import shlex
 import shutil
@@ -40,7 +41,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -448,33 +449,59 @@ def _dist_version(name: str) -> str:
         return "not installed"
 
 
-def find_ours() -> list[str]:
-    exe = shutil.which("gallery")
-    candidates = [[exe]] if exe else []
-    candidates.append([sys.executable, "-m", "gallery_builder.cli"])
+def which_script(name: str) -> str | None:
+    """Find a console script, preferring the running interpreter's bin dir.
+
+    pyenv's shims (and similar wrappers) are shell scripts that re-resolve the
+    interpreter on every call, adding 0.1-0.3 s per run, so they are skipped
+    when the real script sits next to ``sys.executable``.
+    """
+    bindir = str(Path(sys.executable).parent)
+    found = shutil.which(name, path=os.pathsep.join([bindir, os.environ.get("PATH", "")]))
+    if found and os.sep + "shims" + os.sep in found:
+        log(f"warning: {found} is a shim; its start-up overhead is included in the timings")
+    return found
+
+
+def _probe_error(cmd: list[str], msg: str) -> str:
+    last = msg.splitlines()[-1] if msg else "?"
+    return f"  {shlex.join(cmd)} -> {last}"
+
+
+def find_ours(override: str | None) -> list[str]:
+    if override:
+        candidates = [shlex.split(override)]
+    else:
+        exe = which_script("gallery")
+        candidates = [[exe]] if exe else []
+        candidates.append([sys.executable, "-m", "gallery_builder.cli"])
     errors = []
     for cmd in candidates:
         ok, msg = _probe([*cmd, "build", "--help"], REPO_ROOT)
         if ok:
             return cmd
-        errors.append(f"  {shlex.join(cmd)} build --help -> {msg.splitlines()[-1] if msg else '?'}")
+        errors.append(_probe_error([*cmd, "build", "--help"], msg))
     raise SystemExit(
         "error: gallery-builder's CLI is not available (yet).\n"
-        "Looked for the `gallery` console script on PATH, then "
+        "Looked for the `gallery` console script, then "
         "`python -m gallery_builder.cli` from the repo root:\n"
         + "\n".join(errors)
         + "\nInstall it (pip install -e .) or run with --tools sigal."
     )
 
 
-def find_sigal() -> list[str]:
-    exe = shutil.which("sigal")
-    cmd = [exe] if exe else [sys.executable, "-m", "sigal"]
+def find_sigal(override: str | None) -> list[str]:
+    if override:
+        cmd = shlex.split(override)
+    else:
+        exe = which_script("sigal")
+        cmd = [exe] if exe else [sys.executable, "-m", "sigal"]
     ok, msg = _probe([*cmd, "--version"], REPO_ROOT)
     if not ok:
         raise SystemExit(
-            f"error: sigal is not available ({msg or 'not found'}).\n"
-            "Install it with: pip install sigal   (or run with --tools ours)"
+            "error: sigal is not available:\n"
+            + _probe_error([*cmd, "--version"], msg)
+            + "\nInstall it with: pip install sigal   (or run with --tools ours)"
         )
     return cmd
 
@@ -485,7 +512,7 @@ def make_tools(names: list[str], args: argparse.Namespace, work: Path) -> list[T
     conf_dir.mkdir(parents=True, exist_ok=True)
     for name in names:
         if name == "ours":
-            cmd = find_ours()
+            cmd = find_ours(args.ours_cmd)
             conf = conf_dir / "gallery-bench.toml"
             if args.our_config:
                 shutil.copyfile(args.our_config, conf)
@@ -494,7 +521,7 @@ def make_tools(names: list[str], args: argparse.Namespace, work: Path) -> list[T
             version = _dist_version("gallery-builder")
             tools.append(Tool("ours", "gallery-builder", cmd, version, conf, args.jobs, REPO_ROOT))
         else:
-            cmd = find_sigal()
+            cmd = find_sigal(args.sigal_cmd)
             version = _dist_version("sigal")
             conf = conf_dir / "sigal.conf.py"
             plugins = ["sigal.plugins.extended_caching"] if args.sigal_caching else []
@@ -529,17 +556,25 @@ def written_since(before: Snapshot, after: Snapshot) -> list[str]:
     return sorted(p for p, sig in after.items() if before.get(p) != sig)
 
 
-def derived_images(snap: Snapshot) -> int:
-    """Output images named after a source photo (IMG_*), i.e. web images + thumbs."""
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def _is_image(path: str) -> bool:
+    return os.path.splitext(path)[1].lower() in IMAGE_SUFFIXES
+
+
+def derived_images(paths: Iterable[str]) -> int:
+    """Output images named after a source photo (IMG_0001 -> img0001 after slugging)."""
     return sum(
-        1
-        for p in snap
-        if "IMG_" in os.path.basename(p) and os.path.splitext(p)[1].lower() in IMAGE_SUFFIXES
+        1 for p in paths if _is_image(p) and re.search(r"img\d{4,}", _norm(os.path.basename(p)))
     )
 
 
-def outputs_of(snap_paths: Sequence[str], stem: str) -> list[str]:
-    return [p for p in snap_paths if stem in os.path.basename(p)]
+def outputs_of(paths: Iterable[str], stem: str) -> list[str]:
+    """Output images whose file name contains the (slug-normalised) source stem."""
+    key = _norm(stem)
+    return [p for p in paths if _is_image(p) and key in _norm(os.path.basename(p))]
 
 
 def median(values: Sequence[float]) -> float:
@@ -573,6 +608,13 @@ def mem_total() -> str:
     return "unknown"
 
 
+def load_average() -> str:
+    try:
+        return " / ".join(f"{v:.2f}" for v in os.getloadavg()) + " (1 / 5 / 15 min)"
+    except OSError:
+        return "unknown"
+
+
 def machine_lines(tools: list[Tool]) -> list[str]:
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     jpeg = features.version("libjpeg_turbo") or features.version("jpg") or "?"
@@ -581,6 +623,7 @@ def machine_lines(tools: list[Tool]) -> list[str]:
         f"- Machine: {os.cpu_count()} CPUs (usable: {affinity}), {cpu_model()}, "
         f"{mem_total()} RAM, {platform.platform()}",
         f"- Python {platform.python_version()}, Pillow {PIL.__version__} ({turbo} {jpeg})",
+        f"- Load average when the report was written: {load_average()}",
     ]
     versions = ", ".join(f"{t.label} {t.version}" for t in tools)
     if versions:
@@ -606,6 +649,16 @@ def fmt_mib(kib: int | None) -> str:
     return "—" if kib is None else f"{kib / 1024:.0f}"
 
 
+def sigal_option_lines(args: argparse.Namespace, tools: list[Tool]) -> list[str]:
+    if not any(t.key == "sigal" for t in tools):
+        return []
+    plugins = "extended_caching" if args.sigal_caching else "none"
+    return [
+        f"- sigal jpg_options: `{SIGAL_JPG_OPTIONS[args.sigal_jpeg]}` "
+        f"(`--sigal-jpeg {args.sigal_jpeg}`); sigal plugins: {plugins}"
+    ]
+
+
 def command_line() -> str:
     return shlex.join(["python", *sys.argv])
 
@@ -627,7 +680,9 @@ SCENARIOS = [
 class BenchState:
     runs: dict[str, dict[str, list[RunResult]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    refreshed: dict[str, list[bool]] = field(default_factory=dict)
+    # per tool and run of scenario 3: did the changed photo's outputs get rewritten?
+    # None when the tool's output names do not reveal which photo they belong to.
+    refreshed: dict[str, list[bool | None]] = field(default_factory=dict)
 
     def add(self, scenario: str, tool: str, result: RunResult) -> None:
         self.runs.setdefault(scenario, {}).setdefault(tool, []).append(result)
@@ -666,6 +721,7 @@ def run_build_bench(args: argparse.Namespace, work: Path, tools: list[Tool]) -> 
                 cmd = tool.build_cmd(photos.src, outs[tool.key])
                 state.add("cold", tool.key, timed(tool, cmd, args, f"cold #{rep + 1}"))
         snaps = {t.key: snapshot(outs[t.key]) for t in tools}
+        named = {t.key: derived_images(snaps[t.key]) > 0 for t in tools}
         for tool in tools:
             n = derived_images(snaps[tool.key])
             files = len(snaps[tool.key])
@@ -683,7 +739,7 @@ def run_build_bench(args: argparse.Namespace, work: Path, tools: list[Tool]) -> 
                 state.add("noop", tool.key, timed(tool, cmd, args, f"no-op #{rep + 1}"))
                 if rep == 0:
                     written = written_since(before, snapshot(outs[tool.key]))
-                    imgs = derived_images(dict.fromkeys(written, (0, 0, 0)))
+                    imgs = derived_images(written)
                     state.notes.append(
                         f"{tool.label} no-op rebuild wrote or re-created {len(written)} "
                         f"output files ({imgs} photo derivatives)."
@@ -697,7 +753,8 @@ def run_build_bench(args: argparse.Namespace, work: Path, tools: list[Tool]) -> 
                 cmd = tool.build_cmd(photos.src, outs[tool.key])
                 state.add("changed", tool.key, timed(tool, cmd, args, f"changed #{rep + 1}"))
                 written = written_since(before, snapshot(outs[tool.key]))
-                state.refreshed.setdefault(tool.key, []).append(bool(outputs_of(written, stem)))
+                flag = bool(outputs_of(written, stem)) if named[tool.key] else None
+                state.refreshed.setdefault(tool.key, []).append(flag)
 
         # 3b. sigal only: same change, after deleting that picture's outputs
         # (what a sigal user has to do, since it only checks existence).
@@ -720,7 +777,12 @@ def run_build_bench(args: argparse.Namespace, work: Path, tools: list[Tool]) -> 
 
     for tool in tools:
         flags = state.refreshed.get(tool.key, [])
-        if flags and not all(flags):
+        if None in flags:
+            state.notes.append(
+                f"{tool.label}'s output file names do not contain the source names, so "
+                "whether scenario 3 re-rendered the changed picture was not checked."
+            )
+        elif flags and not all(flags):
             state.notes.append(
                 f"**{tool.label} did not re-render the changed picture** in "
                 f"{flags.count(False)} of {len(flags)} runs of scenario 3 (stale output)."
@@ -758,34 +820,36 @@ def build_report(
     ]
     for tool in tools:
         lines.append(f"- {tool.label} runs as: `{tool.display_cmd()}`")
-    if "sigal" in keys:
-        lines.append(
-            f"- sigal jpg_options: `{SIGAL_JPG_OPTIONS[args.sigal_jpeg]}` (`--sigal-jpeg "
-            f"{args.sigal_jpeg}`); plugins: "
-            f"{'extended_caching' if args.sigal_caching else 'none'}"
-        )
+    lines += sigal_option_lines(args, tools)
     lines += [
         "",
         "| scenario | gallery-builder (s) | sigal (s) | ratio (sigal/ours, >1: we are faster) |",
         "| --- | ---: | ---: | ---: |",
     ]
-    sigal_stale = "sigal" in keys and not all(state.refreshed.get("sigal", [True]))
+    sigal_stale = False in state.refreshed.get("sigal", [])
+    ours_stale = False in state.refreshed.get("ours", [])
     for key, title in SCENARIOS:
         if key not in state.runs:
             continue
         ours = state.med(key, "ours")
         sigal = state.med(key, "sigal")
-        sigal_cell = fmt_s(sigal)
+        ours_cell, sigal_cell = fmt_s(ours), fmt_s(sigal)
         ratio = fmt_ratio(ours, sigal)
-        if key == "changed" and sigal_stale:
-            sigal_cell += " (stale)"
-            ratio = "n/a: sigal kept the stale output"
+        if key == "changed" and (sigal_stale or ours_stale):
+            stale = [
+                name
+                for name, flag in (("gallery-builder", ours_stale), ("sigal", sigal_stale))
+                if flag
+            ]
+            ours_cell += " (stale)" if ours_stale else ""
+            sigal_cell += " (stale)" if sigal_stale else ""
+            ratio = f"n/a: {' and '.join(stale)} kept the stale output"
         if key == "changed_deleted":
-            ours = None
+            ours_cell = "—"
             ratio = fmt_ratio(state.med("changed", "ours"), sigal) + " (vs ours in 3)"
             if "ours" not in keys:
                 ratio = "—"
-        lines.append(f"| {title} | {fmt_s(ours)} | {sigal_cell} | {ratio} |")
+        lines.append(f"| {title} | {ours_cell} | {sigal_cell} | {ratio} |")
 
     lines += [
         "",
@@ -908,6 +972,8 @@ def run_noop_scale(args: argparse.Namespace, work: Path, tools: list[Tool]) -> s
         f"- Timing: median of {args.repeat} no-op rebuild(s) after one initial build; "
         "warm page cache",
         f"- Command: `{command_line()}`",
+        *[f"- {t.label} runs as: `{t.display_cmd()}`" for t in tools],
+        *sigal_option_lines(args, tools),
         "",
         "| metric | gallery-builder | sigal |",
         "| --- | ---: | ---: |",
@@ -982,6 +1048,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument(
         "--our-config", type=Path, help="use this gallery.toml instead of the generated one"
+    )
+    p.add_argument(
+        "--ours-cmd",
+        help="how to invoke gallery-builder instead of auto-detection, e.g. "
+        "'python -m gallery_builder.cli' (shell-split; 'build ...' is appended)",
+    )
+    p.add_argument(
+        "--sigal-cmd", help="how to invoke sigal instead of auto-detection, e.g. 'python -m sigal'"
     )
     p.add_argument(
         "--tree-rss",

@@ -93,3 +93,36 @@ def test_init_writes_a_commented_settings_file(source: Path) -> None:
     again = run_cli(["init", source])
     assert again.exit_code == 1 and "--force" in again.output
     assert run_cli(["init", source, "--force"]).exit_code == 0
+
+
+def test_a_terminal_gets_a_progress_bar(source: Path, tmp_path: Path) -> None:
+    import os
+    import pty
+
+    for name in "abcd":
+        pictures.jpeg(source / f"{name}.jpg")
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "100", "TERM": "xterm-256color"}
+    env.pop("NO_COLOR", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gallery_builder", "build", str(source), "-o", str(tmp_path / "o")],
+        stdin=follower, stdout=subprocess.PIPE, stderr=follower, env=env,
+    )  # fmt: skip
+    os.close(follower)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the pty closes when the process exits
+            break
+        if not chunk:
+            break
+        screen += chunk
+    stdout = process.communicate(timeout=120)[0].decode()
+    os.close(leader)
+    assert process.returncode == 0
+    text = screen.decode("utf-8", "replace")
+    assert "images" in text and "━" in text  # rich's bar, drawn with escape codes
+    assert "\x1b[" in text
+    assert "making images of" not in text  # the plain lines are for logs only
+    assert "4 pictures in 1 albums" in stdout
