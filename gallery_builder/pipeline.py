@@ -98,62 +98,84 @@ def build(
     out_dir.mkdir(parents=True, exist_ok=True)
     result = BuildResult(out_dir=out_dir)
     with BuildState(out_dir) as state:
-        previous_outputs = dict(state.outputs)
-        sources = _scan(pm, config, out_dir)
-        records = _examine(pm, config, state, sources, force)
-        fingerprint = _fingerprint(config, chain, pm)
-        unchanged = not force and records == state.sources
-        result.skipped = sorted((r.relpath, r.error) for r in records.values() if r.error)
-        if unchanged and fingerprint == state.meta.get("fingerprint") and _outputs_exist(state):
-            # Nothing that shapes the site changed and every file it wrote is there.
-            return _nothing_to_do(state, result, strict, reporter, started)
-        state.sources = records
-        state.meta["fingerprint"] = fingerprint
-        found = [
-            _Found(s, r.md5, r.metadata)
-            for s in sources
-            if (r := records[s.relpath]).kind and r.md5 and r.metadata_json and not r.error
-        ]
-        pictures = _make_pictures(found)
-        _make_images(pm, config, state, out_dir, pictures, jobs, force, reporter, result)
-        if strict and result.skipped:
-            state.save()  # keep what was learnt and made: the next build reuses it
-        _report_skips(result, strict, reporter)
-        pictures = [p for p in pictures if p.derivatives]
-        root = _required(
-            pm.hook.gallery_album_tree(pictures=pictures, config=config), "gallery_album_tree"
-        )
-        site = Site(
-            name=config.gallery.name, title=config.gallery.title, root=root, pictures=pictures
-        )
-        new_outputs: dict[str, OutputRecord] = {}
-        for picture in pictures:
-            for d in picture.derivatives.values():
-                new_outputs[d.path] = OutputRecord(d.path, d.md5, d.size, d.width, d.height)
-                site.files[d.path] = _site_file(d.path, d.md5, d.size, IMMUTABLE)
-        writer = _Writer(out_dir, state, new_outputs, site, result, force)
-        for name, path in theming.theme_assets(chain).items():
-            data = path.read_bytes()
-            stem, dot, ext = name.rpartition(".")
-            digest = hashlib.md5(data).hexdigest()
-            target = f"{STATIC_DIR}/{stem}.{digest[:8]}{dot}{ext}" if dot else name
-            site.assets[name] = target
-            writer.write(target, data, cache_control=IMMUTABLE)
-        _render_pages(pm, config, site, chain, writer)
-        extra = {}
-        for fields in pm.hook.gallery_manifest_fields(site=site, config=config):
-            extra.update(fields or {})
         try:
-            data = manifest.dumps(manifest.build_manifest(site, config.images.formats[-1], extra))
-        except ValueError as exc:
-            raise GalleryError(str(exc)) from None
-        writer.write(manifest.MANIFEST_NAME, data, cache_control=None)  # last of the site
-        result.removed = _remove_stale(out_dir, previous_outputs, new_outputs)
-        result.pictures = len(pictures)
-        result.albums = len(root.walk()) if pictures else 0
-        state.outputs = new_outputs
-        state.meta["albums"] = str(result.albums)
-        state.save()
+            return _build(
+                pm, config, state, out_dir, result, jobs, force, strict, reporter, chain, started
+            )
+        except BaseException:
+            # Keep what was learnt and made, so the next build reuses it; but without the
+            # fingerprint, so the next build runs in full and completes the site.
+            state.meta.pop("fingerprint", None)
+            state.save()
+            raise
+
+
+def _build(
+    pm: GalleryPluginManager,
+    config: Config,
+    state: BuildState,
+    out_dir: Path,
+    result: BuildResult,
+    jobs: int | None,
+    force: bool,
+    strict: bool,
+    reporter: Reporter,
+    chain: list[theming.Theme],
+    started: float,
+) -> BuildResult:
+    """The stages, inside the build state's lock (see :func:`build`)."""
+    previous_outputs = dict(state.outputs)
+    sources = _scan(pm, config, out_dir)
+    records = _examine(pm, config, state, sources, force)
+    fingerprint = _fingerprint(config, chain, pm)
+    unchanged = not force and records == state.sources
+    result.skipped = sorted((r.relpath, r.error) for r in records.values() if r.error)
+    if unchanged and fingerprint == state.meta.get("fingerprint") and _outputs_exist(state):
+        # Nothing that shapes the site changed and every file it wrote is there.
+        return _nothing_to_do(state, result, strict, reporter, started)
+    state.sources = records
+    state.meta["fingerprint"] = fingerprint
+    found = [
+        _Found(s, r.md5, r.metadata)
+        for s in sources
+        if (r := records[s.relpath]).kind and r.md5 and r.metadata_json and not r.error
+    ]
+    pictures = _make_pictures(found)
+    _make_images(pm, config, state, out_dir, pictures, jobs, force, reporter, result)
+    _report_skips(result, strict, reporter)
+    pictures = [p for p in pictures if p.derivatives]
+    root = _required(
+        pm.hook.gallery_album_tree(pictures=pictures, config=config), "gallery_album_tree"
+    )
+    site = Site(name=config.gallery.name, title=config.gallery.title, root=root, pictures=pictures)
+    new_outputs: dict[str, OutputRecord] = {}
+    for picture in pictures:
+        for d in picture.derivatives.values():
+            new_outputs[d.path] = OutputRecord(d.path, d.md5, d.size, d.width, d.height)
+            site.files[d.path] = _site_file(d.path, d.md5, d.size, IMMUTABLE)
+    writer = _Writer(out_dir, state, new_outputs, site, result, force)
+    for name, path in theming.theme_assets(chain).items():
+        data = path.read_bytes()
+        stem, dot, ext = name.rpartition(".")
+        digest = hashlib.md5(data).hexdigest()
+        target = f"{STATIC_DIR}/{stem}.{digest[:8]}{dot}{ext}" if dot else name
+        site.assets[name] = target
+        writer.write(target, data, cache_control=IMMUTABLE)
+    _render_pages(pm, config, site, chain, writer)
+    extra = {}
+    for fields in pm.hook.gallery_manifest_fields(site=site, config=config):
+        extra.update(fields or {})
+    try:
+        data = manifest.dumps(manifest.build_manifest(site, config.images.formats[-1], extra))
+    except ValueError as exc:
+        raise GalleryError(str(exc)) from None
+    writer.write(manifest.MANIFEST_NAME, data, cache_control=None)  # last of the site
+    result.removed = _remove_stale(out_dir, previous_outputs, new_outputs)
+    result.pictures = len(pictures)
+    result.albums = len(root.walk()) if pictures else 0
+    state.outputs = new_outputs
+    state.meta["albums"] = str(result.albums)
+    state.save()
     result.seconds = time.perf_counter() - started
     return result
 
@@ -425,6 +447,7 @@ def _make_images(
             for d in image_result.derivatives:
                 picture.derivatives[d.key] = d
                 result.written.append(d.path)
+                state.outputs[d.path] = OutputRecord(d.path, d.md5, d.size, d.width, d.height)
             result.made += 1
     finally:
         reporter.stop()
@@ -440,10 +463,12 @@ def _run(executor, jobs: Iterable[ImageJob], total: int):
     queue = iter(jobs)
     for job in queue:
         pending.add(executor.submit(imaging.process_image, job))
-        if len(pending) >= window:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                yield future.result()
+        # harvest what has finished at once (block only when the window is full), so that
+        # progress is current and an interrupted build has recorded all it finished
+        full = len(pending) >= window
+        done, pending = wait(pending, timeout=None if full else 0, return_when=FIRST_COMPLETED)
+        for future in done:
+            yield future.result()
     while pending:
         done, pending = wait(pending, return_when=FIRST_COMPLETED)
         for future in done:

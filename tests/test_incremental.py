@@ -241,3 +241,29 @@ def test_a_noop_build_still_reports_skipped_pictures(album: Path, out: Path) -> 
     assert "4 pictures in 2 albums: 0 built, 4 reused, 1 skipped" in again.stdout
     assert "skipped broken.jpg: corrupt or truncated" in again.stderr
     assert run_cli(["build", album, "-o", out, "--strict"]).exit_code == 1
+
+
+def test_an_interrupted_build_keeps_the_images_it_made(album: Path, out: Path) -> None:
+    from gallery_builder.plugins.executor import InlineExecutor
+
+    class StopAfterTwo(InlineExecutor):
+        calls = 0
+
+        def submit(self, fn, /, *args, **kwargs):
+            StopAfterTwo.calls += 1
+            if StopAfterTwo.calls == 3:
+                raise KeyboardInterrupt  # Ctrl-C while the third picture is made
+            return super().submit(fn, *args, **kwargs)
+
+    class Interrupting:
+        @hookimpl
+        def gallery_executor(self, config, jobs):
+            return StopAfterTwo()
+
+    with pytest.raises(KeyboardInterrupt):
+        build_gallery(album, out, Interrupting())
+    assert not (out / "manifest.json").exists()
+    resumed = build_gallery(album, out)
+    assert (resumed.made, resumed.reused) == (2, 2)  # the two finished pictures are reused
+    assert len(read_manifest(out)["images"]) == 4
+    assert build_gallery(album, out).written == []
