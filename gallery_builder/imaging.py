@@ -13,12 +13,12 @@ import os
 import warnings
 from pathlib import Path
 
-from PIL import Image, ImageCms, ImageOps, features
+from PIL import ExifTags, Image, ImageCms, features
 
 from gallery_builder.model import Derivative, DerivativeSpec, ImageJob, ImageResult
 
 #: Bumped whenever the processing changes the bytes it writes: part of every cache key.
-PROCESSOR_VERSION = f"1/pillow-{'.'.join(Image.__version__.split('.')[:2])}"
+PROCESSOR_VERSION = f"2/pillow-{'.'.join(Image.__version__.split('.')[:2])}"
 
 EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "avif": "avif", "png": "png"}
 CONTENT_TYPES = {
@@ -36,6 +36,16 @@ TIFF_LAYOUT_TAGS = frozenset(
      322, 323, 324, 325, 338, 339, 340, 341, 513, 514, 34675}
 )  # fmt: skip
 _TRANSPOSED = (5, 6, 7, 8)  # orientations that swap width and height
+#: the transpose that shows a picture stored with each EXIF orientation upright
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 _PILLOW_FORMAT = {"jpeg": "JPEG", "webp": "WEBP", "avif": "AVIF", "png": "PNG"}
 _DECODE_ERRORS = (
     OSError,
@@ -126,9 +136,23 @@ def describe_decode_error(exc: BaseException) -> str:
     return f"corrupt or truncated picture data ({text})"
 
 
+def read_exif(im: Image.Image) -> Image.Exif:
+    """The EXIF of an opened picture, without decoding its pixels; empty when it is unreadable
+    (the pixels may well be fine). For a PNG, the EXIF before the pixels, where the PNG
+    specification puts it: Pillow's PngImageFile.getexif() decodes every pixel to look after."""
+    try:
+        exif = Image.Image.getexif(im) if im.format == "PNG" else im.getexif()
+        if ExifTags.IFD.Exif in exif:
+            exif.get_ifd(ExifTags.IFD.Exif)  # parsed now, so a damaged sub-IFD fails here
+        return exif
+    except Exception:  # damaged EXIF fails in many ways (SyntaxError, struct.error, …)
+        return Image.Exif()
+
+
 def _process(job: ImageJob, written: list[Path]) -> list[Derivative]:
     with Image.open(job.source_path) as im:
-        orientation = _orientation(im)
+        exif = read_exif(im)
+        orientation = _orientation(exif)
         stored_w, stored_h = im.size
         shown_w, shown_h = (
             (stored_h, stored_w) if orientation in _TRANSPOSED else (stored_w, stored_h)
@@ -140,9 +164,9 @@ def _process(job: ImageJob, written: list[Path]) -> list[Derivative]:
             im.draft(im.mode, draft)
         im.load()
         icc = im.info.get("icc_profile")
-        exif = im.getexif()
-        ImageOps.exif_transpose(im, in_place=True)
-        base, icc = _normalise_mode(im, icc)
+        # not ImageOps.exif_transpose: it re-encodes the EXIF, which fails on damaged EXIF
+        upright = im.transpose(_UPRIGHT[orientation]) if orientation in _UPRIGHT else im
+        base, icc = _normalise_mode(upright, icc)
         exif_bytes = _exif_bytes(exif, strip_gps=True)
         exif_with_gps = _exif_bytes(exif, strip_gps=False)
         out = []
@@ -175,9 +199,9 @@ def _process(job: ImageJob, written: list[Path]) -> list[Derivative]:
         return out
 
 
-def _orientation(im: Image.Image) -> int:
+def _orientation(exif: Image.Exif) -> int:
     try:
-        value = int(im.getexif().get(EXIF_ORIENTATION, 1))
+        value = int(exif.get(EXIF_ORIENTATION, 1))
     except (TypeError, ValueError):
         return 1
     return value if 1 <= value <= 8 else 1
@@ -200,9 +224,8 @@ def _normalise_mode(im: Image.Image, icc: bytes | None) -> tuple[Image.Image, by
         return im.convert("I").point(lambda v: v * (1 / 256)).convert("L").convert("RGB"), icc
     if mode == "F":
         return im.convert("L").convert("RGB"), icc
-    if mode in ("P", "PA"):
-        has_alpha = mode == "PA" or "transparency" in im.info
-        im = im.convert("RGBA" if has_alpha else "RGB")
+    if mode == "PA" or (mode in ("P", "L", "RGB") and "transparency" in im.info):
+        im = im.convert("RGBA")  # a transparent palette entry or colour key becomes alpha
     elif mode in ("LA", "La", "RGBa"):
         im = im.convert("RGBA")
     elif mode not in ("RGB", "RGBA"):
@@ -213,13 +236,17 @@ def _normalise_mode(im: Image.Image, icc: bytes | None) -> tuple[Image.Image, by
 
 
 def _exif_bytes(exif: Image.Exif, *, strip_gps: bool) -> bytes | None:
-    exif = _copy(exif)
-    exif.pop(EXIF_ORIENTATION, None)  # the pixels are already upright
-    for tag in TIFF_LAYOUT_TAGS.intersection(exif):
-        del exif[tag]
-    if strip_gps:
-        exif.pop(EXIF_GPS_IFD, None)
-    return exif.tobytes() if len(exif) else None
+    """The EXIF to publish, or None when there is none or Pillow cannot write it back."""
+    try:
+        exif = _copy(exif)
+        exif.pop(EXIF_ORIENTATION, None)  # the pixels are already upright
+        for tag in TIFF_LAYOUT_TAGS.intersection(exif):
+            del exif[tag]
+        if strip_gps:
+            exif.pop(EXIF_GPS_IFD, None)
+        return exif.tobytes() if len(exif) else None
+    except Exception:  # damaged EXIF fails in many ways (struct.error, TypeError, …): drop it
+        return None
 
 
 def _copy(exif: Image.Exif) -> Image.Exif:

@@ -10,7 +10,7 @@ from PIL import ExifTags, Image
 from gallery_builder import hookimpl
 from gallery_builder.config import Config
 from gallery_builder.errors import BadPicture
-from gallery_builder.imaging import describe_decode_error
+from gallery_builder.imaging import describe_decode_error, read_exif
 from gallery_builder.model import Metadata, Source
 
 _TRANSPOSED = (5, 6, 7, 8)
@@ -75,9 +75,7 @@ def read_metadata(source: Source) -> Metadata:
             with Image.open(source.path) as im:
                 width, height = im.size
                 fmt = im.format or ""
-                # PngImageFile.getexif() decodes every pixel to look for EXIF after them; the
-                # EXIF before the pixels, where the PNG specification puts it, is enough
-                exif = Image.Image.getexif(im) if im.format == "PNG" else im.getexif()
+                exif = read_exif(im)
                 sub = exif.get_ifd(ExifTags.IFD.Exif)
     except (OSError, SyntaxError, ValueError, EOFError,
             Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # fmt: skip

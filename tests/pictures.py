@@ -31,6 +31,8 @@ __all__ = [
     "bmp",
     "bomb_png",
     "cmyk_jpeg",
+    "colour_key_png",
+    "damaged_exif_jpeg",
     "displayed_red_corner",
     "empty",
     "exif_caption_jpeg",
@@ -148,6 +150,30 @@ def exif_caption_jpeg(path: Path, caption: str) -> Path:
     return jpeg(path, description=caption)
 
 
+def damaged_exif_jpeg(
+    path: Path, size: tuple[int, int] = (320, 240), *, orientation: int = 6
+) -> Path:
+    """Like ``jpeg(path, size, orientation=..., gps=True, make="Canon", model="Canon EOS")``
+    but the Make entry (0x010F) claims type RATIONAL instead of ASCII, as a buggy editor may
+    write it.  Pillow reads the file, its size and orientation, but raises (AttributeError)
+    when it serialises that EXIF again, e.g. in ``ImageOps.exif_transpose``.
+    """
+    path = jpeg(path, size, orientation=orientation, gps=True, make="Canon", model="Canon EOS")
+    data = bytearray(path.read_bytes())
+    tiff = data.index(b"Exif\x00\x00") + 6
+    endian = "<" if data[tiff : tiff + 2] == b"II" else ">"
+    (ifd0,) = struct.unpack_from(endian + "I", data, tiff + 4)
+    (count,) = struct.unpack_from(endian + "H", data, tiff + ifd0)
+    for entry in range(tiff + ifd0 + 2, tiff + ifd0 + 2 + 12 * count, 12):
+        if struct.unpack_from(endian + "H", data, entry)[0] == 0x010F:
+            struct.pack_into(endian + "HI", data, entry + 2, 5, 1)  # RATIONAL, one value
+            break
+    else:
+        raise AssertionError("no Make entry to damage")
+    path.write_bytes(bytes(data))
+    return path
+
+
 def displayed_red_corner(path: Path) -> str:
     """Which quadrant of the picture at ``path``, as displayed, is the most red.
 
@@ -235,6 +261,24 @@ def palette_png_transparent(path: Path, size: tuple[int, int] = (120, 90)) -> Pa
     draw.rectangle((0, 0, w // 2 - 1, h // 2 - 1), fill=1)
     draw.rectangle((0, h // 2, w - 1, h - 1), fill=2)
     im.save(path, "PNG", transparency=0)
+    return path
+
+
+def colour_key_png(path: Path, size: tuple[int, int] = (120, 90), mode: str = "RGB") -> Path:
+    """Mode "RGB" (or "L") PNG whose transparency is a colour key (a tRNS chunk), as PNG
+    optimisers write RGBA pictures whose alpha is all or nothing: red top-left, blue bottom
+    half, top-right black, and black is the transparent colour.
+    """
+    path = _target(path)
+    w, h = size
+    im = Image.new("RGB", size, BLUES[0])
+    draw = ImageDraw.Draw(im)
+    draw.rectangle((0, 0, w // 2 - 1, h // 2 - 1), fill=RED)
+    draw.rectangle((w // 2, 0, w - 1, h // 2 - 1), fill=(0, 0, 0))
+    if mode == "L":
+        im.convert("L").save(path, "PNG", transparency=0)
+    else:
+        im.save(path, "PNG", transparency=(0, 0, 0))
     return path
 
 

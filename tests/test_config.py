@@ -225,7 +225,7 @@ def test_bad_gallery_value_names_file_line_key_and_what_is_allowed(
         ("sizes", "[640.0]", "whole numbers"),
         ("sizes", "[true]", "whole numbers"),
         ("sizes", "640", "a non-empty list"),
-        ('sizes', '["640"]', "whole numbers"),
+        ("sizes", '["640"]', "whole numbers"),
         ("thumbnail", "[400]", "[width, height] in whole pixels from 16 to 4096"),
         ("thumbnail", "[400, 300, 3]", "[width, height]"),
         ("thumbnail", "[400, 8]", "from 16 to 4096"),
