@@ -218,7 +218,7 @@ def cmyk_jpeg(path: Path, size: tuple[int, int] = (200, 150), *, icc: bool = Tru
 
     With ``icc`` the CMYK profile from ``find_cmyk_icc`` is embedded.  If the machine has
     none (the case where this module was written: no ICC file at all), ``icc`` is a
-    no-op and the JPEG carries no profile; tests needing one should skip when
+    no-op and the JPEG carries no profile; tests needing one should fail when
     ``find_cmyk_icc()`` is None.
     """
     path = _target(path)
