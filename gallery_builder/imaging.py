@@ -103,6 +103,19 @@ def decode_size(specs: list[DerivativeSpec], width: int, height: int) -> tuple[i
     return min(need_w, width), min(need_h, height)
 
 
+def draft_scale(fmt: str, specs: list[DerivativeSpec], width: int, height: int) -> int:
+    """The DCT scale (1, 2, 4 or 8) at which a JPEG is decoded to make ``specs``.
+
+    All of a picture's derivatives come from one decode, so this scale shapes each one's bytes
+    and belongs in each one's cache key. Always 1 for other formats.
+    """
+    if fmt != "JPEG" or not specs:
+        return 1
+    need_w, need_h = decode_size(specs, width, height)
+    fits = min(width // need_w, height // need_h)
+    return next(s for s in (8, 4, 2, 1) if fits >= s)
+
+
 # --- The worker ------------------------------------------------------------------------------
 
 
@@ -157,11 +170,10 @@ def _process(job: ImageJob, written: list[Path]) -> list[Derivative]:
         shown_w, shown_h = (
             (stored_h, stored_w) if orientation in _TRANSPOSED else (stored_w, stored_h)
         )
-        specs = [spec for spec, _ in job.targets]
-        need_w, need_h = decode_size(list(job.decode_specs) or specs, shown_w, shown_h)
-        if im.format == "JPEG":
-            draft = (need_h, need_w) if orientation in _TRANSPOSED else (need_w, need_h)
-            im.draft(im.mode, draft)
+        specs = list(job.decode_specs) or [spec for spec, _ in job.targets]
+        scale = draft_scale(im.format or "", specs, shown_w, shown_h)
+        if scale > 1:  # asking for size // scale makes Pillow pick exactly this DCT scale
+            im.draft(im.mode, (stored_w // scale, stored_h // scale))
         im.load()
         icc = im.info.get("icc_profile")
         # not ImageOps.exif_transpose: it re-encodes the EXIF, which fails on damaged EXIF

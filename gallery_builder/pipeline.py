@@ -369,14 +369,15 @@ def _make_pictures(found: list[_Found]) -> list[Picture]:
     return pictures
 
 
-def derivative_path(picture: Picture, spec: DerivativeSpec) -> str:
-    """``<album>/<picture-slug>.<variant>.<hash8>.<ext>``; the hash is of the cache key, so
-    the name changes whenever the bytes may."""
+def derivative_path(picture: Picture, spec: DerivativeSpec, draft_scale: int = 1) -> str:
+    """``<album>/<picture-slug>.<variant>.<hash8>.<ext>``; the hash is of the cache key (the
+    source's MD5, the spec's settings, the decode scale, the processor's version), so the name
+    changes whenever the bytes may."""
     key = "|".join(
         str(v)
         for v in (
             picture.md5, spec.kind, spec.box, spec.format, spec.quality,
-            spec.keep_exif, spec.strip_gps, imaging.PROCESSOR_VERSION,
+            spec.keep_exif, spec.strip_gps, draft_scale, imaging.PROCESSOR_VERSION,
         )
     )  # fmt: skip
     digest = hashlib.sha256(key.encode()).hexdigest()[:8]
@@ -407,9 +408,11 @@ def _make_images(
         if len(set(keys)) != len(keys):
             dupes = sorted({k for k in keys if keys.count(k) > 1})
             raise GalleryError(f"two derivative specs share a key: {', '.join(dupes)}")
+        md = picture.metadata
+        scale = imaging.draft_scale(md.format, specs, md.width, md.height)
         missing = []
         for spec in specs:
-            path = derivative_path(picture, spec)
+            path = derivative_path(picture, spec, scale)
             record = state.outputs.get(path)
             if not force and record is not None and _exists(f"{out_dir}/{path}", record.size):
                 picture.derivatives[spec.key] = Derivative(

@@ -11,6 +11,7 @@ import pytest
 from conftest import read_manifest, site_files
 
 from gallery_builder import hookimpl
+from gallery_builder.errors import GalleryError
 from gallery_builder.testing import build_gallery, run_cli
 
 
@@ -267,3 +268,31 @@ def test_an_interrupted_build_keeps_the_images_it_made(album: Path, out: Path) -
     assert (resumed.made, resumed.reused) == (2, 2)  # the two finished pictures are reused
     assert len(read_manifest(out)["images"]) == 4
     assert build_gallery(album, out).written == []
+
+
+def test_a_failed_strict_build_does_not_fool_the_next_build(album: Path, out: Path) -> None:
+    build_gallery(album, out)
+    pictures.jpeg(album / "new.jpg")
+    pictures.empty(album / "broken.jpg")
+    with pytest.raises(GalleryError, match="--strict"):
+        build_gallery(album, out, strict=True)
+    assert "new.jpg" not in {i["source"] for i in read_manifest(out)["images"]}
+    result = build_gallery(album, out)
+    assert (result.made, result.reused) == (0, 5)  # new.jpg's images, made by the failed build
+    assert "new.jpg" in {i["source"] for i in read_manifest(out)["images"]}
+    assert "index.html" in result.written
+
+
+def test_an_incremental_build_equals_a_clean_build_after_adding_a_size(
+    source: Path, tmp_path: Path
+) -> None:
+    # A big JPEG is decoded at a DCT scale chosen for its largest image: adding a larger size
+    # changes how its small images are made, so their names must change too.
+    pictures.jpeg(source / "big.jpg", (1600, 1200))
+    (source / "gallery.toml").write_text("[images]\nsizes = [100]\nthumbnail = [64, 48]\n")
+    incremental = tmp_path / "incremental"
+    build_gallery(source, incremental)
+    (source / "gallery.toml").write_text("[images]\nsizes = [100, 1500]\nthumbnail = [64, 48]\n")
+    build_gallery(source, incremental)
+    build_gallery(source, tmp_path / "clean")
+    assert site_files(incremental) == site_files(tmp_path / "clean")
