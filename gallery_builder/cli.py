@@ -11,7 +11,7 @@ import click
 
 from gallery_builder import __version__, theming
 from gallery_builder.config import CONFIG_NAME, ConfigError, init_text, load_config
-from gallery_builder.errors import GalleryError
+from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.pipeline import build as build_site
 from gallery_builder.plugin_manager import (
     GalleryPluginManager,
@@ -93,6 +93,8 @@ def build(
         result = build_site(
             config, out, app.pm, jobs=jobs, force=force, strict=strict, reporter=reporter
         )
+    except SettingError as exc:
+        _fail(str(exc), EXIT_USAGE)
     except GalleryError as exc:
         _fail(str(exc))
     if not quiet:
@@ -159,7 +161,25 @@ def make_cli(pm: GalleryPluginManager) -> click.Group:
     return group
 
 
+def blocked_in(argv: list[str]) -> list[str]:
+    """The ``--block NAME`` options before the command: known before the plugins load, so a
+    blocked plugin's commands are left out too."""
+    names: list[str] = []
+    words = iter(argv)
+    for word in words:
+        if word == "--block":
+            names.append(next(words, ""))
+        elif word.startswith("--block="):
+            names.append(word.partition("=")[2])
+        elif not word.startswith("-"):
+            break
+    return [name for name in names if name]
+
+
 def main(argv: list[str] | None = None) -> None:
-    pm = get_plugin_manager()
+    argv = sys.argv[1:] if argv is None else argv
+    pm = get_plugin_manager(block=blocked_in(argv))
+    for problem in pm.load_errors:
+        click.echo(f"warning: {problem}", err=True)
     group = make_cli(pm)
     group.main(args=argv, prog_name="gallery", obj=AppContext(pm=pm))

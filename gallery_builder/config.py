@@ -6,6 +6,7 @@ raises :class:`ConfigError` naming the file, the line, the key and what is allow
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import Callable
@@ -189,6 +190,19 @@ def _key_path(dotted: str) -> tuple[str, ...]:
     return tuple(part.strip("\"'") for part in re.findall(_KEY_PART, dotted))
 
 
+def toml_value(value: Any) -> str:
+    """``value`` as it would be written in TOML, for messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
 def _line_of(text: str, *path: str) -> int | None:
     """The 1-based line where the table or key at ``path`` (``("images", "sizes")``) is set:
     in a ``[section]``, as a dotted key, or (the nearest line we can tell) in an inline table."""
@@ -269,7 +283,7 @@ def _apply(base: Config, raw: dict[str, Any], text: str, path: Path) -> Config:
                 clean[section][key] = validator(value)
             except ValueError as exc:
                 raise ConfigError(
-                    f"[{section}] {key} = {value!r} is not allowed; expected {exc}",
+                    f"[{section}] {key} = {toml_value(value)} is not allowed; expected {exc}",
                     file=path,
                     line=line,
                 ) from None

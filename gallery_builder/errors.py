@@ -12,5 +12,13 @@ class BadPicture(Exception):
     """A picture that cannot be used; the build skips it and names it with this reason."""
 
 
+class SettingError(GalleryError):
+    """A flag or setting names something that does not exist; the CLI exits 2 (usage)."""
+
+
 class ThemeError(GalleryError):
-    """A theme is missing, malformed, or its templates fail to render."""
+    """A theme is malformed, or its templates fail to render."""
+
+
+class UnknownTheme(ThemeError, SettingError):
+    """The theme a setting or flag names is not installed and is not a folder."""

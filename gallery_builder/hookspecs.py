@@ -142,7 +142,8 @@ def gallery_pages(site: Site, config: Config) -> list[Page]:
 @hookspec
 def gallery_template_context(page: Page, site: Site, config: Config) -> dict[str, Any]:
     """Extra variables for a page's template. Collecting: dicts are merged over the core's
-    context (``site``, ``album``, ``page``, ``config``, ``url``, ``static``)."""
+    context (``site``, ``album``, ``page``, ``config``, ``gallery``, URL helpers such as
+    ``url``, ``static``, ``image`` and ``srcset``: the full list is in docs/themes.md)."""
 
 
 @hookspec(firstresult=True)

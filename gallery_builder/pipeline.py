@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import time
 from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -156,9 +157,8 @@ def _build(
     writer = _Writer(out_dir, state, new_outputs, site, result, force)
     for name, path in theming.theme_assets(chain).items():
         data = path.read_bytes()
-        stem, dot, ext = name.rpartition(".")
-        digest = hashlib.md5(data).hexdigest()
-        target = f"{STATIC_DIR}/{stem}.{digest[:8]}{dot}{ext}" if dot else name
+        stem, ext = posixpath.splitext(name)
+        target = f"{STATIC_DIR}/{stem}.{hashlib.md5(data).hexdigest()[:8]}{ext}"
         site.assets[name] = target
         writer.write(target, data, cache_control=IMMUTABLE)
     _render_pages(pm, config, site, chain, writer)
@@ -331,11 +331,11 @@ def _read(
         reason = "empty file" if source.size == 0 else "not a picture (unknown content)"
         return SourceRecord(**{**record.__dict__, "error": reason})
     try:
-        metadata = _required(
-            pm.hook.gallery_read_metadata(source=source, config=config), "gallery_read_metadata"
-        )
         md5 = md5 or _required(
             pm.hook.gallery_fingerprint(source=source, config=config), "gallery_fingerprint"
+        )
+        metadata = _required(
+            pm.hook.gallery_read_metadata(source=source, config=config), "gallery_read_metadata"
         )
     except BadPicture as exc:
         return SourceRecord(**{**record.__dict__, "error": str(exc)})
@@ -408,6 +408,10 @@ def _make_images(
         if len(set(keys)) != len(keys):
             dupes = sorted({k for k in keys if keys.count(k) > 1})
             raise GalleryError(f"two derivative specs share a key: {', '.join(dupes)}")
+        if not specs:
+            reason = "no plugin asked for any image of it (is the 'images' plugin blocked?)"
+            _skip(state, result, picture, reason)
+            continue
         md = picture.metadata
         scale = imaging.draft_scale(md.format, specs, md.width, md.height)
         missing = []
@@ -431,6 +435,7 @@ def _make_images(
         else:
             result.reused += 1
     if not work:
+        result.skipped.sort()
         return
     by_source = {job.source_path: (picture, job) for picture, job in work}
     reporter.start(len(work))
@@ -440,12 +445,7 @@ def _make_images(
             picture, job = by_source[image_result.source_path]
             reporter.advance(picture.source.relpath)
             if image_result.error:
-                picture.derivatives.clear()
-                record = state.sources[picture.source.relpath]
-                state.sources[picture.source.relpath] = SourceRecord(
-                    **{**record.__dict__, "error": image_result.error}
-                )
-                result.skipped.append((picture.source.relpath, image_result.error))
+                _skip(state, result, picture, image_result.error)
                 continue
             for d in image_result.derivatives:
                 picture.derivatives[d.key] = d
@@ -456,6 +456,14 @@ def _make_images(
         reporter.stop()
         executor.shutdown(wait=True, cancel_futures=True)
     result.skipped.sort()
+
+
+def _skip(state: BuildState, result: BuildResult, picture: Picture, reason: str) -> None:
+    """Leave ``picture`` out of the site, and remember why until the file changes."""
+    picture.derivatives.clear()
+    record = state.sources[picture.source.relpath]
+    state.sources[picture.source.relpath] = SourceRecord(**{**record.__dict__, "error": reason})
+    result.skipped.append((picture.source.relpath, reason))
 
 
 def _run(executor, jobs: Iterable[ImageJob], total: int):
@@ -526,7 +534,8 @@ def _render_pages(pm, config: Config, site: Site, chain, writer: _Writer) -> Non
             raise ThemeError(
                 f"template {exc.filename or exc.name}:{exc.lineno}: {exc.message}"
             ) from None
-        except jinja2.TemplateError as exc:
+        except (jinja2.TemplateError, LookupError, ValueError, TypeError) as exc:
+            # LookupError: a helper asked for an asset or image that does not exist
             raise ThemeError(f"cannot render {page.path} from {page.template}: {exc}") from None
         writer.write(page.path, html.encode("utf-8"), cache_control=REVALIDATE)
 

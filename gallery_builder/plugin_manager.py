@@ -27,6 +27,8 @@ class GalleryPluginManager(pluggy.PluginManager):
         super().__init__(ENTRY_POINT_GROUP)
         self.add_hookspecs(hookspecs)
         self.distributions: dict[str, Distribution] = {}
+        #: third-party plugins that could not be loaded, each as a message for the user
+        self.load_errors: list[str] = []
 
 
 def blocked_from_env() -> list[str]:
@@ -54,11 +56,22 @@ def get_plugin_manager(
         is_own = dist is not None and dist.metadata["Name"] == OWN_DISTRIBUTION
         if pm.is_blocked(ep.name) or pm.has_plugin(ep.name) or not (autoload or is_own):
             continue
-        pm.register(ep.load(), name=ep.name)
+        try:
+            pm.register(ep.load(), name=ep.name)
+        except Exception as exc:
+            if is_own:
+                raise  # a broken built-in is a bug to see, not to hide
+            origin = f" from {dist.metadata['Name']} {dist.version}" if dist else ""
+            pm.load_errors.append(
+                f"plugin '{ep.name}'{origin} could not be loaded and is left out "
+                f"({type(exc).__name__}: {exc}); block it with {BLOCK_ENV}={ep.name}"
+            )
+            continue
         if dist is not None:
             pm.distributions[ep.name] = dist
     for plugin in extra_plugins:
-        pm.register(plugin)
+        if not pm.is_registered(plugin):  # e.g. an installed plugin module passed again
+            pm.register(plugin)
     return pm
 
 

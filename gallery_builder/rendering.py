@@ -1,5 +1,5 @@
 """The context every page template gets: the site, the page's album, and URL helpers that
-give links relative to the page (so a gallery works under any prefix, and from a folder)."""
+give links relative to the page, so a gallery works under any prefix or domain."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ class PageUrls:
         items = sorted(
             (d.width, d.path)
             for key, d in picture.derivatives.items()
-            if key.endswith("." + fmt) and not key.startswith("thumb.")
+            if key.endswith("." + fmt) and key.partition(".")[0].isdigit()
         )
         return ", ".join(f"{relative_url(self.page.path, path)} {w}w" for w, path in items)
 
@@ -65,7 +65,7 @@ class PageUrls:
         items = [
             d
             for key, d in picture.derivatives.items()
-            if key.endswith("." + fmt) and not key.startswith("thumb.")
+            if key.endswith("." + fmt) and key.partition(".")[0].isdigit()
         ]
         best = max(items, key=lambda d: d.width)
         return relative_url(self.page.path, best.path)

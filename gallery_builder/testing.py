@@ -1,6 +1,7 @@
 """Helpers for testing plugins: build or run the CLI with throw-away plugins registered.
 
 from gallery_builder import hookimpl
+from gallery_builder.model import Page
 from gallery_builder.testing import build_gallery
 
 class AddPage:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jinja2
 
-from gallery_builder.errors import ThemeError
+from gallery_builder.errors import ThemeError, UnknownTheme
 
 THEME_FILE = "theme.toml"
 _THEME_KEYS = {"name", "extends", "description"}
@@ -80,7 +80,7 @@ def theme_chain(spec: str, installed: dict[str, Theme]) -> list[Theme]:
     elif folder.is_dir():
         current = load_theme(folder.resolve())
     else:
-        raise ThemeError(
+        raise UnknownTheme(
             f"no theme '{spec}'; installed: {', '.join(sorted(installed)) or 'none'} "
             "(or give the path of a theme folder)"
         )

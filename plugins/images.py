@@ -15,6 +15,11 @@ def web_sizes(sizes: tuple[int, ...], long_edge: int) -> list[int]:
     return below + above[:1]
 
 
+def _quality(images, fmt: str) -> int:
+    """The encoder quality; 0 for PNG, which is lossless, so quality changes do not remake it."""
+    return 0 if fmt == "png" else images.quality_for(fmt)
+
+
 @hookimpl(trylast=True)
 def gallery_derivative_specs(
     source: Source, metadata: Metadata, config: Config
@@ -26,7 +31,7 @@ def gallery_derivative_specs(
             kind="thumbnail",
             box=images.thumbnail,
             format=fmt,
-            quality=images.quality_for(fmt),
+            quality=_quality(images, fmt),
             keep_exif=False,
             strip_gps=True,
         )
@@ -39,7 +44,7 @@ def gallery_derivative_specs(
                 kind="resize",
                 box=(size, size),
                 format=fmt,
-                quality=images.quality_for(fmt),
+                quality=_quality(images, fmt),
                 keep_exif=True,
                 strip_gps=images.strip_gps,
             )

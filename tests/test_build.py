@@ -280,3 +280,10 @@ def test_output_folder_inside_the_source_is_not_scanned(trip: Path) -> None:
     again = build_gallery(trip, out)
     assert again.pictures == 5 and again.written == []
     assert not any(i["source"].startswith("_site") for i in read_manifest(out)["images"])
+
+
+def test_pictures_nobody_makes_images_of_are_reported(trip: Path, out: Path) -> None:
+    result = run_cli(["--block", "images", "build", trip, "-o", out])
+    assert result.exit_code == 0
+    assert "skipped cover.jpg: no plugin asked for any image of it" in result.stderr
+    assert "0 pictures in 0 albums: 0 built, 0 reused, 5 skipped" in result.stdout

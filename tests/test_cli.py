@@ -126,3 +126,12 @@ def test_a_terminal_gets_a_progress_bar(source: Path, tmp_path: Path) -> None:
     assert "\x1b[" in text
     assert "making images of" not in text  # the plain lines are for logs only
     assert "4 pictures in 1 albums" in stdout
+
+
+def test_bad_values_are_shown_as_toml(source: Path, out: Path) -> None:
+    (source / "gallery.toml").write_text(
+        '[images]\nquality = { gif = 3 }\n[gallery]\nlang = ["en"]\n'
+    )
+    result = run_cli(["build", source, "-o", out])
+    assert result.exit_code == 2
+    assert "gallery.toml:2: [images] quality = {gif = 3} is not allowed" in result.stderr

@@ -296,3 +296,11 @@ def test_an_incremental_build_equals_a_clean_build_after_adding_a_size(
     build_gallery(source, incremental)
     build_gallery(source, tmp_path / "clean")
     assert site_files(incremental) == site_files(tmp_path / "clean")
+
+
+def test_quality_does_not_remake_lossless_png_images(album: Path, out: Path) -> None:
+    (album / "gallery.toml").write_text('[images]\nformats = ["png"]\nquality = 90\n')
+    build_gallery(album, out)
+    (album / "gallery.toml").write_text('[images]\nformats = ["png"]\nquality = 50\n')
+    result = build_gallery(album, out)
+    assert result.made == 0 and result.written == []

@@ -4,6 +4,9 @@ blocked."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import textwrap
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -13,6 +16,7 @@ import pytest
 from conftest import read_manifest
 
 from gallery_builder import __version__
+from gallery_builder.cli import blocked_in
 from gallery_builder.plugin_manager import BLOCK_ENV, NO_AUTOLOAD_ENV
 from gallery_builder.testing import plugin_manager, run_cli
 
@@ -119,3 +123,51 @@ def test_a_blocked_builtin_can_be_replaced(source: Path, out: Path) -> None:
     result = run_cli(["--block", "executor", "build", source, "-o", out], MyExecutor())
     assert result.exit_code == 0, result.output
     assert "1 built" in result.output
+
+
+def test_a_broken_third_party_plugin_is_reported_not_fatal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site-packages"
+    dist = site / "gallery_broken-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: gallery-broken\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[gallery_builder]\nbroken = gallery_broken\n")
+    (site / "gallery_broken.py").write_text("raise ImportError('needs libfoo')\n")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delenv(NO_AUTOLOAD_ENV)
+    process = subprocess.run(
+        [sys.executable, "-m", "gallery_builder", "plugins"],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(site)},
+    )  # fmt: skip
+    assert process.returncode == 0
+    assert "warning: plugin 'broken' from gallery-broken 0.1 could not be loaded" in process.stderr
+    assert "ImportError: needs libfoo" in process.stderr and "Traceback" not in process.stderr
+    assert "scan" in process.stdout
+
+
+def test_blocking_a_plugin_also_removes_its_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site-packages"
+    dist = site / "gallery_cmd-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: gallery-cmd\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[gallery_builder]\ncmd = gallery_cmd\n")
+    (site / "gallery_cmd.py").write_text(
+        "import click\nfrom gallery_builder import hookimpl\n\n"
+        "@hookimpl\ndef gallery_register_commands(cli):\n"
+        "    cli.add_command(click.Command('hello', callback=lambda: click.echo('hi')))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    env.pop(NO_AUTOLOAD_ENV, None)
+
+    def gallery(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "gallery_builder", *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
+
+    assert gallery("hello").stdout == "hi\n"
+    assert gallery("--block", "cmd", "hello").returncode == 2  # no such command
+    assert gallery("--block=cmd", "--help").stdout.count("hello") == 0
+    assert blocked_in(["--block", "a", "--block=b", "build", "--block", "c"]) == ["a", "b"]

@@ -62,7 +62,7 @@ def test_theme_path_in_settings_is_relative_to_the_settings_file(one: Path, out:
 
 def test_an_unknown_theme_names_the_installed_ones(one: Path, out: Path) -> None:
     result = run_cli(["build", one, "-o", out, "--theme", "nope"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a bad setting: usage
     assert "no theme 'nope'; installed: default" in result.output
 
 
@@ -95,3 +95,24 @@ def test_extends_chains_and_loops(tmp_path: Path) -> None:
     orphan = installed_themes([make_theme(tmp_path / "o", 'name = "o"\nextends = "gone"\n')])
     with pytest.raises(ThemeError, match="extends 'gone', which is not installed"):
         theme_chain("o", orphan)
+
+
+def test_static_files_get_hashed_names_inside_static(one: Path, out: Path, tmp_path: Path) -> None:
+    mine = make_theme(
+        tmp_path / "mine",
+        files={"static/LICENSE": "MIT\n", "static/img.v2/logo.png": "not really a png"},
+    )
+    build_gallery(one, out, theme=str(mine))
+    files = read_manifest(out)["files"]
+    assert any(re.fullmatch(r"_static/LICENSE\.[0-9a-f]{8}", f) for f in files), sorted(files)
+    assert any(re.fullmatch(r"_static/img\.v2/logo\.[0-9a-f]{8}\.png", f) for f in files)
+    assert not (out / "LICENSE").exists()
+
+
+def test_a_template_asking_for_a_missing_asset_fails_cleanly(one: Path, out: Path, tmp_path):
+    mine = make_theme(tmp_path / "mine", files={"templates/error.html": "{{ static('x.css') }}"})
+    result = run_cli(["build", one, "-o", out, "--theme", mine])
+    assert result.exit_code == 1
+    assert "cannot render error.html from error.html" in result.output
+    assert "the theme has no static file 'x.css'" in result.output
+    assert "Traceback" not in result.output
