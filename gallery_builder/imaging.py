@@ -196,7 +196,7 @@ def _process(job: ImageJob, written: list[Path]) -> list[Derivative]:
                 exif_out = exif_bytes if spec.strip_gps else exif_with_gps
             data = encode(image, spec, icc=icc, exif=exif_out)
             target = Path(job.output_root, relpath)
-            _write_atomic(target, data)
+            write_atomic(target, data)
             written.append(target)
             out.append(
                 Derivative(
@@ -298,7 +298,7 @@ def _flatten(image: Image.Image) -> Image.Image:
     return background
 
 
-def _write_atomic(target: Path, data: bytes) -> None:
+def write_atomic(target: Path, data: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.write_bytes(data)

@@ -10,8 +10,6 @@ import hashlib
 import os
 import posixpath
 import time
-from collections.abc import Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,23 +17,21 @@ import jinja2
 
 from gallery_builder import __version__, imaging, manifest, slugs, theming
 from gallery_builder.config import Config
+from gallery_builder.derivatives import make_images
 from gallery_builder.errors import BadPicture, GalleryError, ThemeError
 from gallery_builder.model import (
     IMMUTABLE,
     REVALIDATE,
-    Derivative,
-    DerivativeSpec,
-    ImageJob,
     Metadata,
     Page,
     Picture,
     Site,
-    SiteFile,
     Source,
 )
-from gallery_builder.plugin_manager import GalleryPluginManager
+from gallery_builder.plugin_manager import GalleryPluginManager, collected, required
 from gallery_builder.progress import Reporter
 from gallery_builder.rendering import page_context
+from gallery_builder.sitefiles import SiteWriter, exists, remove_stale, site_file
 from gallery_builder.state import BuildState, OutputRecord, SourceRecord, metadata_json
 
 #: file names that promise a picture: a file so named that is not one is reported, not ignored
@@ -93,7 +89,7 @@ def build(
                 "install a Pillow built with it or remove it from formats"
             )
     chain = theming.theme_chain(
-        config.gallery.theme, theming.installed_themes(_flatten(pm.hook.gallery_themes()))
+        config.gallery.theme, theming.installed_themes(collected(pm.hook.gallery_themes()))
     )
     out_dir = out_dir.resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -142,10 +138,10 @@ def _build(
         if (r := records[s.relpath]).kind and r.md5 and r.metadata_json and not r.error
     ]
     pictures = _make_pictures(found)
-    _make_images(pm, config, state, out_dir, pictures, jobs, force, reporter, result)
+    make_images(pm, config, state, out_dir, pictures, jobs, force, reporter, result)
     _report_skips(result, strict, reporter)
     pictures = [p for p in pictures if p.derivatives]
-    root = _required(
+    root = required(
         pm.hook.gallery_album_tree(pictures=pictures, config=config), "gallery_album_tree"
     )
     site = Site(name=config.gallery.name, title=config.gallery.title, root=root, pictures=pictures)
@@ -153,8 +149,8 @@ def _build(
     for picture in pictures:
         for d in picture.derivatives.values():
             new_outputs[d.path] = OutputRecord(d.path, d.md5, d.size, d.width, d.height)
-            site.files[d.path] = _site_file(d.path, d.md5, d.size, IMMUTABLE)
-    writer = _Writer(out_dir, state, new_outputs, site, result, force)
+            site.files[d.path] = site_file(d.path, d.md5, d.size, IMMUTABLE)
+    writer = SiteWriter(out_dir, state, new_outputs, site, result.written, force)
     for name, path in theming.theme_assets(chain).items():
         data = path.read_bytes()
         stem, ext = posixpath.splitext(name)
@@ -170,7 +166,7 @@ def _build(
     except ValueError as exc:
         raise GalleryError(str(exc)) from None
     writer.write(manifest.MANIFEST_NAME, data, cache_control=None)  # last of the site
-    result.removed = _remove_stale(out_dir, previous_outputs, new_outputs)
+    result.removed = remove_stale(out_dir, previous_outputs, new_outputs)
     result.pictures = len(pictures)
     result.albums = len(root.walk()) if pictures else 0
     state.outputs = new_outputs
@@ -180,52 +176,12 @@ def _build(
     return result
 
 
-def _required(answer, hook: str):
-    """The answer of a hook the build cannot do without."""
-    if answer is None:
-        raise GalleryError(
-            f"no active plugin answers {hook}; was a built-in plugin blocked? "
-            "(see `gallery plugins`)"
-        )
-    return answer
-
-
-def _flatten(lists: Iterable[Iterable | None]) -> list:
-    return [item for group in lists if group for item in group]
-
-
-def _site_file(path: str, md5: str, size: int, cache_control: str) -> SiteFile:
-    return SiteFile(path, md5, size, _content_type(path), cache_control)
-
-
-_CONTENT_TYPES = {
-    "html": "text/html; charset=utf-8",
-    "css": "text/css; charset=utf-8",
-    "js": "text/javascript; charset=utf-8",
-    "json": "application/json",
-    "svg": "image/svg+xml",
-    "ico": "image/x-icon",
-    "txt": "text/plain; charset=utf-8",
-    "xml": "application/xml",
-    "woff2": "font/woff2",
-    "jpg": "image/jpeg",
-    "webp": "image/webp",
-    "avif": "image/avif",
-    "png": "image/png",
-    "gif": "image/gif",
-}
-
-
-def _content_type(path: str) -> str:
-    return _CONTENT_TYPES.get(path.rpartition(".")[2].lower(), "application/octet-stream")
-
-
 # --- Stages ----------------------------------------------------------------------------------
 
 
 def _scan(pm: GalleryPluginManager, config: Config, out_dir: Path) -> list[Source]:
     seen: dict[str, Source] = {}
-    for source in _flatten(pm.hook.gallery_scan(config=config, exclude=[out_dir])):
+    for source in collected(pm.hook.gallery_scan(config=config, exclude=[out_dir])):
         seen.setdefault(source.relpath, source)
     return [seen[relpath] for relpath in sorted(seen)]
 
@@ -304,7 +260,7 @@ def _report_skips(result: BuildResult, strict: bool, reporter: Reporter) -> None
 
 def _outputs_exist(state: BuildState) -> bool:
     out = state.dir.parent
-    return all(_exists(f"{out}/{r.path}", r.size) for r in state.outputs.values())
+    return all(exists(f"{out}/{r.path}", r.size) for r in state.outputs.values())
 
 
 def _nothing_to_do(
@@ -331,10 +287,10 @@ def _read(
         reason = "empty file" if source.size == 0 else "not a picture (unknown content)"
         return SourceRecord(**{**record.__dict__, "error": reason})
     try:
-        md5 = md5 or _required(
+        md5 = md5 or required(
             pm.hook.gallery_fingerprint(source=source, config=config), "gallery_fingerprint"
         )
-        metadata = _required(
+        metadata = required(
             pm.hook.gallery_read_metadata(source=source, config=config), "gallery_read_metadata"
         )
     except BadPicture as exc:
@@ -369,161 +325,9 @@ def _make_pictures(found: list[_Found]) -> list[Picture]:
     return pictures
 
 
-def derivative_path(picture: Picture, spec: DerivativeSpec, draft_scale: int = 1) -> str:
-    """``<album>/<picture-slug>.<variant>.<hash8>.<ext>``; the hash is of the cache key (the
-    source's MD5, the spec's settings, the decode scale, the processor's version), so the name
-    changes whenever the bytes may."""
-    key = "|".join(
-        str(v)
-        for v in (
-            picture.md5, spec.kind, spec.box, spec.format, spec.quality,
-            spec.keep_exif, spec.strip_gps, draft_scale, imaging.PROCESSOR_VERSION,
-        )
-    )  # fmt: skip
-    digest = hashlib.sha256(key.encode()).hexdigest()[:8]
-    name = f"{picture.slug}.{spec.variant}.{digest}.{imaging.EXTENSIONS[spec.format]}"
-    return f"{picture.album_path}/{name}" if picture.album_path else name
-
-
-def _make_images(
-    pm: GalleryPluginManager,
-    config: Config,
-    state: BuildState,
-    out_dir: Path,
-    pictures: list[Picture],
-    jobs: int | None,
-    force: bool,
-    reporter: Reporter,
-    result: BuildResult,
-) -> None:
-    """Reuse the derivatives that exist; make the others on the executor."""
-    work: list[tuple[Picture, ImageJob]] = []
-    for picture in pictures:
-        specs = _flatten(
-            pm.hook.gallery_derivative_specs(
-                source=picture.source, metadata=picture.metadata, config=config
-            )
-        )
-        keys = [s.key for s in specs]
-        if len(set(keys)) != len(keys):
-            dupes = sorted({k for k in keys if keys.count(k) > 1})
-            raise GalleryError(f"two derivative specs share a key: {', '.join(dupes)}")
-        if not specs:
-            reason = "no plugin asked for any image of it (is the 'images' plugin blocked?)"
-            _skip(state, result, picture, reason)
-            continue
-        md = picture.metadata
-        scale = imaging.draft_scale(md.format, specs, md.width, md.height)
-        missing = []
-        for spec in specs:
-            path = derivative_path(picture, spec, scale)
-            record = state.outputs.get(path)
-            if not force and record is not None and _exists(f"{out_dir}/{path}", record.size):
-                picture.derivatives[spec.key] = Derivative(
-                    spec.key, path, record.width, record.height, record.md5, record.size
-                )
-            else:
-                missing.append((spec, path))
-        if missing:
-            job = ImageJob(
-                source_path=picture.source.path,
-                output_root=str(out_dir),
-                targets=tuple(missing),
-                decode_specs=tuple(specs),
-            )
-            work.append((picture, job))
-        else:
-            result.reused += 1
-    if not work:
-        result.skipped.sort()
-        return
-    by_source = {job.source_path: (picture, job) for picture, job in work}
-    reporter.start(len(work))
-    executor = _required(pm.hook.gallery_executor(config=config, jobs=jobs), "gallery_executor")
-    try:
-        for image_result in _run(executor, (job for _, job in work), len(work)):
-            picture, job = by_source[image_result.source_path]
-            reporter.advance(picture.source.relpath)
-            if image_result.error:
-                _skip(state, result, picture, image_result.error)
-                continue
-            for d in image_result.derivatives:
-                picture.derivatives[d.key] = d
-                result.written.append(d.path)
-                state.outputs[d.path] = OutputRecord(d.path, d.md5, d.size, d.width, d.height)
-            result.made += 1
-    finally:
-        reporter.stop()
-        executor.shutdown(wait=True, cancel_futures=True)
-    result.skipped.sort()
-
-
-def _skip(state: BuildState, result: BuildResult, picture: Picture, reason: str) -> None:
-    """Leave ``picture`` out of the site, and remember why until the file changes."""
-    picture.derivatives.clear()
-    record = state.sources[picture.source.relpath]
-    state.sources[picture.source.relpath] = SourceRecord(**{**record.__dict__, "error": reason})
-    result.skipped.append((picture.source.relpath, reason))
-
-
-def _run(executor, jobs: Iterable[ImageJob], total: int):
-    """Results as they complete, with a bounded number of jobs in flight (so memory does not
-    grow with the number of pictures)."""
-    window = max(4, 4 * (getattr(executor, "_max_workers", None) or os.cpu_count() or 1))
-    pending: set[Future] = set()
-    queue = iter(jobs)
-    for job in queue:
-        pending.add(executor.submit(imaging.process_image, job))
-        # harvest what has finished at once (block only when the window is full), so that
-        # progress is current and an interrupted build has recorded all it finished
-        full = len(pending) >= window
-        done, pending = wait(pending, timeout=None if full else 0, return_when=FIRST_COMPLETED)
-        for future in done:
-            yield future.result()
-    while pending:
-        done, pending = wait(pending, return_when=FIRST_COMPLETED)
-        for future in done:
-            yield future.result()
-
-
-def _exists(path: str | Path, size: int) -> bool:
-    try:
-        return os.stat(path).st_size == size
-    except OSError:
-        return False
-
-
-class _Writer:
-    """Writes a site file only when its bytes differ from what is there."""
-
-    def __init__(self, out_dir, state, new_outputs, site, result, force):
-        self.out_dir: Path = out_dir
-        self.state: BuildState = state
-        self.new_outputs: dict[str, OutputRecord] = new_outputs
-        self.site: Site = site
-        self.result: BuildResult = result
-        self.force = force
-
-    def write(self, relpath: str, data: bytes, *, cache_control: str | None) -> None:
-        """Write ``relpath`` if it changed; list it in the manifest unless ``cache_control``
-        is None (the manifest itself)."""
-        if relpath in self.new_outputs:
-            raise GalleryError(f"two outputs claim the same file: {relpath}")
-        md5 = hashlib.md5(data).hexdigest()
-        record = OutputRecord(relpath, md5, len(data))
-        old = self.state.outputs.get(relpath)
-        target = self.out_dir / relpath
-        if self.force or old is None or old.md5 != md5 or not _exists(target, len(data)):
-            imaging._write_atomic(target, data)
-            self.result.written.append(relpath)
-        self.new_outputs[relpath] = record
-        if cache_control is not None:
-            self.site.files[relpath] = _site_file(relpath, md5, len(data), cache_control)
-
-
-def _render_pages(pm, config: Config, site: Site, chain, writer: _Writer) -> None:
+def _render_pages(pm, config: Config, site: Site, chain, writer: SiteWriter) -> None:
     environment = theming.make_environment(chain)
-    pages: list[Page] = _flatten(pm.hook.gallery_pages(site=site, config=config))
+    pages: list[Page] = collected(pm.hook.gallery_pages(site=site, config=config))
     for page in sorted(pages, key=lambda p: p.path):
         context = page_context(page, site, config)
         for extra in pm.hook.gallery_template_context(page=page, site=site, config=config):
@@ -538,25 +342,3 @@ def _render_pages(pm, config: Config, site: Site, chain, writer: _Writer) -> Non
             # LookupError: a helper asked for an asset or image that does not exist
             raise ThemeError(f"cannot render {page.path} from {page.template}: {exc}") from None
         writer.write(page.path, html.encode("utf-8"), cache_control=REVALIDATE)
-
-
-def _remove_stale(
-    out_dir: Path, previous: dict[str, OutputRecord], current: dict[str, OutputRecord]
-) -> list[str]:
-    """Delete files an earlier build wrote that this one did not; never anything else."""
-    removed = []
-    for relpath in sorted(set(previous) - set(current)):
-        target = out_dir / relpath
-        try:
-            target.unlink()
-            removed.append(relpath)
-        except FileNotFoundError:
-            continue
-        parent = target.parent
-        while parent != out_dir:
-            try:
-                parent.rmdir()  # only succeeds when empty
-            except OSError:
-                break
-            parent = parent.parent
-    return removed

@@ -11,6 +11,7 @@ from typing import Any
 import pluggy
 
 from gallery_builder import hookspecs
+from gallery_builder.errors import GalleryError
 
 ENTRY_POINT_GROUP = "gallery_builder"
 OWN_DISTRIBUTION = "gallery-builder"
@@ -92,3 +93,18 @@ def describe_plugins(pm: GalleryPluginManager) -> list[dict[str, Any]]:
             }
         )
     return sorted(rows, key=lambda row: row["name"])
+
+
+def collected(results: Iterable[Iterable[Any] | None]) -> list[Any]:
+    """The answers of a collecting hook (one list per plugin), as one list."""
+    return [item for group in results if group for item in group]
+
+
+def required(answer: Any, hook: str) -> Any:
+    """The answer of a ``firstresult`` hook the build cannot do without."""
+    if answer is None:
+        raise GalleryError(
+            f"no active plugin answers {hook}; was a built-in plugin blocked? "
+            "(see `gallery plugins`)"
+        )
+    return answer

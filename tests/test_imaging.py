@@ -21,8 +21,8 @@ from PIL import ExifTags, Image, ImageCms, ImageFile, ImageStat
 
 from gallery_builder import imaging
 from gallery_builder.config import load_config
+from gallery_builder.derivatives import derivative_path
 from gallery_builder.model import DerivativeSpec, ImageJob, Picture, Source
-from gallery_builder.pipeline import derivative_path
 from gallery_builder.testing import build_gallery, run_cli
 
 #: small sizes keep every test fast; 160 is below the usual test pictures, 640 above them

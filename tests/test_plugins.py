@@ -23,25 +23,37 @@ from gallery_builder.testing import plugin_manager, run_cli
 BUILTINS = {"scan", "metadata", "images", "executor", "albums", "render"}
 
 
+def install(site: Path, dist: str, version: str, plugin: str, code: str) -> Path:
+    """Install, into the folder ``site``, a distribution ``dist`` holding a module whose
+    ``gallery_builder`` entry point is named ``plugin``: as pip would, without pip."""
+    module = dist.replace("-", "_")
+    info = site / f"{module}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[gallery_builder]\n{plugin} = {module}\n")
+    (site / f"{module}.py").write_text(textwrap.dedent(code))
+    return site
+
+
+def gallery_with(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``gallery ARGS`` in a real process that sees the distributions installed in ``site``."""
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    env.pop(NO_AUTOLOAD_ENV, None)
+    command = [sys.executable, "-m", "gallery_builder", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
+
+
 @pytest.fixture
 def third_party(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """An installed distribution 'gallery-hello' 1.2.3 with a plugin named 'hello'."""
-    site = tmp_path / "site-packages"
-    dist = site / "gallery_hello-1.2.3.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: gallery-hello\nVersion: 1.2.3\n")
-    (dist / "entry_points.txt").write_text("[gallery_builder]\nhello = gallery_hello\n")
-    (site / "gallery_hello.py").write_text(
-        textwrap.dedent(
-            """
-            from gallery_builder import hookimpl
+    code = """
+        from gallery_builder import hookimpl
 
-            @hookimpl
-            def gallery_manifest_fields(site, config):
-                return {"hello": "world"}
-            """
-        )
-    )
+        @hookimpl
+        def gallery_manifest_fields(site, config):
+            return {"hello": "world"}
+        """
+    site = install(tmp_path / "site-packages", "gallery-hello", "1.2.3", "hello", code)
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.delenv(NO_AUTOLOAD_ENV)
     return "hello"
@@ -125,49 +137,27 @@ def test_a_blocked_builtin_can_be_replaced(source: Path, out: Path) -> None:
     assert "1 built" in result.output
 
 
-def test_a_broken_third_party_plugin_is_reported_not_fatal(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    site = tmp_path / "site-packages"
-    dist = site / "gallery_broken-0.1.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: gallery-broken\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[gallery_builder]\nbroken = gallery_broken\n")
-    (site / "gallery_broken.py").write_text("raise ImportError('needs libfoo')\n")
-    monkeypatch.syspath_prepend(str(site))
-    monkeypatch.delenv(NO_AUTOLOAD_ENV)
-    process = subprocess.run(
-        [sys.executable, "-m", "gallery_builder", "plugins"],
-        capture_output=True, text=True, timeout=60,
-        env={**os.environ, "PYTHONPATH": str(site)},
-    )  # fmt: skip
+def test_a_broken_third_party_plugin_is_reported_not_fatal(tmp_path: Path) -> None:
+    code = "raise ImportError('needs libfoo')\n"
+    site = install(tmp_path / "site-packages", "gallery-broken", "0.1", "broken", code)
+    process = gallery_with(site, "plugins")
     assert process.returncode == 0
     assert "warning: plugin 'broken' from gallery-broken 0.1 could not be loaded" in process.stderr
     assert "ImportError: needs libfoo" in process.stderr and "Traceback" not in process.stderr
     assert "scan" in process.stdout
 
 
-def test_blocking_a_plugin_also_removes_its_commands(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    site = tmp_path / "site-packages"
-    dist = site / "gallery_cmd-1.0.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: gallery-cmd\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[gallery_builder]\ncmd = gallery_cmd\n")
-    (site / "gallery_cmd.py").write_text(
-        "import click\nfrom gallery_builder import hookimpl\n\n"
-        "@hookimpl\ndef gallery_register_commands(cli):\n"
-        "    cli.add_command(click.Command('hello', callback=lambda: click.echo('hi')))\n"
-    )
-    env = {**os.environ, "PYTHONPATH": str(site)}
-    env.pop(NO_AUTOLOAD_ENV, None)
+def test_blocking_a_plugin_also_removes_its_commands(tmp_path: Path) -> None:
+    code = """
+        import click
+        from gallery_builder import hookimpl
 
-    def gallery(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "gallery_builder", *args]
-        return subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
-
-    assert gallery("hello").stdout == "hi\n"
-    assert gallery("--block", "cmd", "hello").returncode == 2  # no such command
-    assert gallery("--block=cmd", "--help").stdout.count("hello") == 0
+        @hookimpl
+        def gallery_register_commands(cli):
+            cli.add_command(click.Command("hello", callback=lambda: click.echo("hi")))
+        """
+    site = install(tmp_path / "site-packages", "gallery-cmd", "1.0", "cmd", code)
+    assert gallery_with(site, "hello").stdout == "hi\n"
+    assert gallery_with(site, "--block", "cmd", "hello").returncode == 2  # no such command
+    assert "hello" not in gallery_with(site, "--block=cmd", "--help").stdout
     assert blocked_in(["--block", "a", "--block=b", "build", "--block", "c"]) == ["a", "b"]

@@ -1,0 +1,140 @@
+"""The images of a build: each picture's derivative specs, their immutable names, and making
+the missing ones on the executor, one decode per picture."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gallery_builder import imaging
+from gallery_builder.config import Config
+from gallery_builder.errors import GalleryError
+from gallery_builder.model import Derivative, DerivativeSpec, ImageJob, ImageResult, Picture
+from gallery_builder.plugin_manager import GalleryPluginManager, collected, required
+from gallery_builder.progress import Reporter
+from gallery_builder.sitefiles import exists
+from gallery_builder.state import BuildState, OutputRecord, SourceRecord
+
+if TYPE_CHECKING:
+    from gallery_builder.pipeline import BuildResult
+
+
+def derivative_path(picture: Picture, spec: DerivativeSpec, draft_scale: int = 1) -> str:
+    """``<album>/<picture-slug>.<variant>.<hash8>.<ext>``; the hash is of the cache key (the
+    source's MD5, the spec's settings, the decode scale, the processor's version), so the name
+    changes whenever the bytes may."""
+    key = "|".join(
+        str(v)
+        for v in (
+            picture.md5, spec.kind, spec.box, spec.format, spec.quality,
+            spec.keep_exif, spec.strip_gps, draft_scale, imaging.PROCESSOR_VERSION,
+        )
+    )  # fmt: skip
+    digest = hashlib.sha256(key.encode()).hexdigest()[:8]
+    name = f"{picture.slug}.{spec.variant}.{digest}.{imaging.EXTENSIONS[spec.format]}"
+    return f"{picture.album_path}/{name}" if picture.album_path else name
+
+
+def make_images(
+    pm: GalleryPluginManager,
+    config: Config,
+    state: BuildState,
+    out_dir: Path,
+    pictures: list[Picture],
+    jobs: int | None,
+    force: bool,
+    reporter: Reporter,
+    result: BuildResult,
+) -> None:
+    """Reuse the derivatives that exist; make the others on the executor."""
+    work: list[tuple[Picture, ImageJob]] = []
+    for picture in pictures:
+        specs = collected(
+            pm.hook.gallery_derivative_specs(
+                source=picture.source, metadata=picture.metadata, config=config
+            )
+        )
+        keys = [s.key for s in specs]
+        if len(set(keys)) != len(keys):
+            dupes = sorted({k for k in keys if keys.count(k) > 1})
+            raise GalleryError(f"two derivative specs share a key: {', '.join(dupes)}")
+        if not specs:
+            reason = "no plugin asked for any image of it (is the 'images' plugin blocked?)"
+            _skip(state, result, picture, reason)
+            continue
+        md = picture.metadata
+        scale = imaging.draft_scale(md.format, specs, md.width, md.height)
+        missing = []
+        for spec in specs:
+            path = derivative_path(picture, spec, scale)
+            record = state.outputs.get(path)
+            if not force and record is not None and exists(f"{out_dir}/{path}", record.size):
+                picture.derivatives[spec.key] = Derivative(
+                    spec.key, path, record.width, record.height, record.md5, record.size
+                )
+            else:
+                missing.append((spec, path))
+        if missing:
+            job = ImageJob(
+                source_path=picture.source.path,
+                output_root=str(out_dir),
+                targets=tuple(missing),
+                decode_specs=tuple(specs),
+            )
+            work.append((picture, job))
+        else:
+            result.reused += 1
+    if not work:
+        result.skipped.sort()
+        return
+    by_source = {job.source_path: (picture, job) for picture, job in work}
+    reporter.start(len(work))
+    executor = required(pm.hook.gallery_executor(config=config, jobs=jobs), "gallery_executor")
+    try:
+        for image_result in _run(executor, (job for _, job in work)):
+            picture, job = by_source[image_result.source_path]
+            reporter.advance(picture.source.relpath)
+            if image_result.error:
+                _skip(state, result, picture, image_result.error)
+                continue
+            for d in image_result.derivatives:
+                picture.derivatives[d.key] = d
+                result.written.append(d.path)
+                state.outputs[d.path] = OutputRecord(d.path, d.md5, d.size, d.width, d.height)
+            result.made += 1
+    finally:
+        reporter.stop()
+        executor.shutdown(wait=True, cancel_futures=True)
+    result.skipped.sort()
+
+
+def _skip(state: BuildState, result: BuildResult, picture: Picture, reason: str) -> None:
+    """Leave ``picture`` out of the site, and remember why until the file changes."""
+    picture.derivatives.clear()
+    record = state.sources[picture.source.relpath]
+    state.sources[picture.source.relpath] = SourceRecord(**{**record.__dict__, "error": reason})
+    result.skipped.append((picture.source.relpath, reason))
+
+
+def _run(executor: Executor, jobs: Iterable[ImageJob]) -> Iterator[ImageResult]:
+    """Results as they complete, with a bounded number of jobs in flight (so memory does not
+    grow with the number of pictures)."""
+    window = max(4, 4 * (getattr(executor, "_max_workers", None) or os.cpu_count() or 1))
+    pending: set[Future] = set()
+    queue = iter(jobs)
+    for job in queue:
+        pending.add(executor.submit(imaging.process_image, job))
+        # harvest what has finished at once (block only when the window is full), so that
+        # progress is current and an interrupted build has recorded all it finished
+        full = len(pending) >= window
+        done, pending = wait(pending, timeout=None if full else 0, return_when=FIRST_COMPLETED)
+        for future in done:
+            yield future.result()
+    while pending:
+        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for future in done:
+            yield future.result()
