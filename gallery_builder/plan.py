@@ -1,0 +1,127 @@
+"""Planning a publish: the difference between the local manifest and the remote one. Pure
+functions, no I/O: publishers only move the bytes a plan names (ARCHITECTURE.md §5).
+
+The remote manifest says what the gallery owns in the bucket. A key it does not list was not
+written by the gallery and is never deleted.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from gallery_builder.manifest import FORMAT, MANIFEST_NAME
+from gallery_builder.model import IMMUTABLE
+
+#: the headers a published object must carry, besides its content
+HEADER_FIELDS = ("content_type", "cache_control")
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be read; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class RemoteState:
+    """What the last publish left: the files the gallery owns there, and the hosting
+    fingerprint it applied. ``legacy`` marks the original script's flat manifest."""
+
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    hosting: str | None = None
+    legacy: bool = False
+    exists: bool = False
+
+
+def read_remote_manifest(data: bytes | None) -> RemoteState:
+    """Parse the remote ``manifest.json`` (None when there is none).
+
+    Understands gallery-builder's format and the original script's flat
+    ``{"relative/path.jpg": "<md5>"}``, whose entries carry no headers.
+    """
+    if data is None:
+        return RemoteState()
+    try:
+        manifest = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ManifestError(f"the remote {MANIFEST_NAME} is not JSON ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise ManifestError(f"the remote {MANIFEST_NAME} is not a JSON object")
+    if manifest.get("format") == FORMAT:
+        files = manifest.get("files")
+        if not isinstance(files, dict):
+            raise ManifestError(f"the remote {MANIFEST_NAME} has no 'files' table")
+        return RemoteState(files=files, hosting=manifest.get("hosting"), exists=True)
+    if "format" in manifest:
+        raise ManifestError(
+            f"the remote {MANIFEST_NAME} is in format {manifest['format']!r}; this "
+            f"gallery-builder writes {FORMAT!r}: upgrade gallery-builder to publish here"
+        )
+    if all(isinstance(k, str) and isinstance(v, str) for k, v in manifest.items()):
+        return RemoteState(
+            files={path: {"md5": md5} for path, md5 in manifest.items()}, legacy=True, exists=True
+        )
+    raise ManifestError(f"the remote {MANIFEST_NAME} is not one gallery-builder understands")
+
+
+@dataclass(frozen=True)
+class Upload:
+    path: str
+    reason: str  #: "new", "changed", or "new headers" (same bytes: copied in place)
+    entry: dict[str, Any]
+
+    @property
+    def immutable(self) -> bool:
+        return self.entry.get("cache_control") == IMMUTABLE
+
+    @property
+    def bytes_needed(self) -> bool:
+        """False when only the headers change: the object is copied onto itself."""
+        return self.reason != "new headers"
+
+
+@dataclass(frozen=True)
+class PublishPlan:
+    """What a publish does, in order: ``uploads`` (immutable files first, then pages deepest
+    first), then the manifest (the commit), then ``deletes``."""
+
+    uploads: tuple[Upload, ...]
+    deletes: tuple[str, ...]
+    kept: tuple[str, ...]
+
+    @property
+    def changes_nothing(self) -> bool:
+        return not self.uploads and not self.deletes
+
+    def lines(self) -> list[str]:
+        """One line per action, for ``--dry-run``."""
+        out = [f"upload {u.path} ({u.reason})" for u in self.uploads]
+        out += [f"delete {path} (no longer part of the gallery)" for path in self.deletes]
+        return out
+
+
+def _page_order(upload: Upload) -> tuple[bool, int, str]:
+    # immutable files first (nothing links to them yet); then pages, deepest first, so that a
+    # page is published only after every page it links to
+    return (not upload.immutable, -upload.path.count("/"), upload.path)
+
+
+def plan_publish(
+    local_files: dict[str, dict[str, Any]], remote: RemoteState, *, keep_stale: bool = False
+) -> PublishPlan:
+    """The uploads and deletes that make the remote gallery equal the local one."""
+    uploads = []
+    kept = []
+    for path, entry in sorted(local_files.items()):
+        old = remote.files.get(path)
+        if old is None:
+            uploads.append(Upload(path, "new", entry))
+        elif old.get("md5") != entry["md5"]:
+            uploads.append(Upload(path, "changed", entry))
+        elif any(old.get(f) != entry.get(f) for f in HEADER_FIELDS):
+            uploads.append(Upload(path, "new headers", entry))
+        else:
+            kept.append(path)
+    deletes = () if keep_stale else tuple(sorted(set(remote.files) - set(local_files)))
+    deletes = tuple(p for p in deletes if p != MANIFEST_NAME)
+    return PublishPlan(tuple(sorted(uploads, key=_page_order)), deletes, tuple(kept))

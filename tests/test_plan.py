@@ -1,0 +1,115 @@
+"""Planning a publish: the diff between the local and the remote manifest (pure)."""
+
+from __future__ import annotations
+
+import json
+
+import pictures
+import pytest
+from conftest import read_manifest
+
+from gallery_builder.model import IMMUTABLE, REVALIDATE
+from gallery_builder.plan import ManifestError, plan_publish, read_remote_manifest
+from gallery_builder.testing import build_gallery
+
+
+def entry(md5: str, immutable: bool = True, content_type: str = "image/webp") -> dict:
+    cache = IMMUTABLE if immutable else REVALIDATE
+    return {"md5": md5, "size": 1, "content_type": content_type, "cache_control": cache}
+
+
+def remote_of(files: dict, **extra) -> bytes:
+    return json.dumps({"format": "gallery-builder/1", "files": files, **extra}).encode()
+
+
+def test_a_first_publish_uploads_everything_immutable_first_pages_deepest_first() -> None:
+    local = {
+        "index.html": entry("a", immutable=False),
+        "trip/index.html": entry("b", immutable=False),
+        "trip/day/index.html": entry("c", immutable=False),
+        "trip/x.1280.aaaaaaaa.webp": entry("d"),
+        "_static/style.bbbbbbbb.css": entry("e"),
+        "error.html": entry("f", immutable=False),
+    }
+    plan = plan_publish(local, read_remote_manifest(None))
+    assert [u.path for u in plan.uploads] == [
+        "_static/style.bbbbbbbb.css",
+        "trip/x.1280.aaaaaaaa.webp",
+        "trip/day/index.html",
+        "trip/index.html",
+        "error.html",
+        "index.html",
+    ]
+    assert {u.reason for u in plan.uploads} == {"new"} and plan.deletes == ()
+
+
+def test_an_unchanged_gallery_plans_nothing() -> None:
+    local = {"index.html": entry("a", immutable=False), "x.webp": entry("b")}
+    plan = plan_publish(local, read_remote_manifest(remote_of(local)))
+    assert plan.changes_nothing and plan.kept == ("index.html", "x.webp")
+    assert plan.lines() == []
+
+
+def test_changed_content_and_changed_headers_are_told_apart() -> None:
+    remote = {"a.webp": entry("1"), "b.webp": entry("2"), "c.webp": entry("3")}
+    local = {
+        "a.webp": entry("1"),
+        "b.webp": entry("22"),
+        "c.webp": entry("3", content_type="image/avif"),
+    }
+    plan = plan_publish(local, read_remote_manifest(remote_of(remote)))
+    assert [(u.path, u.reason, u.bytes_needed) for u in plan.uploads] == [
+        ("b.webp", "changed", True),
+        ("c.webp", "new headers", False),
+    ]
+
+
+def test_only_what_the_old_manifest_owned_is_deleted() -> None:
+    remote = {"old.webp": entry("1"), "kept.webp": entry("2")}
+    plan = plan_publish({"kept.webp": entry("2")}, read_remote_manifest(remote_of(remote)))
+    assert plan.deletes == ("old.webp",)
+    assert plan.lines() == ["delete old.webp (no longer part of the gallery)"]
+    assert plan_publish({}, read_remote_manifest(remote_of(remote)), keep_stale=True).deletes == ()
+
+
+def test_the_original_scripts_flat_manifest_is_understood() -> None:
+    flat = json.dumps({"butterflies/wing.jpg": "abc", "butterflies/moth.jpg": "def"}).encode()
+    remote = read_remote_manifest(flat)
+    assert remote.legacy and remote.exists and remote.hosting is None
+    local = {"butterflies/wing.jpg": entry("abc", content_type="image/jpeg")}
+    plan = plan_publish(local, remote)
+    # same bytes: no upload of the picture, only its headers (the script set none)
+    assert [(u.path, u.reason) for u in plan.uploads] == [("butterflies/wing.jpg", "new headers")]
+    assert plan.deletes == ("butterflies/moth.jpg",)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"{not json", "is not JSON"),
+        (b"[1, 2]", "is not a JSON object"),
+        (b'{"format": "gallery-builder/9", "files": {}}', "upgrade gallery-builder"),
+        (b'{"format": "gallery-builder/1"}', "has no 'files' table"),
+        (b'{"a.jpg": 3}', "not one gallery-builder understands"),
+    ],
+)
+def test_an_unreadable_remote_manifest_is_a_clear_error(data: bytes, message: str) -> None:
+    with pytest.raises(ManifestError, match=message):
+        read_remote_manifest(data)
+
+
+def test_a_rebuilt_site_plans_only_its_changes(source, tmp_path) -> None:
+    pictures.jpeg(source / "a.jpg")
+    pictures.jpeg(source / "Trip" / "b.jpg")
+    build_gallery(source, tmp_path / "site")
+    published = (tmp_path / "site" / "manifest.json").read_bytes()
+    pictures.jpeg(source / "Trip" / "b.jpg", (300, 200))
+    build_gallery(source, tmp_path / "site")
+    local = read_manifest(tmp_path / "site")["files"]
+    plan = plan_publish(local, read_remote_manifest(published))
+    uploaded = [u.path for u in plan.uploads]
+    # b's new images, then its album's page, then the root page (b is the album's cover)
+    assert all(p.startswith("trip/b.") for p in uploaded[:-2]) and len(uploaded) == 6
+    assert uploaded[-2:] == ["trip/index.html", "index.html"]
+    assert plan.deletes and all(p.startswith("trip/b.") for p in plan.deletes)
+    assert not set(uploaded) & set(plan.deletes)
