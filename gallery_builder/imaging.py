@@ -165,7 +165,7 @@ def read_exif(im: Image.Image) -> Image.Exif:
 def _process(job: ImageJob, written: list[Path]) -> list[Derivative]:
     with Image.open(job.source_path) as im:
         exif = read_exif(im)
-        orientation = _orientation(exif)
+        orientation = orientation_of(exif)
         stored_w, stored_h = im.size
         shown_w, shown_h = (
             (stored_h, stored_w) if orientation in _TRANSPOSED else (stored_w, stored_h)
@@ -211,7 +211,8 @@ def _process(job: ImageJob, written: list[Path]) -> list[Derivative]:
         return out
 
 
-def _orientation(exif: Image.Exif) -> int:
+def orientation_of(exif: Image.Exif) -> int:
+    """The EXIF orientation (1-8; 1 when absent or malformed, e.g. stored as text)."""
     try:
         value = int(exif.get(EXIF_ORIENTATION, 1))
     except (TypeError, ValueError):

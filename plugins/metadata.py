@@ -10,7 +10,7 @@ from PIL import ExifTags, Image
 from gallery_builder import hookimpl
 from gallery_builder.config import Config
 from gallery_builder.errors import BadPicture
-from gallery_builder.imaging import describe_decode_error, read_exif
+from gallery_builder.imaging import describe_decode_error, orientation_of, read_exif
 from gallery_builder.model import Metadata, Source
 
 _TRANSPOSED = (5, 6, 7, 8)
@@ -82,8 +82,7 @@ def read_metadata(source: Source) -> Metadata:
         raise BadPicture(describe_decode_error(exc)) from None
     if width < 1 or height < 1:
         raise BadPicture(f"has no pixels ({width}x{height})")
-    orientation = exif.get(ExifTags.Base.Orientation, 1)
-    if orientation in _TRANSPOSED:
+    if orientation_of(exif) in _TRANSPOSED:
         width, height = height, width
     description = exif_text(exif.get(ExifTags.Base.ImageDescription))
     if description and description.lower() in _PLACEHOLDER_CAPTIONS:
