@@ -3,10 +3,12 @@ the missing ones on the executor, one decode per picture."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +19,7 @@ from gallery_builder.model import Derivative, DerivativeSpec, ImageJob, ImageRes
 from gallery_builder.plugin_manager import GalleryPluginManager, collected, required
 from gallery_builder.progress import Reporter
 from gallery_builder.sitefiles import exists
-from gallery_builder.state import BuildState, OutputRecord, SourceRecord
+from gallery_builder.state import BuildState, OutputRecord
 
 if TYPE_CHECKING:
     from gallery_builder.pipeline import BuildResult
@@ -83,7 +85,7 @@ def make_images(
                 source_path=picture.source.path,
                 output_root=str(out_dir),
                 targets=tuple(missing),
-                decode_specs=tuple(specs),
+                draft_scale=scale,
             )
             work.append((picture, job))
         else:
@@ -98,6 +100,8 @@ def make_images(
         for image_result in _run(executor, (job for _, job in work)):
             picture, job = by_source[image_result.source_path]
             reporter.advance(picture.source.relpath)
+            if image_result.write_error:
+                raise GalleryError(image_result.write_error)  # OUT is at fault: stop
             if image_result.error:
                 _skip(state, result, picture, image_result.error)
                 continue
@@ -106,6 +110,12 @@ def make_images(
                 result.written.append(d.path)
                 state.outputs[d.path] = OutputRecord(d.path, d.md5, d.size, d.width, d.height)
             result.made += 1
+    except BrokenProcessPool:
+        raise GalleryError(
+            "an image worker died (out of memory, or killed) while making the images of: "
+            + ", ".join(sorted(p.source.relpath for p, _ in work if not p.derivatives)[:5])
+            + "; try fewer workers (-j 1) to find the picture"
+        ) from None
     finally:
         reporter.stop()
         executor.shutdown(wait=True, cancel_futures=True)
@@ -116,7 +126,7 @@ def _skip(state: BuildState, result: BuildResult, picture: Picture, reason: str)
     """Leave ``picture`` out of the site, and remember why until the file changes."""
     picture.derivatives.clear()
     record = state.sources[picture.source.relpath]
-    state.sources[picture.source.relpath] = SourceRecord(**{**record.__dict__, "error": reason})
+    state.sources[picture.source.relpath] = dataclasses.replace(record, error=reason)
     result.skipped.append((picture.source.relpath, reason))
 
 

@@ -86,9 +86,10 @@ def crop_box(spec: DerivativeSpec, width: int, height: int) -> tuple[float, floa
         return (0.0, 0.0, float(width), float(height))
     out_w, out_h = output_size(spec, width, height)
     scale = min(1.0, max(out_w / width, out_h / height))
-    crop_w, crop_h = out_w / scale, out_h / scale
-    left, top = (width - crop_w) / 2, (height - crop_h) / 2
-    return (left, top, left + crop_w, top + crop_h)
+    crop_w, crop_h = min(out_w / scale, width), min(out_h / scale, height)
+    # clamped: float rounding must not put an edge a hair outside the picture
+    left, top = max(0.0, (width - crop_w) / 2), max(0.0, (height - crop_h) / 2)
+    return (left, top, min(float(width), left + crop_w), min(float(height), top + crop_h))
 
 
 def decode_size(specs: list[DerivativeSpec], width: int, height: int) -> tuple[int, int]:
@@ -109,7 +110,7 @@ def draft_scale(fmt: str, specs: list[DerivativeSpec], width: int, height: int) 
     All of a picture's derivatives come from one decode, so this scale shapes each one's bytes
     and belongs in each one's cache key. Always 1 for other formats.
     """
-    if fmt != "JPEG" or not specs:
+    if fmt not in ("JPEG", "MPO") or not specs:  # MPO: the JPEGs of many phones and cameras
         return 1
     need_w, need_h = decode_size(specs, width, height)
     fits = min(width // need_w, height // need_h)
@@ -122,8 +123,10 @@ def draft_scale(fmt: str, specs: list[DerivativeSpec], width: int, height: int) 
 def process_image(job: ImageJob) -> ImageResult:
     """Decode ``job.source_path`` once and write each target derivative.
 
-    Returns the derivatives written, or an error (a reason for the user) when the picture
-    cannot be decoded; then nothing is left behind.
+    Returns the derivatives written; or an ``error`` (a reason for the user) when the picture
+    cannot be decoded; or a ``write_error`` when the output cannot be written (a full disk, a
+    file where a folder should be), which is no fault of the picture. Either way nothing is
+    left behind.
     """
     written: list[Path] = []
     try:
@@ -132,10 +135,21 @@ def process_image(job: ImageJob) -> ImageResult:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             derivatives = _process(job, written)
         return ImageResult(source_path=job.source_path, derivatives=tuple(derivatives))
+    except OutputError as exc:
+        _remove(written)
+        return ImageResult(source_path=job.source_path, write_error=str(exc))
     except _DECODE_ERRORS as exc:
-        for path in written:
-            path.unlink(missing_ok=True)
+        _remove(written)
         return ImageResult(source_path=job.source_path, error=describe_decode_error(exc))
+
+
+class OutputError(Exception):
+    """Writing an output file failed; the message names the file and the reason."""
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 def describe_decode_error(exc: BaseException) -> str:
@@ -170,9 +184,9 @@ def _process(job: ImageJob, written: list[Path]) -> list[Derivative]:
         shown_w, shown_h = (
             (stored_h, stored_w) if orientation in _TRANSPOSED else (stored_w, stored_h)
         )
-        specs = list(job.decode_specs) or [spec for spec, _ in job.targets]
-        scale = draft_scale(im.format or "", specs, shown_w, shown_h)
-        if scale > 1:  # asking for size // scale makes Pillow pick exactly this DCT scale
+        scale = job.draft_scale  # chosen by the main process: it is part of each file's name
+        # asking for size // scale makes Pillow's JPEG decoder pick exactly this DCT scale
+        if scale > 1 and im.format in ("JPEG", "MPO"):
             im.draft(im.mode, (stored_w // scale, stored_h // scale))
         im.load()
         icc = im.info.get("icc_profile")
@@ -196,7 +210,10 @@ def _process(job: ImageJob, written: list[Path]) -> list[Derivative]:
                 exif_out = exif_bytes if spec.strip_gps else exif_with_gps
             data = encode(image, spec, icc=icc, exif=exif_out)
             target = Path(job.output_root, relpath)
-            write_atomic(target, data)
+            try:
+                write_atomic(target, data)
+            except OSError as exc:
+                raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
             written.append(target)
             out.append(
                 Derivative(
@@ -300,7 +317,13 @@ def _flatten(image: Image.Image) -> Image.Image:
 
 
 def write_atomic(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` so that no reader ever sees a part of it; no temporary file
+    is left behind when writing fails."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, target)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -95,9 +95,9 @@ class ImageJob:
     output_root: str
     #: (spec, output relpath) pairs
     targets: tuple[tuple[DerivativeSpec, str], ...]
-    #: every spec of the picture, made now or not: the decode scale depends on all of them,
-    #: so a derivative's bytes do not depend on which others happen to be missing
-    decode_specs: tuple[DerivativeSpec, ...] = ()
+    #: the JPEG DCT scale to decode at (1, 2, 4, 8), chosen from ALL the picture's specs, so
+    #: a derivative's bytes do not depend on which others happen to be missing
+    draft_scale: int = 1
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,8 @@ class ImageResult:
 
     source_path: str
     derivatives: tuple[Derivative, ...] = ()
-    error: str | None = None
+    error: str | None = None  #: the picture cannot be used (deterministic for its content)
+    write_error: str | None = None  #: the output could not be written (not the picture's fault)
 
 
 @dataclass
