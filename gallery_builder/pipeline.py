@@ -6,6 +6,7 @@ scan -> identify/fingerprint/metadata -> derivative specs -> images (executor) -
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import posixpath
@@ -39,6 +40,8 @@ PICTURE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".avif"}
 )
 STATIC_DIR = "_static"
+#: the start of the reason for a file that could not be read: retried on the next build
+CANNOT_READ = "cannot read"
 
 
 class StrictFailure(GalleryError):
@@ -123,8 +126,9 @@ def _build(
     """The stages, inside the build state's lock (see :func:`build`)."""
     previous_outputs = dict(state.outputs)
     sources = _scan(pm, config, out_dir)
-    records = _examine(pm, config, state, sources, force)
     fingerprint = _fingerprint(config, chain, pm)
+    refresh = fingerprint != state.meta.get("fingerprint")
+    records = _examine(pm, config, state, sources, force, refresh)
     unchanged = not force and records == state.sources
     result.skipped = sorted((r.relpath, r.error) for r in records.values() if r.error)
     if unchanged and fingerprint == state.meta.get("fingerprint") and _outputs_exist(state):
@@ -137,7 +141,10 @@ def _build(
         for s in sources
         if (r := records[s.relpath]).kind and r.md5 and r.metadata_json and not r.error
     ]
-    pictures = _make_pictures(found)
+    # slugs are given over every candidate picture, usable or not, so that one picture failing
+    # (or being fixed) never renames its siblings
+    candidates = [s for s in sources if records[s.relpath].kind or records[s.relpath].error]
+    pictures = _make_pictures(found, candidates)
     make_images(pm, config, state, out_dir, pictures, jobs, force, reporter, result)
     _report_skips(result, strict, reporter)
     pictures = [p for p in pictures if p.derivatives]
@@ -199,25 +206,25 @@ def _examine(
     state: BuildState,
     sources: list[Source],
     force: bool,
+    refresh: bool,
 ) -> dict[str, SourceRecord]:
     """Identify, fingerprint and read the metadata of each source, reusing what the state
-    knows about unchanged files (the same record object, so comparing is cheap)."""
+    knows about unchanged files (the same record object, so comparing is cheap).
+
+    ``refresh`` (the settings, plugins or versions changed) identifies and reads every file
+    again, for plugins may answer differently now; only the MD5 of an unchanged file is kept.
+    """
     records: dict[str, SourceRecord] = {}
     for source in sources:
         old = state.sources.get(source.relpath)
-        if old is not None and not force and old.matches(source):
+        if old is None or force or (old.error or "").startswith(CANNOT_READ):
+            record = _read(pm, config, source, None)  # a failure to read is not remembered
+        elif old.matches(source) and not refresh:
             record = old
-        elif (
-            old is not None
-            and not force
-            and old.kind
-            and old.md5
-            and (old.size, old.mtime_ns) == (source.size, source.mtime_ns)
-        ):
-            record = _read(pm, config, source, old.kind, old.md5)  # only a sidecar changed
+        elif old.md5 and (old.size, old.mtime_ns) == (source.size, source.mtime_ns):
+            record = _read(pm, config, source, old.md5)  # same content: no need to hash it
         else:
-            kind = pm.hook.gallery_identify(source=source, config=config) or ""
-            record = _read(pm, config, source, kind, None)
+            record = _read(pm, config, source, None)
         records[source.relpath] = record
     return records
 
@@ -276,17 +283,19 @@ def _nothing_to_do(
 
 
 def _read(
-    pm: GalleryPluginManager, config: Config, source: Source, kind: str, md5: str | None
+    pm: GalleryPluginManager, config: Config, source: Source, md5: str | None
 ) -> SourceRecord:
+    """What a source is, its MD5 (unless known) and its metadata, or why it cannot be used."""
     record = SourceRecord(
-        source.relpath, source.size, source.mtime_ns, source.sidecar, source.sidecar_mtime_ns, kind
+        source.relpath, source.size, source.mtime_ns, source.sidecar, source.sidecar_mtime_ns, ""
     )
-    if not kind:
-        if os.path.splitext(source.relpath)[1].lower() not in PICTURE_EXTENSIONS:
-            return record  # not a picture and does not pretend to be: ignored
-        reason = "empty file" if source.size == 0 else "not a picture (unknown content)"
-        return SourceRecord(**{**record.__dict__, "error": reason})
     try:
+        kind = pm.hook.gallery_identify(source=source, config=config) or ""
+        if not kind:
+            if os.path.splitext(source.relpath)[1].lower() not in PICTURE_EXTENSIONS:
+                return record  # not a picture and does not pretend to be: ignored
+            reason = "empty file" if source.size == 0 else "not a picture (unknown content)"
+            return dataclasses.replace(record, error=reason)
         md5 = md5 or required(
             pm.hook.gallery_fingerprint(source=source, config=config), "gallery_fingerprint"
         )
@@ -294,23 +303,26 @@ def _read(
             pm.hook.gallery_read_metadata(source=source, config=config), "gallery_read_metadata"
         )
     except BadPicture as exc:
-        return SourceRecord(**{**record.__dict__, "error": str(exc)})
+        return dataclasses.replace(record, kind=record.kind, error=str(exc))
     except OSError as exc:
-        return SourceRecord(**{**record.__dict__, "error": f"cannot read: {exc.strerror}"})
-    return SourceRecord(**{**record.__dict__, "md5": md5, "metadata_json": metadata_json(metadata)})
+        return dataclasses.replace(record, error=f"{CANNOT_READ}: {exc.strerror or exc}")
+    return dataclasses.replace(record, kind=kind, md5=md5, metadata_json=metadata_json(metadata))
 
 
-def _make_pictures(found: list[_Found]) -> list[Picture]:
-    """Slug albums and pictures: unique among siblings, stable for a given set of names."""
-    folders = {f.source.album_relpath for f in found}
-    album_paths = slugs.album_paths(folders)
+def _make_pictures(found: list[_Found], candidates: list[Source]) -> list[Picture]:
+    """Slug albums and pictures: unique among siblings (all ``candidates``), stable for a
+    given set of names."""
+    album_paths = slugs.album_paths({s.album_relpath for s in candidates})
+    names_in: dict[str, list[str]] = {}
+    for s in candidates:
+        names_in.setdefault(s.album_relpath, []).append(s.filename)
     pictures = []
     by_folder: dict[str, list[_Found]] = {}
     for f in found:
         by_folder.setdefault(f.source.album_relpath, []).append(f)
     for folder, items in sorted(by_folder.items()):
         names = slugs.unique_slugs(
-            [f.source.filename for f in items], "picture", text=lambda n: os.path.splitext(n)[0]
+            names_in[folder], "picture", text=lambda n: os.path.splitext(n)[0]
         )
         for f in items:
             pictures.append(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import Counter
 from pathlib import Path
@@ -73,18 +74,19 @@ def test_noop_rebuild_rewrites_nothing(album: Path, out: Path) -> None:
 
 
 def test_noop_rebuild_reads_no_picture_and_starts_no_worker(album: Path, out: Path) -> None:
-    first = CountingPlugin()
-    build_gallery(album, out, first)
-    assert first.calls == {"identify": 4, "fingerprint": 4, "metadata": 4, "executor": 1}
-    again = CountingPlugin()
-    build_gallery(album, out, again)
-    assert again.calls == {}
+    counting = CountingPlugin()  # the same plugin in both builds: the plugin set is unchanged
+    build_gallery(album, out, counting)
+    assert counting.calls == {"identify": 4, "fingerprint": 4, "metadata": 4, "executor": 1}
+    counting.calls.clear()
+    build_gallery(album, out, counting)
+    assert counting.calls == {}
 
 
 def test_touched_but_unchanged_picture_is_hashed_but_not_rebuilt(album: Path, out: Path) -> None:
-    build_gallery(album, out)
-    os.utime(album / "a.jpg", ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
     counting = CountingPlugin()
+    build_gallery(album, out, counting)
+    os.utime(album / "a.jpg", ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    counting.calls.clear()
     result = build_gallery(album, out, counting)
     assert counting.calls == {"identify": 1, "fingerprint": 1, "metadata": 1}
     assert result.written == [] and result.made == 0
@@ -188,11 +190,12 @@ def test_files_the_build_did_not_write_are_never_deleted(album: Path, out: Path)
 
 
 def test_a_caption_sidecar_change_rewrites_pages_not_images(album: Path, out: Path) -> None:
-    build_gallery(album, out)
-    (album / "a.txt").write_text("A new caption", encoding="utf-8")
     counting = CountingPlugin()
+    build_gallery(album, out, counting)
+    (album / "a.txt").write_text("A new caption", encoding="utf-8")
+    counting.calls.clear()
     result = build_gallery(album, out, counting)
-    assert counting.calls == {"metadata": 1}
+    assert counting.calls == {"identify": 1, "metadata": 1}  # not hashed: same content
     assert result.made == 0
     assert set(result.written) == {"index.html", "manifest.json"}
     assert "A new caption" in (out / "index.html").read_text()
@@ -304,3 +307,32 @@ def test_quality_does_not_remake_lossless_png_images(album: Path, out: Path) -> 
     (album / "gallery.toml").write_text('[images]\nformats = ["png"]\nquality = 50\n')
     result = build_gallery(album, out)
     assert result.made == 0 and result.written == []
+
+
+def test_a_new_plugin_sees_every_picture_again(album: Path, out: Path) -> None:
+    class Rating:
+        @hookimpl(wrapper=True)
+        def gallery_read_metadata(self, source, config):
+            metadata = yield
+            return dataclasses.replace(metadata, extra={"rating": 5})
+
+    counting = CountingPlugin()
+    build_gallery(album, out, counting)
+    counting.calls.clear()
+    result = build_gallery(album, out, counting, Rating())
+    assert counting.calls == {"identify": 4, "metadata": 4}  # read again, not hashed again
+    assert result.made == 0
+    assert all(i["extra"] == {"rating": 5} for i in read_manifest(out)["images"])
+    build_gallery(album, out, counting)  # and without it again: the ratings go
+    assert all("extra" not in i for i in read_manifest(out)["images"])
+
+
+def test_a_failing_sibling_does_not_rename_a_picture(source: Path, out: Path) -> None:
+    pictures.truncated_jpeg(source / "Good.jpg")
+    pictures.png(source / "good.png")
+    build_gallery(source, out)
+    first = {i["slug"] for i in read_manifest(out)["images"]}
+    pictures.jpeg(source / "other.jpg")  # an unrelated change
+    result = build_gallery(source, out)
+    assert {i["slug"] for i in read_manifest(out)["images"]} == first | {"other"}
+    assert result.removed == [] and result.made == 1
