@@ -97,10 +97,14 @@ def build(
         _fail(str(exc), EXIT_USAGE)
     except GalleryError as exc:
         _fail(str(exc))
+    except OSError as exc:  # the output folder or a file in it, most likely
+        _fail(f"{exc.filename or out}: {exc.strerror or exc}")
     if not quiet:
         click.echo(f"{result.summary()}\nsite: {result.out_dir}")
-    if result.pictures == 0:
+    if result.pictures == 0 and not result.skipped:
         click.echo(f"warning: no pictures found in {source}", err=True)
+    elif result.pictures == 0:
+        click.echo(f"warning: none of the pictures in {source} could be used", err=True)
 
 
 @cli.command()
@@ -113,7 +117,10 @@ def init(source: Path, force: bool) -> None:
     target = source / CONFIG_NAME
     if target.exists() and not force:
         _fail(f"{target} exists; use --force to overwrite it")
-    target.write_text(init_text(source), encoding="utf-8")
+    try:
+        target.write_text(init_text(source), encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot write {target}: {exc.strerror}")
     click.echo(f"wrote {target}")
 
 

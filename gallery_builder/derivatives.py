@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -20,6 +21,9 @@ from gallery_builder.plugin_manager import GalleryPluginManager, collected, requ
 from gallery_builder.progress import Reporter
 from gallery_builder.sitefiles import exists
 from gallery_builder.state import BuildState, OutputRecord
+
+#: what a variant may be called: it is part of a file name
+VARIANT = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 if TYPE_CHECKING:
     from gallery_builder.pipeline import BuildResult
@@ -36,6 +40,11 @@ def derivative_path(picture: Picture, spec: DerivativeSpec, draft_scale: int = 1
             spec.keep_exif, spec.strip_gps, draft_scale, imaging.PROCESSOR_VERSION,
         )
     )  # fmt: skip
+    if not VARIANT.fullmatch(spec.variant):
+        raise GalleryError(
+            f"a derivative spec's variant must be lower-case letters, digits and '-': "
+            f"{spec.variant!r}"
+        )
     digest = hashlib.sha256(key.encode()).hexdigest()[:8]
     name = f"{picture.slug}.{spec.variant}.{digest}.{imaging.EXTENSIONS[spec.format]}"
     return f"{picture.album_path}/{name}" if picture.album_path else name

@@ -6,6 +6,7 @@ scan -> identify/fingerprint/metadata -> derivative specs -> images (executor) -
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
@@ -19,7 +20,7 @@ import jinja2
 from gallery_builder import __version__, imaging, manifest, slugs, theming
 from gallery_builder.config import Config
 from gallery_builder.derivatives import make_images
-from gallery_builder.errors import BadPicture, GalleryError, ThemeError
+from gallery_builder.errors import BadPicture, GalleryError, SettingError, ThemeError
 from gallery_builder.model import (
     IMMUTABLE,
     REVALIDATE,
@@ -95,7 +96,16 @@ def build(
         config.gallery.theme, theming.installed_themes(collected(pm.hook.gallery_themes()))
     )
     out_dir = out_dir.resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    source = config.source.resolve()
+    if out_dir == source or out_dir in source.parents:
+        raise SettingError(
+            f"the output folder {out_dir} holds the source folder {source}: the site would "
+            "be built from itself; choose another output folder (-o)"
+        )
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GalleryError(f"cannot create the output folder {out_dir}: {exc.strerror}") from None
     result = BuildResult(out_dir=out_dir)
     with BuildState(out_dir) as state:
         try:
@@ -106,7 +116,8 @@ def build(
             # Keep what was learnt and made, so the next build reuses it; but without the
             # fingerprint, so the next build runs in full and completes the site.
             state.meta.pop("fingerprint", None)
-            state.save()
+            with contextlib.suppress(Exception):  # never hide the original error
+                state.save()
             raise
 
 

@@ -40,6 +40,19 @@ def content_type(path: str) -> str:
     return CONTENT_TYPES.get(path.rpartition(".")[2].lower(), "application/octet-stream")
 
 
+def safe_relpath(relpath: str) -> bool:
+    """Whether a site path stays inside the site and clear of what is not published: relative,
+    no '..', '.' or empty parts, not under ``.gallery/``. Paths from plugins are checked."""
+    parts = relpath.split("/")
+    return (
+        bool(relpath)
+        and not relpath.startswith("/")
+        and "\\" not in relpath
+        and all(part not in ("", ".", "..") for part in parts)
+        and parts[0] != ".gallery"
+    )
+
+
 def exists(path: str | Path, size: int) -> bool:
     """Whether a file is at ``path`` with ``size`` bytes (a cheap check that it is ours)."""
     try:
@@ -72,6 +85,8 @@ class SiteWriter:
     def write(self, relpath: str, data: bytes, *, cache_control: str | None) -> None:
         """Write ``relpath`` if it changed; list it in the manifest unless ``cache_control``
         is None (the manifest itself)."""
+        if not safe_relpath(relpath):
+            raise GalleryError(f"a plugin or theme tried to write outside the site: {relpath!r}")
         if relpath in self.new_outputs:
             raise GalleryError(f"two outputs claim the same file: {relpath}")
         md5 = hashlib.md5(data).hexdigest()
@@ -79,8 +94,13 @@ class SiteWriter:
         old = self.state.outputs.get(relpath)
         target = self.out_dir / relpath
         if self.force or old is None or old.md5 != md5 or not exists(target, len(data)):
-            imaging.write_atomic(target, data)
+            try:
+                imaging.write_atomic(target, data)
+            except OSError as exc:
+                raise GalleryError(f"cannot write {target}: {exc.strerror or exc}") from None
             self.written.append(relpath)
+            # recorded at once: if the build fails later, the next one still knows the file
+            self.state.outputs[relpath] = record
         self.new_outputs[relpath] = record
         if cache_control is not None:
             self.site.files[relpath] = site_file(relpath, md5, len(data), cache_control)
@@ -92,6 +112,8 @@ def remove_stale(
     """Delete files an earlier build wrote that this one did not; never anything else."""
     removed = []
     for relpath in sorted(set(previous) - set(current)):
+        if not safe_relpath(relpath):
+            continue  # never follow a recorded path out of the site
         target = out_dir / relpath
         try:
             target.unlink()

@@ -78,8 +78,14 @@ class BuildState:
         self._loaded_meta: dict[str, str] = {}
 
     def __enter__(self) -> BuildState:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        lock = (self.dir / "lock").open("a")
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            lock = (self.dir / "lock").open("a")
+        except OSError as exc:
+            raise GalleryError(
+                f"cannot use {self.dir} for the build state: {exc.strerror}; "
+                "remove it if it is not a folder"
+            ) from None
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -135,6 +141,16 @@ class BuildState:
             self._loaded_meta,
         ):
             return False
+        try:
+            self._write()
+        except (sqlite3.Error, OSError) as exc:
+            raise GalleryError(f"cannot save the build state in {self.path}: {exc}") from None
+        self._loaded_sources = dict(self.sources)
+        self._loaded_outputs = dict(self.outputs)
+        self._loaded_meta = dict(self.meta)
+        return True
+
+    def _write(self) -> None:
         with self._connect() as db:
             db.execute("DROP TABLE IF EXISTS sources")
             db.execute("DROP TABLE IF EXISTS outputs")
@@ -159,10 +175,6 @@ class BuildState:
                 (dataclasses.astuple(r) for r in self.outputs.values()),
             )
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        self._loaded_sources = dict(self.sources)
-        self._loaded_outputs = dict(self.outputs)
-        self._loaded_meta = dict(self.meta)
-        return True
 
 
 def metadata_json(metadata: Metadata) -> str:
