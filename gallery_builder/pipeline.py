@@ -244,7 +244,9 @@ def _fingerprint(config: Config, chain: list[theming.Theme], pm: GalleryPluginMa
     """A hash of everything but the pictures that shapes the site: settings, versions, the
     active plugins, the theme's files. Plugins are assumed to answer the same for the same
     input; ``--force`` rebuilds regardless."""
-    parts = [repr(config), __version__, imaging.PROCESSOR_VERSION]
+    # the settings, not where they were typed from: `photos` and `/home/me/photos` are one build
+    settings = dataclasses.replace(config, source=config.source.resolve(), file=None)
+    parts = [repr(settings), __version__, imaging.PROCESSOR_VERSION]
     for name, plugin in sorted(pm.list_name_plugin(), key=lambda item: item[0]):
         if plugin is None:
             continue

@@ -18,7 +18,9 @@ def site_file(path: str, md5: str, size: int, cache_control: str) -> SiteFile:
     return SiteFile(path, md5, size, content_type(path), cache_control)
 
 
+#: content types by file extension: the image formats we write, and what themes ship
 CONTENT_TYPES = {
+    **{ext: imaging.CONTENT_TYPES[fmt] for fmt, ext in imaging.EXTENSIONS.items()},
     "html": "text/html; charset=utf-8",
     "css": "text/css; charset=utf-8",
     "js": "text/javascript; charset=utf-8",
@@ -28,15 +30,12 @@ CONTENT_TYPES = {
     "txt": "text/plain; charset=utf-8",
     "xml": "application/xml",
     "woff2": "font/woff2",
-    "jpg": "image/jpeg",
-    "webp": "image/webp",
-    "avif": "image/avif",
-    "png": "image/png",
     "gif": "image/gif",
 }
 
 
 def content_type(path: str) -> str:
+    """The Content-Type a file of this name is served with."""
     return CONTENT_TYPES.get(path.rpartition(".")[2].lower(), "application/octet-stream")
 
 

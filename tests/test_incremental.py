@@ -336,3 +336,10 @@ def test_a_failing_sibling_does_not_rename_a_picture(source: Path, out: Path) ->
     result = build_gallery(source, out)
     assert {i["slug"] for i in read_manifest(out)["images"]} == first | {"other"}
     assert result.removed == [] and result.made == 1
+
+
+def test_the_same_source_named_another_way_is_still_a_noop(album: Path, out: Path) -> None:
+    build_gallery(album, out)
+    relative = Path(os.path.relpath(album))
+    result = build_gallery(relative, out)
+    assert result.written == [] and result.made == 0
