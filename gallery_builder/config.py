@@ -6,7 +6,7 @@ raises :class:`ConfigError` naming the file, the line, the key and what is allow
 
 from __future__ import annotations
 
-import json
+import errno
 import re
 import tomllib
 from collections.abc import Callable
@@ -190,12 +190,43 @@ def _key_path(dotted: str) -> tuple[str, ...]:
     return tuple(part.strip("\"'") for part in re.findall(_KEY_PART, dotted))
 
 
+#: the characters TOML basic strings escape with a short form
+_TOML_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
+
+
+def toml_string(text: str) -> str:
+    """``text`` as a TOML basic string (``"…"``) that reads back as ``text``.
+
+    Escapes what TOML requires (quote, backslash, U+0000-U+001F, U+007F). A lone surrogate (a
+    byte of a file name that is not UTF-8, as Python decodes it) has no TOML spelling and
+    becomes U+FFFD."""
+    out = []
+    for char in text:
+        if char in _TOML_ESCAPES:
+            out.append(_TOML_ESCAPES[char])
+        elif char < " " or char == "\x7f":
+            out.append(f"\\u{ord(char):04X}")
+        elif "\ud800" <= char <= "\udfff":
+            out.append("\ufffd")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
 def toml_value(value: Any) -> str:
     """``value`` as it would be written in TOML, for messages."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return toml_string(value)
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
@@ -237,8 +268,15 @@ def load_config(source: Path, config_file: Path | None = None) -> Config:
     """Read ``config_file`` or ``SOURCE/gallery.toml`` (if present) over the defaults."""
     base = default_config(source)
     path = config_file if config_file is not None else source / CONFIG_NAME
-    if config_file is None and not path.is_file():
-        return base
+    if config_file is None:
+        try:
+            if not path.is_file():
+                return base
+        except OSError as exc:  # e.g. SOURCE can be listed but not searched (chmod 444)
+            hint = f"; check the permissions of {source}" if exc.errno == errno.EACCES else ""
+            raise ConfigError(
+                f"cannot look for the settings file: {exc.strerror}{hint}", file=path
+            ) from None
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -309,7 +347,7 @@ INIT_TEMPLATE = """\
 # The gallery's name: the default publish prefix (s3://bucket/NAME/). Letters, digits, . _ -
 name = "{name}"
 # Shown as the site's title.
-title = "{title}"
+title = {title}
 # A built-in theme (see `gallery themes`) or a path to your own theme folder.
 theme = "default"
 # A sentence for search engines and link previews.
@@ -334,5 +372,4 @@ strip_gps = true
 def init_text(source: Path) -> str:
     """The commented gallery.toml that ``gallery init`` writes for ``source``."""
     base = default_config(source)
-    title = base.gallery.title.replace("\\", "\\\\").replace('"', '\\"')
-    return INIT_TEMPLATE.format(name=base.gallery.name, title=title)
+    return INIT_TEMPLATE.format(name=base.gallery.name, title=toml_string(base.gallery.title))

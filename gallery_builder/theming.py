@@ -122,12 +122,15 @@ def make_environment(chain: list[Theme]) -> jinja2.Environment:
 
 
 def theme_assets(chain: list[Theme]) -> dict[str, Path]:
-    """Static files by their name under ``static/`` (POSIX), the child's copy winning."""
+    """Static files by their name under ``static/`` (POSIX), the child's copy winning.
+
+    Hidden files and anything in a hidden folder (``.git/``, ``.env``) are left out."""
     assets: dict[str, Path] = {}
     for theme in reversed(chain):
         if not theme.static.is_dir():
             continue
         for file in sorted(theme.static.rglob("*")):
-            if file.is_file() and not file.name.startswith("."):
-                assets[file.relative_to(theme.static).as_posix()] = file
+            name = file.relative_to(theme.static)
+            if file.is_file() and not any(part.startswith(".") for part in name.parts):
+                assets[name.as_posix()] = file
     return assets

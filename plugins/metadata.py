@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import warnings
 from datetime import datetime
+from pathlib import Path
 
+from gallery_builder.plugins.scan import caption_file
 from PIL import ExifTags, Image
 
 from gallery_builder import hookimpl
@@ -56,19 +60,32 @@ def camera_name(make: str | None, model: str | None) -> str | None:
     return " ".join(part for part in (make, model) if part) or None
 
 
-def read_caption(source: Source) -> str | None:
+def read_caption(source: Source, root: Path | None = None) -> str | None:
+    """The text of the picture's caption sidecar, if it is a regular file and, given ``root``
+    (the source folder), inside it. The scan checked both, but a sidecar may come from another
+    plugin's scan, or have been replaced since."""
     if not source.sidecar:
         return None
+    if root is not None and caption_file(source.sidecar, os.path.realpath(root)) is None:
+        return None
     try:
-        with open(source.sidecar, encoding="utf-8-sig", errors="replace") as f:
-            text = f.read(MAX_CAPTION + 1).strip()
+        # O_NONBLOCK: should it have become a FIFO since, opening it must not wait for a writer
+        fd = os.open(source.sidecar, os.O_RDONLY | os.O_NONBLOCK)
     except OSError:
         return None
+    with open(fd, encoding="utf-8-sig", errors="replace") as f:
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            text = f.read(MAX_CAPTION + 1).strip()
+        except OSError:
+            return None
     return text[:MAX_CAPTION] or None
 
 
-def read_metadata(source: Source) -> Metadata:
-    """Open the picture's header (no pixel decoding) and read what a visitor sees."""
+def read_metadata(source: Source, root: Path | None = None) -> Metadata:
+    """Open the picture's header (no pixel decoding) and read what a visitor sees; ``root`` is
+    the source folder, which a caption sidecar must be inside (see :func:`read_caption`)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -96,10 +113,10 @@ def read_metadata(source: Source) -> Metadata:
         camera=camera_name(
             exif_text(exif.get(ExifTags.Base.Make)), exif_text(exif.get(ExifTags.Base.Model))
         ),
-        caption=read_caption(source) or description,
+        caption=read_caption(source, root) or description,
     )
 
 
 @hookimpl(trylast=True)
 def gallery_read_metadata(source: Source, config: Config) -> Metadata:
-    return read_metadata(source)
+    return read_metadata(source, config.source)

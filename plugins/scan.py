@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path
 
 from gallery_builder import hookimpl
 from gallery_builder.config import CONFIG_NAME, Config
+from gallery_builder.errors import BadPicture, GalleryError
 from gallery_builder.model import Source
+from gallery_builder.state import STATE_DIR
 
 #: files that describe pictures or albums rather than being pictures
 NOT_CANDIDATES = frozenset({".txt", ".md", ".toml", ".json", ".xmp", ".html", ".css", ".js"})
@@ -29,15 +32,25 @@ _SIGNATURES = (
 )
 
 
-def _within(path: str, root: str) -> bool:
+def within(path: str, root: str) -> bool:
+    """Whether the real path ``path`` is ``root`` or below it (both as ``realpath`` gives)."""
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def walk(root: Path, exclude: list[Path]) -> list[Source]:
+def is_built_site(folder: str) -> bool:
+    """Whether ``folder`` holds a site gallery-builder built (an OUT of some earlier build)."""
+    return os.path.isfile(os.path.join(folder, STATE_DIR, "state.sqlite"))
+
+
+def walk(
+    root: Path, exclude: list[Path], unreadable: list[tuple[str, str]] | None = None
+) -> list[Source]:
     """Every visible file under ``root`` that may be a picture, with its caption sidecar.
 
     Symlinks are followed only when their target stays inside ``root``; a folder reached twice
-    (a loop, or two links to one folder) is read once, by its real path when it has one.
+    (a loop, or two links to one folder) is read once, by its real path when it has one. The
+    folders in ``exclude`` and any folder holding a built site are not entered. A folder that
+    cannot be read is appended to ``unreadable`` as (its relpath, '' for ``root``; the reason).
     """
     real_root = os.path.realpath(root)
     excluded = {os.path.realpath(p) for p in exclude}
@@ -50,7 +63,9 @@ def walk(root: Path, exclude: list[Path]) -> list[Source]:
         try:
             info = os.stat(folder)
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError:
+        except OSError as exc:
+            if unreadable is not None:
+                unreadable.append((rel.rstrip("/"), exc.strerror or str(exc)))
             continue
         if (info.st_dev, info.st_ino) in visited:
             continue
@@ -59,34 +74,39 @@ def walk(root: Path, exclude: list[Path]) -> list[Source]:
         for entry in entries:
             if entry.name.startswith("."):
                 continue
+            is_link = False
             try:
                 is_link = entry.is_symlink()
-                if is_link and not _within(os.path.realpath(entry.path), real_root):
+                if is_link and not within(os.path.realpath(entry.path), real_root):
                     continue
                 if entry.is_dir():
-                    if os.path.realpath(entry.path) not in excluded:
+                    if os.path.realpath(entry.path) not in excluded and not is_built_site(
+                        entry.path
+                    ):
                         (linked if is_link else stack).append((entry.path, f"{rel}{entry.name}/"))
                     continue
                 if not entry.is_file() or entry.name == CONFIG_NAME:
                     continue
                 if os.path.splitext(entry.name)[1].lower() in NOT_CANDIDATES:
                     continue
-                stat = entry.stat()
+                file_info = entry.stat()
+            except PermissionError as exc:
+                if is_link:
+                    continue  # its target is reported where it lives, if in the source
+                # the folder can be listed but not searched (r-- without x): none of its
+                # files can be read, which is the folder's problem, not each file's
+                if unreadable is not None:
+                    unreadable.append((rel.rstrip("/"), exc.strerror or str(exc)))
+                break
             except OSError:
-                continue
-            sidecar = _sidecar(folder, entry.name, names)
-            sidecar_mtime = 0
-            if sidecar:
-                try:
-                    sidecar_mtime = os.stat(sidecar).st_mtime_ns
-                except OSError:
-                    sidecar = None
+                continue  # vanished since listed, or a symlink loop
+            sidecar, sidecar_mtime = _sidecar(folder, entry.name, names, real_root)
             found.append(
                 Source(
                     path=os.path.join(folder, entry.name),
                     relpath=rel + entry.name,
-                    size=stat.st_size,
-                    mtime_ns=stat.st_mtime_ns,
+                    size=file_info.st_size,
+                    mtime_ns=file_info.st_mtime_ns,
                     sidecar=sidecar,
                     sidecar_mtime_ns=sidecar_mtime,
                 )
@@ -94,12 +114,29 @@ def walk(root: Path, exclude: list[Path]) -> list[Source]:
     return found
 
 
-def _sidecar(folder: str, name: str, names: set[str]) -> str | None:
-    """``wing.jpg.txt`` or ``wing.txt`` next to ``wing.jpg``."""
+def caption_file(path: str, real_root: str) -> os.stat_result | None:
+    """The status of ``path`` if it may be read as a caption: a regular file (after following
+    links) whose real path is inside ``real_root``; else None. A link out of the source would
+    publish a file the user never put there, and a FIFO or device would block the build."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None  # gone, a dangling link, a link loop
+    if not stat.S_ISREG(info.st_mode) or not within(os.path.realpath(path), real_root):
+        return None
+    return info
+
+
+def _sidecar(folder: str, name: str, names: set[str], real_root: str) -> tuple[str | None, int]:
+    """``wing.jpg.txt`` or ``wing.txt`` next to ``wing.jpg``, and its mtime; (None, 0) if
+    neither is a file that :func:`caption_file` accepts."""
     for candidate in (name + CAPTION_SUFFIX, os.path.splitext(name)[0] + CAPTION_SUFFIX):
         if candidate in names:
-            return os.path.join(folder, candidate)
-    return None
+            path = os.path.join(folder, candidate)
+            info = caption_file(path, real_root)
+            if info is not None:
+                return path, info.st_mtime_ns
+    return None, 0
 
 
 def sniff(head: bytes) -> str:
@@ -112,7 +149,19 @@ def sniff(head: bytes) -> str:
 
 @hookimpl(trylast=True)
 def gallery_scan(config: Config, exclude: list[Path]) -> list[Source]:
-    return walk(config.source, exclude)
+    unreadable: list[tuple[str, str]] = []
+    found = walk(config.source, exclude, unreadable)
+    if unreadable:
+        # Building without them would drop their albums from the site, and publishing would
+        # then delete them: stop before anything changes.
+        folders = sorted(set(unreadable))
+        listed = "; ".join(f"'{rel or config.source}': {reason}" for rel, reason in folders)
+        if len(folders) == 1:
+            advice = "fix its permissions or move it out of the source"
+        else:
+            advice = "fix their permissions or move them out of the source"
+        raise GalleryError(f"cannot read folder {listed}; {advice}")
+    return found
 
 
 @hookimpl(trylast=True)
@@ -120,8 +169,9 @@ def gallery_identify(source: Source, config: Config) -> str:
     try:
         with open(source.path, "rb") as f:
             return sniff(f.read(32))
-    except OSError:
-        return ""
+    except OSError as exc:
+        # not "not a picture": the user can fix this one
+        raise BadPicture(f"cannot read: {exc.strerror or exc}") from None
 
 
 @hookimpl(trylast=True)
