@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -40,3 +45,52 @@ def site_files(out: Path) -> dict[str, bytes]:
         for p in sorted(out.rglob("*"))
         if p.is_file() and ".gallery" not in p.relative_to(out).parts
     }
+
+
+#: a build of a few tiny pictures takes about a second; a hung build is killed after this
+TIMEOUT = 60
+
+
+def gallery(
+    *args: str | Path,
+    prefix: Sequence[str] = (),
+    timeout: float = TIMEOUT,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run the real ``gallery ARGS`` in a child process (``prefix`` before it, e.g. setpriv),
+    killed, and the test failed, if it hangs."""
+    command = [*prefix, sys.executable, "-m", "gallery_builder", *map(str, args)]
+    try:
+        return subprocess.run(
+            command, capture_output=True, text=True, errors="replace", timeout=timeout,
+            cwd=cwd, env=None if env is None else {**os.environ, **env},
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"`gallery {' '.join(map(str, args))}` still running after {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def unprivileged(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """A command prefix that runs a program subject to file permissions."""
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.fail("tests run as root and need `setpriv` (util-linux) to drop privileges")
+        prefix = [setpriv, "--bounding-set=-all", "--inh-caps=-all"]
+    locked = tmp_path_factory.mktemp("probe") / "locked"
+    locked.write_text("x")
+    locked.chmod(0)
+    probe = subprocess.run(
+        [*prefix, sys.executable, "-c", f"open({str(locked)!r}).read()"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    if "PermissionError" not in probe.stderr:
+        pytest.fail(
+            f"cannot run a process that file permissions apply to ({prefix or 'as is'}): "
+            f"it read a chmod 000 file; exit {probe.returncode}, stderr {probe.stderr!r}"
+        )
+    return prefix

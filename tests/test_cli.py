@@ -7,18 +7,10 @@ import sys
 from pathlib import Path
 
 import pictures
-from conftest import read_manifest
+from conftest import gallery, read_manifest
 
 from gallery_builder import __version__
 from gallery_builder.testing import run_cli
-
-
-def gallery(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """The installed console script, in a real process."""
-    return subprocess.run(
-        [sys.executable, "-m", "gallery_builder", *map(str, args)],
-        capture_output=True, text=True, cwd=cwd, timeout=120,
-    )  # fmt: skip
 
 
 def test_help_lists_the_commands() -> None:

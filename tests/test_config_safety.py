@@ -9,9 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-# the privilege-dropping runner the permission tests share
-from test_scan_safety import gallery, unprivileged  # noqa: F401
+from conftest import gallery
 
 from gallery_builder.config import ConfigError, load_config, toml_value
 from gallery_builder.testing import run_cli
@@ -28,7 +26,7 @@ def unsearchable(source: Path) -> Iterator[Path]:
 def test_a_source_that_cannot_be_searched_names_the_settings_file(
     unsearchable: Path,
     out: Path,
-    unprivileged: list[str],  # noqa: F811
+    unprivileged: list[str],
 ) -> None:
     run = gallery("build", unsearchable, "-o", out, prefix=unprivileged)
 

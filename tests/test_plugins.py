@@ -4,16 +4,14 @@ blocked."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import textwrap
 from importlib.metadata import entry_points
 from pathlib import Path
 
 import pictures
 import pytest
-from conftest import read_manifest
+from conftest import gallery, read_manifest
 
 from gallery_builder import __version__
 from gallery_builder.cli import blocked_in
@@ -37,10 +35,7 @@ def install(site: Path, dist: str, version: str, plugin: str, code: str) -> Path
 
 def gallery_with(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """``gallery ARGS`` in a real process that sees the distributions installed in ``site``."""
-    env = {**os.environ, "PYTHONPATH": str(site)}
-    env.pop(NO_AUTOLOAD_ENV, None)
-    command = [sys.executable, "-m", "gallery_builder", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
+    return gallery(*args, env={"PYTHONPATH": str(site), NO_AUTOLOAD_ENV: ""})
 
 
 @pytest.fixture

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
-import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import pictures
 import pytest
-from conftest import read_manifest, site_files
+from conftest import TIMEOUT, gallery, read_manifest, site_files
 from gallery_builder.plugins.metadata import read_caption
 from gallery_builder.plugins.scan import walk
 
@@ -28,47 +25,6 @@ from gallery_builder.model import Source
 from gallery_builder.testing import build_gallery, run_cli
 
 SECRET = "the door code is 4711"
-#: a build of a few tiny pictures takes about a second; a hung build is killed after this
-TIMEOUT = 60
-
-
-def gallery(
-    *args: str | Path, prefix: Sequence[str] = (), timeout: float = TIMEOUT
-) -> subprocess.CompletedProcess[str]:
-    """Run ``gallery ARGS`` in a child process, killed (and the test failed) if it hangs."""
-    command = [*prefix, sys.executable, "-m", "gallery_builder", *map(str, args)]
-    try:
-        return subprocess.run(
-            command, capture_output=True, text=True, errors="replace", timeout=timeout
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"`gallery {' '.join(map(str, args))}` still running after {timeout} s")
-
-
-@pytest.fixture(scope="session")
-def unprivileged(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    """A command prefix that runs a program subject to file permissions."""
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.fail("tests run as root and need `setpriv` (util-linux) to drop privileges")
-        prefix = [setpriv, "--bounding-set=-all", "--inh-caps=-all"]
-    locked = tmp_path_factory.mktemp("probe") / "locked"
-    locked.write_text("x")
-    locked.chmod(0)
-    probe = subprocess.run(
-        [*prefix, sys.executable, "-c", f"open({str(locked)!r}).read()"],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
-    if "PermissionError" not in probe.stderr:
-        pytest.fail(
-            f"cannot run a process that file permissions apply to ({prefix or 'as is'}): "
-            f"it read a chmod 000 file; exit {probe.returncode}, stderr {probe.stderr!r}"
-        )
-    return prefix
 
 
 @pytest.fixture
