@@ -19,6 +19,8 @@ from gallery_builder.plugin_manager import (
     get_plugin_manager,
 )
 from gallery_builder.progress import reporter_for
+from gallery_builder.publishing import publish as publish_site
+from gallery_builder.publishing import publisher_for, read_site_manifest
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -152,6 +154,58 @@ def themes(app: AppContext) -> None:
             click.echo(f"{line:<24} {installed[name].description}".rstrip())
     except GalleryError as exc:
         _fail(str(exc))
+
+
+@cli.command()
+@click.argument("target")
+@click.option(
+    "--site", type=click.Path(file_okay=False, path_type=Path), default=Path("_site"),
+    show_default=True, help="The built site to publish.",
+)  # fmt: skip
+@click.option(
+    "-d", "--dest", "prefix", metavar="PREFIX",
+    help="Folder (key prefix) to publish into; default: the gallery's name.",
+)  # fmt: skip
+@click.option("--dry-run", is_flag=True, help="Print the plan; send no write.")
+@click.option("--keep-stale", is_flag=True, help="Delete nothing, not even what the gallery wrote.")
+@click.option("-v", "--verbose", is_flag=True, help="List each uploaded file.")
+@click.pass_obj
+def publish(
+    app: AppContext,
+    target: str,
+    site: Path,
+    prefix: str | None,
+    dry_run: bool,
+    keep_stale: bool,
+    verbose: bool,
+) -> None:
+    """Publish the built site to TARGET (file:///path; s3://bucket is planned), sending only
+    what changed and writing manifest.json last."""
+    try:
+        _, factory = publisher_for(app.pm, target)
+        manifest, _ = read_site_manifest(site)
+        prefix = (manifest.get("name") or "") if prefix is None else prefix.strip("/")
+        publisher = factory(target)
+
+        def on_upload(key: str) -> None:
+            if verbose:
+                click.echo(f"uploaded {publisher.location}{key}")
+
+        result = publish_site(
+            site, publisher, prefix, dry_run=dry_run, keep_stale=keep_stale, on_upload=on_upload
+        )
+    except SettingError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    except GalleryError as exc:
+        _fail(str(exc))
+    if dry_run:
+        for line in result.plan.lines():
+            click.echo(line)
+        click.echo(f"dry run: {len(result.plan.uploads)} to upload, "
+                   f"{len(result.plan.deletes)} to delete; nothing sent")  # fmt: skip
+        return
+    click.echo(result.summary())
+    click.echo(f"gallery: {publisher.location}{prefix + '/' if prefix else ''}index.html")
 
 
 def make_cli(pm: GalleryPluginManager) -> click.Group:

@@ -1,13 +1,66 @@
-"""Publishers by URL scheme. Plugins register them with ``gallery_publishers``; the publish
-protocol itself (plan, ordering, commit) lives here too as it grows (ARCHITECTURE.md §5)."""
+"""Publishing: the protocol every publisher follows (ARCHITECTURE.md §5), and the driver.
+
+The core plans (gallery_builder.plan) and orders; a publisher only moves bytes. Order:
+read the remote manifest (its ETag is the base) -> upload immutable files -> pages, deepest
+first -> ``manifest.json`` as a conditional write on the base (the commit) -> delete what the
+old manifest owned and the new one does not. At every moment a live page links only to
+objects that exist.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from gallery_builder.errors import GalleryError
+from gallery_builder.manifest import MANIFEST_NAME
+from gallery_builder.plan import ManifestError, PublishPlan, plan_publish, read_remote_manifest
 from gallery_builder.plugin_manager import GalleryPluginManager
+
+#: deletes are sent in batches of at most this many keys (S3's DeleteObjects limit)
+DELETE_BATCH = 1000
+
+
+class PublishConflict(GalleryError):
+    """Another publish changed, or holds, the gallery; nothing of this one went live."""
+
+
+class Publisher(Protocol):
+    """Moves bytes to one target. Keys are relative to the target (the prefix included)."""
+
+    #: where the gallery goes, for messages: "file:///srv/www/trip/", "s3://bucket/trip/"
+    location: str
+
+    def read(self, key: str) -> tuple[bytes, str] | None:
+        """The object's bytes and ETag (hex MD5 for a plain upload), or None if absent."""
+
+    def existing(self, keys: list[str]) -> dict[str, str]:
+        """The ETags of those of ``keys`` that exist: what an interrupted publish already
+        sent. Asked only when there is something to upload."""
+
+    def upload(self, key: str, file: Path, entry: dict[str, Any]) -> None:
+        """Store ``file`` under ``key`` with the headers in ``entry`` (content_type,
+        cache_control); the store checks it against ``entry["md5"]``."""
+
+    def retag(self, key: str, entry: dict[str, Any]) -> None:
+        """Give an existing object new headers without sending its bytes again."""
+
+    def commit(self, key: str, data: bytes, base_etag: str | None) -> str:
+        """Write ``data`` only if the object's ETag is still ``base_etag`` (None: only if it
+        does not exist); return the new ETag, or raise :class:`PublishConflict`."""
+
+    def delete(self, keys: list[str]) -> None:
+        """Delete up to :data:`DELETE_BATCH` keys; a missing key is not an error."""
+
+    def lease(self) -> Any:
+        """A context manager held for the mutable phase; raises :class:`PublishConflict` when
+        another publish holds it."""
 
 
 def publisher_factories(pm: GalleryPluginManager) -> dict[str, Any]:
@@ -34,3 +87,114 @@ def publisher_for(pm: GalleryPluginManager, target: str) -> tuple[str, Any]:
         installed = ", ".join(f"{s}://" for s in sorted(factories)) or "none"
         raise GalleryError(f"no publisher for '{scheme}://' (installed: {installed})")
     return scheme, factories[scheme]
+
+
+@dataclass
+class PublishResult:
+    plan: PublishPlan
+    prefix: str
+    location: str
+    committed: bool = False
+    uploaded: list[str] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)  #: already there from an interrupted run
+    deleted: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if not self.committed:
+            return f"{self.location}: up to date, nothing sent"
+        return (
+            f"{self.location}: {len(self.uploaded)} uploaded, {len(self.deleted)} deleted, "
+            f"{len(self.plan.kept)} unchanged"
+        )
+
+
+def read_site_manifest(site: Path) -> tuple[dict[str, Any], bytes]:
+    """The built site's manifest, parsed and as bytes."""
+    path = site / MANIFEST_NAME
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise GalleryError(
+            f"{site} has no {MANIFEST_NAME}: build the site first (gallery build SOURCE -o {site})"
+        ) from None
+    try:
+        return json.loads(data), data
+    except json.JSONDecodeError as exc:
+        raise GalleryError(f"{path} is not JSON ({exc}); build the site again") from None
+
+
+def join_key(prefix: str, path: str) -> str:
+    return f"{prefix}/{path}" if prefix else path
+
+
+def publish(
+    site: Path,
+    publisher: Publisher,
+    prefix: str,
+    *,
+    dry_run: bool = False,
+    keep_stale: bool = False,
+    on_upload: Callable[[str], None] = lambda key: None,
+    workers: int = 8,
+) -> PublishResult:
+    """Make the gallery at ``publisher``/``prefix`` equal the built ``site``."""
+    manifest, manifest_bytes = read_site_manifest(site)
+    manifest_key = join_key(prefix, MANIFEST_NAME)
+    remote = publisher.read(manifest_key)
+    base_etag = remote[1] if remote else None
+    try:
+        state = read_remote_manifest(remote[0] if remote else None)
+    except ManifestError as exc:
+        raise GalleryError(f"{publisher.location}: {exc}") from None
+    plan = plan_publish(manifest["files"], state, keep_stale=keep_stale)
+    result = PublishResult(plan=plan, prefix=prefix, location=publisher.location)
+    same_manifest = remote is not None and remote[0] == manifest_bytes
+    if dry_run or (plan.changes_nothing and same_manifest):
+        return result  # a no-op publish costs the one read above
+    with publisher.lease():
+        # what an interrupted publish already sent, with the right bytes, is not sent again
+        arrived = publisher.existing(
+            [join_key(prefix, u.path) for u in plan.uploads if u.reason == "new"]
+        )
+        skip = {
+            u.path
+            for u in plan.uploads
+            if arrived.get(join_key(prefix, u.path), "").strip('"') == u.entry["md5"]
+        }
+
+        def send(upload: Any) -> str:
+            key = join_key(prefix, upload.path)
+            if upload.path in skip:
+                return upload.path
+            if upload.bytes_needed:
+                publisher.upload(key, site / upload.path, upload.entry)
+            else:
+                publisher.retag(key, upload.entry)
+            on_upload(key)
+            return upload.path
+
+        immutable = [u for u in plan.uploads if u.immutable]
+        pages = [u for u in plan.uploads if not u.immutable]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            result.uploaded += list(pool.map(send, immutable))
+        result.uploaded += [send(u) for u in pages]  # in order: deepest first
+        result.uploaded = [path for path in result.uploaded if path not in skip]
+        result.resumed = sorted(skip)
+        _commit(publisher, manifest_key, manifest_bytes, base_etag)
+        result.committed = True
+        deletes = [join_key(prefix, path) for path in plan.deletes]
+        for start in range(0, len(deletes), DELETE_BATCH):
+            publisher.delete(deletes[start : start + DELETE_BATCH])
+        result.deleted = list(plan.deletes)
+    return result
+
+
+def _commit(publisher: Publisher, key: str, data: bytes, base_etag: str | None) -> None:
+    try:
+        publisher.commit(key, data, base_etag)
+    except PublishConflict:
+        # A retried write whose first attempt landed (the answer was lost) finds its own
+        # commit: that is a success, not a conflict.
+        now = publisher.read(key)
+        if now is None or now[1].strip('"') != hashlib.md5(data).hexdigest():
+            raise

@@ -1,0 +1,110 @@
+"""Built-in publisher for ``file:///path``: a folder laid out exactly like the bucket would be.
+
+For trying a publish without AWS, and for serving a gallery from any web server. A file system
+keeps no headers, so content types and cache policies are the web server's business.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from gallery_builder import hookimpl
+from gallery_builder.errors import GalleryError, SettingError
+from gallery_builder.imaging import write_atomic
+from gallery_builder.publishing import PublishConflict
+
+LEASE = ".gallery-publish.lock"
+
+
+class FilePublisher:
+    """A publisher into the folder ``root``."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.location = root.as_uri() + "/"
+
+    def _path(self, key: str) -> Path:
+        return self.root / key
+
+    def read(self, key: str) -> tuple[bytes, str] | None:
+        try:
+            data = self._path(key).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return data, hashlib.md5(data).hexdigest()
+
+    def existing(self, keys: list[str]) -> dict[str, str]:
+        found = {}
+        for key in keys:
+            current = self.read(key)
+            if current is not None:
+                found[key] = current[1]
+        return found
+
+    def upload(self, key: str, file: Path, entry: dict[str, Any]) -> None:
+        data = file.read_bytes()
+        if hashlib.md5(data).hexdigest() != entry["md5"]:
+            raise GalleryError(f"{file} changed since the site was built; build it again")
+        write_atomic(self._path(key), data)
+
+    def retag(self, key: str, entry: dict[str, Any]) -> None:
+        """Nothing to do: a file system keeps no headers."""
+
+    def commit(self, key: str, data: bytes, base_etag: str | None) -> str:
+        current = self.read(key)
+        if (current[1] if current else None) != base_etag:
+            raise PublishConflict(
+                f"another publish changed {self.location}{key} since this one started; "
+                "nothing of this publish is live yet: run gallery publish again"
+            )
+        write_atomic(self._path(key), data)
+        return hashlib.md5(data).hexdigest()
+
+    def delete(self, keys: list[str]) -> None:
+        for key in keys:
+            target = self._path(key)
+            target.unlink(missing_ok=True)
+            parent = target.parent
+            while parent != self.root and self.root in parent.parents:
+                try:
+                    parent.rmdir()  # only when empty
+                except OSError:
+                    break
+                parent = parent.parent
+
+    @contextlib.contextmanager
+    def lease(self) -> Iterator[None]:
+        """A lock file: a second publish to the same folder is refused while this one runs."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / LEASE).open("a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise PublishConflict(
+                    f"another publish is writing {self.location} right now; "
+                    "wait for it to finish, then run gallery publish again"
+                ) from None
+            yield
+
+
+def file_publisher(target: str, **options: Any) -> FilePublisher:
+    """``file:///abs/path`` -> a publisher into that folder."""
+    parts = urlsplit(target)
+    if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
+        raise SettingError(f"'{target}' is not a file URL; write file:///absolute/path")
+    root = Path(unquote(parts.path))
+    if root.exists() and not root.is_dir():
+        raise SettingError(f"{root} is not a folder")
+    return FilePublisher(Path(os.path.abspath(root)))
+
+
+@hookimpl
+def gallery_publishers() -> dict[str, Any]:
+    return {"file": file_publisher}

@@ -1,0 +1,245 @@
+"""The publish protocol, through the file:// publisher: a folder laid out like the bucket.
+
+A recording wrapper around the real publisher notes each operation, to check their order and
+count; every byte really moves."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pictures
+import pytest
+from conftest import read_manifest, site_files
+from gallery_builder.plugins.file_publisher import FilePublisher, file_publisher
+
+from gallery_builder.errors import GalleryError
+from gallery_builder.publishing import PublishConflict, publish
+from gallery_builder.testing import build_gallery, run_cli
+
+
+class Recording(FilePublisher):
+    """The real file publisher, noting each operation it performs."""
+
+    def __init__(self, root: Path):
+        super().__init__(root)
+        self.log: list[tuple[str, str]] = []
+
+    def read(self, key):
+        self.log.append(("read", key))
+        return super().read(key)
+
+    def upload(self, key, file, entry):
+        self.log.append(("upload", key))
+        super().upload(key, file, entry)
+
+    def commit(self, key, data, base_etag):
+        self.log.append(("commit", key))
+        return super().commit(key, data, base_etag)
+
+    def delete(self, keys):
+        self.log += [("delete", key) for key in keys]
+        super().delete(keys)
+
+    def writes(self) -> list[tuple[str, str]]:
+        return [entry for entry in self.log if entry[0] != "read"]
+
+
+@pytest.fixture
+def site(source: Path, tmp_path: Path) -> Path:
+    pictures.jpeg(source / "a.jpg", taken="2024:01:01 10:00:00")
+    pictures.jpeg(source / "Trip" / "b.jpg", taken="2024:01:02 10:00:00")
+    pictures.png(source / "Trip" / "Day" / "c.png")
+    out = tmp_path / "site"
+    build_gallery(source, out)
+    return out
+
+
+@pytest.fixture
+def target(tmp_path: Path) -> Path:
+    return tmp_path / "www"
+
+
+def published(target: Path, prefix: str = "photos") -> dict[str, bytes]:
+    return {
+        path: data
+        for path, data in site_files(target / prefix).items()
+        if not path.endswith(".gallery-publish.lock")
+    }
+
+
+def test_a_first_publish_makes_the_target_equal_the_site(site: Path, target: Path) -> None:
+    result = run_cli(["publish", target.as_uri(), "--site", site])
+    assert result.exit_code == 0, result.output
+    assert published(target) == site_files(site)
+    assert f"gallery: {target.as_uri()}/photos/index.html" in result.output
+
+
+def test_the_manifest_is_written_last_and_pages_after_their_images(site: Path, target: Path):
+    publisher = Recording(target)
+    publish(site, publisher, "photos")
+    writes = [key for op, key in publisher.writes()]
+    assert writes[-1] == "photos/manifest.json"
+    assert publisher.writes()[-1][0] == "commit"
+    pages = [k for k in writes if k.endswith(".html")]
+    assert writes[-1 - len(pages) : -1] == pages  # all pages after all images
+    assert pages.index("photos/trip/day/index.html") < pages.index("photos/trip/index.html")
+    assert pages.index("photos/trip/index.html") < pages.index("photos/index.html")
+
+
+def test_a_noop_publish_sends_one_read_and_no_write(site: Path, target: Path) -> None:
+    publish(site, FilePublisher(target), "photos")
+    publisher = Recording(target)
+    result = publish(site, publisher, "photos")
+    assert publisher.log == [("read", "photos/manifest.json")]
+    assert not result.committed and result.summary().endswith("up to date, nothing sent")
+
+
+def test_one_changed_picture_sends_only_its_files_pages_and_manifest(
+    source: Path, site: Path, target: Path
+) -> None:
+    publish(site, FilePublisher(target), "photos")
+    old = {p for p in read_manifest(site)["files"] if p.startswith("trip/b.")}
+    pictures.jpeg(source / "Trip" / "b.jpg", (300, 200), taken="2024:01:02 10:00:00")
+    build_gallery(source, site)
+    new = {p for p in read_manifest(site)["files"] if p.startswith("trip/b.")}
+    publisher = Recording(target)
+    publish(site, publisher, "photos")
+    uploads = {k.removeprefix("photos/") for op, k in publisher.writes() if op == "upload"}
+    assert uploads == new | {"trip/index.html", "index.html"}
+    deletes = {k.removeprefix("photos/") for op, k in publisher.writes() if op == "delete"}
+    assert deletes == old
+    # deletes come after the commit: the old pages linked to them until then
+    ops = [op for op, _ in publisher.writes()]
+    assert ops.index("commit") < ops.index("delete")
+    assert published(target) == site_files(site)
+
+
+def test_what_the_gallery_did_not_write_survives(site: Path, target: Path) -> None:
+    (target / "other").mkdir(parents=True)
+    (target / "other" / "page.html").write_text("someone else's")
+    (target / "photos").mkdir()
+    (target / "photos" / "notes.txt").write_text("mine")
+    publish(site, FilePublisher(target), "photos")
+    for path in read_manifest(site)["files"]:
+        (site / path).unlink() if path.startswith("trip/") else None
+    manifest = read_manifest(site)
+    manifest["files"] = {p: e for p, e in manifest["files"].items() if not p.startswith("trip/")}
+    (site / "manifest.json").write_text(json.dumps(manifest))
+    publish(site, FilePublisher(target), "photos")
+    assert (target / "other" / "page.html").read_text() == "someone else's"
+    assert (target / "photos" / "notes.txt").read_text() == "mine"
+    assert not (target / "photos" / "trip").exists()  # the gallery's own stale files went
+
+
+def test_keep_stale_deletes_nothing(source: Path, site: Path, target: Path) -> None:
+    publish(site, FilePublisher(target), "photos")
+    (source / "a.jpg").unlink()
+    build_gallery(source, site)
+    publisher = Recording(target)
+    result = publish(site, publisher, "photos", keep_stale=True)
+    assert result.deleted == [] and not any(op == "delete" for op, _ in publisher.log)
+
+
+def test_a_dry_run_prints_the_plan_and_writes_nothing(site: Path, target: Path) -> None:
+    result = run_cli(["publish", target.as_uri(), "--site", site, "--dry-run"])
+    assert result.exit_code == 0
+    assert "upload index.html (new)" in result.output
+    assert "nothing sent" in result.output
+    assert not target.exists()
+
+
+def test_the_prefix_defaults_to_the_gallery_name_and_can_be_set(site: Path, target: Path):
+    args = ["publish", target.as_uri(), "--site", site, "-d", "constantinople"]
+    assert run_cli(args).exit_code == 0
+    assert (target / "constantinople" / "index.html").is_file()
+    assert not (target / "photos").exists()
+
+
+def test_an_interrupted_publish_resumes_without_sending_again(site: Path, target: Path) -> None:
+    class Interrupted(Recording):
+        def upload(self, key, file, entry):
+            if sum(op == "upload" for op, _ in self.log) == 5:
+                raise KeyboardInterrupt
+            super().upload(key, file, entry)
+
+    with pytest.raises(KeyboardInterrupt):
+        publish(site, Interrupted(target), "photos", workers=1)
+    assert not (target / "photos" / "manifest.json").exists()  # nothing went live
+    again = Recording(target)
+    result = publish(site, again, "photos")
+    assert len(result.resumed) == 5
+    sent = {k for op, k in again.log if op == "upload"}
+    assert not sent & {f"photos/{p}" for p in result.resumed}
+    assert published(target) == site_files(site)
+
+
+def test_a_publish_that_lost_the_race_is_refused_and_the_winner_stays_whole(
+    source: Path, site: Path, target: Path, tmp_path: Path
+) -> None:
+    publish(site, FilePublisher(target), "photos")
+    other_site = tmp_path / "other-site"
+    pictures.jpeg(source / "new.jpg")
+    build_gallery(source, other_site)
+
+    class Slow(FilePublisher):
+        def lease(self):
+            publish(other_site, FilePublisher(target), "photos")  # wins while we prepare
+            return super().lease()
+
+    pictures.jpeg(source / "newer.jpg")
+    build_gallery(source, site)
+    with pytest.raises(PublishConflict, match="another publish changed"):
+        publish(site, Slow(target), "photos")
+    assert (target / "photos" / "manifest.json").read_bytes() == (
+        other_site / "manifest.json"
+    ).read_bytes()
+    live = json.loads((target / "photos" / "manifest.json").read_text())
+    for path in live["files"]:
+        assert (target / "photos" / path).is_file(), path
+
+
+def test_an_overlapping_publish_is_refused_while_one_runs(site: Path, target: Path) -> None:
+    class Meddling(FilePublisher):
+        def upload(self, key, file, entry):
+            with pytest.raises(PublishConflict, match="another publish is writing"):
+                publish(site, FilePublisher(target), "photos")
+            super().upload(key, file, entry)
+
+    publish(site, Meddling(target), "photos", workers=1)
+    assert published(target) == site_files(site)
+
+
+def test_a_retried_commit_that_finds_its_own_write_succeeds(site: Path, target: Path) -> None:
+    class LostAnswer(FilePublisher):
+        def commit(self, key, data, base_etag):
+            super().commit(key, data, base_etag)  # it landed, but the answer was lost:
+            raise PublishConflict("precondition failed")  # the retry sees a changed ETag
+
+    result = publish(site, LostAnswer(target), "photos")
+    assert result.committed and published(target) == site_files(site)
+
+
+def test_errors_are_messages(site: Path, target: Path, tmp_path: Path) -> None:
+    assert (
+        "no publisher for 'ftp://' (installed: file://"
+        in run_cli(["publish", "ftp://host/x", "--site", site]).output
+    )
+    missing = run_cli(["publish", target.as_uri(), "--site", tmp_path / "nothing"])
+    assert missing.exit_code == 1 and "build the site first" in missing.output
+    assert run_cli(["publish", "file://relative/path", "--site", site]).exit_code == 2
+    (target / "photos").mkdir(parents=True)
+    (target / "photos" / "manifest.json").write_text("{broken")
+    broken = run_cli(["publish", target.as_uri(), "--site", site])
+    assert broken.exit_code == 1 and "is not JSON" in broken.output
+    with pytest.raises(GalleryError):
+        file_publisher("file://host/x")
+
+
+def test_the_original_scripts_bucket_is_taken_over(site: Path, target: Path) -> None:
+    (target / "photos").mkdir(parents=True)
+    (target / "photos" / "old.jpg").write_bytes(b"uploaded by the script")
+    (target / "photos" / "manifest.json").write_text(json.dumps({"old.jpg": "0" * 32}))
+    publish(site, FilePublisher(target), "photos")
+    assert not (target / "photos" / "old.jpg").exists()  # it owned it; the gallery replaces it
+    assert read_manifest(target / "photos")["format"] == "gallery-builder/1"
