@@ -164,36 +164,47 @@ def themes(app: AppContext) -> None:
 )  # fmt: skip
 @click.option(
     "-d", "--dest", "prefix", metavar="PREFIX",
-    help="Folder (key prefix) to publish into; default: the gallery's name.",
+    help="Key prefix to publish into (default: TARGET's, else the gallery's name).",
 )  # fmt: skip
+@click.option("--endpoint-url", help="An S3-compatible endpoint (also AWS_ENDPOINT_URL).")
+@click.option("--region", help="The AWS region (default: the profile's or AWS_REGION).")
+@click.option("--profile", help="The AWS profile to use (default: the credential chain's).")
 @click.option("--dry-run", is_flag=True, help="Print the plan; send no write.")
 @click.option("--keep-stale", is_flag=True, help="Delete nothing, not even what the gallery wrote.")
-@click.option("-v", "--verbose", is_flag=True, help="List each uploaded file.")
+@click.option("--reconfigure", is_flag=True, help="Apply the hosting settings even if unchanged.")
+@click.option("-v", "--verbose", is_flag=True, help="List each uploaded file's URL.")
 @click.pass_obj
 def publish(
     app: AppContext,
     target: str,
     site: Path,
     prefix: str | None,
+    endpoint_url: str | None,
+    region: str | None,
+    profile: str | None,
     dry_run: bool,
     keep_stale: bool,
+    reconfigure: bool,
     verbose: bool,
 ) -> None:
-    """Publish the built site to TARGET (file:///path; s3://bucket is planned), sending only
-    what changed and writing manifest.json last."""
+    """Publish the built site to TARGET: s3://bucket[/prefix], a bare bucket name, or
+    file:///path. Sends only what changed; writes manifest.json last."""
     try:
         _, factory = publisher_for(app.pm, target)
         manifest, _ = read_site_manifest(site)
-        prefix = (manifest.get("name") or "") if prefix is None else prefix.strip("/")
-        publisher = factory(target)
+        publisher = factory(target, endpoint_url=endpoint_url, region=region, profile=profile)
+        if prefix is None:
+            prefix = getattr(publisher, "prefix_hint", None) or manifest.get("name") or ""
+        prefix = prefix.strip("/")
 
         def on_upload(key: str) -> None:
             if verbose:
-                click.echo(f"uploaded {publisher.location}{key}")
+                click.echo(f"uploaded {publisher.url(key)}")
 
         result = publish_site(
-            site, publisher, prefix, dry_run=dry_run, keep_stale=keep_stale, on_upload=on_upload
-        )
+            site, publisher, prefix, dry_run=dry_run, keep_stale=keep_stale,
+            reconfigure=reconfigure, on_upload=on_upload,
+        )  # fmt: skip
     except SettingError as exc:
         _fail(str(exc), EXIT_USAGE)
     except GalleryError as exc:
@@ -205,7 +216,11 @@ def publish(
                    f"{len(result.plan.deletes)} to delete; nothing sent")  # fmt: skip
         return
     click.echo(result.summary())
-    click.echo(f"gallery: {publisher.location}{prefix + '/' if prefix else ''}index.html")
+    base = f"{prefix}/" if prefix else ""
+    if hasattr(publisher, "region"):
+        click.echo(f"website: {publisher.url('')}")
+    click.echo(f"gallery: {publisher.url(base)}")
+    click.echo(f"manifest: {publisher.url(base + 'manifest.json')}")
 
 
 def make_cli(pm: GalleryPluginManager) -> click.Group:

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from gallery_builder.errors import GalleryError
-from gallery_builder.manifest import MANIFEST_NAME
+from gallery_builder.manifest import MANIFEST_NAME, dumps
 from gallery_builder.plan import ManifestError, PublishPlan, plan_publish, read_remote_manifest
 from gallery_builder.plugin_manager import GalleryPluginManager
 
@@ -58,9 +58,14 @@ class Publisher(Protocol):
     def delete(self, keys: list[str]) -> None:
         """Delete up to :data:`DELETE_BATCH` keys; a missing key is not an error."""
 
-    def lease(self) -> Any:
-        """A context manager held for the mutable phase; raises :class:`PublishConflict` when
-        another publish holds it."""
+    def lease(self, prefix: str) -> Any:
+        """A context manager held for the mutable phase of publishing the gallery at
+        ``prefix``; raises :class:`PublishConflict` when another publish holds it."""
+
+    # Optional: a publisher to a web host may also set the hosting up (see s3_publisher):
+    # hosting_fingerprint(prefix) -> str, the fingerprint of the settings it would apply;
+    # set_up_hosting(prefix) -> None, applying them (idempotent). The fingerprint is stored in
+    # the committed manifest, so the next publish skips the setup when it is unchanged.
 
 
 def publisher_factories(pm: GalleryPluginManager) -> dict[str, Any]:
@@ -134,12 +139,17 @@ def publish(
     *,
     dry_run: bool = False,
     keep_stale: bool = False,
+    reconfigure: bool = False,
     on_upload: Callable[[str], None] = lambda key: None,
     workers: int = 8,
 ) -> PublishResult:
     """Make the gallery at ``publisher``/``prefix`` equal the built ``site``."""
     manifest, manifest_bytes = read_site_manifest(site)
     manifest_key = join_key(prefix, MANIFEST_NAME)
+    hosting = getattr(publisher, "hosting_fingerprint", None)
+    fingerprint = hosting(prefix) if hosting else None
+    if fingerprint:  # the manifest that goes live says which hosting settings were applied
+        manifest_bytes = dumps({**manifest, "hosting": fingerprint})
     remote = publisher.read(manifest_key)
     base_etag = remote[1] if remote else None
     try:
@@ -151,7 +161,9 @@ def publish(
     same_manifest = remote is not None and remote[0] == manifest_bytes
     if dry_run or (plan.changes_nothing and same_manifest):
         return result  # a no-op publish costs the one read above
-    with publisher.lease():
+    if fingerprint and (state.hosting != fingerprint or reconfigure):
+        publisher.set_up_hosting(prefix)
+    with publisher.lease(prefix):
         # what an interrupted publish already sent, with the right bytes, is not sent again
         arrived = publisher.existing(
             [join_key(prefix, u.path) for u in plan.uploads if u.reason == "new"]

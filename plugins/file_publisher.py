@@ -30,6 +30,12 @@ class FilePublisher:
         self.root = root
         self.location = root.as_uri() + "/"
 
+    def url(self, key: str) -> str:
+        """A file URL; a folder's is its index.html, which no browser opens by itself."""
+        if key == "" or key.endswith("/"):
+            key += "index.html"
+        return (self.root / key).as_uri()
+
     def _path(self, key: str) -> Path:
         return self.root / key
 
@@ -80,10 +86,11 @@ class FilePublisher:
                 parent = parent.parent
 
     @contextlib.contextmanager
-    def lease(self) -> Iterator[None]:
-        """A lock file: a second publish to the same folder is refused while this one runs."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / LEASE).open("a") as lock:
+    def lease(self, prefix: str) -> Iterator[None]:
+        """A lock file: a second publish of the same gallery is refused while this one runs."""
+        folder = self._path(prefix) if prefix else self.root
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / LEASE).open("a") as lock:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

@@ -18,7 +18,9 @@ from gallery_builder.cli import blocked_in
 from gallery_builder.plugin_manager import BLOCK_ENV, NO_AUTOLOAD_ENV
 from gallery_builder.testing import plugin_manager, run_cli
 
-BUILTINS = {"scan", "metadata", "images", "executor", "albums", "render", "file_publisher"}
+BUILTINS = {
+    "scan", "metadata", "images", "executor", "albums", "render", "file_publisher", "s3_publisher"
+}  # fmt: skip
 
 
 def install(site: Path, dist: str, version: str, plugin: str, code: str) -> Path:

@@ -183,9 +183,9 @@ def test_a_publish_that_lost_the_race_is_refused_and_the_winner_stays_whole(
     build_gallery(source, other_site)
 
     class Slow(FilePublisher):
-        def lease(self):
+        def lease(self, prefix):
             publish(other_site, FilePublisher(target), "photos")  # wins while we prepare
-            return super().lease()
+            return super().lease(prefix)
 
     pictures.jpeg(source / "newer.jpg")
     build_gallery(source, site)

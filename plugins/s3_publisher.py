@@ -1,0 +1,387 @@
+"""Built-in publisher for ``s3://bucket[/prefix]`` (or a bare bucket name): S3 static website
+hosting, set up safely, with conditional commits.
+
+Hosting (ARCHITECTURE.md §5, step 2): the bucket is created if missing (in the client's
+region); Block Public Access lifts only BlockPublicPolicy and RestrictPublicBuckets (the site
+uses a policy, not ACLs); the website configuration names index.html and the gallery's
+error.html; a public-read statement scoped to ``bucket/prefix/*`` is merged into the bucket
+policy, keeping every other statement.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from gallery_builder import hookimpl
+from gallery_builder.errors import GalleryError, SettingError
+from gallery_builder.publishing import PublishConflict
+
+#: regions whose website endpoint is s3-website-REGION; every other uses s3-website.REGION
+DASH_REGIONS = frozenset(
+    {"us-east-1", "us-west-1", "us-west-2", "ap-southeast-1", "ap-southeast-2",
+     "ap-northeast-1", "eu-west-1", "sa-east-1", "us-gov-west-1"}
+)  # fmt: skip
+LEASE_KEY = ".gallery-lease"
+LEASE_SECONDS = 15 * 60
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+#: the IAM permission each call needs, for AccessDenied messages (as the tutorial lists them)
+PERMISSIONS = {
+    "create_bucket": "s3:CreateBucket",
+    "put_public_access_block": "s3:PutBucketPublicAccessBlock",
+    "put_bucket_website": "s3:PutBucketWebsite",
+    "put_bucket_policy": "s3:PutBucketPolicy",
+    "get_bucket_policy": "s3:GetBucketPolicy",
+    "put_object": "s3:PutObject",
+    "get_object": "s3:GetObject",
+    "delete_objects": "s3:DeleteObject",
+    "list_objects_v2": "s3:ListBucket",
+    "copy_object": "s3:PutObject and s3:GetObject",
+}
+
+
+def bucket_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a valid S3 bucket name, or None (checked before any request)."""
+    if not _BUCKET.match(name):
+        return "3 to 63 lower-case letters, digits, '.' and '-', starting and ending with one"
+    if ".." in name or re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name):
+        return "no two dots in a row, and not shaped like an IP address"
+    if name.startswith(("xn--", "sthree-")) or name.endswith(("-s3alias", "--ol-s3")):
+        return "a prefix or suffix S3 reserves"
+    return None
+
+
+def website_endpoint(bucket: str, region: str) -> str:
+    """The bucket's website URL: dash or dot form depending on the region."""
+    sep = "-" if region in DASH_REGIONS else "."
+    return f"http://{bucket}.s3-website{sep}{region}.amazonaws.com"
+
+
+def public_read_statement(bucket: str, prefix: str) -> dict[str, Any]:
+    resource = f"arn:aws:s3:::{bucket}/{prefix}/*" if prefix else f"arn:aws:s3:::{bucket}/*"
+    sid = "GalleryBuilderPublicRead" + (
+        "-" + re.sub(r"[^A-Za-z0-9]", "", prefix.title()) if prefix else ""
+    )
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": resource,
+    }
+
+
+def merged_policy(existing: str | None, statement: dict[str, Any]) -> dict[str, Any]:
+    """``existing`` (JSON) with ``statement`` added or replaced by Sid; others kept."""
+    policy = json.loads(existing) if existing else {"Version": "2012-10-17", "Statement": []}
+    statements = policy.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    kept = [s for s in statements if s.get("Sid") != statement["Sid"]]
+    policy["Statement"] = [*kept, statement]
+    return policy
+
+
+class S3Publisher:
+    """Publishes into one bucket with a boto3 S3 client."""
+
+    def __init__(self, bucket: str, client: Any, region: str, prefix_hint: str | None = None):
+        self.bucket, self.client, self.region = bucket, client, region
+        self.location = f"s3://{bucket}/"
+        #: the prefix the target named (s3://bucket/PREFIX), used unless -d says otherwise
+        self.prefix_hint = prefix_hint
+        self._lease_etag: str | None = None
+
+    def url(self, key: str) -> str:
+        """The public URL of ``key`` on the bucket's website endpoint."""
+        return f"{website_endpoint(self.bucket, self.region)}/{key}"
+
+    # --- errors ------------------------------------------------------------------------------
+
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+
+        try:
+            return getattr(self.client, operation)(Bucket=self.bucket, **kwargs)
+        except NoCredentialsError:
+            raise GalleryError(
+                "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/"
+                "AWS_SECRET_ACCESS_KEY, run `aws configure`, or use --profile"
+            ) from None
+        except EndpointConnectionError as exc:
+            raise GalleryError(f"cannot reach S3: {exc}") from None
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("AccessDenied", "403", "AllAccessDisabled"):
+                need = PERMISSIONS.get(operation, operation)
+                raise GalleryError(
+                    f"access denied to {operation} on bucket {self.bucket}: your IAM identity "
+                    f"needs {need}"
+                ) from None
+            raise
+
+    # --- the Publisher protocol ----------------------------------------------------------------
+
+    def read(self, key: str) -> tuple[bytes, str] | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self._call("get_object", Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "NoSuchBucket", "404"):
+                return None
+            raise
+        return response["Body"].read(), response["ETag"].strip('"')
+
+    def existing(self, keys: list[str]) -> dict[str, str]:
+        if not keys:
+            return {}
+        common = _common_prefix(keys)
+        wanted, found = set(keys), {}
+        paginator = self.client.get_paginator("list_objects_v2")
+        with contextlib.suppress(self.client.exceptions.NoSuchBucket):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=common):
+                for item in page.get("Contents", []):
+                    if item["Key"] in wanted:
+                        found[item["Key"]] = item["ETag"].strip('"')
+        return found
+
+    def upload(self, key: str, file: Path, entry: dict[str, Any]) -> None:
+        data = file.read_bytes()
+        digest = hashlib.md5(data)
+        if digest.hexdigest() != entry["md5"]:
+            raise GalleryError(f"{file} changed since the site was built; build it again")
+        self._call(
+            "put_object",
+            Key=key,
+            Body=data,
+            ContentMD5=base64.b64encode(digest.digest()).decode(),  # S3 checks the bytes
+            ContentType=entry["content_type"],
+            CacheControl=entry["cache_control"],
+        )
+
+    def retag(self, key: str, entry: dict[str, Any]) -> None:
+        self._call(
+            "copy_object",
+            Key=key,
+            CopySource={"Bucket": self.bucket, "Key": key},
+            MetadataDirective="REPLACE",
+            ContentType=entry["content_type"],
+            CacheControl=entry["cache_control"],
+        )
+
+    def commit(self, key: str, data: bytes, base_etag: str | None) -> str:
+        from botocore.exceptions import ClientError
+
+        condition = {"IfMatch": f'"{base_etag}"'} if base_etag else {"IfNoneMatch": "*"}
+        try:
+            response = self._call(
+                "put_object",
+                Key=key,
+                Body=data,
+                ContentMD5=base64.b64encode(hashlib.md5(data).digest()).decode(),
+                ContentType="application/json",
+                CacheControl="no-cache",
+                **condition,
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
+                raise PublishConflict(
+                    f"another publish changed s3://{self.bucket}/{key} since this one started; "
+                    "nothing of this publish is live yet: run gallery publish again"
+                ) from None
+            raise
+        return response["ETag"].strip('"')
+
+    def delete(self, keys: list[str]) -> None:
+        if not keys:
+            return
+        response = self._call(
+            "delete_objects", Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True}
+        )
+        errors = response.get("Errors", [])
+        if errors:
+            first = errors[0]
+            raise GalleryError(
+                f"{len(errors)} file(s) could not be deleted from s3://{self.bucket}, e.g. "
+                f"{first.get('Key')}: {first.get('Message') or first.get('Code')}"
+            )
+
+    @contextlib.contextmanager
+    def lease(self, prefix: str) -> Iterator[None]:
+        """A lease object, created only if absent (or expired): overlapping publishes of one
+        gallery are refused, and one that died stops blocking after :data:`LEASE_SECONDS`."""
+        key = f"{prefix}/{LEASE_KEY}" if prefix else LEASE_KEY
+        self._take_lease(key)
+        try:
+            yield
+        finally:
+            from botocore.exceptions import ClientError
+
+            with contextlib.suppress(ClientError, GalleryError):
+                self._call("delete_object", Key=key, IfMatch=f'"{self._lease_etag}"')
+
+    def _take_lease(self, key: str) -> None:
+        from botocore.exceptions import ClientError
+
+        body = json.dumps({"id": uuid.uuid4().hex, "until": time.time() + LEASE_SECONDS})
+        try:
+            response = self._call("put_object", Key=key, Body=body.encode(), IfNoneMatch="*")
+            self._lease_etag = response["ETag"].strip('"')
+            return
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
+                raise
+        held = self.read(key)
+        until = 0.0
+        if held is not None:
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                until = float(json.loads(held[0]).get("until", 0))
+        if held is not None and until > time.time():
+            raise PublishConflict(
+                f"another publish holds s3://{self.bucket}/{key} until "
+                f"{time.strftime('%H:%M:%S', time.localtime(until))}; wait for it to finish, "
+                "then run gallery publish again"
+            )
+        condition = {"IfMatch": f'"{held[1]}"'} if held else {"IfNoneMatch": "*"}
+        try:  # an expired lease: take it over, unless someone else just did
+            response = self._call("put_object", Key=key, Body=body.encode(), **condition)
+        except ClientError:
+            raise PublishConflict(
+                f"another publish took s3://{self.bucket}/{key} just now; try again later"
+            ) from None
+        self._lease_etag = response["ETag"].strip('"')
+
+    # --- hosting -------------------------------------------------------------------------------
+
+    def hosting_settings(self, prefix: str) -> dict[str, Any]:
+        error_key = f"{prefix}/error.html" if prefix else "error.html"
+        return {
+            "region": self.region,
+            "public_access_block": {
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": False,
+                "RestrictPublicBuckets": False,
+            },
+            "website": {
+                "IndexDocument": {"Suffix": "index.html"},
+                "ErrorDocument": {"Key": error_key},
+            },
+            "statement": public_read_statement(self.bucket, prefix),
+        }
+
+    def hosting_fingerprint(self, prefix: str) -> str:
+        settings = json.dumps(self.hosting_settings(prefix), sort_keys=True)
+        return hashlib.sha256(f"{self.bucket}|{settings}".encode()).hexdigest()[:16]
+
+    def set_up_hosting(self, prefix: str) -> None:
+        """Create and open the bucket for website hosting: idempotent, keeps what it can."""
+        from botocore.exceptions import ClientError
+
+        settings = self.hosting_settings(prefix)
+        self._ensure_bucket()
+        try:
+            self._call(
+                "put_public_access_block",
+                PublicAccessBlockConfiguration=settings["public_access_block"],
+            )
+            self._call("put_bucket_website", WebsiteConfiguration=settings["website"])
+            try:
+                existing = self._call("get_bucket_policy")["Policy"]
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "NoSuchBucketPolicy":
+                    raise
+                existing = None
+            policy = merged_policy(existing, settings["statement"])
+            self._call("put_bucket_policy", Policy=json.dumps(policy))
+        except GalleryError as exc:
+            if "put_bucket_policy" in str(exc):
+                raise GalleryError(
+                    f"{exc}; or the account blocks public bucket policies: in the AWS console, "
+                    "S3 > Block Public Access settings for this account, uncheck "
+                    "'Block all public access' (see docs/publishing.md)"
+                ) from None
+            raise
+
+    def _ensure_bucket(self) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+            return
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("403", "AccessDenied"):
+                raise GalleryError(
+                    f"bucket {self.bucket} exists but is not yours, or you lack s3:ListBucket "
+                    "on it; choose another name"
+                ) from None
+            if code not in ("404", "NoSuchBucket", "NotFound"):
+                raise
+        options: dict[str, Any] = {}
+        if self.region != "us-east-1":
+            options["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+        self._call("create_bucket", **options)
+
+
+def _common_prefix(keys: list[str]) -> str:
+    first, last = min(keys), max(keys)
+    n = 0
+    while n < min(len(first), len(last)) and first[n] == last[n]:
+        n += 1
+    return first[:n]
+
+
+def parse_target(target: str) -> tuple[str, str | None]:
+    """``s3://bucket/prefix`` -> ("bucket", "prefix"); a bare name -> ("name", None)."""
+    if "://" in target:
+        parts = urlsplit(target)
+        bucket, prefix = parts.netloc, parts.path.strip("/") or None
+    else:
+        bucket, prefix = target, None
+    problem = bucket_name_problem(bucket)
+    if problem:
+        raise SettingError(f"'{bucket}' is not a valid S3 bucket name: {problem}")
+    return bucket, prefix
+
+
+def s3_publisher(
+    target: str,
+    *,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    **options: Any,
+) -> S3Publisher:
+    """A publisher for ``target`` using the standard AWS credential chain."""
+    import boto3
+    from botocore.config import Config as BotoConfig
+    from botocore.exceptions import ProfileNotFound
+
+    bucket, prefix_hint = parse_target(target)
+    try:
+        session = boto3.Session(profile_name=profile, region_name=region)
+    except ProfileNotFound:
+        raise SettingError(f"no AWS profile named '{profile}'") from None
+    client = session.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        config=BotoConfig(retries={"mode": "standard", "max_attempts": 8}),
+    )
+    return S3Publisher(bucket, client, client.meta.region_name or "us-east-1", prefix_hint)
+
+
+@hookimpl
+def gallery_publishers() -> dict[str, Any]:
+    return {"s3": s3_publisher}
