@@ -32,6 +32,8 @@ DASH_REGIONS = frozenset(
      "ap-northeast-1", "eu-west-1", "sa-east-1", "us-gov-west-1"}
 )  # fmt: skip
 LEASE_KEY = ".gallery-lease"
+#: how often a body read cut off mid-stream is tried (botocore retries only the request)
+READ_ATTEMPTS = 5
 LEASE_SECONDS = 15 * 60
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 #: the IAM permission each call needs, for AccessDenied messages (as the tutorial lists them)
@@ -47,6 +49,16 @@ PERMISSIONS = {
     "list_objects_v2": "s3:ListBucket",
     "copy_object": "s3:PutObject and s3:GetObject",
 }
+
+
+def _body_errors() -> tuple[type[BaseException], ...]:
+    from botocore.exceptions import IncompleteReadError, ReadTimeoutError, ResponseStreamingError
+    from urllib3.exceptions import ProtocolError
+
+    return (ResponseStreamingError, IncompleteReadError, ReadTimeoutError, ProtocolError, OSError)
+
+
+_BODY_ERRORS = _body_errors()
 
 
 def bucket_name_problem(name: str) -> str | None:
@@ -134,13 +146,24 @@ class S3Publisher:
     def read(self, key: str) -> tuple[bytes, str] | None:
         from botocore.exceptions import ClientError
 
-        try:
-            response = self._call("get_object", Key=key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "NoSuchBucket", "404"):
-                return None
-            raise
-        return response["Body"].read(), response["ETag"].strip('"')
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                response = self._call("get_object", Key=key)
+                # botocore retries a failed request, but not a body cut off mid-stream
+                return response["Body"].read(), response["ETag"].strip('"')
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code")
+                if code in ("NoSuchKey", "NoSuchBucket", "404"):
+                    return None
+                raise
+            except _BODY_ERRORS:
+                if attempt == READ_ATTEMPTS - 1:
+                    raise GalleryError(
+                        f"reading s3://{self.bucket}/{key} was cut off {READ_ATTEMPTS} times; "
+                        "check the network and run gallery publish again"
+                    ) from None
+                time.sleep(min(2.0, 0.1 * 2**attempt))
+        raise AssertionError("unreachable")
 
     def existing(self, keys: list[str]) -> dict[str, str]:
         if not keys:

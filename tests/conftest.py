@@ -7,8 +7,9 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,9 +18,15 @@ from gallery_builder.plugin_manager import BLOCK_ENV, NO_AUTOLOAD_ENV
 
 @pytest.fixture(autouse=True)
 def _only_our_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests see gallery-builder's own plugins only, whatever else is installed."""
+    """Tests see gallery-builder's own plugins only, whatever else is installed; and no AWS
+    settings of the machine's leak in."""
     monkeypatch.setenv(NO_AUTOLOAD_ENV, "1")
     monkeypatch.delenv(BLOCK_ENV, raising=False)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
 
 
 @pytest.fixture
@@ -94,3 +101,35 @@ def unprivileged(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
             f"it read a chmod 000 file; exit {probe.returncode}, stderr {probe.stderr!r}"
         )
     return prefix
+
+
+# --- S3: a real moto server over HTTP on 127.0.0.1 (tests/s3env.py) ---------------------------
+
+from s3env import FaultProxy, MotoServer, s3_client  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    """One real moto server process for the whole run (one per xdist worker)."""
+    with MotoServer() as server:
+        yield server
+
+
+@pytest.fixture
+def s3_server(moto_server: MotoServer) -> MotoServer:
+    """The moto server, emptied of every bucket before the test."""
+    moto_server.reset()
+    return moto_server
+
+
+@pytest.fixture
+def s3(s3_server: MotoServer) -> Any:
+    """A boto3 S3 client talking straight to the moto server."""
+    return s3_client(s3_server.endpoint)
+
+
+@pytest.fixture
+def fault_proxy(s3_server: MotoServer) -> Iterator[FaultProxy]:
+    """A fault-injecting proxy in front of the (emptied) moto server."""
+    with FaultProxy(s3_server.endpoint) as proxy:
+        yield proxy

@@ -1,0 +1,283 @@
+"""Publishing to S3 website hosting, against a real moto server over HTTP; requests are
+counted from the server's log, faults come from a TCP proxy."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pictures
+import pytest
+from conftest import read_manifest, site_files
+from gallery_builder.plugins.s3_publisher import S3Publisher, s3_publisher
+from s3env import Fault, FaultProxy, MotoServer
+
+from gallery_builder.publishing import PublishConflict, publish
+from gallery_builder.testing import build_gallery, run_cli
+
+BUCKET = "my-gallery"
+
+
+@pytest.fixture
+def site(source: Path, tmp_path: Path) -> Path:
+    pictures.jpeg(source / "a.jpg", taken="2024:01:01 10:00:00")
+    pictures.jpeg(source / "Trip" / "b.jpg", taken="2024:01:02 10:00:00")
+    pictures.png(source / "Trip" / "Day" / "c.png")
+    out = tmp_path / "site"
+    build_gallery(source, out)
+    return out
+
+
+def publisher(server: MotoServer | FaultProxy, region: str = "us-east-1") -> S3Publisher:
+    return s3_publisher(f"s3://{BUCKET}", endpoint_url=server.endpoint, region=region)
+
+
+def bucket_files(s3, prefix: str = "photos") -> dict[str, dict]:
+    """The gallery's objects: key (without the prefix) -> md5, content type, cache control."""
+    found = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix + "/"):
+        for item in page.get("Contents", []):
+            key = item["Key"].removeprefix(prefix + "/")
+            if key in ("manifest.json", ".gallery-lease"):
+                continue
+            head = s3.head_object(Bucket=BUCKET, Key=item["Key"])
+            found[key] = {
+                "md5": item["ETag"].strip('"'),
+                "content_type": head["ContentType"],
+                "cache_control": head.get("CacheControl"),
+            }
+    return found
+
+
+def assert_bucket_equals_site(s3, site: Path) -> None:
+    files = read_manifest(site)["files"]
+    assert bucket_files(s3) == {
+        path: {k: entry[k] for k in ("md5", "content_type", "cache_control")}
+        for path, entry in files.items()
+    }
+    live = json.loads(s3.get_object(Bucket=BUCKET, Key="photos/manifest.json")["Body"].read())
+    assert live["files"] == files
+
+
+def writes(requests) -> list[str]:
+    return [f"{r.method} {r.path}" for r in requests if r.method in ("PUT", "POST", "DELETE")]
+
+
+def test_a_first_publish_sets_up_website_hosting_and_uploads_the_site(
+    site: Path, s3_server: MotoServer, s3
+) -> None:
+    result = run_cli(["publish", BUCKET, "--site", site, "--endpoint-url", s3_server.endpoint])
+    assert result.exit_code == 0, result.output
+    assert f"website: http://{BUCKET}.s3-website-us-east-1.amazonaws.com/" in result.output
+    assert "gallery: http://my-gallery.s3-website-us-east-1.amazonaws.com/photos/" in result.output
+    assert_bucket_equals_site(s3, site)
+    block = s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"]
+    assert block == {"BlockPublicAcls": True, "IgnorePublicAcls": True,
+                     "BlockPublicPolicy": False, "RestrictPublicBuckets": False}  # fmt: skip
+    website = s3.get_bucket_website(Bucket=BUCKET)
+    assert website["IndexDocument"] == {"Suffix": "index.html"}
+    assert website["ErrorDocument"] == {"Key": "photos/error.html"}
+    assert s3.head_object(Bucket=BUCKET, Key="photos/error.html")  # the error document exists
+    (statement,) = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]
+    assert statement["Resource"] == f"arn:aws:s3:::{BUCKET}/photos/*"
+    assert statement["Action"] == "s3:GetObject" and statement["Principal"] == "*"
+
+
+def test_the_manifest_is_the_last_write_and_deletes_come_after(
+    source: Path, site: Path, s3_server: MotoServer, s3
+) -> None:
+    publish(site, publisher(s3_server), "photos")
+    pictures.jpeg(source / "Trip" / "b.jpg", (300, 200), taken="2024:01:02 10:00:00")
+    build_gallery(source, site)
+    mark = s3_server.mark()
+    publish(site, publisher(s3_server), "photos")
+    done = writes(s3_server.requests_since(mark))
+    commit = done.index(f"PUT /{BUCKET}/photos/manifest.json")
+    uploads = [w for w in done[:commit] if w.startswith("PUT") and ".gallery-lease" not in w]
+    assert all(not w.endswith(".html") for w in uploads[:-2])  # images first, then pages
+    assert uploads[-2:] == [
+        f"PUT /{BUCKET}/photos/trip/index.html",
+        f"PUT /{BUCKET}/photos/index.html",
+    ]
+    after = done[commit + 1 :]
+    assert any(w.startswith("POST") for w in after)  # DeleteObjects, after the commit
+    assert after[-1] == f"DELETE /{BUCKET}/photos/.gallery-lease"  # the lease, released
+    assert_bucket_equals_site(s3, site)
+
+
+def test_a_noop_publish_sends_exactly_one_request(site: Path, s3_server: MotoServer) -> None:
+    publish(site, publisher(s3_server), "photos")
+    mark = s3_server.mark()
+    result = publish(site, publisher(s3_server), "photos")
+    assert [str(r) for r in s3_server.requests_since(mark)] == [
+        f"GET /{BUCKET}/photos/manifest.json -> 200"
+    ]
+    assert not result.committed
+
+
+def test_one_changed_picture_sends_only_its_files_pages_and_manifest(
+    source: Path, site: Path, s3_server: MotoServer, s3
+) -> None:
+    publish(site, publisher(s3_server), "photos")
+    pictures.jpeg(source / "a.jpg", (330, 250), taken="2024:01:01 10:00:00")
+    build_gallery(source, site)
+    new = {p for p in read_manifest(site)["files"] if p.startswith("a.")}
+    mark = s3_server.mark()
+    publish(site, publisher(s3_server), "photos")
+    puts = {
+        r.path.removeprefix(f"/{BUCKET}/photos/")
+        for r in s3_server.requests_since(mark)
+        if r.method == "PUT"
+    }
+    assert puts - {"manifest.json", ".gallery-lease"} == new | {"index.html"}
+    assert_bucket_equals_site(s3, site)  # and no stale object is left
+
+
+def test_other_statements_and_objects_the_gallery_did_not_write_survive(
+    source: Path, site: Path, s3_server: MotoServer, s3
+) -> None:
+    s3.create_bucket(Bucket=BUCKET)
+    theirs = {
+        "Sid": "TheirAccess",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+        "Action": "s3:ListBucket",
+        "Resource": f"arn:aws:s3:::{BUCKET}",
+    }
+    s3.put_bucket_policy(
+        Bucket=BUCKET, Policy=json.dumps({"Version": "2012-10-17", "Statement": [theirs]})
+    )
+    s3.put_object(Bucket=BUCKET, Key="other/keep.txt", Body=b"outside the prefix")
+    s3.put_object(Bucket=BUCKET, Key="photos/notes.txt", Body=b"inside, not ours")
+    publish(site, publisher(s3_server), "photos")
+    (source / "a.jpg").unlink()
+    build_gallery(source, site)
+    publish(site, publisher(s3_server), "photos")
+    statements = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]
+    assert theirs in statements and len(statements) == 2
+    assert (
+        s3.get_object(Bucket=BUCKET, Key="other/keep.txt")["Body"].read() == b"outside the prefix"
+    )
+    assert (
+        s3.get_object(Bucket=BUCKET, Key="photos/notes.txt")["Body"].read() == b"inside, not ours"
+    )
+    files = bucket_files(s3)
+    del files["notes.txt"]
+    assert set(files) == set(read_manifest(site)["files"])  # a.jpg's images were deleted
+
+
+def test_a_dry_run_sends_no_write(site: Path, s3_server: MotoServer) -> None:
+    mark = s3_server.mark()
+    result = run_cli(["publish", f"s3://{BUCKET}", "--site", site, "--dry-run",
+                      "--endpoint-url", s3_server.endpoint])  # fmt: skip
+    assert result.exit_code == 0 and "upload index.html (new)" in result.output
+    assert writes(s3_server.requests_since(mark)) == []
+
+
+def test_a_bucket_outside_us_east_1_gets_the_dot_form_url(site: Path, s3_server: MotoServer, s3):
+    result = run_cli(["publish", f"s3://{BUCKET}/trip", "--site", site, "--region", "eu-central-1",
+                      "--endpoint-url", s3_server.endpoint])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert s3.get_bucket_location(Bucket=BUCKET)["LocationConstraint"] == "eu-central-1"
+    assert "website: http://my-gallery.s3-website.eu-central-1.amazonaws.com/" in result.output
+    assert "gallery: http://my-gallery.s3-website.eu-central-1.amazonaws.com/trip/" in result.output
+    assert s3.head_object(Bucket=BUCKET, Key="trip/index.html")
+
+
+def test_the_original_scripts_bucket_is_migrated_without_sending_unchanged_files(
+    site: Path, s3_server: MotoServer, s3
+) -> None:
+    s3.create_bucket(Bucket=BUCKET)
+    files = read_manifest(site)["files"]
+    same = sorted(p for p in files if p.endswith(".jpg"))[0]
+    s3.put_object(Bucket=BUCKET, Key=f"photos/{same}", Body=(site / same).read_bytes())
+    s3.put_object(Bucket=BUCKET, Key="photos/IMG_0001.jpg", Body=b"an original")
+    flat = {same: files[same]["md5"], "IMG_0001.jpg": hashlib.md5(b"an original").hexdigest()}
+    s3.put_object(Bucket=BUCKET, Key="photos/manifest.json", Body=json.dumps(flat).encode())
+    calls: list[tuple[str, str]] = []
+
+    class Recording(S3Publisher):
+        def upload(self, key, file, entry):
+            calls.append(("upload", key))
+            super().upload(key, file, entry)
+
+        def retag(self, key, entry):
+            calls.append(("retag", key))
+            super().retag(key, entry)
+
+    base = publisher(s3_server)
+    publish(site, Recording(BUCKET, base.client, base.region), "photos")
+    # same bytes: a server-side copy that sets the headers, not an upload
+    assert ("retag", f"photos/{same}") in calls and ("upload", f"photos/{same}") not in calls
+    assert_bucket_equals_site(s3, site)  # headers fixed; IMG_0001.jpg, the script's, deleted
+
+
+def test_publish_completes_through_resets_throttling_and_cut_responses(
+    site: Path, s3_server: MotoServer, fault_proxy: FaultProxy, s3
+) -> None:
+    fault_proxy.plan([
+        Fault("reset", method="PUT", nth=2),
+        Fault("slowdown", method="PUT", nth=5),
+        Fault("truncate", method="GET", path="manifest.json", nth=1),
+        Fault("slowdown", method="POST", nth=1),
+    ])  # fmt: skip
+    publish(site, publisher(fault_proxy), "photos")
+    assert fault_proxy.pending() == [] or all(f.method == "POST" for f in fault_proxy.pending())
+    assert_bucket_equals_site(s3, site)
+
+
+def test_an_interrupted_publish_resends_nothing_that_arrived(
+    site: Path, s3_server: MotoServer, s3
+) -> None:
+    class Killed(S3Publisher):
+        sent = 0
+
+        def upload(self, key, file, entry):
+            if Killed.sent == 6:
+                raise KeyboardInterrupt
+            Killed.sent += 1
+            super().upload(key, file, entry)
+
+    base = publisher(s3_server)
+    with pytest.raises(KeyboardInterrupt):
+        publish(site, Killed(BUCKET, base.client, base.region), "photos", workers=1)
+    with pytest.raises(s3.exceptions.NoSuchKey):
+        s3.get_object(Bucket=BUCKET, Key="photos/manifest.json")  # nothing went live
+    mark = s3_server.mark()
+    result = publish(site, publisher(s3_server), "photos")
+    assert len(result.resumed) == 6
+    sent = {r.path for r in s3_server.requests_since(mark) if r.method == "PUT"}
+    assert not sent & {f"/{BUCKET}/photos/{p}" for p in result.resumed}
+    assert_bucket_equals_site(s3, site)
+
+
+def test_an_overlapping_publish_is_refused(site: Path, s3_server: MotoServer, s3) -> None:
+    class Meddling(S3Publisher):
+        def upload(self, key, file, entry):
+            if key.endswith("index.html"):
+                with pytest.raises(PublishConflict, match="another publish holds"):
+                    publish(site, publisher(s3_server), "photos")
+            super().upload(key, file, entry)
+
+    base = publisher(s3_server)
+    publish(site, Meddling(BUCKET, base.client, base.region), "photos")
+    assert_bucket_equals_site(s3, site)
+
+
+def test_a_bad_bucket_name_is_refused_before_any_request(site: Path, s3_server: MotoServer):
+    mark = s3_server.mark()
+    result = run_cli(
+        ["publish", "s3://My_Bucket", "--site", site, "--endpoint-url", s3_server.endpoint]
+    )
+    assert result.exit_code == 2 and "not a valid S3 bucket name" in result.output
+    assert s3_server.requests_since(mark) == []
+
+
+def test_site_files_are_what_the_bucket_holds_after_a_cli_publish(site, s3_server, s3) -> None:
+    assert (
+        run_cli(["publish", BUCKET, "--site", site, "--endpoint-url", s3_server.endpoint]).exit_code
+        == 0
+    )
+    keys = {k for k in bucket_files(s3)}
+    assert keys == set(site_files(site)) - {"manifest.json"}
