@@ -281,3 +281,16 @@ def test_site_files_are_what_the_bucket_holds_after_a_cli_publish(site, s3_serve
     )
     keys = {k for k in bucket_files(s3)}
     assert keys == set(site_files(site)) - {"manifest.json"}
+
+
+def test_credentials_never_appear_in_the_output(
+    site: Path, s3_server: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEKEYID1234")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "very/secret+key/do-not-print")
+    args = ["publish", BUCKET, "--site", site, "--endpoint-url", s3_server.endpoint, "-v"]
+    result = run_cli(args)
+    assert result.exit_code == 0
+    assert "uploaded http://my-gallery.s3-website-us-east-1.amazonaws.com/photos/" in result.output
+    assert "AKIAEXAMPLEKEYID1234" not in result.output
+    assert "very/secret+key" not in result.output
