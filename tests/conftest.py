@@ -41,6 +41,21 @@ def out(tmp_path: Path) -> Path:
     return tmp_path / "site"
 
 
+@pytest.fixture
+def site(source: Path, tmp_path: Path) -> Path:
+    """A built site of three dated pictures in nested albums (root, Trip, Trip/Day)."""
+    import pictures
+
+    from gallery_builder.testing import build_gallery
+
+    pictures.jpeg(source / "a.jpg", taken="2024:01:01 10:00:00")
+    pictures.jpeg(source / "Trip" / "b.jpg", taken="2024:01:02 10:00:00")
+    pictures.png(source / "Trip" / "Day" / "c.png")
+    out = tmp_path / "site"
+    build_gallery(source, out)
+    return out
+
+
 def read_manifest(out: Path) -> dict:
     return json.loads((out / "manifest.json").read_text(encoding="utf-8"))
 

@@ -46,16 +46,6 @@ class Recording(FilePublisher):
 
 
 @pytest.fixture
-def site(source: Path, tmp_path: Path) -> Path:
-    pictures.jpeg(source / "a.jpg", taken="2024:01:01 10:00:00")
-    pictures.jpeg(source / "Trip" / "b.jpg", taken="2024:01:02 10:00:00")
-    pictures.png(source / "Trip" / "Day" / "c.png")
-    out = tmp_path / "site"
-    build_gallery(source, out)
-    return out
-
-
-@pytest.fixture
 def target(tmp_path: Path) -> Path:
     return tmp_path / "www"
 

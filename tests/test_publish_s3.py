@@ -19,16 +19,6 @@ from gallery_builder.testing import build_gallery, run_cli
 BUCKET = "my-gallery"
 
 
-@pytest.fixture
-def site(source: Path, tmp_path: Path) -> Path:
-    pictures.jpeg(source / "a.jpg", taken="2024:01:01 10:00:00")
-    pictures.jpeg(source / "Trip" / "b.jpg", taken="2024:01:02 10:00:00")
-    pictures.png(source / "Trip" / "Day" / "c.png")
-    out = tmp_path / "site"
-    build_gallery(source, out)
-    return out
-
-
 def publisher(server: MotoServer | FaultProxy, region: str = "us-east-1") -> S3Publisher:
     return s3_publisher(f"s3://{BUCKET}", endpoint_url=server.endpoint, region=region)
 
