@@ -215,6 +215,8 @@ def publish(
         click.echo(f"dry run: {len(result.plan.uploads)} to upload, "
                    f"{len(result.plan.deletes)} to delete; nothing sent")  # fmt: skip
         return
+    for note in result.notes:
+        click.echo(f"warning: {note}", err=True)
     click.echo(result.summary())
     base = f"{prefix}/" if prefix else ""
     if hasattr(publisher, "region"):

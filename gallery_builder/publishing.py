@@ -64,7 +64,8 @@ class Publisher(Protocol):
 
     # Optional: a publisher to a web host may also set the hosting up (see s3_publisher):
     # hosting_fingerprint(prefix) -> str, the fingerprint of the settings it would apply;
-    # set_up_hosting(prefix) -> None, applying them (idempotent). The fingerprint is stored in
+    # set_up_hosting(prefix) -> list[str], applying them (idempotent) and returning notes on
+    # what it had to skip (a call the store does not support). The fingerprint is stored in
     # the committed manifest, so the next publish skips the setup when it is unchanged.
 
 
@@ -103,6 +104,8 @@ class PublishResult:
     uploaded: list[str] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)  #: already there from an interrupted run
     deleted: list[str] = field(default_factory=list)
+    #: what the hosting setup skipped, for the user to do by other means
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         if not self.committed:
@@ -162,7 +165,7 @@ def publish(
     if dry_run or (plan.changes_nothing and same_manifest):
         return result  # a no-op publish costs the one read above
     if fingerprint and (state.hosting != fingerprint or reconfigure):
-        publisher.set_up_hosting(prefix)
+        result.notes += publisher.set_up_hosting(prefix) or []
     with publisher.lease(prefix):
         # what an interrupted publish already sent, with the right bytes, is not sent again
         arrived = publisher.existing(

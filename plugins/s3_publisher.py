@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import json
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,20 +36,45 @@ LEASE_KEY = ".gallery-lease"
 #: how often a body read cut off mid-stream is tried (botocore retries only the request)
 READ_ATTEMPTS = 5
 LEASE_SECONDS = 15 * 60
+#: error codes with which S3-compatible stores refuse a call they do not implement
+UNSUPPORTED = frozenset({"NotImplemented", "XNotImplemented", "501", "MethodNotAllowed", "405"})
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-#: the IAM permission each call needs, for AccessDenied messages (as the tutorial lists them)
+#: the IAM permission each S3 API call needs, for AccessDenied messages (as the tutorial lists)
 PERMISSIONS = {
-    "create_bucket": "s3:CreateBucket",
-    "put_public_access_block": "s3:PutBucketPublicAccessBlock",
-    "put_bucket_website": "s3:PutBucketWebsite",
-    "put_bucket_policy": "s3:PutBucketPolicy",
-    "get_bucket_policy": "s3:GetBucketPolicy",
-    "put_object": "s3:PutObject",
-    "get_object": "s3:GetObject",
-    "delete_objects": "s3:DeleteObject",
-    "list_objects_v2": "s3:ListBucket",
-    "copy_object": "s3:PutObject and s3:GetObject",
+    "CreateBucket": "s3:CreateBucket",
+    "HeadBucket": "s3:ListBucket",
+    "PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "PutBucketWebsite": "s3:PutBucketWebsite",
+    "PutBucketPolicy": "s3:PutBucketPolicy",
+    "GetBucketPolicy": "s3:GetBucketPolicy",
+    "PutObject": "s3:PutObject",
+    "GetObject": "s3:GetObject",
+    "DeleteObject": "s3:DeleteObject",
+    "DeleteObjects": "s3:DeleteObject",
+    "ListObjectsV2": "s3:ListBucket",
+    "CopyObject": "s3:PutObject and s3:GetObject",
 }
+_DENIED = ("AccessDenied", "403", "AllAccessDisabled")
+_BPA_HINT = (
+    "; or the account blocks public bucket policies: in the AWS console, S3 > Block Public "
+    "Access settings for this account, uncheck 'Block all public access' (see "
+    "docs/publishing.md)"
+)
+
+
+def _s3_errors(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn what botocore raises into a :class:`GalleryError` that says what to do."""
+
+    @functools.wraps(method)
+    def translated(self: S3Publisher, *args: Any, **kwargs: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return method(self, *args, **kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise self.error(exc) from None
+
+    return translated
 
 
 def _body_errors() -> tuple[type[BaseException], ...]:
@@ -120,29 +146,38 @@ class S3Publisher:
     # --- errors ------------------------------------------------------------------------------
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
+        return getattr(self.client, operation)(Bucket=self.bucket, **kwargs)
+
+    def error(self, exc: Exception) -> GalleryError:
+        """What a botocore error means for the user, as a :class:`GalleryError`."""
         from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
-        try:
-            return getattr(self.client, operation)(Bucket=self.bucket, **kwargs)
-        except NoCredentialsError:
-            raise GalleryError(
+        if isinstance(exc, NoCredentialsError):
+            return GalleryError(
                 "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/"
                 "AWS_SECRET_ACCESS_KEY, run `aws configure`, or use --profile"
-            ) from None
-        except EndpointConnectionError as exc:
-            raise GalleryError(f"cannot reach S3: {exc}") from None
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("AccessDenied", "403", "AllAccessDisabled"):
-                need = PERMISSIONS.get(operation, operation)
-                raise GalleryError(
-                    f"access denied to {operation} on bucket {self.bucket}: your IAM identity "
-                    f"needs {need}"
-                ) from None
-            raise
+            )
+        if isinstance(exc, EndpointConnectionError):
+            return GalleryError(f"cannot reach S3: {exc}")
+        if not isinstance(exc, ClientError):
+            return GalleryError(f"S3 request failed: {exc}; run gallery publish again")
+        error = exc.response.get("Error", {})
+        code, operation = error.get("Code", ""), exc.operation_name
+        if code in _DENIED:
+            need = PERMISSIONS.get(operation, f"s3:{operation}")
+            return GalleryError(
+                f"access denied to {operation} on bucket {self.bucket}: your IAM identity "
+                f"needs {need}" + (_BPA_HINT if operation == "PutBucketPolicy" else "")
+            )
+        message = error.get("Message") or "no message"
+        return GalleryError(
+            f"S3 refused {operation} on bucket {self.bucket}: {code} ({message}); the live "
+            "gallery is still whole: fix that, then run gallery publish again"
+        )
 
     # --- the Publisher protocol ----------------------------------------------------------------
 
+    @_s3_errors
     def read(self, key: str) -> tuple[bytes, str] | None:
         from botocore.exceptions import ClientError
 
@@ -165,6 +200,7 @@ class S3Publisher:
                 time.sleep(min(2.0, 0.1 * 2**attempt))
         raise AssertionError("unreachable")
 
+    @_s3_errors
     def existing(self, keys: list[str]) -> dict[str, str]:
         if not keys:
             return {}
@@ -178,6 +214,7 @@ class S3Publisher:
                         found[item["Key"]] = item["ETag"].strip('"')
         return found
 
+    @_s3_errors
     def upload(self, key: str, file: Path, entry: dict[str, Any]) -> None:
         data = file.read_bytes()
         digest = hashlib.md5(data)
@@ -192,6 +229,7 @@ class S3Publisher:
             CacheControl=entry["cache_control"],
         )
 
+    @_s3_errors
     def retag(self, key: str, entry: dict[str, Any]) -> None:
         self._call(
             "copy_object",
@@ -202,6 +240,7 @@ class S3Publisher:
             CacheControl=entry["cache_control"],
         )
 
+    @_s3_errors
     def commit(self, key: str, data: bytes, base_etag: str | None) -> str:
         from botocore.exceptions import ClientError
 
@@ -226,6 +265,7 @@ class S3Publisher:
             raise
         return response["ETag"].strip('"')
 
+    @_s3_errors
     def delete(self, keys: list[str]) -> None:
         if not keys:
             return
@@ -254,6 +294,7 @@ class S3Publisher:
             with contextlib.suppress(ClientError, GalleryError):
                 self._call("delete_object", Key=key, IfMatch=f'"{self._lease_etag}"')
 
+    @_s3_errors
     def _take_lease(self, key: str) -> None:
         from botocore.exceptions import ClientError
 
@@ -308,34 +349,70 @@ class S3Publisher:
         settings = json.dumps(self.hosting_settings(prefix), sort_keys=True)
         return hashlib.sha256(f"{self.bucket}|{settings}".encode()).hexdigest()[:16]
 
-    def set_up_hosting(self, prefix: str) -> None:
-        """Create and open the bucket for website hosting: idempotent, keeps what it can."""
-        from botocore.exceptions import ClientError
+    @_s3_errors
+    def set_up_hosting(self, prefix: str) -> list[str]:
+        """Create and open the bucket for website hosting: idempotent, keeps what it can.
 
+        A call the store does not support (S3-compatible stores answer ``NotImplemented``)
+        is skipped; the returned notes say which, and what to do instead."""
         settings = self.hosting_settings(prefix)
         self._ensure_bucket()
-        try:
-            self._call(
-                "put_public_access_block",
-                PublicAccessBlockConfiguration=settings["public_access_block"],
+        notes: list[str] = []
+        if not self._supported(
+            "put_public_access_block", notes,
+            PublicAccessBlockConfiguration=settings["public_access_block"],
+        ):  # fmt: skip
+            notes[-1] += " (stores without it have no Block Public Access to lift)"
+        if not self._supported(
+            "put_bucket_website", notes, WebsiteConfiguration=settings["website"]
+        ):
+            notes[-1] += (
+                f"; set index.html and {settings['website']['ErrorDocument']['Key']} "
+                "as the index and error documents in the store's own settings"
             )
-            self._call("put_bucket_website", WebsiteConfiguration=settings["website"])
-            try:
-                existing = self._call("get_bucket_policy")["Policy"]
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "NoSuchBucketPolicy":
-                    raise
-                existing = None
-            policy = merged_policy(existing, settings["statement"])
-            self._call("put_bucket_policy", Policy=json.dumps(policy))
-        except GalleryError as exc:
-            if "put_bucket_policy" in str(exc):
-                raise GalleryError(
-                    f"{exc}; or the account blocks public bucket policies: in the AWS console, "
-                    "S3 > Block Public Access settings for this account, uncheck "
-                    "'Block all public access' (see docs/publishing.md)"
-                ) from None
-            raise
+        self._put_policy(settings["statement"], notes)
+        return notes
+
+    def _put_policy(self, statement: dict[str, Any], notes: list[str]) -> None:
+        """Merge ``statement`` into the bucket policy; never replace a policy we cannot read."""
+        from botocore.exceptions import ClientError
+
+        try:
+            existing = self._call("get_bucket_policy")["Policy"]
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code in UNSUPPORTED:
+                notes.append(
+                    f"{self._store} does not support bucket policies ({code}): skipped "
+                    "get_bucket_policy and put_bucket_policy; make the gallery's objects "
+                    "publicly readable with the store's own settings"
+                )
+                return
+            if code != "NoSuchBucketPolicy":
+                raise
+            existing = None
+        policy = merged_policy(existing, statement)
+        if not self._supported("put_bucket_policy", notes, Policy=json.dumps(policy)):
+            notes[-1] += "; make the gallery's objects publicly readable in the store's settings"
+
+    def _supported(self, operation: str, notes: list[str], **kwargs: Any) -> bool:
+        """Call a hosting operation; False (and a note) when the store does not support it."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._call(operation, **kwargs)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code not in UNSUPPORTED:
+                raise
+            notes.append(f"{self._store} does not support {operation} ({code}): skipped")
+            return False
+        return True
+
+    @property
+    def _store(self) -> str:
+        endpoint = getattr(self.client.meta, "endpoint_url", None) or "the store"
+        return f"the store at {endpoint}" if "://" in endpoint else endpoint
 
     def _ensure_bucket(self) -> None:
         from botocore.exceptions import ClientError

@@ -367,13 +367,31 @@ def s3_client(
 
 # -- the fault proxy ------------------------------------------------------------------------
 
-FaultKind = Literal["reset", "slowdown", "truncate"]
+FaultKind = Literal[
+    "reset", "slowdown", "truncate", "not-implemented", "access-denied", "invalid-request"
+]
 
-_SLOWDOWN_BODY = (
-    b'<?xml version="1.0" encoding="UTF-8"?>\n'
-    b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message>"
-    b"<RequestId>S3ENVSLOWDOWN</RequestId><HostId>s3env</HostId></Error>"
-)
+
+def _error_body(code: str, message: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{code}</Code><Message>{message}</Message>"
+        "<RequestId>S3ENVFAULT</RequestId><HostId>s3env</HostId></Error>"
+    ).encode()
+
+
+#: the faults answered by the proxy itself: status line and S3 error body
+_ANSWERS: dict[str, tuple[str, bytes]] = {
+    "slowdown": ("503 Slow Down", _error_body("SlowDown", "Please reduce your request rate.")),
+    "not-implemented": (
+        "501 Not Implemented",
+        _error_body(
+            "NotImplemented", "A header you provided implies functionality that is not implemented"
+        ),
+    ),
+    "access-denied": ("403 Forbidden", _error_body("AccessDenied", "Access Denied")),
+    "invalid-request": ("400 Bad Request", _error_body("InvalidRequest", "Invalid Request")),
+}
 _MAX_HEAD = 64 * 1024
 _BLOCK = 64 * 1024
 
@@ -384,6 +402,11 @@ class Fault:
 
     - ``"reset"``: read the request, do not forward it, close the connection with a RST.
     - ``"slowdown"``: do not forward; answer ``503 SlowDown`` with S3's XML error body.
+    - ``"not-implemented"``: do not forward; answer ``501 NotImplemented``, as S3-compatible
+      stores (MinIO, R2, ...) answer a call they do not support.
+    - ``"access-denied"``: do not forward; answer ``403 AccessDenied``, as S3 does for a call
+      the IAM identity may not make (or that account-level Block Public Access forbids).
+    - ``"invalid-request"``: do not forward; answer ``400 InvalidRequest`` (not retried).
     - ``"truncate"``: forward, then send the head and only half of the response's body and
       close the connection; a response with an empty body (HEAD, a PUT's 200) is cut inside
       its status line, so the client sees the answer broken, although the server acted.
@@ -398,7 +421,7 @@ class Fault:
     nth: int = 1
 
     def __post_init__(self) -> None:
-        if self.kind not in ("reset", "slowdown", "truncate"):
+        if self.kind not in ("reset", "truncate", *_ANSWERS):
             raise ValueError(f"unknown fault kind {self.kind!r}")
         if self.nth < 1:
             raise ValueError("nth counts from 1")
@@ -677,20 +700,21 @@ class FaultProxy:
         expects = request.has_token("Expect", "100-continue")
         keep_alive = version == "HTTP/1.1" and not request.has_token("Connection", "close")
 
-        if fault == "slowdown":
+        if fault in _ANSWERS:
+            status, body = _ANSWERS[fault]
             if not expects:
                 for _ in _body(stream, request, no_body=False, to_eof=False):
                     pass
             head = _Head(
-                "HTTP/1.1 503 Slow Down",
+                f"HTTP/1.1 {status}",
                 [
                     ("Content-Type", "application/xml"),
-                    ("Content-Length", str(len(_SLOWDOWN_BODY))),
-                    ("x-amz-request-id", "S3ENVSLOWDOWN"),
+                    ("Content-Length", str(len(body))),
+                    ("x-amz-request-id", "S3ENVFAULT"),
                     *([("Connection", "close")] if expects else []),
                 ],
             )
-            client.sendall(head.encode() + (b"" if method == "HEAD" else _SLOWDOWN_BODY))
+            client.sendall(head.encode() + (b"" if method == "HEAD" else body))
             return keep_alive and not expects
 
         if expects:

@@ -50,6 +50,13 @@ def assert_bucket_equals_site(s3, site: Path) -> None:
     assert live["files"] == files
 
 
+def manifest_is_live(s3) -> bool:
+    """Whether the gallery has gone live: its manifest is in the bucket (if there is one)."""
+    if BUCKET not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+        return False
+    return s3.list_objects_v2(Bucket=BUCKET, Prefix="photos/manifest.json")["KeyCount"] == 1
+
+
 def writes(requests) -> list[str]:
     return [f"{r.method} {r.path}" for r in requests if r.method in ("PUT", "POST", "DELETE")]
 
@@ -284,3 +291,98 @@ def test_credentials_never_appear_in_the_output(
     assert "uploaded http://my-gallery.s3-website-us-east-1.amazonaws.com/photos/" in result.output
     assert "AKIAEXAMPLEKEYID1234" not in result.output
     assert "very/secret+key" not in result.output
+
+
+# --- S3-compatible stores: hosting calls they do not implement ---------------------------------
+
+
+def test_hosting_calls_a_store_does_not_implement_are_reported_and_skipped(
+    site: Path, s3_server: MotoServer, fault_proxy: FaultProxy, s3
+) -> None:
+    fault_proxy.plan([
+        Fault("not-implemented", method="PUT", path="?publicAccessBlock"),
+        Fault("not-implemented", method="PUT", path="?website"),
+        Fault("not-implemented", method="GET", path="?policy"),
+    ])  # fmt: skip
+    args = ["publish", BUCKET, "--site", site, "--endpoint-url", fault_proxy.endpoint]
+    result = run_cli(args)
+    assert result.exit_code == 0, result.output
+    assert fault_proxy.pending() == []
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 3, result.stderr
+    store = f"the store at {fault_proxy.endpoint}"
+    assert f"{store} does not support put_public_access_block (NotImplemented)" in warnings[0]
+    assert "put_bucket_website (NotImplemented)" in warnings[1]
+    assert "photos/error.html" in warnings[1]  # what to set by other means
+    assert "does not support bucket policies (NotImplemented)" in warnings[2]
+    assert_bucket_equals_site(s3, site)  # the gallery itself is published
+    # a policy that could not be read is never replaced
+    with pytest.raises(s3.exceptions.ClientError, match="NoSuchBucketPolicy"):
+        s3.get_bucket_policy(Bucket=BUCKET)
+    with pytest.raises(s3.exceptions.ClientError, match="NoSuchWebsiteConfiguration"):
+        s3.get_bucket_website(Bucket=BUCKET)
+    # setup counts as done: the next publish neither repeats it nor warns again
+    fault_proxy.plan([])
+    again = run_cli(args)
+    assert again.exit_code == 0 and "warning" not in again.stderr
+    assert "up to date" in again.output
+
+
+def test_a_store_without_policy_writes_keeps_the_rest_of_hosting(
+    site: Path, s3_server: MotoServer, fault_proxy: FaultProxy, s3
+) -> None:
+    fault_proxy.plan([Fault("not-implemented", method="PUT", path="?policy")])
+    result = run_cli(["publish", BUCKET, "--site", site, "--endpoint-url", fault_proxy.endpoint])
+    assert result.exit_code == 0, result.output
+    assert "does not support put_bucket_policy (NotImplemented): skipped" in result.stderr
+    assert "publicly readable" in result.stderr
+    assert s3.get_bucket_website(Bucket=BUCKET)["ErrorDocument"] == {"Key": "photos/error.html"}
+    assert_bucket_equals_site(s3, site)
+
+
+def test_other_errors_stop_the_publish_with_a_message_not_a_traceback(
+    site: Path, s3_server: MotoServer, fault_proxy: FaultProxy, s3
+) -> None:
+    fault_proxy.plan([Fault("invalid-request", method="PUT", path="?website")])
+    result = run_cli(["publish", BUCKET, "--site", site, "--endpoint-url", fault_proxy.endpoint])
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # a message, not a traceback
+    assert (
+        f"S3 refused PutBucketWebsite on bucket {BUCKET}: InvalidRequest (Invalid Request)"
+        in result.output
+    )
+    assert not manifest_is_live(s3)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "permission"),
+    [
+        ("PUT", "?publicAccessBlock", "s3:PutBucketPublicAccessBlock"),
+        ("PUT", "?website", "s3:PutBucketWebsite"),
+        ("GET", "?policy", "s3:GetBucketPolicy"),
+        ("PUT", "/photos/error.html", "s3:PutObject"),
+        ("GET", "/photos/manifest.json", "s3:GetObject"),
+        ("GET", "list-type=2", "s3:ListBucket"),
+    ],
+)
+def test_access_denied_names_the_missing_iam_permission(
+    site: Path, s3_server: MotoServer, fault_proxy: FaultProxy, s3, method, path, permission
+) -> None:
+    fault_proxy.plan([Fault("access-denied", method=method, path=path)])
+    result = run_cli(["publish", BUCKET, "--site", site, "--endpoint-url", fault_proxy.endpoint])
+    assert fault_proxy.pending() == []
+    assert result.exit_code == 1, result.output
+    assert f"your IAM identity needs {permission}" in result.output
+    assert isinstance(result.exception, SystemExit)  # a message, not a traceback
+    assert not manifest_is_live(s3)
+
+
+def test_a_refused_public_policy_points_to_account_level_block_public_access(
+    site: Path, s3_server: MotoServer, fault_proxy: FaultProxy
+) -> None:
+    # S3 answers AccessDenied to PutBucketPolicy when the account blocks public policies
+    fault_proxy.plan([Fault("access-denied", method="PUT", path="?policy")])
+    result = run_cli(["publish", BUCKET, "--site", site, "--endpoint-url", fault_proxy.endpoint])
+    assert result.exit_code == 1
+    assert "needs s3:PutBucketPolicy; or the account blocks public bucket policies" in result.output
+    assert "Block Public Access settings for this account" in result.output
