@@ -169,12 +169,13 @@ def publish(
     with publisher.lease(prefix):
         # what an interrupted publish already sent, with the right bytes, is not sent again
         arrived = publisher.existing(
-            [join_key(prefix, u.path) for u in plan.uploads if u.reason == "new"]
+            [join_key(prefix, u.path) for u in plan.uploads if u.bytes_needed]
         )
         skip = {
             u.path
             for u in plan.uploads
-            if arrived.get(join_key(prefix, u.path), "").strip('"') == u.entry["md5"]
+            if u.bytes_needed
+            and arrived.get(join_key(prefix, u.path), "").strip('"') == u.entry["md5"]
         }
 
         def send(upload: Any) -> str:

@@ -15,7 +15,9 @@ import contextlib
 import functools
 import hashlib
 import json
+import os
 import re
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -298,7 +300,12 @@ class S3Publisher:
     def _take_lease(self, key: str) -> None:
         from botocore.exceptions import ClientError
 
-        body = json.dumps({"id": uuid.uuid4().hex, "until": time.time() + LEASE_SECONDS})
+        body = json.dumps({
+            "id": uuid.uuid4().hex,
+            "until": time.time() + LEASE_SECONDS,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+        })  # fmt: skip
         try:
             response = self._call("put_object", Key=key, Body=body.encode(), IfNoneMatch="*")
             self._lease_etag = response["ETag"].strip('"')
@@ -310,7 +317,8 @@ class S3Publisher:
         until = 0.0
         if held is not None:
             with contextlib.suppress(ValueError, TypeError, AttributeError):
-                until = float(json.loads(held[0]).get("until", 0))
+                holder = json.loads(held[0])
+                until = 0.0 if _died_here(holder) else float(holder.get("until", 0))
         if held is not None and until > time.time():
             raise PublishConflict(
                 f"another publish holds s3://{self.bucket}/{key} until "
@@ -433,6 +441,21 @@ class S3Publisher:
         if self.region != "us-east-1":
             options["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
         self._call("create_bucket", **options)
+
+
+def _died_here(holder: dict[str, Any]) -> bool:
+    """Whether a lease was taken by a process on this machine that no longer runs (a killed
+    publish): then it need not be waited out."""
+    pid = holder.get("pid")
+    if holder.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
 
 
 def _common_prefix(keys: list[str]) -> str:

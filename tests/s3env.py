@@ -368,7 +368,7 @@ def s3_client(
 # -- the fault proxy ------------------------------------------------------------------------
 
 FaultKind = Literal[
-    "reset", "slowdown", "truncate", "not-implemented", "access-denied", "invalid-request"
+    "reset", "hang", "slowdown", "truncate", "not-implemented", "access-denied", "invalid-request"
 ]
 
 
@@ -401,6 +401,8 @@ class Fault:
     """Do ``kind`` to the ``nth`` request (1-based) that matches ``method`` and ``path``.
 
     - ``"reset"``: read the request, do not forward it, close the connection with a RST.
+    - ``"hang"``: do not forward, never answer: the client waits until the proxy closes (or
+      its read timeout): a request caught in flight, e.g. to kill the client at that moment.
     - ``"slowdown"``: do not forward; answer ``503 SlowDown`` with S3's XML error body.
     - ``"not-implemented"``: do not forward; answer ``501 NotImplemented``, as S3-compatible
       stores (MinIO, R2, ...) answer a call they do not support.
@@ -421,7 +423,7 @@ class Fault:
     nth: int = 1
 
     def __post_init__(self) -> None:
-        if self.kind not in ("reset", "truncate", *_ANSWERS):
+        if self.kind not in ("reset", "hang", "truncate", *_ANSWERS):
             raise ValueError(f"unknown fault kind {self.kind!r}")
         if self.nth < 1:
             raise ValueError("nth counts from 1")
@@ -700,6 +702,9 @@ class FaultProxy:
         expects = request.has_token("Expect", "100-continue")
         keep_alive = version == "HTTP/1.1" and not request.has_token("Connection", "close")
 
+        if fault == "hang":
+            self._stop.wait()
+            raise _Closed("hung as planned")
         if fault in _ANSWERS:
             status, body = _ANSWERS[fault]
             if not expects:

@@ -8,7 +8,7 @@ import shutil
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError, ResponseStreamingError
+from botocore.exceptions import ClientError, ReadTimeoutError, ResponseStreamingError
 from s3env import (
     Fault,
     FaultProxy,
@@ -233,3 +233,34 @@ def test_faults_fire_on_the_nth_matching_request_only(fault_proxy: FaultProxy) -
     assert error_code(exc) == ("SlowDown", 503)
     s3.put_object(Bucket="site", Key="b", Body=b"")  # fired once, then passes
     assert [e.fault for e in fault_proxy.events[-4:]] == [None, None, "slowdown", None]
+
+
+def test_a_held_request_never_reaches_the_server_nor_answers(
+    s3_server: MotoServer, fault_proxy: FaultProxy
+) -> None:
+    client = s3_client(fault_proxy.endpoint, max_attempts=1, timeout=1)
+    client.create_bucket(Bucket="site")
+    fault_proxy.plan([Fault("hang", method="PUT", path="/site/a")])
+    mark = s3_server.mark()
+    with pytest.raises(ReadTimeoutError):
+        client.put_object(Bucket="site", Key="a", Body=b"x")
+    assert s3_server.requests_since(mark) == []
+    assert fault_proxy.events[-1] == ProxyEvent("PUT", "/site/a", "hang")
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "code"),
+    [("not-implemented", 501, "NotImplemented"), ("access-denied", 403, "AccessDenied"),
+     ("invalid-request", 400, "InvalidRequest")],
+)  # fmt: skip
+def test_answered_faults_carry_s3_error_codes(
+    s3_server: MotoServer, fault_proxy: FaultProxy, kind: str, status: int, code: str
+) -> None:
+    client = s3_client(fault_proxy.endpoint, max_attempts=1)
+    client.create_bucket(Bucket="site")
+    fault_proxy.plan([Fault(kind, method="PUT", path="?website")])
+    with pytest.raises(ClientError) as raised:
+        client.put_bucket_website(
+            Bucket="site", WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}}
+        )
+    assert error_code(raised) == (code, status)
