@@ -6,6 +6,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 
@@ -223,6 +224,50 @@ def publish(
         click.echo(f"website: {publisher.url('')}")
     click.echo(f"gallery: {publisher.url(base)}")
     click.echo(f"manifest: {publisher.url(base + 'manifest.json')}")
+
+
+@cli.command()
+@click.argument("site", default="_site", metavar="[SITE]")
+@click.option("-p", "--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on (0: any free port).")  # fmt: skip
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (loopback: this machine only).")  # fmt: skip
+@click.option("-v", "--verbose", is_flag=True, help="Log each request.")
+def serve(site: str, port: int, host: str, verbose: bool) -> None:
+    """Preview SITE (a built site, default ./_site, or a file:// publish target) the way S3
+    website hosting serves it: /album/ gives album/index.html, /album redirects to /album/,
+    a missing page answers 404 with the gallery's error.html."""
+    from gallery_builder.serve import SiteFolder, TargetFolder, make_server
+
+    try:
+        if site.startswith("file://"):
+            source: SiteFolder | TargetFolder = TargetFolder(Path(urlsplit(site).path))
+            mount = "/"
+        else:
+            manifest, _ = read_site_manifest(Path(site))
+            mount = site_path(manifest)
+            source = SiteFolder(Path(site), mount)
+        server = make_server(source, host, port)
+    except SettingError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    except GalleryError as exc:
+        _fail(str(exc))
+    server.verbose = verbose  # type: ignore[attr-defined]
+    bound_host, bound_port = server.server_address[:2]
+    shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
+    click.echo(f"serving {site} at http://{shown}:{bound_port}{mount} (Ctrl+C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def site_path(manifest: dict) -> str:
+    """The URL path a built gallery is published at by default: ``/<name>/``."""
+    name = manifest.get("name") or ""
+    return f"/{name}/" if name else "/"
 
 
 def make_cli(pm: GalleryPluginManager) -> click.Group:

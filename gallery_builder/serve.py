@@ -1,0 +1,221 @@
+"""``gallery serve``: a preview server that answers the way S3 static website hosting does.
+
+- ``/album/`` serves ``album/index.html``; ``/album`` redirects (302) to ``/album/`` when
+  that index exists;
+- a missing key answers 404 with the gallery's ``error.html`` as the body;
+- each file goes out with the content type and cache control the manifest lists.
+
+It serves either a built site (only the files its manifest lists, under the path the gallery is
+published at, e.g. ``/istanbul/``) or a ``file://`` publish target (a folder laid out like a
+bucket, any number of galleries in it). :func:`resolve` is the pure part; the rest is I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+
+from gallery_builder.errors import GalleryError, SettingError
+from gallery_builder.manifest import MANIFEST_NAME
+from gallery_builder.model import REVALIDATE
+from gallery_builder.sitefiles import content_type
+
+ERROR_DOCUMENT = "error.html"
+INDEX_DOCUMENT = "index.html"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A file the server can send: where it is, and its headers."""
+
+    file: Path
+    content_type: str
+    cache_control: str = REVALIDATE
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    entry: Entry | None = None  #: the body (for 200, and for 404 the error document)
+    location: str | None = None  #: for a redirect
+
+
+def key_of(path: str) -> str | None:
+    """The object key a request path asks for (S3 website: a trailing '/' means its index),
+    or None for a path no bucket key can have (``..``, empty segments, NUL)."""
+    raw = unquote(urlsplit(path).path)
+    if not raw.startswith("/") or "\x00" in raw:
+        return None
+    key = raw[1:]
+    parts = key.split("/")
+    if any(part in (".", "..") for part in parts) or "" in parts[:-1]:
+        return None
+    return key + INDEX_DOCUMENT if key == "" or key.endswith("/") else key
+
+
+def resolve(
+    path: str,
+    lookup: Callable[[str], Entry | None],
+    error_document: Callable[[str], Entry | None],
+) -> Answer:
+    """What S3 website hosting answers to GET ``path``: ``lookup(key)`` finds an object,
+    ``error_document(key)`` the error page that applies to a missing ``key``."""
+    key = key_of(path)
+    if key is None:
+        return Answer(HTTPStatus.BAD_REQUEST)
+    entry = lookup(key)
+    if entry is not None:
+        return Answer(HTTPStatus.OK, entry)
+    is_index = key == INDEX_DOCUMENT or key.endswith("/" + INDEX_DOCUMENT)
+    if not is_index and lookup(f"{key}/{INDEX_DOCUMENT}") is not None:
+        return Answer(HTTPStatus.FOUND, location="/" + quote(key) + "/")
+    return Answer(HTTPStatus.NOT_FOUND, error_document(key))
+
+
+class SiteFolder:
+    """A built site, served at ``mount`` (e.g. ``istanbul/``): only what its manifest lists."""
+
+    def __init__(self, site: Path, mount: str):
+        try:
+            manifest = json.loads((site / MANIFEST_NAME).read_bytes())
+        except FileNotFoundError:
+            raise GalleryError(
+                f"{site} has no {MANIFEST_NAME}: build the site first (gallery build SOURCE -o "
+                f"{site})"
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise GalleryError(f"cannot read {site / MANIFEST_NAME}: {exc}") from None
+        self.mount = mount.strip("/") + "/" if mount.strip("/") else ""
+        self.entries = {
+            path: Entry(site / path, entry["content_type"], entry["cache_control"])
+            for path, entry in manifest.get("files", {}).items()
+        }
+        self.entries[MANIFEST_NAME] = Entry(site / MANIFEST_NAME, "application/json")
+
+    def lookup(self, key: str) -> Entry | None:
+        if not key.startswith(self.mount):
+            return None
+        return self.entries.get(key[len(self.mount) :])
+
+    def error_document(self, key: str) -> Entry | None:
+        return self.entries.get(ERROR_DOCUMENT)
+
+
+class TargetFolder:
+    """A ``file://`` publish target: every file but hidden ones (locks, build state); the error
+    document of a missing key is that of the deepest gallery above it."""
+
+    def __init__(self, root: Path):
+        if not root.is_dir():
+            raise SettingError(f"{root} is not a folder")
+        self.root = root.resolve()
+
+    def lookup(self, key: str) -> Entry | None:
+        if any(part.startswith(".") for part in key.split("/")):
+            return None
+        file = self.root / key
+        try:
+            if not file.is_file() or not file.resolve().is_relative_to(self.root):
+                return None
+        except OSError:
+            return None
+        return Entry(file, content_type(key), self._cache_control(key))
+
+    def _cache_control(self, key: str) -> str:
+        folder = posixpath.dirname(key)
+        while True:
+            files = self._manifest_files(folder)
+            rel = key[len(folder) + 1 :] if folder else key
+            if files is not None and rel in files:
+                return files[rel].get("cache_control", REVALIDATE)
+            if not folder:
+                return REVALIDATE
+            folder = posixpath.dirname(folder)
+
+    def _manifest_files(self, folder: str) -> dict[str, Any] | None:
+        try:
+            manifest = json.loads((self.root / folder / MANIFEST_NAME).read_bytes())
+        except (OSError, ValueError):
+            return None
+        files = manifest.get("files") if isinstance(manifest, dict) else None
+        return files if isinstance(files, dict) else None
+
+    def error_document(self, key: str) -> Entry | None:
+        folder = posixpath.dirname(key)
+        while True:
+            candidate = posixpath.join(folder, ERROR_DOCUMENT) if folder else ERROR_DOCUMENT
+            entry = self.lookup(candidate)
+            if entry is not None and (self.root / folder / MANIFEST_NAME).is_file():
+                return entry
+            if not folder:
+                return None
+            folder = posixpath.dirname(folder)
+
+
+def make_server(
+    source: SiteFolder | TargetFolder, host: str = "127.0.0.1", port: int = 8000
+) -> ThreadingHTTPServer:
+    """An HTTP server for ``source``; ``port`` 0 picks a free one. Call ``serve_forever()``."""
+    home = "/" + source.mount if isinstance(source, SiteFolder) else "/"
+
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "gallery-serve"
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self._answer(body=True)
+
+        def do_HEAD(self) -> None:
+            self._answer(body=False)
+
+        def _answer(self, body: bool) -> None:
+            if urlsplit(self.path).path == "/" and home != "/":
+                answer = Answer(HTTPStatus.FOUND, location=home)  # a convenience, not S3's
+            else:
+                answer = resolve(self.path, source.lookup, source.error_document)
+            data = b""
+            if answer.entry is not None:
+                try:
+                    data = answer.entry.file.read_bytes()
+                except OSError:
+                    answer = Answer(HTTPStatus.NOT_FOUND)
+            self.send_response(answer.status)
+            if answer.location:
+                self.send_header("Location", answer.location)
+            if answer.entry is not None:
+                self.send_header("Content-Type", answer.entry.content_type)
+                self.send_header("Cache-Control", answer.entry.cache_control)
+            elif answer.status != HTTPStatus.OK:
+                data = f"{answer.status} {HTTPStatus(answer.status).phrase}\n".encode()
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if body:
+                self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            if self.server.verbose:  # type: ignore[attr-defined]
+                super().log_message(format, *args)
+
+    try:
+        server = ThreadingHTTPServer((host, port), Handler)
+    except OSError as exc:
+        raise GalleryError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    server.daemon_threads = True
+    server.verbose = False  # type: ignore[attr-defined]
+    return server
+
+
+def serve_in_thread(server: ThreadingHTTPServer) -> threading.Thread:
+    """Run ``server`` in a daemon thread (for tests and embedding); stop with shutdown()."""
+    thread = threading.Thread(target=server.serve_forever, name="gallery-serve", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,153 @@
+"""``gallery serve``: S3-website semantics over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import http.client
+import re
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import TIMEOUT, gallery, read_manifest
+from gallery_builder.plugins.file_publisher import file_publisher
+
+from gallery_builder.model import IMMUTABLE
+from gallery_builder.publishing import publish
+from gallery_builder.serve import SiteFolder, TargetFolder, key_of, make_server, serve_in_thread
+
+
+def fetch(port: int, path: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    try:
+        connection.request(method, path)
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def served(site: Path) -> Iterator[int]:
+    """The built ``site`` (gallery "photos") served at /photos/; yields the port."""
+    server = make_server(SiteFolder(site, "/photos/"), port=0)
+    serve_in_thread(server)
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_folder_url_serves_its_index(site: Path, served: int) -> None:
+    status, headers, body = fetch(served, "/photos/")
+    assert status == 200 and body == (site / "index.html").read_bytes()
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    assert headers["Cache-Control"] == "no-cache"
+    status, _, body = fetch(served, "/photos/trip/day/")
+    assert status == 200 and body == (site / "trip" / "day" / "index.html").read_bytes()
+
+
+def test_a_folder_without_its_slash_redirects(served: int) -> None:
+    status, headers, _ = fetch(served, "/photos/trip")
+    assert (status, headers["Location"]) == (302, "/photos/trip/")
+    assert fetch(served, "/")[1]["Location"] == "/photos/"  # the gallery's own place
+
+
+def test_a_missing_key_answers_404_with_the_error_page_at_any_depth(site: Path, served: int):
+    for path in ("/photos/nothing.html", "/photos/trip/day/gone/deeper/x.jpg", "/elsewhere"):
+        status, headers, body = fetch(served, path)
+        assert status == 404, path
+        assert body == (site / "error.html").read_bytes()
+        assert headers["Content-Type"] == "text/html; charset=utf-8"
+
+
+def test_files_go_out_with_the_manifests_headers(site: Path, served: int) -> None:
+    files = read_manifest(site)["files"]
+    for path, entry in files.items():
+        status, headers, body = fetch(served, "/photos/" + path)
+        assert status == 200, path
+        assert body == (site / path).read_bytes()
+        assert headers["Content-Type"] == entry["content_type"]
+        assert headers["Cache-Control"] == entry["cache_control"]
+    assert any(e["cache_control"] == IMMUTABLE for e in files.values())
+
+
+def test_head_answers_headers_only(served: int) -> None:
+    status, headers, body = fetch(served, "/photos/", method="HEAD")
+    assert status == 200 and body == b"" and int(headers["Content-Length"]) > 0
+
+
+def test_only_the_sites_files_are_served(site: Path, served: int) -> None:
+    assert (site / ".gallery").is_dir()  # the build state is in the folder, never served
+    for path in ("/photos/.gallery/state.sqlite", "/photos/../photos/index.html",
+                 "/photos/%2e%2e/%2e%2e/etc/passwd", "/photos//index.html"):  # fmt: skip
+        assert fetch(served, path)[0] in (400, 404), path
+
+
+def test_key_of_maps_paths_as_s3_website_does() -> None:
+    assert key_of("/") == "index.html"
+    assert key_of("/a%20b/") == "a b/index.html"
+    assert key_of("/a/b.jpg?x=1") == "a/b.jpg"
+    assert key_of("/a/../b") is None and key_of("/a//b") is None
+
+
+@pytest.fixture
+def target(site: Path, tmp_path: Path) -> Path:
+    """``site`` published with the file:// publisher under www/photos/."""
+    www = tmp_path / "www"
+    publish(site, file_publisher(f"file://{www}"), "photos")
+    (www / "other.txt").write_text("not a gallery file")
+    return www
+
+
+def test_a_file_target_is_served_like_its_bucket(site: Path, target: Path) -> None:
+    server = make_server(TargetFolder(target), port=0)
+    serve_in_thread(server)
+    port = server.server_address[1]
+    try:
+        status, headers, body = fetch(port, "/photos/trip/")
+        assert status == 200 and body == (site / "trip" / "index.html").read_bytes()
+        assert fetch(port, "/photos/trip")[1]["Location"] == "/photos/trip/"
+        status, _, body = fetch(port, "/photos/trip/gone.html")
+        assert status == 404 and body == (site / "error.html").read_bytes()
+        assert fetch(port, "/nowhere/x")[0] == 404  # no gallery above: a plain 404
+        assert fetch(port, "/other.txt")[1]["Content-Type"] == "text/plain; charset=utf-8"
+        image = next(p for p, e in read_manifest(site)["files"].items() if p.endswith(".jpg"))
+        headers = fetch(port, "/photos/" + image)[1]
+        assert headers["Cache-Control"] == IMMUTABLE
+        assert fetch(port, "/photos/.gallery-publish.lock")[0] == 404
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_command_serves_until_stopped(site: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gallery_builder", "serve", str(site), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        line = process.stdout.readline()
+        found = re.search(r"at http://127\.0\.0\.1:(\d+)/photos/ ", line)
+        assert found, line
+        status, _, body = fetch(int(found[1]), "/photos/")
+        assert status == 200 and body == (site / "index.html").read_bytes()
+    finally:
+        process.terminate()
+        process.wait(TIMEOUT)
+
+
+def test_serving_a_folder_that_is_not_built_says_so(tmp_path: Path) -> None:
+    run = gallery("serve", tmp_path, "--port", "0")
+    assert run.returncode == 1
+    assert "has no manifest.json: build the site first" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_a_port_in_use_is_a_message(site: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        run = gallery("serve", site, "--port", taken.getsockname()[1])
+    assert run.returncode == 1 and "cannot listen on 127.0.0.1:" in run.stderr
