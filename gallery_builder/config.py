@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from gallery_builder.slugs import slugify
 
@@ -43,6 +44,21 @@ class GallerySettings:
     theme: str = "default"
     description: str = ""
     lang: str = "en"
+    #: where the gallery is served: a path ("/istanbul/") or a URL ("https://x.org/trips/");
+    #: "" means "/<name>/", where `gallery publish` puts it by default
+    base_url: str = ""
+
+    @property
+    def base_path(self) -> str:
+        """The URL path of the gallery's root, with slashes at both ends: "/istanbul/"."""
+        if self.base_url:
+            return urlsplit(self.base_url).path
+        return f"/{self.name}/"
+
+    @property
+    def absolute_url(self) -> str | None:
+        """The gallery's full URL, if ``base_url`` gives one (for link previews)."""
+        return self.base_url if "://" in self.base_url else None
 
 
 @dataclass(frozen=True)
@@ -98,6 +114,28 @@ def _theme(value: Any) -> str:
 def _lang(value: Any) -> str:
     if not isinstance(value, str) or not re.match(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", value):
         raise ValueError('a language tag such as "en" or "pt-BR"')
+    return value
+
+
+def _base_url(value: Any) -> str:
+    allowed = (
+        'a path with "/" at both ends, such as "/istanbul/" or "/", or an http(s) URL ending '
+        'in "/", such as "https://photos.example.org/istanbul/"'
+    )
+    if value == "":
+        return value
+    if (
+        not isinstance(value, str)
+        or not value.endswith("/")
+        or any(c in value for c in " \t\n\"'<>")
+    ):
+        raise ValueError(allowed)
+    parts = urlsplit(value)
+    if value.startswith("/"):
+        if parts.scheme or parts.netloc or parts.query or parts.fragment or "//" in value:
+            raise ValueError(allowed)
+    elif parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(allowed)
     return value
 
 
@@ -168,6 +206,7 @@ SCHEMA: dict[str, dict[str, Callable[[Any], Any]]] = {
         "theme": _theme,
         "description": _string,
         "lang": _lang,
+        "base_url": _base_url,
     },
     "images": {
         "sizes": _sizes,
@@ -354,6 +393,9 @@ theme = "default"
 description = ""
 # The language of your captions and titles, for the page's lang attribute.
 lang = "en"
+# Where the gallery is served: a path ("/trips/istanbul/") or the full URL (for link
+# previews). "" means "/NAME/", where `gallery publish` puts it. The error page needs it.
+base_url = ""
 
 [images]
 # Long-edge sizes, in pixels, of the web images made of each picture (never upscaled).

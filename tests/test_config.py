@@ -101,6 +101,7 @@ title = "Trip \\"2024\\""
 theme = "default"
 description = "Ten days by train"
 lang = "pt-BR"
+base_url = "https://photos.example.org/trips/2024/"
 
 [images]
 sizes = [1280, 320, 640, 320]
@@ -118,7 +119,10 @@ strip_gps = false
         theme="default",
         description="Ten days by train",
         lang="pt-BR",
+        base_url="https://photos.example.org/trips/2024/",
     )
+    assert config.gallery.base_path == "/trips/2024/"
+    assert config.gallery.absolute_url == "https://photos.example.org/trips/2024/"
     assert config.images.sizes == (320, 640, 1280)  # sorted, without repeats
     assert config.images.thumbnail == (300, 300)
     assert config.images.formats == ("avif", "webp", "png")
@@ -204,6 +208,12 @@ strip_gps = true
         ("lang", '"english"', 'a language tag such as "en" or "pt-BR"'),
         ("lang", '"e"', "a language tag"),
         ("lang", "1", "a language tag"),
+        ("base_url", '"istanbul"', 'a path with "/" at both ends'),
+        ("base_url", '"/istanbul"', 'a path with "/" at both ends'),
+        ("base_url", '"//evil.example/"', "an http(s) URL"),
+        ("base_url", '"ftp://x.org/"', "an http(s) URL"),
+        ("base_url", '"/a b/"', "such as"),
+        ("base_url", '"/x/?q=1/"', "such as"),
     ],
 )
 def test_bad_gallery_value_names_file_line_key_and_what_is_allowed(
@@ -315,7 +325,7 @@ def test_unknown_key_in_gallery(source: Path) -> None:
     error = config_error(source)
     assert_points_at(error, path, 3)
     assert "unknown key 'author' in [gallery]" in str(error)
-    assert "name, title, theme, description, lang" in str(error)
+    assert "name, title, theme, description, lang, base_url" in str(error)
 
 
 def test_unknown_section_names_file_line_and_the_allowed_sections(source: Path) -> None:
