@@ -69,6 +69,8 @@ class ImageSettings:
     #: (format, quality) pairs for every format, sorted
     quality: tuple[tuple[str, int], ...] = tuple(sorted(DEFAULT_QUALITY.items()))
     strip_gps: bool = True
+    #: publish each picture's original file, byte for byte, at its source-relative path
+    originals: bool = False
 
     def quality_for(self, fmt: str) -> int:
         return dict(self.quality).get(fmt, DEFAULT_QUALITY[fmt])
@@ -214,6 +216,7 @@ SCHEMA: dict[str, dict[str, Callable[[Any], Any]]] = {
         "formats": _formats,
         "quality": _quality,
         "strip_gps": _bool,
+        "originals": _bool,
     },
 }
 
@@ -408,6 +411,9 @@ formats = ["webp", "jpeg"]
 quality = {{ webp = 80, jpeg = 85, avif = 60 }}
 # Remove GPS position from published pictures (other EXIF data is kept).
 strip_gps = true
+# Also publish each picture's original file, as it is, at its path in the source folder.
+# With strip_gps = true, a picture whose original holds a GPS position is not published so.
+originals = false
 """
 
 

@@ -23,9 +23,10 @@ def image_entry(picture: Picture, fallback_format: str) -> dict[str, Any]:
     thumbnail = picture.derivatives.get(f"thumb.{fallback_format}")
     if thumbnail is not None:
         derivatives["thumbnail"] = thumbnail.path
-    entry: dict[str, Any] = {
-        "source": picture.source.relpath,
-        "md5": picture.md5,
+    entry: dict[str, Any] = {"source": picture.source.relpath, "md5": picture.md5}
+    if picture.original:  # published as it is, at this site path (``[images] originals``)
+        entry["original"] = picture.original
+    entry |= {
         "album": picture.album_path,
         "slug": picture.slug,
         "width": md.width,

@@ -51,6 +51,8 @@ class Metadata:
     camera: str | None = None
     caption: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  #: fields added by plugins
+    #: whether the file holds a GPS position (EXIF or XMP); None: not known, the core looks
+    has_gps: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,9 @@ class Picture:
     slug: str
     album_path: str  #: the album's slug path ('' for the root album)
     derivatives: dict[str, Derivative] = field(default_factory=dict)
+    #: the site path of the published original (its source relpath), or None when the
+    #: original is not published (``[images] originals = false``, or withheld for its GPS)
+    original: str | None = None
 
     @property
     def sort_key(self) -> tuple[bool, str, str]:

@@ -30,6 +30,12 @@ from gallery_builder.model import (
     Site,
     Source,
 )
+from gallery_builder.originals import (
+    WITHHELD_META,
+    choose_originals,
+    place_originals,
+    withheld_warning,
+)
 from gallery_builder.plugin_manager import GalleryPluginManager, collected, required
 from gallery_builder.progress import Reporter
 from gallery_builder.rendering import page_context
@@ -59,6 +65,8 @@ class BuildResult:
     made: int = 0  #: pictures whose images were made this build
     reused: int = 0  #: pictures whose images were all reused
     skipped: list[tuple[str, str]] = field(default_factory=list)  #: (relpath, reason)
+    #: pictures whose original is not published for its GPS position (``strip_gps``)
+    originals_withheld: list[str] = field(default_factory=list)
     written: list[str] = field(default_factory=list)  #: files written, relative to out_dir
     removed: list[str] = field(default_factory=list)  #: stale files removed
     seconds: float = 0.0
@@ -159,6 +167,8 @@ def _build(
     make_images(pm, config, state, out_dir, pictures, jobs, force, reporter, result)
     _report_skips(result, strict, reporter)
     pictures = [p for p in pictures if p.derivatives]
+    result.originals_withheld = choose_originals(pictures, config.images)
+    _report_withheld(result, reporter)
     root = required(
         pm.hook.gallery_album_tree(pictures=pictures, config=config), "gallery_album_tree"
     )
@@ -175,7 +185,9 @@ def _build(
         target = f"{STATIC_DIR}/{stem}.{hashlib.md5(data).hexdigest()[:8]}{ext}"
         site.assets[name] = target
         writer.write(target, data, cache_control=IMMUTABLE)
-    _render_pages(pm, config, site, chain, writer)
+    pages: list[Page] = collected(pm.hook.gallery_pages(site=site, config=config))
+    place_originals(pictures, pages, writer)
+    _render_pages(pm, config, site, chain, writer, pages)
     extra = {}
     for fields in pm.hook.gallery_manifest_fields(site=site, config=config):
         extra.update(fields or {})
@@ -189,6 +201,10 @@ def _build(
     result.albums = len(root.walk()) if pictures else 0
     state.outputs = new_outputs
     state.meta["albums"] = str(result.albums)
+    if result.originals_withheld:
+        state.meta[WITHHELD_META] = "\n".join(result.originals_withheld)
+    else:
+        state.meta.pop(WITHHELD_META, None)
     state.save()
     result.seconds = time.perf_counter() - started
     return result
@@ -278,6 +294,11 @@ def _report_skips(result: BuildResult, strict: bool, reporter: Reporter) -> None
         )
 
 
+def _report_withheld(result: BuildResult, reporter: Reporter) -> None:
+    for relpath in result.originals_withheld:
+        reporter.warn(withheld_warning(relpath))
+
+
 def _outputs_exist(state: BuildState) -> bool:
     out = state.dir.parent
     return all(exists(f"{out}/{r.path}", r.size) for r in state.outputs.values())
@@ -287,6 +308,8 @@ def _nothing_to_do(
     state: BuildState, result: BuildResult, strict: bool, reporter: Reporter, started: float
 ) -> BuildResult:
     _report_skips(result, strict, reporter)
+    result.originals_withheld = [p for p in state.meta.get(WITHHELD_META, "").split("\n") if p]
+    _report_withheld(result, reporter)
     result.pictures = result.reused = sum(
         1 for r in state.sources.values() if r.kind and r.md5 and not r.error
     )
@@ -315,6 +338,9 @@ def _read(
         metadata = required(
             pm.hook.gallery_read_metadata(source=source, config=config), "gallery_read_metadata"
         )
+        if metadata.has_gps is None:  # a plugin's answer that does not say: look, once
+            has_gps = imaging.file_has_gps_position(source.path)
+            metadata = dataclasses.replace(metadata, has_gps=has_gps)
     except BadPicture as exc:
         return dataclasses.replace(record, kind=record.kind, error=str(exc))
     except OSError as exc:
@@ -350,9 +376,10 @@ def _make_pictures(found: list[_Found], candidates: list[Source]) -> list[Pictur
     return pictures
 
 
-def _render_pages(pm, config: Config, site: Site, chain, writer: SiteWriter) -> None:
+def _render_pages(
+    pm, config: Config, site: Site, chain, writer: SiteWriter, pages: list[Page]
+) -> None:
     environment = theming.make_environment(chain)
-    pages: list[Page] = collected(pm.hook.gallery_pages(site=site, config=config))
     for page in sorted(pages, key=lambda p: p.path):
         context = page_context(page, site, config)
         for extra in pm.hook.gallery_template_context(page=page, site=site, config=config):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from pathlib import Path
 
 from gallery_builder import imaging
@@ -31,6 +32,13 @@ CONTENT_TYPES = {
     "xml": "application/xml",
     "woff2": "font/woff2",
     "gif": "image/gif",
+    # the other names of the pictures a source may hold, published as originals
+    "jpeg": "image/jpeg",
+    "jpe": "image/jpeg",
+    "jfif": "image/jpeg",
+    "tif": "image/tiff",
+    "tiff": "image/tiff",
+    "bmp": "image/bmp",
 }
 
 
@@ -84,10 +92,7 @@ class SiteWriter:
     def write(self, relpath: str, data: bytes, *, cache_control: str | None) -> None:
         """Write ``relpath`` if it changed; list it in the manifest unless ``cache_control``
         is None (the manifest itself)."""
-        if not safe_relpath(relpath):
-            raise GalleryError(f"a plugin or theme tried to write outside the site: {relpath!r}")
-        if relpath in self.new_outputs:
-            raise GalleryError(f"two outputs claim the same file: {relpath}")
+        self._claim(relpath, "a plugin or theme tried to write outside the site")
         md5 = hashlib.md5(data).hexdigest()
         record = OutputRecord(relpath, md5, len(data))
         old = self.state.outputs.get(relpath)
@@ -103,6 +108,54 @@ class SiteWriter:
         self.new_outputs[relpath] = record
         if cache_control is not None:
             self.site.files[relpath] = site_file(relpath, md5, len(data), cache_control)
+
+    def place(
+        self, relpath: str, source_path: str, md5: str, size: int, *, cache_control: str
+    ) -> None:
+        """Put the file at ``source_path`` into the site at ``relpath`` as it is (see
+        :func:`link_or_copy`) and list it in the manifest. ``md5`` and ``size`` are the
+        file's, as the build already knows them: nothing is hashed here, and the file is put
+        there only when they differ from what the last build put there (or ``force``)."""
+        self._claim(relpath, "a picture's original would be published outside the site")
+        record = OutputRecord(relpath, md5, size)
+        old = self.state.outputs.get(relpath)
+        target = self.out_dir / relpath
+        if self.force or old is None or old.md5 != md5 or not exists(target, size):
+            try:
+                link_or_copy(Path(source_path), target)
+            except OSError as exc:
+                raise GalleryError(
+                    f"cannot put {source_path} into the site as {target}: {exc.strerror or exc}"
+                ) from None
+            self.written.append(relpath)
+            self.state.outputs[relpath] = record
+        self.new_outputs[relpath] = record
+        self.site.files[relpath] = site_file(relpath, md5, size, cache_control)
+
+    def _claim(self, relpath: str, outside: str) -> None:
+        if not safe_relpath(relpath):
+            raise GalleryError(f"{outside}: {relpath!r}")
+        if relpath in self.new_outputs:
+            raise GalleryError(f"two outputs claim the same file: {relpath}")
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """Make ``target`` hold ``source``'s bytes, atomically: a hard link when both are on one
+    file system (no bytes copied), else a copy. ``source`` is only read, never written; nor
+    is ``target`` written in place later (every write replaces the file), so the link never
+    carries a change back to the source."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        try:
+            os.link(source, tmp)
+        except OSError:  # another file system, one without hard links, or not allowed
+            shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    finally:
+        # rename() onto another link of the same file does nothing, leaving tmp behind
+        tmp.unlink(missing_ok=True)
 
 
 def remove_stale(

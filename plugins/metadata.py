@@ -14,7 +14,12 @@ from PIL import ExifTags, Image
 from gallery_builder import hookimpl
 from gallery_builder.config import Config
 from gallery_builder.errors import BadPicture
-from gallery_builder.imaging import describe_decode_error, orientation_of, read_exif
+from gallery_builder.imaging import (
+    describe_decode_error,
+    has_gps_position,
+    orientation_of,
+    read_exif,
+)
 from gallery_builder.model import Metadata, Source
 
 _TRANSPOSED = (5, 6, 7, 8)
@@ -94,6 +99,7 @@ def read_metadata(source: Source, root: Path | None = None) -> Metadata:
                 fmt = im.format or ""
                 exif = read_exif(im)
                 sub = exif.get_ifd(ExifTags.IFD.Exif)
+                has_gps = has_gps_position(im)
     except (OSError, SyntaxError, ValueError, EOFError,
             Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # fmt: skip
         raise BadPicture(describe_decode_error(exc)) from None
@@ -114,6 +120,7 @@ def read_metadata(source: Source, root: Path | None = None) -> Metadata:
             exif_text(exif.get(ExifTags.Base.Make)), exif_text(exif.get(ExifTags.Base.Model))
         ),
         caption=read_caption(source, root) or description,
+        has_gps=has_gps,
     )
 
 

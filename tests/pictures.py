@@ -46,6 +46,7 @@ __all__ = [
     "tiff16",
     "truncated_jpeg",
     "webp",
+    "xmp_gps_jpeg",
 ]
 
 RED = (255, 0, 0)
@@ -112,6 +113,7 @@ def jpeg(
     model: str | None = None,
     description: str | None = None,
     quality: int = 90,
+    xmp: bytes | None = None,
 ) -> Path:
     """RGB JPEG showing the marker pattern at ``size`` (width, height) *as displayed*.
 
@@ -120,7 +122,8 @@ def jpeg(
     ``ImageOps.exif_transpose`` yields ``size`` with red top-left.  Values outside
     2..8 are written as-is over untransformed pixels.  ``taken`` ("YYYY:MM:DD HH:MM:SS")
     sets DateTimeOriginal 0x9003 (Exif IFD) and DateTime 0x0132; ``make``, ``model``,
-    ``description`` set 0x010F, 0x0110, 0x010E; ``gps`` adds a GPS IFD for Istanbul.
+    ``description`` set 0x010F, 0x0110, 0x010E; ``gps`` adds a GPS IFD for Istanbul
+    (alone, too); ``xmp`` is written as the XMP packet.
     Without any of these options the file has no EXIF block at all.  Note that
     orientation 5 (transpose) keeps red top-left in the stored pixels too: tell it
     apart by the stored size or the blue quadrants (``BLUES``).
@@ -140,9 +143,26 @@ def jpeg(
             exif[tag] = text.encode("utf-8")
     if gps:
         exif.get_ifd(0x8825).update({0: b"\x02\x02\x00\x00", 1: "N", 2: _LAT, 3: "E", 4: _LON})
-    extra = {"exif": exif.tobytes()} if len(exif) else {}
+    # len() does not count a sub-IFD made with get_ifd(): a GPS-only EXIF must still be written
+    extra = {"exif": exif.tobytes()} if len(exif) or gps else {}
+    if xmp is not None:
+        extra["xmp"] = xmp
     im.save(path, "JPEG", quality=quality, **extra)
     return path
+
+
+#: XMP that places a picture in Istanbul, as photo managers (Lightroom, darktable) write it
+GPS_XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+    b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+    b'xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="41,0.492N" '
+    b'exif:GPSLongitude="28,58.704E"/></rdf:RDF></x:xmpmeta>'
+)
+
+
+def xmp_gps_jpeg(path: Path, size: tuple[int, int] = (320, 240)) -> Path:
+    """Marker-pattern JPEG with no EXIF, whose GPS position is in its XMP (``GPS_XMP``)."""
+    return jpeg(path, size, xmp=GPS_XMP)
 
 
 def exif_caption_jpeg(path: Path, caption: str) -> Path:
@@ -327,10 +347,16 @@ def avif(path: Path, size: tuple[int, int] = (180, 120)) -> Path:
     return path
 
 
-def png(path: Path, size: tuple[int, int] = (160, 120)) -> Path:
-    """Plain RGB PNG of the marker pattern."""
+def png(path: Path, size: tuple[int, int] = (160, 120), *, gps: bool = False) -> Path:
+    """Plain RGB PNG of the marker pattern; ``gps`` adds an eXIf chunk (before the pixels)
+    holding a GPS IFD for Istanbul."""
     path = _target(path)
-    _pattern(size).save(path, "PNG")
+    extra = {}
+    if gps:
+        exif = Image.Exif()
+        exif.get_ifd(0x8825).update({0: b"\x02\x02\x00\x00", 1: "N", 2: _LAT, 3: "E", 4: _LON})
+        extra["exif"] = exif.tobytes()
+    _pattern(size).save(path, "PNG", **extra)
     return path
 
 
