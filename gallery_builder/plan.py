@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gallery_builder.manifest import FORMAT, MANIFEST_NAME
-from gallery_builder.model import IMMUTABLE
 
 #: the headers a published object must carry, besides its content
 HEADER_FIELDS = ("content_type", "cache_control")
@@ -71,8 +70,9 @@ class Upload:
     entry: dict[str, Any]
 
     @property
-    def immutable(self) -> bool:
-        return self.entry.get("cache_control") == IMMUTABLE
+    def is_page(self) -> bool:
+        """An HTML page: it links to other files, so it goes live only after them."""
+        return str(self.entry.get("content_type", "")).startswith("text/html")
 
     @property
     def bytes_needed(self) -> bool:
@@ -82,8 +82,9 @@ class Upload:
 
 @dataclass(frozen=True)
 class PublishPlan:
-    """What a publish does, in order: ``uploads`` (immutable files first, then pages deepest
-    first), then the manifest (the commit), then ``deletes``."""
+    """What a publish does, in order: ``uploads`` (every file that is not a page first:
+    images, theme files, originals, which link to nothing; then HTML pages, deepest first),
+    then the manifest (the commit), then ``deletes``."""
 
     uploads: tuple[Upload, ...]
     deletes: tuple[str, ...]
@@ -101,9 +102,10 @@ class PublishPlan:
 
 
 def _page_order(upload: Upload) -> tuple[bool, int, str]:
-    # immutable files first (nothing links to them yet); then pages, deepest first, so that a
-    # page is published only after every page it links to
-    return (not upload.immutable, -upload.path.count("/"), upload.path)
+    # files that are not pages first (they link to nothing, and nothing live links to a new
+    # one yet); then pages, deepest first, so that a page is published only after every file
+    # and every page it links to
+    return (upload.is_page, -upload.path.count("/") if upload.is_page else 0, upload.path)
 
 
 def plan_publish(

@@ -1,10 +1,11 @@
 """Publishing: the protocol every publisher follows (ARCHITECTURE.md §5), and the driver.
 
 The core plans (gallery_builder.plan) and orders; a publisher only moves bytes. Order:
-read the remote manifest (its ETag is the base) -> upload immutable files -> pages, deepest
-first -> ``manifest.json`` as a conditional write on the base (the commit) -> delete what the
-old manifest owned and the new one does not. At every moment a live page links only to
-objects that exist.
+read the remote manifest (its ETag is the base) -> upload every file that is not a page
+(images, theme files, originals), concurrently -> HTML pages, deepest first, one at a time ->
+``manifest.json`` as a conditional write on the base (the commit) -> delete what the old
+manifest owned and the new one does not. At every moment a live page links only to objects
+that exist.
 """
 
 from __future__ import annotations
@@ -189,10 +190,11 @@ def publish(
             on_upload(key)
             return upload.path
 
-        immutable = [u for u in plan.uploads if u.immutable]
-        pages = [u for u in plan.uploads if not u.immutable]
+        # files that link to nothing (images, theme files, originals) at once; then pages
+        pages = [u for u in plan.uploads if u.is_page]
+        others = [u for u in plan.uploads if not u.is_page]
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            result.uploaded += list(pool.map(send, immutable))
+            result.uploaded += list(pool.map(send, others))
         result.uploaded += [send(u) for u in pages]  # in order: deepest first
         result.uploaded = [path for path in result.uploaded if path not in skip]
         result.resumed = sorted(skip)

@@ -18,33 +18,40 @@ def entry(md5: str, immutable: bool = True, content_type: str = "image/webp") ->
     return {"md5": md5, "size": 1, "content_type": content_type, "cache_control": cache}
 
 
+def page(md5: str) -> dict:
+    return entry(md5, immutable=False, content_type="text/html; charset=utf-8")
+
+
 def remote_of(files: dict, **extra) -> bytes:
     return json.dumps({"format": "gallery-builder/1", "files": files, **extra}).encode()
 
 
-def test_a_first_publish_uploads_everything_immutable_first_pages_deepest_first() -> None:
+def test_a_first_publish_uploads_every_file_but_pages_first_then_pages_deepest_first() -> None:
     local = {
-        "index.html": entry("a", immutable=False),
-        "trip/index.html": entry("b", immutable=False),
-        "trip/day/index.html": entry("c", immutable=False),
+        "index.html": page("a"),
+        "trip/index.html": page("b"),
+        "trip/day/index.html": page("c"),
         "trip/x.1280.aaaaaaaa.webp": entry("d"),
-        "_static/style.bbbbbbbb.css": entry("e"),
-        "error.html": entry("f", immutable=False),
+        "_static/style.bbbbbbbb.css": entry("e", content_type="text/css; charset=utf-8"),
+        "error.html": page("f"),
+        # an original: not immutable (its name keeps its content's changes), but no page
+        "Trip/Day/Deep Original.JPG": entry("g", immutable=False, content_type="image/jpeg"),
     }
     plan = plan_publish(local, read_remote_manifest(None))
-    assert [u.path for u in plan.uploads] == [
-        "_static/style.bbbbbbbb.css",
-        "trip/x.1280.aaaaaaaa.webp",
-        "trip/day/index.html",
-        "trip/index.html",
-        "error.html",
-        "index.html",
+    assert [(u.path, u.is_page) for u in plan.uploads] == [
+        ("Trip/Day/Deep Original.JPG", False),
+        ("_static/style.bbbbbbbb.css", False),
+        ("trip/x.1280.aaaaaaaa.webp", False),
+        ("trip/day/index.html", True),
+        ("trip/index.html", True),
+        ("error.html", True),
+        ("index.html", True),
     ]
     assert {u.reason for u in plan.uploads} == {"new"} and plan.deletes == ()
 
 
 def test_an_unchanged_gallery_plans_nothing() -> None:
-    local = {"index.html": entry("a", immutable=False), "x.webp": entry("b")}
+    local = {"index.html": page("a"), "x.webp": entry("b")}
     plan = plan_publish(local, read_remote_manifest(remote_of(local)))
     assert plan.changes_nothing and plan.kept == ("index.html", "x.webp")
     assert plan.lines() == []
