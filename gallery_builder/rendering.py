@@ -4,10 +4,11 @@ give links relative to the page, so a gallery works under any prefix or domain."
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urljoin
 
 from gallery_builder.config import Config
 from gallery_builder.imaging import CONTENT_TYPES
-from gallery_builder.model import Album, Page, Picture, Site
+from gallery_builder.model import Album, Derivative, Page, Picture, Site
 
 
 def relative_url(page_path: str, target: str) -> str:
@@ -31,44 +32,105 @@ def relative_url(page_path: str, target: str) -> str:
     return rel or "./"
 
 
+#: the grid's slot widths (themes/default/static/style.css): 2, 3, 4, then 5 columns
+GRID_SIZES = "(max-width: 599px) 50vw, (max-width: 899px) 33vw, (max-width: 1199px) 25vw, 280px"
+#: pictures at the top of an album that load at once (the first row at any width)
+EAGER_COUNT = 6
+#: the long edge of the image link previews (Open Graph) show, at most
+SHARE_EDGE = 1280
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")  # fmt: skip
+
+
+def human_date(iso: str | None) -> str:
+    """``"2024-05-17T10:42:00"`` -> ``"17 May 2024"``; anything else as it is."""
+    if not iso or len(iso) < 10 or not iso[:4].isdigit():
+        return iso or ""
+    try:
+        year, month, day = int(iso[:4]), int(iso[5:7]), int(iso[8:10])
+        return f"{day} {MONTHS[month - 1]} {year}"
+    except (ValueError, IndexError):
+        return iso
+
+
+def _sized(picture: Picture, fmt: str) -> list[Derivative]:
+    """The picture's resized images (not the crop) in ``fmt``, narrowest first."""
+    return sorted(
+        (
+            d
+            for key, d in picture.derivatives.items()
+            if key.endswith("." + fmt) and key.partition(".")[0].isdigit()
+        ),
+        key=lambda d: d.width,
+    )
+
+
 class PageUrls:
-    """URL helpers bound to one page; templates call them as ``url(...)``, ``static(...)``."""
+    """URL helpers bound to one page; templates call them as ``url(...)``, ``static(...)``.
+
+    Links are relative to the page, so a gallery works under any prefix or domain; a page
+    with ``root_links`` in its context (``error.html``, which S3 serves in place of a missing
+    key at any depth) links from the gallery's root path (``[gallery] base_url``) instead."""
 
     def __init__(self, page: Page, site: Site, config: Config):
         self.page, self.site, self.config = page, site, config
+        self.root = config.gallery.base_path if page.context.get("root_links") else None
 
     def url(self, target: str) -> str:
+        if self.root is not None:
+            return self.root + target
         return relative_url(self.page.path, target)
 
     def album_url(self, album: Album) -> str:
-        return relative_url(self.page.path, album.path + "/" if album.path else "")
+        return self.url(album.path + "/" if album.path else "")
 
     def static(self, name: str) -> str:
         try:
-            return relative_url(self.page.path, self.site.assets[name])
+            return self.url(self.site.assets[name])
         except KeyError:
             raise KeyError(f"the theme has no static file '{name}'") from None
 
     def image(self, picture: Picture, key: str) -> str:
-        return relative_url(self.page.path, picture.derivatives[key].path)
+        return self.url(picture.derivatives[key].path)
 
     def srcset(self, picture: Picture, fmt: str) -> str:
         """``"a.640.….webp 640w, a.1280.….webp 1280w"`` over the picture's resized images."""
-        items = sorted(
-            (d.width, d.path)
-            for key, d in picture.derivatives.items()
-            if key.endswith("." + fmt) and key.partition(".")[0].isdigit()
-        )
-        return ", ".join(f"{relative_url(self.page.path, path)} {w}w" for w, path in items)
+        return ", ".join(f"{self.url(d.path)} {d.width}w" for d in _sized(picture, fmt))
+
+    def thumb_srcset(self, picture: Picture, fmt: str) -> str:
+        """The crop, then the resized images wider than it: candidates for a grid slot that
+        covers (CSS object-fit) a thumbnail-shaped box."""
+        thumb = picture.derivatives[f"thumb.{fmt}"]
+        items = [(thumb.width, thumb.path)]
+        items += [(d.width, d.path) for d in _sized(picture, fmt) if d.width > thumb.width]
+        return ", ".join(f"{self.url(path)} {w}w" for w, path in items)
+
+    def largest_image(self, picture: Picture, fmt: str | None = None) -> Derivative:
+        return _sized(picture, fmt or self.config.images.formats[-1])[-1]
 
     def largest(self, picture: Picture, fmt: str) -> str:
-        items = [
-            d
-            for key, d in picture.derivatives.items()
-            if key.endswith("." + fmt) and key.partition(".")[0].isdigit()
-        ]
-        best = max(items, key=lambda d: d.width)
-        return relative_url(self.page.path, best.path)
+        return self.url(self.largest_image(picture, fmt).path)
+
+    def share_image(self, picture: Picture) -> str:
+        """The image a link preview shows: the largest fallback-format one up to 1280 px."""
+        sized = _sized(picture, self.config.images.formats[-1])
+        fitting = [d for d in sized if max(d.width, d.height) <= SHARE_EDGE] or sized[:1]
+        return self.url(fitting[-1].path)
+
+    def original(self, picture: Picture) -> str | None:
+        """The URL of the picture's original file, where originals are published."""
+        path = getattr(picture, "original", None)
+        return self.url(path) if path else None
+
+    def absolute(self, url: str) -> str:
+        """``url`` (relative to this page) made absolute when ``base_url`` is a full URL."""
+        base = self.config.gallery.absolute_url
+        if not base or "://" in url:
+            return url
+        if url.startswith("/"):
+            return urljoin(base, url)
+        return urljoin(base + self.page.path, url)
 
 
 def breadcrumbs(album: Album | None, site: Site) -> list[Album]:
@@ -102,6 +164,13 @@ def page_context(page: Page, site: Site, config: Config) -> dict[str, Any]:
         "static": urls.static,
         "image": urls.image,
         "srcset": urls.srcset,
+        "thumb_srcset": urls.thumb_srcset,
         "largest": urls.largest,
+        "largest_image": urls.largest_image,
+        "share_image": urls.share_image,
+        "original": urls.original,
+        "absolute": urls.absolute,
+        "grid_sizes": GRID_SIZES,
+        "eager_count": EAGER_COUNT,
         "home": urls.url(""),
     }

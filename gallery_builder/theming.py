@@ -111,7 +111,7 @@ def make_environment(chain: list[Theme]) -> jinja2.Environment:
             delimiter=":",
         )
     )
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -119,6 +119,10 @@ def make_environment(chain: list[Theme]) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    from gallery_builder.rendering import human_date
+
+    environment.filters["date"] = human_date
+    return environment
 
 
 def theme_assets(chain: list[Theme]) -> dict[str, Path]:

@@ -26,7 +26,8 @@ def gallery_pages(site: Site, config: Config) -> list[Page]:
              template="album.html", album=album)
         for album in site.albums()
     ]  # fmt: skip
-    pages.append(Page(path="error.html", template="error.html"))
+    # served by S3 in place of any missing key, at any depth: links from the gallery's root
+    pages.append(Page(path="error.html", template="error.html", context={"root_links": True}))
     return pages
 
 

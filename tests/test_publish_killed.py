@@ -65,7 +65,10 @@ def broken_links(s3) -> dict[str, list[str]]:
             parts = urlsplit(url)
             if parts.scheme or parts.netloc or not parts.path:
                 continue  # another site, or a fragment of this page
-            target = normpath(f"{dirname(key)}/{parts.path}")
+            if parts.path.startswith("/"):  # from the root (error.html)
+                target = normpath(parts.path).lstrip("/")
+            else:
+                target = normpath(f"{dirname(key)}/{parts.path}")
             if parts.path.endswith("/"):
                 target += "/index.html"
             if target not in keys:

@@ -49,7 +49,8 @@ def test_a_user_folder_overrides_single_files_of_default(one: Path, out: Path, t
     css = [f for f in read_manifest(out)["files"] if f.startswith("_static/style.")]
     assert len(css) == 1 and (out / css[0]).read_text() == "body { color: rebeccapurple; }\n"
     error = (out / "error.html").read_text()
-    assert "nope" in error and '<link rel="stylesheet" href="_static/style.' in error
+    # S3 serves error.html for a missing key at any depth: it links from the gallery's root
+    assert "nope" in error and '<link rel="stylesheet" href="/photos/_static/style.' in error
     assert re.search(r'src="a\.thumb\.[0-9a-f]{8}\.jpg"', (out / "index.html").read_text())
 
 
