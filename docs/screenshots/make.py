@@ -1,7 +1,7 @@
 """Screenshots of the default theme for the docs: the example gallery's root and an album
 page at phone and desktop widths, in Debian's Chromium through Playwright.
 
-    python docs/screenshots/make.py            # builds examples/photos, writes docs/screenshots/*.png
+    python docs/screenshots/make.py    # builds examples/photos; writes docs/screenshots/*.png
 
 Needs what the tests need (README's test command): chromium and the `playwright` package.
 """
@@ -30,7 +30,8 @@ SHOTS = {  # name: (path under the gallery, viewport width, height, device scale
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--chromium", default=os.environ.get("GALLERY_CHROMIUM", "/usr/bin/chromium"))
+    chromium = os.environ.get("GALLERY_CHROMIUM", "/usr/bin/chromium")
+    parser.add_argument("--chromium", default=chromium, help="the Chromium binary")
     parser.add_argument("--theme", default="default")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
