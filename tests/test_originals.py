@@ -1,0 +1,367 @@
+"""``[images] originals = true``: each picture's own file in the site, byte for byte, at its
+path in the source folder (the key the original script used), withheld when it would publish
+a GPS position that ``strip_gps`` keeps out of the images."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pictures
+import pytest
+from conftest import read_manifest, site_files
+from gallery_builder.plugins.file_publisher import FilePublisher
+
+from gallery_builder import hookimpl
+from gallery_builder.config import ConfigError, init_text, load_config
+from gallery_builder.errors import GalleryError
+from gallery_builder.model import REVALIDATE
+from gallery_builder.publishing import publish
+from gallery_builder.testing import build_gallery, run_cli
+
+#: the source pictures of the gallery below: case, spaces and an unusual extension kept
+ORIGINALS = {
+    "a.jpg": "image/jpeg",
+    "Trip/b.jpg": "image/jpeg",
+    "Trip/Day/Sun Set.PNG": "image/png",
+    "Trip/Old Photo.jpeg": "image/jpeg",
+}
+
+
+def settings(source: Path, text: str) -> None:
+    (source / "gallery.toml").write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def gallery(source: Path) -> Path:
+    """Four pictures in nested albums, with ``[images] originals = true``."""
+    pictures.jpeg(source / "a.jpg", taken="2024:01:01 10:00:00")
+    pictures.jpeg(source / "Trip" / "b.jpg", taken="2024:01:02 10:00:00", make="Canon")
+    pictures.png(source / "Trip" / "Day" / "Sun Set.PNG")
+    pictures.jpeg(source / "Trip" / "Old Photo.jpeg", (200, 300))
+    settings(source, "[images]\noriginals = true\n")
+    return source
+
+
+def source_state(source: Path) -> dict[str, tuple[bytes, int]]:
+    """Each source picture's bytes and mtime: what the build must never change."""
+    return {
+        relpath: ((source / relpath).read_bytes(), (source / relpath).stat().st_mtime_ns)
+        for relpath in ORIGINALS
+    }
+
+
+class CountingPlugin:
+    """Counts the calls that read a source file (hashing, identifying, metadata)."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    @hookimpl(wrapper=True)
+    def gallery_fingerprint(self, source, config):
+        self.calls["fingerprint"] += 1
+        return (yield)
+
+    @hookimpl(wrapper=True)
+    def gallery_identify(self, source, config):
+        self.calls["identify"] += 1
+        return (yield)
+
+
+# --- The setting ------------------------------------------------------------------------------
+
+
+def test_originals_is_off_by_default_and_a_boolean(source: Path) -> None:
+    assert load_config(source).images.originals is False
+    settings(source, "[images]\noriginals = true\n")
+    assert load_config(source).images.originals is True
+    settings(source, '[images]\nsizes = [640]\noriginals = "yes"\n')
+    with pytest.raises(ConfigError) as error:
+        load_config(source)
+    assert str(error.value) == (
+        f'{source / "gallery.toml"}:3: [images] originals = "yes" is not allowed; '
+        "expected true or false"
+    )
+
+
+def test_gallery_init_lists_the_setting_with_its_default(source: Path) -> None:
+    text = init_text(source)
+    assert "\noriginals = false\n" in text
+    (source / "gallery.toml").write_text(text, encoding="utf-8")
+    assert load_config(source).images.originals is False
+
+
+def test_without_the_setting_no_original_is_published(source: Path, out: Path) -> None:
+    pictures.jpeg(source / "Trip" / "b.jpg")
+    build_gallery(source, out)
+    manifest = read_manifest(out)
+    assert "Trip/b.jpg" not in manifest["files"] and not (out / "Trip").exists()
+    assert all("original" not in image for image in manifest["images"])
+
+
+# --- Building ---------------------------------------------------------------------------------
+
+
+def test_originals_are_listed_in_the_manifest_with_the_source_md5_and_headers(
+    gallery: Path, out: Path
+) -> None:
+    build_gallery(gallery, out)
+    manifest = read_manifest(out)
+    for relpath, content_type in ORIGINALS.items():
+        data = (gallery / relpath).read_bytes()
+        assert manifest["files"][relpath] == {
+            "md5": hashlib.md5(data).hexdigest(),
+            "size": len(data),
+            "content_type": content_type,
+            "cache_control": REVALIDATE,  # its name does not change with its content
+        }, relpath
+    images = {image["source"]: image for image in manifest["images"]}
+    assert {source: image.get("original") for source, image in images.items()} == {
+        relpath: relpath for relpath in ORIGINALS
+    }
+    # the source's MD5, which the build computed once, as the picture's and the file's
+    assert all(image["md5"] == manifest["files"][s]["md5"] for s, image in images.items())
+
+
+def test_originals_are_the_source_bytes_hard_linked_and_the_source_is_untouched(
+    gallery: Path, out: Path
+) -> None:
+    before = source_state(gallery)
+    build_gallery(gallery, out)
+    files = site_files(out)
+    for relpath in ORIGINALS:
+        assert files[relpath] == before[relpath][0], relpath
+        assert os.path.samefile(out / relpath, gallery / relpath), relpath  # same file system
+    assert source_state(gallery) == before
+    assert not [p for p in out.rglob("*.tmp")]  # no temporary file left behind
+
+
+@pytest.fixture
+def other_file_system() -> Iterator[Path]:
+    """A folder on another file system than the tests' temporary folder (a tmpfs)."""
+    if not os.path.isdir("/dev/shm"):
+        pytest.skip("no /dev/shm here to give a second file system")
+    folder = Path(tempfile.mkdtemp(dir="/dev/shm", prefix="gallery-originals-"))
+    try:
+        if folder.stat().st_dev == Path(tempfile.gettempdir()).stat().st_dev:
+            pytest.skip("/dev/shm is on the same file system as the temporary folder")
+        yield folder
+    finally:
+        shutil.rmtree(folder)
+
+
+def test_originals_are_copied_onto_another_file_system(
+    gallery: Path, other_file_system: Path
+) -> None:
+    out = other_file_system / "site"
+    build_gallery(gallery, out)
+    for relpath in ORIGINALS:
+        assert (out / relpath).read_bytes() == (gallery / relpath).read_bytes()
+        assert not os.path.samefile(out / relpath, gallery / relpath)
+    # and an incremental build does not copy them again
+    assert build_gallery(gallery, out).written == []
+
+
+def test_turning_originals_off_removes_them_from_the_site(gallery: Path, out: Path) -> None:
+    build_gallery(gallery, out)
+    before = source_state(gallery)
+    settings(gallery, "[images]\noriginals = false\n")
+    result = build_gallery(gallery, out)
+    assert set(ORIGINALS) <= set(result.removed)
+    assert not set(ORIGINALS) & set(site_files(out))
+    assert not set(ORIGINALS) & set(read_manifest(out)["files"])
+    assert source_state(gallery) == before  # unlinking the site's link leaves the source
+
+
+def test_a_noop_build_neither_hashes_nor_touches_the_originals(gallery: Path, out: Path) -> None:
+    counting = CountingPlugin()  # in both builds: a new plugin would change what shapes it
+    build_gallery(gallery, out, counting)
+    inodes = {r: (out / r).stat() for r in ORIGINALS}
+    counting.calls.clear()
+    result = build_gallery(gallery, out, counting)
+    assert result.written == [] and result.removed == []
+    assert counting.calls == Counter()  # no source was identified or hashed again
+    for relpath, stat in inodes.items():
+        now = (out / relpath).stat()
+        assert (now.st_ino, now.st_mtime_ns, now.st_ctime_ns) == (
+            stat.st_ino,
+            stat.st_mtime_ns,
+            stat.st_ctime_ns,
+        )
+
+
+def test_an_incremental_build_puts_back_only_the_changed_original(gallery: Path, out: Path) -> None:
+    build_gallery(gallery, out)
+    (gallery / "Trip" / "b.jpg.txt").write_text("a caption")  # rewrites pages, not originals
+    assert not set(ORIGINALS) & set(build_gallery(gallery, out).written)
+    pictures.jpeg(gallery / "Trip" / "b.jpg", (300, 200), taken="2024:01:02 10:00:00")
+    result = build_gallery(gallery, out)
+    assert set(ORIGINALS) & set(result.written) == {"Trip/b.jpg"}
+    data = (gallery / "Trip" / "b.jpg").read_bytes()
+    assert (out / "Trip" / "b.jpg").read_bytes() == data
+    assert read_manifest(out)["files"]["Trip/b.jpg"]["md5"] == hashlib.md5(data).hexdigest()
+
+
+def test_a_deleted_original_is_put_back(gallery: Path, out: Path) -> None:
+    build_gallery(gallery, out)
+    (out / "Trip" / "b.jpg").unlink()
+    assert build_gallery(gallery, out).written == ["Trip/b.jpg"]
+    assert (out / "Trip" / "b.jpg").read_bytes() == (gallery / "Trip" / "b.jpg").read_bytes()
+
+
+def test_force_puts_every_original_again_without_harm(gallery: Path, out: Path) -> None:
+    build_gallery(gallery, out)
+    before = source_state(gallery)
+    result = build_gallery(gallery, out, force=True)
+    assert set(ORIGINALS) <= set(result.written)
+    assert source_state(gallery) == before
+    assert all(os.path.samefile(out / r, gallery / r) for r in ORIGINALS)
+    assert not [p for p in out.rglob("*.tmp")]  # renaming a link onto itself left nothing
+
+
+# --- Privacy: GPS -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def located(source: Path) -> Path:
+    """Pictures that hold a GPS position in EXIF (JPEG, PNG) or in XMP, and one that does not."""
+    pictures.jpeg(source / "exif.jpg", gps=True)
+    pictures.png(source / "Trip" / "exif.png", gps=True)
+    pictures.xmp_gps_jpeg(source / "Trip" / "xmp.jpg")
+    pictures.jpeg(source / "plain.jpg", make="Canon")
+    return source
+
+
+LOCATED = ("Trip/exif.png", "Trip/xmp.jpg", "exif.jpg")
+
+
+def test_a_picture_with_a_gps_position_is_not_published_as_an_original_under_strip_gps(
+    located: Path, out: Path
+) -> None:
+    settings(located, "[images]\noriginals = true\n")
+    result = run_cli(["build", located, "-o", out, "-j", "1"])
+    assert result.exit_code == 0, result.output
+    for relpath in LOCATED:
+        assert (
+            f"original of {relpath} not published: it holds a GPS position and [images] "
+            "strip_gps = true; set strip_gps = false to publish it as is" in result.stderr
+        )
+        assert not (out / relpath).exists()
+    files = read_manifest(out)["files"]
+    assert "plain.jpg" in files and not set(LOCATED) & set(files)
+    images = {image["source"]: image for image in read_manifest(out)["images"]}
+    assert images["plain.jpg"]["original"] == "plain.jpg"
+    assert all("original" not in images[r] for r in LOCATED)  # its images are published
+    # the warning stays until it is dealt with, on a build with nothing to do too
+    again = run_cli(["build", located, "-o", out, "-j", "1"])
+    assert again.stderr.count("not published: it holds a GPS position") == 3
+    assert "0 files written" in again.output
+
+
+def test_with_strip_gps_false_every_original_is_published_as_it_is(
+    located: Path, out: Path
+) -> None:
+    settings(located, "[images]\noriginals = true\nstrip_gps = false\n")
+    result = run_cli(["build", located, "-o", out, "-j", "1"])
+    assert result.exit_code == 0 and "GPS" not in result.stderr
+    for relpath in (*LOCATED, "plain.jpg"):
+        assert (out / relpath).read_bytes() == (located / relpath).read_bytes()
+
+
+def test_a_metadata_plugin_that_does_not_say_is_checked_by_the_core(
+    located: Path, out: Path
+) -> None:
+    from gallery_builder.model import Metadata
+
+    class Terse:
+        @hookimpl
+        def gallery_read_metadata(self, source, config):
+            return Metadata(width=320, height=240)  # has_gps: not known
+
+    settings(located, "[images]\noriginals = true\n")
+    result = build_gallery(located, out, Terse())
+    assert sorted(result.originals_withheld) == sorted(LOCATED)
+    assert read_manifest(out)["files"].keys() & {"plain.jpg", *LOCATED} == {"plain.jpg"}
+
+
+# --- Paths the build needs --------------------------------------------------------------------
+
+
+def test_an_original_on_an_images_path_is_an_error_naming_both(source: Path, out: Path) -> None:
+    pictures.jpeg(source / "a.jpg")
+    build_gallery(source, out)
+    image = next(p for p in read_manifest(out)["files"] if p.startswith("a.640."))
+    pictures.jpeg(source / image, (100, 80))  # a picture that happens to bear that name
+    settings(source, "[images]\noriginals = true\n")
+    with pytest.raises(GalleryError) as error:
+        build_gallery(source, out)
+    assert str(error.value) == (
+        f"the original of {image} would be published as {image}, the path of the image of "
+        f"a.jpg {image}; rename or move the picture, or set [images] originals = false"
+    )
+    assert (out / image).read_bytes() != (source / image).read_bytes()  # nothing overwritten
+
+
+def test_an_original_inside_a_pages_path_is_an_error_naming_both(source: Path, out: Path):
+    pictures.jpeg(source / "index.html" / "a.jpg")  # a folder so named
+    settings(source, "[images]\noriginals = true\n")
+    result = run_cli(["build", source, "-o", out, "-j", "1"])
+    assert result.exit_code == 1
+    assert (
+        "Error: the original of index.html/a.jpg would be published as index.html/a.jpg, "
+        "inside the path of the page index.html;" in result.output
+    )
+
+
+# --- Publishing -------------------------------------------------------------------------------
+
+
+class Recording(FilePublisher):
+    """The real file publisher, noting each upload and the thread that sent it."""
+
+    def __init__(self, root: Path):
+        super().__init__(root)
+        self.uploads: list[tuple[str, bool]] = []  #: (key, sent from the main thread)
+        self.deleted: list[str] = []
+
+    def upload(self, key, file, entry):
+        self.uploads.append((key, threading.current_thread() is threading.main_thread()))
+        super().upload(key, file, entry)
+
+    def delete(self, keys):
+        self.deleted += keys
+        super().delete(keys)
+
+
+def test_a_site_with_originals_publishes_to_a_folder(
+    gallery: Path, out: Path, tmp_path: Path
+) -> None:
+    build_gallery(gallery, out)
+    target = tmp_path / "www"
+    publisher = Recording(target)
+    publish(out, publisher, "photos")
+    live = {
+        p: d for p, d in site_files(target / "photos").items() if not p.endswith(".lock")
+    }  # the publisher's lock file aside
+    assert live == site_files(out)
+    for relpath in ORIGINALS:  # a copy: the published folder never links to the source
+        assert not os.path.samefile(target / "photos" / relpath, gallery / relpath)
+    # originals go with the images, at once, before any page; pages one by one after them
+    sent = [(key.removeprefix("photos/"), main) for key, main in publisher.uploads]
+    first_page = next(i for i, (key, _) in enumerate(sent) if key.endswith(".html"))
+    assert set(ORIGINALS) <= {key for key, _ in sent[:first_page]}
+    assert not any(main for key, main in sent[:first_page])  # sent by the pool
+    assert all(main and key.endswith(".html") for key, main in sent[first_page:])
+    # turned off: the next publish deletes them, after the commit
+    settings(gallery, "[images]\noriginals = false\n")
+    build_gallery(gallery, out)
+    again = Recording(target)
+    publish(out, again, "photos")
+    assert {key.removeprefix("photos/") for key in again.deleted} == set(ORIGINALS)
+    assert not (target / "photos" / "Trip" / "b.jpg").exists()
