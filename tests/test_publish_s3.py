@@ -182,32 +182,90 @@ def test_a_bucket_outside_us_east_1_gets_the_dot_form_url(site: Path, s3_server:
     assert s3.head_object(Bucket=BUCKET, Key="trip/index.html")
 
 
-def test_the_original_scripts_bucket_is_migrated_without_sending_unchanged_files(
-    site: Path, s3_server: MotoServer, s3
-) -> None:
+class Recording(S3Publisher):
+    """The real S3 publisher, noting which objects it sends as bytes and which it retags."""
+
+    calls: list[tuple[str, str]]
+
+    def upload(self, key, file, entry):
+        self.calls.append(("upload", key.removeprefix("photos/")))
+        super().upload(key, file, entry)
+
+    def retag(self, key, entry):
+        self.calls.append(("retag", key.removeprefix("photos/")))
+        super().retag(key, entry)
+
+
+def recording(server: MotoServer) -> Recording:
+    base = publisher(server)
+    recorder = Recording(BUCKET, base.client, base.region)
+    recorder.calls = []
+    return recorder
+
+
+def scripts_bucket(s3, source: Path, edited: str, gone: str) -> None:
+    """The bucket as the original script left it: every picture's original at
+    photos/<relpath> (``edited`` as it was before an edit; ``gone`` no longer in the source),
+    and its flat manifest {relpath: md5}, with no headers of ours."""
     s3.create_bucket(Bucket=BUCKET)
-    files = read_manifest(site)["files"]
-    same = sorted(p for p in files if p.endswith(".jpg"))[0]
-    s3.put_object(Bucket=BUCKET, Key=f"photos/{same}", Body=(site / same).read_bytes())
-    s3.put_object(Bucket=BUCKET, Key="photos/IMG_0001.jpg", Body=b"an original")
-    flat = {same: files[same]["md5"], "IMG_0001.jpg": hashlib.md5(b"an original").hexdigest()}
+    flat = {}
+    for path in sorted(p for p in source.rglob("*") if p.is_file()):
+        relpath = path.relative_to(source).as_posix()
+        data = b"before the edit" if relpath == edited else path.read_bytes()
+        s3.put_object(Bucket=BUCKET, Key=f"photos/{relpath}", Body=data)
+        flat[relpath] = hashlib.md5(data).hexdigest()
+    s3.put_object(Bucket=BUCKET, Key=f"photos/{gone}", Body=b"a picture since removed")
+    flat[gone] = hashlib.md5(b"a picture since removed").hexdigest()
     s3.put_object(Bucket=BUCKET, Key="photos/manifest.json", Body=json.dumps(flat).encode())
-    calls: list[tuple[str, str]] = []
 
-    class Recording(S3Publisher):
-        def upload(self, key, file, entry):
-            calls.append(("upload", key))
-            super().upload(key, file, entry)
 
-        def retag(self, key, entry):
-            calls.append(("retag", key))
-            super().retag(key, entry)
+@pytest.fixture
+def script_source(source: Path) -> Path:
+    """Pictures as the script was pointed at: names with capitals and spaces kept."""
+    pictures.jpeg(source / "a.jpg", taken="2024:01:01 10:00:00")
+    pictures.jpeg(source / "Trip" / "B and C.JPG", taken="2024:01:02 10:00:00")
+    pictures.png(source / "Trip" / "Day" / "c.png")
+    return source
 
-    base = publisher(s3_server)
-    publish(site, Recording(BUCKET, base.client, base.region), "photos")
-    # same bytes: a server-side copy that sets the headers, not an upload
-    assert ("retag", f"photos/{same}") in calls and ("upload", f"photos/{same}") not in calls
-    assert_bucket_equals_site(s3, site)  # headers fixed; IMG_0001.jpg, the script's, deleted
+
+def test_the_original_scripts_bucket_is_migrated_without_sending_unchanged_files(
+    script_source: Path, tmp_path: Path, s3_server: MotoServer, s3
+) -> None:
+    scripts_bucket(s3, script_source, edited="Trip/Day/c.png", gone="Trip/IMG_0001.jpg")
+    (script_source / "gallery.toml").write_text("[images]\noriginals = true\n")
+    site = tmp_path / "site"
+    build_gallery(script_source, site)
+    recorder = recording(s3_server)
+    publish(site, recorder, "photos")
+    sent = {path for call, path in recorder.calls if call == "upload"}
+    retagged = {path for call, path in recorder.calls if call == "retag"}
+    # the same bytes are not sent again: a server-side copy gives them our headers
+    assert {"a.jpg", "Trip/B and C.JPG"} <= retagged and not retagged & sent
+    assert not {"a.jpg", "Trip/B and C.JPG"} & sent
+    assert "Trip/Day/c.png" in sent  # edited since the script published it
+    assert not any(path.endswith((".html", ".webp")) for path in retagged)
+    with pytest.raises(s3.exceptions.ClientError, match="Not Found"):
+        s3.head_object(Bucket=BUCKET, Key="photos/Trip/IMG_0001.jpg")  # the script's, gone
+    assert_bucket_equals_site(s3, site)
+    assert bucket_files(s3)["Trip/B and C.JPG"]["cache_control"] == "no-cache"
+
+
+@pytest.mark.parametrize("keep_stale", [False, True])
+def test_without_originals_the_scripts_uploads_go_unless_kept(
+    script_source: Path, tmp_path: Path, s3_server: MotoServer, s3, keep_stale: bool
+) -> None:
+    scripts_bucket(s3, script_source, edited="", gone="Trip/IMG_0001.jpg")
+    site = tmp_path / "site"
+    build_gallery(script_source, site)
+    publish(site, publisher(s3_server), "photos", keep_stale=keep_stale)
+    scripts = {"a.jpg", "Trip/B and C.JPG", "Trip/Day/c.png", "Trip/IMG_0001.jpg"}
+    left = scripts & set(bucket_files(s3))
+    assert left == (scripts if keep_stale else set())
+    if keep_stale:  # kept, and no longer the gallery's: later publishes leave them too
+        (script_source / "a.jpg").unlink()
+        build_gallery(script_source, site)
+        publish(site, publisher(s3_server), "photos")
+        assert scripts <= set(bucket_files(s3))
 
 
 def test_publish_completes_through_resets_throttling_and_cut_responses(
