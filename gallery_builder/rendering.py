@@ -4,7 +4,7 @@ give links relative to the page, so a gallery works under any prefix or domain."
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import quote, urljoin
 
 from gallery_builder.config import Config
 from gallery_builder.imaging import CONTENT_TYPES
@@ -120,8 +120,8 @@ class PageUrls:
 
     def original(self, picture: Picture) -> str | None:
         """The URL of the picture's original file, where originals are published."""
-        path = getattr(picture, "original", None)
-        return self.url(path) if path else None
+        path = picture.original
+        return self.url(quote(path)) if path else None  # a source name: spaces, accents, …
 
     def absolute(self, url: str) -> str:
         """``url`` (relative to this page) made absolute when ``base_url`` is a full URL."""

@@ -156,3 +156,19 @@ def test_the_minimal_theme_extends_default(album: Path, source: Path, out: Path)
 )  # fmt: skip
 def test_dates_are_shown_in_words(iso: str | None, shown: str) -> None:
     assert human_date(iso) == shown
+
+
+def test_the_viewer_offers_the_original_only_where_originals_are_published(
+    source: Path, out: Path
+) -> None:
+    pictures.jpeg(source / "Trip" / "Día 1 #2.jpg")
+    build_gallery(source, out)
+    (link,) = [a for a in Elements((out / "trip" / "index.html").read_text()).all("a")
+               if a.get("data-w")]  # fmt: skip
+    assert "data-original" not in link
+    (source / "gallery.toml").write_text("[images]\noriginals = true\n")
+    build_gallery(source, out)
+    (link,) = [a for a in Elements((out / "trip" / "index.html").read_text()).all("a")
+               if a.get("data-w")]  # fmt: skip
+    assert link["data-original"] == "../Trip/D%C3%ADa%201%20%232.jpg"
+    assert (out / "Trip" / "Día 1 #2.jpg").is_file()
