@@ -148,3 +148,44 @@ def fault_proxy(s3_server: MotoServer) -> Iterator[FaultProxy]:
     """A fault-injecting proxy in front of the (emptied) moto server."""
     with FaultProxy(s3_server.endpoint) as proxy:
         yield proxy
+
+
+# --- Browser: Debian's Chromium via Playwright (tests/browserenv.py) ---------------------------
+
+from typing import TYPE_CHECKING  # noqa: E402
+
+import browserenv  # noqa: E402
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page, Playwright
+
+
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[Playwright]:
+    """Playwright's sync API, started once for the whole run (once per xdist worker)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as error:
+        pytest.fail(f"the browser tests need Playwright ({error}): {browserenv.INSTALL_HINT}")
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance: Playwright) -> Iterator[Browser]:
+    """One headless Debian Chromium for the whole run (browserenv.launch_chromium)."""
+    browser = browserenv.launch_chromium(playwright_instance)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A page in a new browser context (own cookies, storage and cache), closed after the
+    test; every action and wait times out after browserenv.TIMEOUT_MS."""
+    context = browser.new_context()
+    context.set_default_timeout(browserenv.TIMEOUT_MS)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
