@@ -411,8 +411,9 @@ formats = ["webp", "jpeg"]
 quality = {{ webp = 80, jpeg = 85, avif = 60 }}
 # Remove GPS position from published pictures (other EXIF data is kept).
 strip_gps = true
-# Also publish each picture's original file, as it is, at its path in the source folder.
-# With strip_gps = true, a picture whose original holds a GPS position is not published so.
+# Also publish each picture's own file, unchanged, at its path in the source folder (where
+# the original upload script put it). With strip_gps = true, those holding a GPS position
+# are left out.
 originals = false
 """
 
