@@ -21,7 +21,7 @@ from gallery_builder.plugins.file_publisher import FilePublisher
 from gallery_builder import hookimpl
 from gallery_builder.config import ConfigError, init_text, load_config
 from gallery_builder.errors import GalleryError
-from gallery_builder.model import REVALIDATE
+from gallery_builder.model import REVALIDATE, Metadata, Source
 from gallery_builder.publishing import publish
 from gallery_builder.testing import build_gallery, run_cli
 
@@ -277,8 +277,6 @@ def test_with_strip_gps_false_every_original_is_published_as_it_is(
 def test_a_metadata_plugin_that_does_not_say_is_checked_by_the_core(
     located: Path, out: Path
 ) -> None:
-    from gallery_builder.model import Metadata
-
     class Terse:
         @hookimpl
         def gallery_read_metadata(self, source, config):
@@ -317,6 +315,25 @@ def test_an_original_inside_a_pages_path_is_an_error_naming_both(source: Path, o
         "Error: the original of index.html/a.jpg would be published as index.html/a.jpg, "
         "inside the path of the page index.html;" in result.output
     )
+
+
+@pytest.mark.parametrize("relpath", ["../escaped.jpg", ".gallery/state.jpg"])
+def test_an_original_from_a_plugins_scan_never_lands_outside_the_site(
+    source: Path, out: Path, tmp_path: Path, relpath: str
+) -> None:
+    far = pictures.jpeg(tmp_path / "elsewhere" / "far.jpg")
+    info = far.stat()
+
+    class OddSource:
+        @hookimpl
+        def gallery_scan(self, config, exclude):
+            return [Source(str(far), relpath, info.st_size, info.st_mtime_ns)]
+
+    pictures.jpeg(source / "a.jpg")
+    settings(source, "[images]\noriginals = true\n")
+    with pytest.raises(GalleryError, match="original would be published outside the site"):
+        build_gallery(source, out, OddSource())
+    assert not (out / relpath).exists() and not (out.parent / "escaped.jpg").exists()
 
 
 # --- Publishing -------------------------------------------------------------------------------
