@@ -176,41 +176,6 @@ def read_exif(im: Image.Image) -> Image.Exif:
         return Image.Exif()
 
 
-#: GPSLatitude and GPSLongitude: a position (a GPS IFD may hold only a version, or a time)
-GPS_POSITION_TAGS = (2, 4)
-
-
-def has_gps_position(im: Image.Image) -> bool:
-    """Whether an opened picture's header holds a GPS position, in its EXIF (the GPS IFD) or
-    its XMP, without decoding pixels. Errs towards yes: EXIF that cannot be parsed but holds a
-    GPS IFD pointer, or a GPS IFD that cannot be read, counts as a position."""
-    try:
-        exif = Image.Image.getexif(im) if im.format == "PNG" else im.getexif()
-        if EXIF_GPS_IFD in exif:
-            gps = exif.get_ifd(EXIF_GPS_IFD)
-            if not gps or any(tag in gps for tag in GPS_POSITION_TAGS):
-                return True
-    except Exception:  # damaged EXIF fails in many ways (SyntaxError, struct.error, …)
-        raw = im.info.get("exif") or b""
-        if b"\x88\x25" in raw or b"\x25\x88" in raw:  # the GPS IFD tag, either byte order
-            return True
-    xmp = im.info.get("xmp") or im.info.get("XML:com.adobe.xmp") or b""
-    if isinstance(xmp, str):
-        xmp = xmp.encode("utf-8", "replace")
-    return b"GPSLatitude" in xmp or b"GPSLongitude" in xmp
-
-
-def file_has_gps_position(path: str) -> bool:
-    """:func:`has_gps_position` of the picture at ``path``; True when it cannot be opened."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                return has_gps_position(im)
-    except Exception:
-        return True
-
-
 def _process(job: ImageJob, written: list[Path]) -> list[Derivative]:
     with Image.open(job.source_path) as im:
         exif = read_exif(im)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import jinja2
 
-from gallery_builder import __version__, imaging, manifest, slugs, theming
+from gallery_builder import __version__, gps, imaging, manifest, slugs, theming
 from gallery_builder.config import Config
 from gallery_builder.derivatives import make_images
 from gallery_builder.errors import BadPicture, GalleryError, SettingError, ThemeError
@@ -339,7 +339,7 @@ def _read(
             pm.hook.gallery_read_metadata(source=source, config=config), "gallery_read_metadata"
         )
         if metadata.has_gps is None:  # a plugin's answer that does not say: look, once
-            has_gps = imaging.file_has_gps_position(source.path)
+            has_gps = gps.file_has_gps_position(source.path)
             metadata = dataclasses.replace(metadata, has_gps=has_gps)
     except BadPicture as exc:
         return dataclasses.replace(record, kind=record.kind, error=str(exc))

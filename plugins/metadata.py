@@ -14,12 +14,8 @@ from PIL import ExifTags, Image
 from gallery_builder import hookimpl
 from gallery_builder.config import Config
 from gallery_builder.errors import BadPicture
-from gallery_builder.imaging import (
-    describe_decode_error,
-    has_gps_position,
-    orientation_of,
-    read_exif,
-)
+from gallery_builder.gps import has_gps_position
+from gallery_builder.imaging import describe_decode_error, orientation_of, read_exif
 from gallery_builder.model import Metadata, Source
 
 _TRANSPOSED = (5, 6, 7, 8)

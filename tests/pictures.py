@@ -39,6 +39,7 @@ __all__ = [
     "fake",
     "find_cmyk_icc",
     "jpeg",
+    "late_gps_png",
     "palette_png_transparent",
     "png",
     "rgba_png",
@@ -357,6 +358,24 @@ def png(path: Path, size: tuple[int, int] = (160, 120), *, gps: bool = False) ->
         exif.get_ifd(0x8825).update({0: b"\x02\x02\x00\x00", 1: "N", 2: _LAT, 3: "E", 4: _LON})
         extra["exif"] = exif.tobytes()
     _pattern(size).save(path, "PNG", **extra)
+    return path
+
+
+def late_gps_png(path: Path, size: tuple[int, int] = (160, 120), *, xmp: bool = False) -> Path:
+    """Marker-pattern PNG whose GPS position comes after the pixels, just before IEND, where
+    PNG allows metadata and Pillow reads it only on decoding: in an eXIf chunk, or with
+    ``xmp`` in a compressed iTXt XMP packet (``GPS_XMP``)."""
+    path = png(path, size)
+    data = path.read_bytes()
+    if xmp:
+        body = b"XML:com.adobe.xmp\x00\x01\x00\x00\x00" + zlib.compress(GPS_XMP)
+        chunk = _chunk(b"iTXt", body)
+    else:
+        exif = Image.Exif()
+        exif.get_ifd(0x8825).update({0: b"\x02\x02\x00\x00", 1: "N", 2: _LAT, 3: "E", 4: _LON})
+        chunk = _chunk(b"eXIf", exif.tobytes()[6:])  # the TIFF structure, without "Exif\0\0"
+    end = data.rindex(b"IEND") - 4
+    path.write_bytes(data[:end] + chunk + data[end:])
     return path
 
 

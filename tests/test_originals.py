@@ -17,10 +17,12 @@ import pictures
 import pytest
 from conftest import read_manifest, site_files
 from gallery_builder.plugins.file_publisher import FilePublisher
+from PIL import Image
 
 from gallery_builder import hookimpl
 from gallery_builder.config import ConfigError, init_text, load_config
 from gallery_builder.errors import GalleryError
+from gallery_builder.gps import file_has_gps_position
 from gallery_builder.model import REVALIDATE, Metadata, Source
 from gallery_builder.publishing import publish
 from gallery_builder.testing import build_gallery, run_cli
@@ -230,15 +232,18 @@ def test_force_puts_every_original_again_without_harm(gallery: Path, out: Path) 
 
 @pytest.fixture
 def located(source: Path) -> Path:
-    """Pictures that hold a GPS position in EXIF (JPEG, PNG) or in XMP, and one that does not."""
+    """Pictures that hold a GPS position in EXIF (JPEG, PNG) or in XMP, in a PNG also after
+    its pixels; and one that holds none."""
     pictures.jpeg(source / "exif.jpg", gps=True)
     pictures.png(source / "Trip" / "exif.png", gps=True)
     pictures.xmp_gps_jpeg(source / "Trip" / "xmp.jpg")
+    pictures.late_gps_png(source / "Late" / "exif.png")
+    pictures.late_gps_png(source / "Late" / "xmp.png", xmp=True)
     pictures.jpeg(source / "plain.jpg", make="Canon")
     return source
 
 
-LOCATED = ("Trip/exif.png", "Trip/xmp.jpg", "exif.jpg")
+LOCATED = ("Late/exif.png", "Late/xmp.png", "Trip/exif.png", "Trip/xmp.jpg", "exif.jpg")
 
 
 def test_a_picture_with_a_gps_position_is_not_published_as_an_original_under_strip_gps(
@@ -260,7 +265,7 @@ def test_a_picture_with_a_gps_position_is_not_published_as_an_original_under_str
     assert all("original" not in images[r] for r in LOCATED)  # its images are published
     # the warning stays until it is dealt with, on a build with nothing to do too
     again = run_cli(["build", located, "-o", out, "-j", "1"])
-    assert again.stderr.count("not published: it holds a GPS position") == 3
+    assert again.stderr.count("not published: it holds a GPS position") == len(LOCATED)
     assert "0 files written" in again.output
 
 
@@ -286,6 +291,23 @@ def test_a_metadata_plugin_that_does_not_say_is_checked_by_the_core(
     result = build_gallery(located, out, Terse())
     assert sorted(result.originals_withheld) == sorted(LOCATED)
     assert read_manifest(out)["files"].keys() & {"plain.jpg", *LOCATED} == {"plain.jpg"}
+
+
+@pytest.mark.parametrize(
+    ("gps_tags", "withheld"),
+    [
+        ({0: b"\x02\x02\x00\x00"}, False),  # a GPS version alone, as with location off
+        ({0: b"\x02\x02\x00\x00", 6: 35.0}, True),  # an altitude: strip_gps removes it too
+        ({0: b"\x02\x02\x00\x00", 20: 41.0}, True),  # a destination's latitude
+    ],
+)
+def test_what_counts_as_a_gps_position(tmp_path: Path, gps_tags: dict, withheld: bool) -> None:
+    exif = Image.Exif()
+    exif.get_ifd(0x8825).update(gps_tags)
+    path = tmp_path / "gps.jpg"
+    Image.new("RGB", (32, 24)).save(path, exif=exif.tobytes())
+    assert file_has_gps_position(str(path)) is withheld
+    assert file_has_gps_position(str(pictures.damaged_exif_jpeg(tmp_path / "bad.jpg"))) is True
 
 
 # --- Paths the build needs --------------------------------------------------------------------
