@@ -142,7 +142,10 @@ class Album:
     pictures: list[Picture] = field(default_factory=list)
     children: list[Album] = field(default_factory=list)
     cover: Picture | None = None
+    #: plain text (``index.md`` or ``album.txt`` in its folder; see gallery_builder.albumtext)
     description: str | None = None
+    #: the description as safe HTML, when it was written in Markdown (``index.md``)
+    description_html: str | None = None
 
     @property
     def depth(self) -> int:

@@ -18,6 +18,7 @@ from pathlib import Path
 import jinja2
 
 from gallery_builder import __version__, gps, imaging, manifest, slugs, theming
+from gallery_builder.albumtext import album_folders, album_text_stamp, describe_albums
 from gallery_builder.config import Config
 from gallery_builder.derivatives import make_images
 from gallery_builder.errors import BadPicture, GalleryError, SettingError, ThemeError
@@ -47,6 +48,8 @@ PICTURE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".avif"}
 )
 STATIC_DIR = "_static"
+#: state.meta key: the album description files seen (see gallery_builder.albumtext)
+ALBUM_TEXTS = "album_texts"
 #: the start of the reason for a file that could not be read: retried on the next build
 CANNOT_READ = "cannot read"
 
@@ -148,7 +151,8 @@ def _build(
     fingerprint = _fingerprint(config, chain, pm)
     refresh = fingerprint != state.meta.get("fingerprint")
     records = _examine(pm, config, state, sources, force, refresh)
-    unchanged = not force and records == state.sources
+    texts = album_text_stamp(config.source, album_folders(list(records)))
+    unchanged = not force and records == state.sources and texts == state.meta.get(ALBUM_TEXTS, "")
     result.skipped = sorted((r.relpath, r.error) for r in records.values() if r.error)
     if unchanged and fingerprint == state.meta.get("fingerprint") and _outputs_exist(state):
         # Nothing that shapes the site changed and every file it wrote is there.
@@ -172,6 +176,9 @@ def _build(
     root = required(
         pm.hook.gallery_album_tree(pictures=pictures, config=config), "gallery_album_tree"
     )
+    for problem in describe_albums(root, config.source):
+        reporter.warn(problem)
+    state.meta[ALBUM_TEXTS] = texts
     site = Site(name=config.gallery.name, title=config.gallery.title, root=root, pictures=pictures)
     new_outputs: dict[str, OutputRecord] = {}
     for picture in pictures:
