@@ -148,11 +148,11 @@ def test_originals_are_the_source_bytes_hard_linked_and_the_source_is_untouched(
 def other_file_system() -> Iterator[Path]:
     """A folder on another file system than the tests' temporary folder (a tmpfs)."""
     if not os.path.isdir("/dev/shm"):
-        pytest.skip("no /dev/shm here to give a second file system")
+        pytest.fail("no /dev/shm here to give a second file system (a tmpfs is needed)")
     folder = Path(tempfile.mkdtemp(dir="/dev/shm", prefix="gallery-originals-"))
     try:
         if folder.stat().st_dev == Path(tempfile.gettempdir()).stat().st_dev:
-            pytest.skip("/dev/shm is on the same file system as the temporary folder")
+            pytest.fail("/dev/shm is on the same file system as the temporary folder")
         yield folder
     finally:
         shutil.rmtree(folder)
