@@ -5,7 +5,8 @@ and simple shapes, with seeded randomness, so two runs write byte-identical file
 
     photos/gallery.toml
     photos/Istanbul 2024/        4 JPEGs: a portrait stored with EXIF orientation 6,
-                                 one with GPS, captions in EXIF ImageDescription
+                                 one with GPS, captions in EXIF ImageDescription,
+                                 an album description in index.md
     photos/Istanbul 2024/Bosphorus/   2 JPEGs (nested album)
     photos/Butterflies/          2 JPEGs (one with a sidecar caption ``Monarch.txt``), 1 PNG
 
@@ -488,7 +489,13 @@ PICTURES: list[tuple[str, tuple[int, int], Callable[[Canvas], None], int, dict |
     ("Butterflies/Swallowtail.png", (800, 600), swallowtail, 9, None),
 ]
 SIDECARS = {
-    "Butterflies/Monarch.txt": "A monarch resting in the butterfly house, wings wide open.\n"
+    "Butterflies/Monarch.txt": "A monarch resting in the butterfly house, wings wide open.\n",
+    # an album description (Markdown)
+    "Istanbul 2024/index.md": (
+        "Five days in **Istanbul** in May 2024: the Galata Tower at golden hour, tea by the "
+        "water,\nand the ferries across the "
+        "[Bosphorus](https://en.wikipedia.org/wiki/Bosphorus).\n"
+    ),
 }
 
 # Inverse of what an EXIF orientation asks a viewer to do: from displayed to stored pixels.

@@ -197,6 +197,15 @@ def publish(
         if prefix is None:
             prefix = getattr(publisher, "prefix_hint", None) or manifest.get("name") or ""
         prefix = prefix.strip("/")
+        built_for = manifest.get("base_path")
+        published_at = f"/{prefix}/" if prefix else "/"
+        if isinstance(built_for, str) and built_for != published_at and not dry_run:
+            click.echo(
+                f"warning: the site was built to be served at {built_for} but goes to "
+                f"{published_at}: its pages work anywhere, but error.html links from "
+                f'{built_for}; set [gallery] base_url = "{published_at}" and build again',
+                err=True,
+            )
 
         def on_upload(key: str) -> None:
             if verbose:

@@ -14,7 +14,9 @@ from gallery_builder.model import Album, Picture, Site
 FORMAT = "gallery-builder/1"
 MANIFEST_NAME = "manifest.json"
 #: top-level fields owned by the core: a plugin's manifest fields may not replace them
-CORE_FIELDS = frozenset({"format", "name", "title", "files", "albums", "images", "hosting"})
+CORE_FIELDS = frozenset(
+    {"format", "name", "title", "base_path", "files", "albums", "images", "hosting"}
+)
 
 
 def image_entry(picture: Picture, fallback_format: str) -> dict[str, Any]:
@@ -46,6 +48,7 @@ def album_entry(album: Album) -> dict[str, Any]:
     return {
         "path": album.path,
         "title": album.title,
+        "description": album.description,
         "source": album.source_relpath,
         "cover": album.cover.source.relpath if album.cover else None,
         "pictures": [p.source.relpath for p in album.pictures],
@@ -54,13 +57,18 @@ def album_entry(album: Album) -> dict[str, Any]:
 
 
 def build_manifest(
-    site: Site, fallback_format: str, extra: dict[str, Any] | None = None
+    site: Site,
+    fallback_format: str,
+    extra: dict[str, Any] | None = None,
+    base_path: str = "/",
 ) -> dict[str, Any]:
-    """The manifest of ``site``; ``extra`` holds plugin fields (not allowed to shadow core ones)."""
+    """The manifest of ``site``; ``extra`` holds plugin fields (not allowed to shadow core ones).
+    ``base_path`` is the URL path the site was built to be served at (``[gallery] base_url``)."""
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "name": site.name,
         "title": site.title,
+        "base_path": base_path,
         "files": {
             path: {
                 "md5": f.md5,

@@ -199,7 +199,11 @@ def _build(
     for fields in pm.hook.gallery_manifest_fields(site=site, config=config):
         extra.update(fields or {})
     try:
-        data = manifest.dumps(manifest.build_manifest(site, config.images.formats[-1], extra))
+        data = manifest.dumps(
+            manifest.build_manifest(
+                site, config.images.formats[-1], extra, config.gallery.base_path
+            )
+        )
     except ValueError as exc:
         raise GalleryError(str(exc)) from None
     writer.write(manifest.MANIFEST_NAME, data, cache_control=None)  # last of the site

@@ -233,3 +233,23 @@ def test_the_original_scripts_bucket_is_taken_over(site: Path, target: Path) -> 
     publish(site, FilePublisher(target), "photos")
     assert not (target / "photos" / "old.jpg").exists()  # it owned it; the gallery replaces it
     assert read_manifest(target / "photos")["format"] == "gallery-builder/1"
+
+
+def test_publishing_elsewhere_than_the_error_page_expects_warns(
+    source: Path, site: Path, target: Path
+) -> None:
+    result = run_cli(["publish", target.as_uri(), "--site", site])
+    assert result.exit_code == 0 and "warning" not in result.stderr  # built for /photos/
+    moved = run_cli(["publish", target.as_uri(), "--site", site, "-d", "trips/2024"])
+    assert moved.exit_code == 0
+    assert (
+        "warning: the site was built to be served at /photos/ but goes to /trips/2024/"
+        in moved.stderr
+    )
+    assert 'set [gallery] base_url = "/trips/2024/" and build again' in moved.stderr
+    (source / "gallery.toml").write_text('[gallery]\nbase_url = "/trips/2024/"\n')
+    build_gallery(source, site)
+    again = run_cli(["publish", target.as_uri(), "--site", site, "-d", "trips/2024"])
+    assert again.exit_code == 0 and "warning" not in again.stderr
+    error = (target / "trips" / "2024" / "error.html").read_text()
+    assert 'href="/trips/2024/_static/style.' in error
