@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import groupby
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -24,6 +25,8 @@ from gallery_builder.manifest import MANIFEST_NAME, dumps
 from gallery_builder.plan import ManifestError, PublishPlan, plan_publish, read_remote_manifest
 from gallery_builder.plugin_manager import GalleryPluginManager
 
+#: uploads at a time (botocore's connection pool holds 10 by default)
+UPLOAD_WORKERS = 10
 #: deletes are sent in batches of at most this many keys (S3's DeleteObjects limit)
 DELETE_BATCH = 1000
 
@@ -145,7 +148,7 @@ def publish(
     keep_stale: bool = False,
     reconfigure: bool = False,
     on_upload: Callable[[str], None] = lambda key: None,
-    workers: int = 8,
+    workers: int = UPLOAD_WORKERS,
 ) -> PublishResult:
     """Make the gallery at ``publisher``/``prefix`` equal the built ``site``."""
     manifest, manifest_bytes = read_site_manifest(site)
@@ -190,12 +193,14 @@ def publish(
             on_upload(key)
             return upload.path
 
-        # files that link to nothing (images, theme files, originals) at once; then pages
+        # files that link to nothing (images, theme files, originals) at once; then pages,
+        # one depth at a time, deepest first: a page goes live after the pages it links down to
         pages = [u for u in plan.uploads if u.is_page]
         others = [u for u in plan.uploads if not u.is_page]
         with ThreadPoolExecutor(max_workers=workers) as pool:
             result.uploaded += list(pool.map(send, others))
-        result.uploaded += [send(u) for u in pages]  # in order: deepest first
+            for _, level in groupby(pages, key=lambda u: u.path.count("/")):
+                result.uploaded += list(pool.map(send, level))
         result.uploaded = [path for path in result.uploaded if path not in skip]
         result.resumed = sorted(skip)
         _commit(publisher, manifest_key, manifest_bytes, base_etag)

@@ -140,6 +140,10 @@ class S3Publisher:
         #: the prefix the target named (s3://bucket/PREFIX), used unless -d says otherwise
         self.prefix_hint = prefix_hint
         self._lease_etag: str | None = None
+        #: S3 said NoSuchBucket to a read: no need to ask again before creating it
+        self._bucket_missing = False
+        #: this publish created the bucket: it holds no policy and no object yet
+        self._created = False
 
     def url(self, key: str) -> str:
         """The public URL of ``key`` on the bucket's website endpoint."""
@@ -191,6 +195,7 @@ class S3Publisher:
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code")
                 if code in ("NoSuchKey", "NoSuchBucket", "404"):
+                    self._bucket_missing = code == "NoSuchBucket"
                     return None
                 raise
             except _BODY_ERRORS:
@@ -204,7 +209,7 @@ class S3Publisher:
 
     @_s3_errors
     def existing(self, keys: list[str]) -> dict[str, str]:
-        if not keys:
+        if not keys or self._created:
             return {}
         common = _common_prefix(keys)
         wanted, found = set(keys), {}
@@ -386,7 +391,7 @@ class S3Publisher:
         from botocore.exceptions import ClientError
 
         try:
-            existing = self._call("get_bucket_policy")["Policy"]
+            existing = None if self._created else self._call("get_bucket_policy")["Policy"]
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             if code in UNSUPPORTED:
@@ -425,22 +430,35 @@ class S3Publisher:
     def _ensure_bucket(self) -> None:
         from botocore.exceptions import ClientError
 
-        try:
-            self.client.head_bucket(Bucket=self.bucket)
-            return
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("403", "AccessDenied"):
-                raise GalleryError(
-                    f"bucket {self.bucket} exists but is not yours, or you lack s3:ListBucket "
-                    "on it; choose another name"
-                ) from None
-            if code not in ("404", "NoSuchBucket", "NotFound"):
-                raise
+        if not self._bucket_missing:
+            try:
+                self.client.head_bucket(Bucket=self.bucket)
+                return
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code", "")
+                if code in ("403", "AccessDenied"):
+                    raise GalleryError(
+                        f"bucket {self.bucket} exists but is not yours, or you lack "
+                        "s3:ListBucket on it; choose another name"
+                    ) from None
+                if code not in ("404", "NoSuchBucket", "NotFound"):
+                    raise
         options: dict[str, Any] = {}
         if self.region != "us-east-1":
             options["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
-        self._call("create_bucket", **options)
+        try:
+            self._call("create_bucket", **options)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code == "BucketAlreadyOwnedByYou":  # made meanwhile, by another of your runs
+                return
+            if code == "BucketAlreadyExists":
+                raise GalleryError(
+                    f"the bucket name {self.bucket} is taken by another AWS account (bucket "
+                    "names are global); choose another name"
+                ) from None
+            raise
+        self._created = True
 
 
 def _died_here(holder: dict[str, Any]) -> bool:

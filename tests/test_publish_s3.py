@@ -50,6 +50,26 @@ def assert_bucket_equals_site(s3, site: Path) -> None:
     assert live["files"] == files
 
 
+def test_a_new_bucket_costs_no_needless_request(site: Path, s3_server: MotoServer) -> None:
+    mark = s3_server.mark()
+    publish(site, publisher(s3_server), "photos")
+    sent = [
+        f"{r.method} {r.path}?{r.raw_query}".rstrip("?") for r in s3_server.requests_since(mark)
+    ]
+    files = len(read_manifest(site)["files"])
+    # the manifest read finds no bucket: it is created at once, and a new bucket has no
+    # policy to merge and no object of an interrupted publish to look for
+    assert sent[:6] == [
+        f"GET /{BUCKET}/photos/manifest.json",
+        f"PUT /{BUCKET}",
+        f"PUT /{BUCKET}?publicAccessBlock",
+        f"PUT /{BUCKET}?website",
+        f"PUT /{BUCKET}?policy",
+        f"PUT /{BUCKET}/photos/.gallery-lease",
+    ]
+    assert len(sent) == 6 + files + 2  # the files, the manifest, the lease's release
+
+
 def manifest_is_live(s3) -> bool:
     """Whether the gallery has gone live: its manifest is in the bucket (if there is one)."""
     if BUCKET not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
@@ -357,6 +377,7 @@ def test_credentials_never_appear_in_the_output(
 def test_hosting_calls_a_store_does_not_implement_are_reported_and_skipped(
     site: Path, s3_server: MotoServer, fault_proxy: FaultProxy, s3
 ) -> None:
+    s3.create_bucket(Bucket=BUCKET)  # an existing bucket: its policy is read first
     fault_proxy.plan([
         Fault("not-implemented", method="PUT", path="?publicAccessBlock"),
         Fault("not-implemented", method="PUT", path="?website"),
@@ -426,6 +447,7 @@ def test_other_errors_stop_the_publish_with_a_message_not_a_traceback(
 def test_access_denied_names_the_missing_iam_permission(
     site: Path, s3_server: MotoServer, fault_proxy: FaultProxy, s3, method, path, permission
 ) -> None:
+    s3.create_bucket(Bucket=BUCKET)  # an existing bucket gets every call (a new one fewer)
     fault_proxy.plan([Fault("access-denied", method=method, path=path)])
     result = run_cli(["publish", BUCKET, "--site", site, "--endpoint-url", fault_proxy.endpoint])
     assert fault_proxy.pending() == []
