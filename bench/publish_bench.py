@@ -232,7 +232,9 @@ def gallery_upload_threads() -> str:
         text = (REPO_ROOT / "gallery_builder" / "publishing.py").read_text()
     except OSError:
         return "?"
-    match = re.search(r"\bworkers:\s*int\s*=\s*(\d+)", text)
+    match = re.search(r"^UPLOAD_WORKERS\s*=\s*(\d+)", text, re.MULTILINE) or re.search(
+        r"\bworkers:\s*int\s*=\s*(\d+)", text
+    )
     return match[1] if match else "?"
 
 
