@@ -466,3 +466,64 @@ def test_a_refused_public_policy_points_to_account_level_block_public_access(
     assert result.exit_code == 1
     assert "needs s3:PutBucketPolicy; or the account blocks public bucket policies" in result.output
     assert "Block Public Access settings for this account" in result.output
+
+
+# --- credentials and endpoints: the standard AWS chain ------------------------------------------
+
+
+def test_aws_endpoint_url_in_the_environment_is_used(
+    site: Path, s3_server: MotoServer, s3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server.endpoint)
+    mark = s3_server.mark()
+    result = run_cli(["publish", BUCKET, "--site", site])
+    assert result.exit_code == 0, result.output
+    assert any(r.method == "PUT" for r in s3_server.requests_since(mark))
+    assert_bucket_equals_site(s3, site)
+
+
+@pytest.fixture
+def aws_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """AWS config and credentials files with a profile 'gallery' (region eu-west-1), and no
+    credentials in the environment."""
+    folder = tmp_path / "aws"
+    folder.mkdir()
+    (folder / "config").write_text("[profile gallery]\nregion = eu-west-1\n")
+    (folder / "credentials").write_text(
+        "[gallery]\naws_access_key_id = AKIAPROFILEKEY000001\n"
+        "aws_secret_access_key = profile/secret/key\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(folder / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(folder / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                 "AWS_DEFAULT_REGION"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    return folder
+
+
+def test_a_profile_gives_credentials_and_region(
+    site: Path, s3_server: MotoServer, s3, aws_files: Path
+) -> None:
+    args = ["publish", BUCKET, "--site", site, "--endpoint-url", s3_server.endpoint]
+    result = run_cli([*args, "--profile", "gallery"])
+    assert result.exit_code == 0, result.output
+    assert s3.get_bucket_location(Bucket=BUCKET)["LocationConstraint"] == "eu-west-1"
+    assert "http://my-gallery.s3-website-eu-west-1.amazonaws.com/" in result.output
+    assert "AKIAPROFILEKEY000001" not in result.output and "profile/secret" not in result.output
+
+
+def test_an_unknown_profile_is_a_usage_error(site: Path, s3_server, aws_files: Path) -> None:
+    result = run_cli(["publish", BUCKET, "--site", site, "--profile", "nope",
+                      "--endpoint-url", s3_server.endpoint])  # fmt: skip
+    assert result.exit_code == 2 and "no AWS profile named 'nope'" in result.output
+
+
+def test_no_credentials_anywhere_says_how_to_give_them(
+    site: Path, s3_server: MotoServer, aws_files: Path
+) -> None:
+    mark = s3_server.mark()
+    result = run_cli(["publish", BUCKET, "--site", site, "--endpoint-url", s3_server.endpoint])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "no AWS credentials found" in result.output and "--profile" in result.output
+    assert s3_server.requests_since(mark) == []
