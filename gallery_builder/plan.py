@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gallery_builder.manifest import FORMAT, MANIFEST_NAME
+from gallery_builder.model import IMMUTABLE
 
 #: the headers a published object must carry, besides its content
 HEADER_FIELDS = ("content_type", "cache_control")
@@ -30,6 +31,9 @@ class RemoteState:
     hosting: str | None = None
     legacy: bool = False
     exists: bool = False
+    #: a publish started replacing files whose names stay (pages, originals) and did not
+    #: finish: those live files may not be the ones ``files`` lists
+    pending: bool = False
 
 
 def read_remote_manifest(data: bytes | None) -> RemoteState:
@@ -50,7 +54,12 @@ def read_remote_manifest(data: bytes | None) -> RemoteState:
         files = manifest.get("files")
         if not isinstance(files, dict):
             raise ManifestError(f"the remote {MANIFEST_NAME} has no 'files' table")
-        return RemoteState(files=files, hosting=manifest.get("hosting"), exists=True)
+        return RemoteState(
+            files=files,
+            hosting=manifest.get("hosting"),
+            exists=True,
+            pending=manifest.get("pending") is True,
+        )
     if "format" in manifest:
         raise ManifestError(
             f"the remote {MANIFEST_NAME} is in format {manifest['format']!r}; this "
@@ -66,7 +75,9 @@ def read_remote_manifest(data: bytes | None) -> RemoteState:
 @dataclass(frozen=True)
 class Upload:
     path: str
-    reason: str  #: "new", "changed", or "new headers" (same bytes: copied in place)
+    #: "new", "changed", "new headers" (same bytes: copied in place), or "unverified" (listed
+    #: as it should be, but an unfinished publish may have replaced it: sent unless it is)
+    reason: str
     entry: dict[str, Any]
 
     @property
@@ -78,6 +89,11 @@ class Upload:
     def bytes_needed(self) -> bool:
         """False when only the headers change: the object is copied onto itself."""
         return self.reason != "new headers"
+
+    @property
+    def replaces(self) -> bool:
+        """Whether it overwrites a file the live gallery lists (not a new name)."""
+        return self.reason in ("changed", "new headers")
 
 
 @dataclass(frozen=True)
@@ -122,6 +138,8 @@ def plan_publish(
             uploads.append(Upload(path, "changed", entry))
         elif any(old.get(f) != entry.get(f) for f in HEADER_FIELDS):
             uploads.append(Upload(path, "new headers", entry))
+        elif remote.pending and entry.get("cache_control") != IMMUTABLE:
+            uploads.append(Upload(path, "unverified", entry))
         else:
             kept.append(path)
     deletes = () if keep_stale else tuple(sorted(set(remote.files) - set(local_files)))

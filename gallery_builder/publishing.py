@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,8 +22,14 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from gallery_builder.errors import GalleryError
-from gallery_builder.manifest import MANIFEST_NAME, dumps
-from gallery_builder.plan import ManifestError, PublishPlan, plan_publish, read_remote_manifest
+from gallery_builder.manifest import FORMAT, MANIFEST_NAME, dumps
+from gallery_builder.plan import (
+    ManifestError,
+    PublishPlan,
+    RemoteState,
+    plan_publish,
+    read_remote_manifest,
+)
 from gallery_builder.plugin_manager import GalleryPluginManager
 
 #: uploads at a time (botocore's connection pool holds 10 by default)
@@ -44,9 +51,11 @@ class Publisher(Protocol):
     def read(self, key: str) -> tuple[bytes, str] | None:
         """The object's bytes and ETag (hex MD5 for a plain upload), or None if absent."""
 
-    def existing(self, keys: list[str]) -> dict[str, str]:
-        """The ETags of those of ``keys`` that exist: what an interrupted publish already
-        sent. Asked only when there is something to upload."""
+    def existing(self, entries: dict[str, dict[str, Any]]) -> set[str]:
+        """Those of the keys in ``entries`` (key -> manifest entry) already stored with the
+        entry's bytes (``md5``) and headers (``content_type``, ``cache_control``, where the
+        store keeps headers): what an interrupted publish already sent. Asked only when
+        there is something to upload."""
 
     def upload(self, key: str, file: Path, entry: dict[str, Any]) -> None:
         """Store ``file`` under ``key`` with the headers in ``entry`` (content_type,
@@ -171,25 +180,31 @@ def publish(
     if fingerprint and (state.hosting != fingerprint or reconfigure):
         result.notes += publisher.set_up_hosting(prefix) or []
     with publisher.lease(prefix):
-        # what an interrupted publish already sent, with the right bytes, is not sent again
-        arrived = publisher.existing(
-            [join_key(prefix, u.path) for u in plan.uploads if u.bytes_needed]
-        )
-        skip = {
-            u.path
-            for u in plan.uploads
-            if u.bytes_needed
-            and arrived.get(join_key(prefix, u.path), "").strip('"') == u.entry["md5"]
-        }
+        if any(u.replaces for u in plan.uploads):
+            # About to overwrite files the live manifest lists under names that stay (pages,
+            # originals): first say so in the live manifest, so that if this publish dies, the
+            # next one checks those files instead of trusting the manifest (even for a no-op).
+            marker = pending_manifest(state)
+            base_etag = _commit(publisher, manifest_key, marker, base_etag)
+        # what an interrupted publish already sent, with the right bytes and headers, is not
+        # sent again
+        checked = {join_key(prefix, u.path): u.entry for u in plan.uploads if u.bytes_needed}
+        arrived = publisher.existing(checked) if checked else set()
+        skip = {u.path for u in plan.uploads if join_key(prefix, u.path) in arrived}
+        failed = threading.Event()
 
         def send(upload: Any) -> str:
             key = join_key(prefix, upload.path)
-            if upload.path in skip:
+            if upload.path in skip or failed.is_set():
                 return upload.path
-            if upload.bytes_needed:
-                publisher.upload(key, site / upload.path, upload.entry)
-            else:
-                publisher.retag(key, upload.entry)
+            try:
+                if upload.bytes_needed:
+                    publisher.upload(key, site / upload.path, upload.entry)
+                else:
+                    publisher.retag(key, upload.entry)
+            except BaseException:
+                failed.set()  # the uploads still queued give up at once
+                raise
             on_upload(key)
             return upload.path
 
@@ -202,7 +217,8 @@ def publish(
             for _, level in groupby(pages, key=lambda u: u.path.count("/")):
                 result.uploaded += list(pool.map(send, level))
         result.uploaded = [path for path in result.uploaded if path not in skip]
-        result.resumed = sorted(skip)
+        reasons = {u.path: u.reason for u in plan.uploads}
+        result.resumed = sorted(p for p in skip if reasons[p] != "unverified")
         _commit(publisher, manifest_key, manifest_bytes, base_etag)
         result.committed = True
         deletes = [join_key(prefix, path) for path in plan.deletes]
@@ -212,12 +228,24 @@ def publish(
     return result
 
 
-def _commit(publisher: Publisher, key: str, data: bytes, base_etag: str | None) -> None:
+def pending_manifest(state: RemoteState) -> bytes:
+    """The live state, marked as being replaced: its files (so deletes stay right if this
+    publish dies) and ``"pending": true``."""
+    marker: dict[str, Any] = {"format": FORMAT, "files": state.files, "pending": True}
+    if state.hosting:
+        marker["hosting"] = state.hosting
+    return dumps(marker)
+
+
+def _commit(publisher: Publisher, key: str, data: bytes, base_etag: str | None) -> str:
+    """Write ``data`` at ``key`` if it is still ``base_etag``; the new ETag."""
     try:
-        publisher.commit(key, data, base_etag)
+        return publisher.commit(key, data, base_etag).strip('"')
     except PublishConflict:
         # A retried write whose first attempt landed (the answer was lost) finds its own
         # commit: that is a success, not a conflict.
         now = publisher.read(key)
-        if now is None or now[1].strip('"') != hashlib.md5(data).hexdigest():
+        digest = hashlib.md5(data).hexdigest()
+        if now is None or now[1].strip('"') != digest:
             raise
+        return digest

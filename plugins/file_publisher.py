@@ -46,12 +46,13 @@ class FilePublisher:
             return None
         return data, hashlib.md5(data).hexdigest()
 
-    def existing(self, keys: list[str]) -> dict[str, str]:
-        found = {}
-        for key in keys:
+    def existing(self, entries: dict[str, dict[str, Any]]) -> set[str]:
+        # a folder keeps no headers: the bytes are all there is to compare
+        found = set()
+        for key, entry in entries.items():
             current = self.read(key)
-            if current is not None:
-                found[key] = current[1]
+            if current is not None and current[1] == entry["md5"]:
+                found.add(key)
         return found
 
     def upload(self, key: str, file: Path, entry: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,6 +39,8 @@ LEASE_KEY = ".gallery-lease"
 #: how often a body read cut off mid-stream is tried (botocore retries only the request)
 READ_ATTEMPTS = 5
 LEASE_SECONDS = 15 * 60
+#: how often the policy merge is made again when another setup overwrote it meanwhile
+POLICY_ATTEMPTS = 3
 #: error codes with which S3-compatible stores refuse a call they do not implement
 UNSUPPORTED = frozenset({"NotImplemented", "XNotImplemented", "501", "MethodNotAllowed", "405"})
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -51,6 +54,7 @@ PERMISSIONS = {
     "GetBucketPolicy": "s3:GetBucketPolicy",
     "PutObject": "s3:PutObject",
     "GetObject": "s3:GetObject",
+    "HeadObject": "s3:GetObject",
     "DeleteObject": "s3:DeleteObject",
     "DeleteObjects": "s3:DeleteObject",
     "ListObjectsV2": "s3:ListBucket",
@@ -106,11 +110,18 @@ def website_endpoint(bucket: str, region: str) -> str:
     return f"http://{bucket}.s3-website{sep}{region}.amazonaws.com"
 
 
+#: every public-read statement gallery-builder writes has a Sid starting with this
+SID_PREFIX = "GalleryBuilderPublicRead"
+
+
 def public_read_statement(bucket: str, prefix: str) -> dict[str, Any]:
+    """The statement opening ``bucket/prefix/*`` to the public. Its Sid is unique to the exact
+    prefix (``trips/2024`` and ``trips-2024`` differ), and readable."""
     resource = f"arn:aws:s3:::{bucket}/{prefix}/*" if prefix else f"arn:aws:s3:::{bucket}/*"
-    sid = "GalleryBuilderPublicRead" + (
-        "-" + re.sub(r"[^A-Za-z0-9]", "", prefix.title()) if prefix else ""
-    )
+    sid = SID_PREFIX
+    if prefix:
+        readable = re.sub(r"[^A-Za-z0-9]", "", prefix.title())[:40]
+        sid += f"-{readable}-{hashlib.sha256(prefix.encode()).hexdigest()[:8]}"
     return {
         "Sid": sid,
         "Effect": "Allow",
@@ -120,14 +131,26 @@ def public_read_statement(bucket: str, prefix: str) -> dict[str, Any]:
     }
 
 
+def _statements(policy_json: str) -> list[dict[str, Any]]:
+    statements = json.loads(policy_json).get("Statement", [])
+    return [statements] if isinstance(statements, dict) else list(statements)
+
+
 def merged_policy(existing: str | None, statement: dict[str, Any]) -> dict[str, Any]:
-    """``existing`` (JSON) with ``statement`` added or replaced by Sid; others kept."""
+    """``existing`` (JSON) with ``statement`` added, replacing ours for the same Sid or the
+    same resource (written by an older version); every other statement is kept."""
     policy = json.loads(existing) if existing else {"Version": "2012-10-17", "Statement": []}
     statements = policy.get("Statement", [])
     if isinstance(statements, dict):
         statements = [statements]
-    kept = [s for s in statements if s.get("Sid") != statement["Sid"]]
-    policy["Statement"] = [*kept, statement]
+
+    def ours_for_this_prefix(s: dict[str, Any]) -> bool:
+        sid = str(s.get("Sid", ""))
+        return sid == statement["Sid"] or (
+            sid.startswith(SID_PREFIX) and s.get("Resource") == statement["Resource"]
+        )
+
+    policy["Statement"] = [*(s for s in statements if not ours_for_this_prefix(s)), statement]
     return policy
 
 
@@ -190,6 +213,7 @@ class S3Publisher:
         for attempt in range(READ_ATTEMPTS):
             try:
                 response = self._call("get_object", Key=key)
+                self._bucket_missing = False
                 # botocore retries a failed request, but not a body cut off mid-stream
                 return response["Body"].read(), response["ETag"].strip('"')
             except ClientError as exc:
@@ -208,18 +232,32 @@ class S3Publisher:
         raise AssertionError("unreachable")
 
     @_s3_errors
-    def existing(self, keys: list[str]) -> dict[str, str]:
-        if not keys or self._created:
-            return {}
-        common = _common_prefix(keys)
-        wanted, found = set(keys), {}
+    def existing(self, entries: dict[str, dict[str, Any]]) -> set[str]:
+        if not entries or self._created:
+            return set()
+        common = _common_prefix(list(entries))
+        same_bytes = []
         paginator = self.client.get_paginator("list_objects_v2")
         with contextlib.suppress(self.client.exceptions.NoSuchBucket):
             for page in paginator.paginate(Bucket=self.bucket, Prefix=common):
                 for item in page.get("Contents", []):
-                    if item["Key"] in wanted:
-                        found[item["Key"]] = item["ETag"].strip('"')
-        return found
+                    entry = entries.get(item["Key"])
+                    if entry is not None and item["ETag"].strip('"') == entry["md5"]:
+                        same_bytes.append(item["Key"])
+        if not same_bytes:
+            return set()
+
+        def has_headers(key: str) -> bool:
+            # a listing has no headers: the object may have come from another tool
+            head = self._call("head_object", Key=key)
+            entry = entries[key]
+            return head.get("ContentType") == entry.get("content_type") and head.get(
+                "CacheControl"
+            ) == entry.get("cache_control")
+
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            checks = pool.map(has_headers, same_bytes)
+            return {key for key, ok in zip(same_bytes, checks, strict=True) if ok}
 
     @_s3_errors
     def upload(self, key: str, file: Path, entry: dict[str, Any]) -> None:
@@ -296,9 +334,10 @@ class S3Publisher:
         try:
             yield
         finally:
-            from botocore.exceptions import ClientError
+            from botocore.exceptions import BotoCoreError, ClientError
 
-            with contextlib.suppress(ClientError, GalleryError):
+            self._created = False  # a next publish with this object finds the bucket as is
+            with contextlib.suppress(ClientError, BotoCoreError, GalleryError):
                 self._call("delete_object", Key=key, IfMatch=f'"{self._lease_etag}"')
 
     @_s3_errors
@@ -387,11 +426,34 @@ class S3Publisher:
         return notes
 
     def _put_policy(self, statement: dict[str, Any], notes: list[str]) -> None:
-        """Merge ``statement`` into the bucket policy; never replace a policy we cannot read."""
+        """Merge ``statement`` into the bucket policy; never replace a policy we cannot read.
+        The policy is read back: another gallery's setup writing its own merge at the same
+        moment could have dropped ours, and then the merge is made again."""
+        for _ in range(POLICY_ATTEMPTS):
+            existing = self._bucket_policy(notes)
+            if existing is False:
+                return  # the store has no bucket policies: noted
+            policy = merged_policy(existing or None, statement)
+            if not self._supported("put_bucket_policy", notes, Policy=json.dumps(policy)):
+                notes[-1] += (
+                    "; make the gallery's objects publicly readable in the store's settings"
+                )
+                return
+            now = self._bucket_policy(notes)
+            sids = [s.get("Sid") for s in _statements(now)] if isinstance(now, str) else []
+            if statement["Sid"] in sids:
+                return
+        raise GalleryError(
+            f"the policy of bucket {self.bucket} kept changing while this publish set it (another "
+            "publish setting up hosting?); run gallery publish again"
+        )
+
+    def _bucket_policy(self, notes: list[str]) -> str | bool | None:
+        """The bucket policy's JSON; None if there is none; False if the store has none."""
         from botocore.exceptions import ClientError
 
         try:
-            existing = None if self._created else self._call("get_bucket_policy")["Policy"]
+            return self._call("get_bucket_policy")["Policy"]
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             if code in UNSUPPORTED:
@@ -400,13 +462,10 @@ class S3Publisher:
                     "get_bucket_policy and put_bucket_policy; make the gallery's objects "
                     "publicly readable with the store's own settings"
                 )
-                return
+                return False
             if code != "NoSuchBucketPolicy":
                 raise
-            existing = None
-        policy = merged_policy(existing, statement)
-        if not self._supported("put_bucket_policy", notes, Policy=json.dumps(policy)):
-            notes[-1] += "; make the gallery's objects publicly readable in the store's settings"
+            return None
 
     def _supported(self, operation: str, notes: list[str], **kwargs: Any) -> bool:
         """Call a hosting operation; False (and a note) when the store does not support it."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from gallery_builder.plugins.s3_publisher import s3_publisher
 from s3env import Fault, FaultProxy, MotoServer
 
 from gallery_builder.publishing import publish
-from gallery_builder.testing import build_gallery
+from gallery_builder.testing import build_gallery, run_cli
 
 BUCKET = "killed-gallery"
 PREFIX = "photos"
@@ -141,12 +142,16 @@ def test_a_killed_publish_leaves_the_gallery_whole_and_resumes(
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait(TIMEOUT)
-    arrived = successful_puts(s3_server.requests_since(mark)) - {f"{PREFIX}/.gallery-lease"}
+    arrived = successful_puts(s3_server.requests_since(mark)) - {
+        f"{PREFIX}/.gallery-lease",
+        f"{PREFIX}/manifest.json",  # the live manifest, marked pending (below)
+    }
     assert arrived, "nothing was sent before the kill"
 
-    # the old gallery is live, and whole: no live page links to a missing object
-    live = s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/manifest.json")["Body"].read()
-    assert live == old_manifest
+    # the old gallery is live, and whole: no live page links to a missing object; its
+    # manifest still lists the old files, marked as being replaced
+    live = json.loads(s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/manifest.json")["Body"].read())
+    assert live["files"] == json.loads(old_manifest)["files"] and live["pending"] is True
     assert broken_links(s3) == {}
     if "index.html" in (held.path or ""):  # deeper pages of version 2 were already live
         trip = s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/trip/index.html")["Body"].read()
@@ -173,3 +178,42 @@ def test_a_killed_publish_leaves_the_gallery_whole_and_resumes(
         for item in s3.list_objects_v2(Bucket=BUCKET, Prefix=PREFIX)["Contents"]
     }
     assert listed == set(files) | {"manifest.json"}  # version 1's leftovers deleted
+
+
+def test_undoing_a_change_after_a_killed_publish_restores_every_page(
+    source: Path, site: Path, s3_server: MotoServer, fault_proxy: FaultProxy, s3, tmp_path: Path
+) -> None:
+    """Version 2's pages went live before the kill; version 1, built again, is published: its
+    manifest equals the live one's files, but the live pages are version 2's."""
+    publish(site, s3_publisher(f"s3://{BUCKET}", endpoint_url=s3_server.endpoint), PREFIX)
+    first = tmp_path / "first"
+    shutil.copytree(site, first)
+    pictures.jpeg(source / "a.jpg", (330, 250), taken="2024:01:01 10:00:00")
+    build_gallery(source, site)
+    fault_proxy.plan([Fault("hang", method="PUT", path=f"/{BUCKET}/{PREFIX}/index.html")])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gallery_builder", "publish", BUCKET, "--site", site,
+         "--endpoint-url", fault_proxy.endpoint],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ.copy(),
+    )  # fmt: skip
+    try:
+        wait_until_quiet(s3_server, fault_proxy, process)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(TIMEOUT)
+    live_page = s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/index.html")["Body"].read()
+    assert live_page == (first / "index.html").read_bytes()  # the root was held
+    mark = s3_server.mark()
+    result = run_cli(["publish", BUCKET, "--site", first, "--endpoint-url", s3_server.endpoint])
+    assert result.exit_code == 0, result.output
+    assert "up to date" not in result.output
+    assert broken_links(s3) == {}
+    for path, entry in read_manifest(first)["files"].items():
+        head = s3.head_object(Bucket=BUCKET, Key=f"{PREFIX}/{path}")
+        assert head["ETag"].strip('"') == entry["md5"], path
+    live = s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/manifest.json")["Body"].read()
+    assert "pending" not in json.loads(live)
+    # only what version 2 had replaced was sent back; the unchanged files were checked
+    sent = successful_puts(s3_server.requests_since(mark))
+    assert f"{PREFIX}/a.thumb." not in " ".join(sent)
+    assert not any(key.endswith((".jpg", ".webp")) for key in sent)

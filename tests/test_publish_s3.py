@@ -11,8 +11,9 @@ import pictures
 import pytest
 from conftest import read_manifest, site_files
 from gallery_builder.plugins.s3_publisher import S3Publisher, s3_publisher
-from s3env import Fault, FaultProxy, MotoServer
+from s3env import Fault, FaultProxy, MotoServer, s3_client
 
+from gallery_builder.errors import GalleryError
 from gallery_builder.publishing import PublishConflict, publish
 from gallery_builder.testing import build_gallery, run_cli
 
@@ -57,17 +58,20 @@ def test_a_new_bucket_costs_no_needless_request(site: Path, s3_server: MotoServe
         f"{r.method} {r.path}?{r.raw_query}".rstrip("?") for r in s3_server.requests_since(mark)
     ]
     files = len(read_manifest(site)["files"])
-    # the manifest read finds no bucket: it is created at once, and a new bucket has no
-    # policy to merge and no object of an interrupted publish to look for
-    assert sent[:6] == [
+    # the manifest read finds no bucket: it is created at once, and a new bucket holds no
+    # object of an interrupted publish to look for; its policy is read before the merge (in
+    # us-east-1 CreateBucket also answers 200 for a bucket you already own) and read back
+    assert sent[:8] == [
         f"GET /{BUCKET}/photos/manifest.json",
         f"PUT /{BUCKET}",
         f"PUT /{BUCKET}?publicAccessBlock",
         f"PUT /{BUCKET}?website",
+        f"GET /{BUCKET}?policy",
         f"PUT /{BUCKET}?policy",
+        f"GET /{BUCKET}?policy",
         f"PUT /{BUCKET}/photos/.gallery-lease",
     ]
-    assert len(sent) == 6 + files + 2  # the files, the manifest, the lease's release
+    assert len(sent) == 8 + files + 2  # the files, the manifest, the lease's release
 
 
 def manifest_is_live(s3) -> bool:
@@ -110,8 +114,11 @@ def test_the_manifest_is_the_last_write_and_deletes_come_after(
     mark = s3_server.mark()
     publish(site, publisher(s3_server), "photos")
     done = writes(s3_server.requests_since(mark))
-    commit = done.index(f"PUT /{BUCKET}/photos/manifest.json")
-    uploads = [w for w in done[:commit] if w.startswith("PUT") and ".gallery-lease" not in w]
+    manifest_writes = [i for i, w in enumerate(done) if w == f"PUT /{BUCKET}/photos/manifest.json"]
+    # first the live manifest marked "pending" (pages are about to be replaced), then the commit
+    assert len(manifest_writes) == 2 and done[manifest_writes[0] - 1].endswith(".gallery-lease")
+    commit = manifest_writes[1]
+    uploads = [w for w in done[manifest_writes[0] + 1 : commit] if w.startswith("PUT")]
     assert all(not w.endswith(".html") for w in uploads[:-2])  # images first, then pages
     assert uploads[-2:] == [
         f"PUT /{BUCKET}/photos/trip/index.html",
@@ -527,3 +534,34 @@ def test_no_credentials_anywhere_says_how_to_give_them(
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert "no AWS credentials found" in result.output and "--profile" in result.output
     assert s3_server.requests_since(mark) == []
+
+
+def test_files_already_there_with_other_headers_are_sent_again(
+    site: Path, s3_server: MotoServer, s3
+) -> None:
+    """Another tool (aws s3 sync, the original script) put the same bytes without our headers:
+    the bytes match, the headers do not, so they are not taken as already published."""
+    s3.create_bucket(Bucket=BUCKET)
+    for path in read_manifest(site)["files"]:
+        s3.put_object(Bucket=BUCKET, Key=f"photos/{path}", Body=(site / path).read_bytes())
+    result = publish(site, publisher(s3_server), "photos")
+    assert result.resumed == []
+    assert_bucket_equals_site(s3, site)  # content types and cache control included
+    # and with the right headers, an arrived file is not sent again
+    s3.delete_object(Bucket=BUCKET, Key="photos/manifest.json")
+    again = publish(site, publisher(s3_server), "photos")
+    assert set(again.resumed) == set(read_manifest(site)["files"]) and again.uploaded == []
+
+
+def test_a_connection_lost_for_good_stops_with_a_message_and_sends_no_more(
+    site: Path, s3_server: MotoServer, fault_proxy: FaultProxy, s3
+) -> None:
+    s3.create_bucket(Bucket=BUCKET)
+    fault_proxy.plan([Fault("reset", method="PUT", nth=n) for n in range(3, 400)])
+    client = s3_client(fault_proxy.endpoint, max_attempts=1)
+    with pytest.raises(GalleryError, match=r"S3 request failed: .*run gallery publish again"):
+        publish(site, S3Publisher(BUCKET, client, "us-east-1"), "photos", workers=2)
+    puts = [e for e in fault_proxy.events if e.method == "PUT"]
+    # the lease, one upload, then the failures: the two threads' and the lease's release
+    assert len(puts) <= 6, puts
+    assert not manifest_is_live(s3)
