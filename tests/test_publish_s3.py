@@ -565,3 +565,28 @@ def test_a_connection_lost_for_good_stops_with_a_message_and_sends_no_more(
     # the lease, one upload, then the failures: the two threads' and the lease's release
     assert len(puts) <= 6, puts
     assert not manifest_is_live(s3)
+
+
+def test_galleries_whose_prefixes_differ_only_in_punctuation_each_stay_public(
+    site: Path, s3_server: MotoServer, s3
+) -> None:
+    publish(site, publisher(s3_server), "trips/2024")
+    publish(site, publisher(s3_server), "trips-2024")
+    statements = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]
+    assert sorted(s["Resource"] for s in statements) == [
+        f"arn:aws:s3:::{BUCKET}/trips-2024/*",
+        f"arn:aws:s3:::{BUCKET}/trips/2024/*",
+    ]
+    assert len({s["Sid"] for s in statements}) == 2
+
+
+def test_an_older_statement_for_the_same_prefix_is_replaced(site, s3_server, s3) -> None:
+    s3.create_bucket(Bucket=BUCKET)
+    older = {"Sid": "GalleryBuilderPublicRead-Photos", "Effect": "Allow", "Principal": "*",
+             "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/photos/*"}  # fmt: skip
+    s3.put_bucket_policy(
+        Bucket=BUCKET, Policy=json.dumps({"Version": "2012-10-17", "Statement": [older]})
+    )
+    publish(site, publisher(s3_server), "photos")
+    (statement,) = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]
+    assert statement["Resource"] == older["Resource"] and statement["Sid"] != older["Sid"]
