@@ -34,14 +34,19 @@ __all__ = [
     "colour_key_png",
     "damaged_exif_jpeg",
     "displayed_red_corner",
+    "dji_xmp",
+    "dji_xmp_jpeg",
     "empty",
     "exif_caption_jpeg",
     "fake",
     "find_cmyk_icc",
+    "gps_exif",
     "jpeg",
     "late_gps_png",
     "palette_png_transparent",
     "png",
+    "raw_profile",
+    "raw_profile_png",
     "rgba_png",
     "srgb_icc_jpeg",
     "tiff16",
@@ -164,6 +169,42 @@ GPS_XMP = (
 def xmp_gps_jpeg(path: Path, size: tuple[int, int] = (320, 240)) -> Path:
     """Marker-pattern JPEG with no EXIF, whose GPS position is in its XMP (``GPS_XMP``)."""
     return jpeg(path, size, xmp=GPS_XMP)
+
+
+def dji_xmp(*, position: bool = True, longitude: str = "GpsLongitude") -> bytes:
+    """XMP as DJI drones write it (``rdf:about="DJI Meta Data"``, ``drone-dji:`` attributes):
+    with ``position``, Istanbul as ``drone-dji:GpsLatitude`` and ``drone-dji:<longitude>``
+    (older models spell it ``GpsLongtitude``); without, only the camera's angles and a
+    caption that mentions GPS."""
+    where = (
+        f'drone-dji:GpsLatitude="+41.00820000" drone-dji:{longitude}="+28.97840000" '
+        if position
+        else ""
+    )
+    return (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+        'rdf:about="DJI Meta Data" xmlns:tiff="http://ns.adobe.com/tiff/1.0/" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:drone-dji="http://www.dji.com/drone-dji/1.0/" tiff:Make="DJI" '
+        f'tiff:Model="FC6310" {where}drone-dji:GimbalRollDegree="+0.00" '
+        'drone-dji:GimbalYawDegree="+56.90" drone-dji:GimbalPitchDegree="-90.00" '
+        'drone-dji:FlightYawDegree="+56.90"><dc:description><rdf:Alt><rdf:li '
+        'xml:lang="x-default">GPS off over the Bosphorus</rdf:li></rdf:Alt></dc:description>'
+        "</rdf:Description></rdf:RDF></x:xmpmeta>"
+    ).encode()
+
+
+def dji_xmp_jpeg(
+    path: Path,
+    size: tuple[int, int] = (320, 240),
+    *,
+    position: bool = True,
+    longitude: str = "GpsLongitude",
+) -> Path:
+    """Marker-pattern JPEG with no EXIF whose XMP is a DJI drone's (:func:`dji_xmp`): with
+    ``position``, its GPS position is there, in DJI's spelling only."""
+    return jpeg(path, size, xmp=dji_xmp(position=position, longitude=longitude))
 
 
 def exif_caption_jpeg(path: Path, caption: str) -> Path:
@@ -376,6 +417,54 @@ def late_gps_png(path: Path, size: tuple[int, int] = (160, 120), *, xmp: bool = 
         chunk = _chunk(b"eXIf", exif.tobytes()[6:])  # the TIFF structure, without "Exif\0\0"
     end = data.rindex(b"IEND") - 4
     path.write_bytes(data[:end] + chunk + data[end:])
+    return path
+
+
+def gps_exif() -> bytes:
+    """EXIF bytes (``Exif\\0\\0`` and the TIFF structure) holding only a GPS IFD for
+    Istanbul."""
+    exif = Image.Exif()
+    exif.get_ifd(0x8825).update({0: b"\x02\x02\x00\x00", 1: "N", 2: _LAT, 3: "E", 4: _LON})
+    return exif.tobytes()
+
+
+def raw_profile(kind: str, payload: bytes) -> bytes:
+    """The text of ImageMagick's PNG "Raw profile type <kind>" chunk holding ``payload``: a
+    newline, the kind, the length right-aligned in 8 characters, then the bytes in hex, 36 a
+    line, each line after a newline, and a final newline."""
+    digits = payload.hex()
+    lines = "".join(f"\n{digits[i : i + 72]}" for i in range(0, len(digits), 72))
+    return f"\n{kind}\n{len(payload):8d}{lines}\n".encode("ascii")
+
+
+def raw_profile_png(
+    path: Path,
+    kind: str,
+    payload: bytes,
+    *,
+    after_pixels: bool = False,
+    chunk: bytes = b"zTXt",
+    size: tuple[int, int] = (160, 120),
+) -> Path:
+    """Marker-pattern PNG with a text chunk "Raw profile type ``kind``" (``exif``, ``xmp``,
+    ``APP1``…) holding ``payload`` hex-encoded as ImageMagick writes it (:func:`raw_profile`),
+    in a ``chunk`` (``zTXt``, compressed as ImageMagick does, ``tEXt`` or ``iTXt``), before
+    the pixels or, with ``after_pixels``, just before IEND (read by Pillow only on decoding).
+    ``payload`` for ``exif`` is :func:`gps_exif`-like (``Exif\\0\\0`` first, as ImageMagick
+    keeps it), for ``xmp`` an XMP packet, for ``APP1`` a JPEG APP1 segment's data (EXIF or
+    ``http://ns.adobe.com/xap/1.0/\\0`` and XMP)."""
+    path = png(path, size)
+    keyword = f"Raw profile type {kind}".encode("latin-1")
+    text = raw_profile(kind, payload)
+    if chunk == b"zTXt":
+        body = keyword + b"\x00\x00" + zlib.compress(text)
+    elif chunk == b"iTXt":
+        body = keyword + b"\x00\x00\x00\x00\x00" + text
+    else:
+        body = keyword + b"\x00" + text
+    data = path.read_bytes()
+    at = data.rindex(b"IEND") - 4 if after_pixels else data.index(b"IDAT") - 4
+    path.write_bytes(data[:at] + _chunk(chunk, body) + data[at:])
     return path
 
 

@@ -310,6 +310,146 @@ def test_what_counts_as_a_gps_position(tmp_path: Path, gps_tags: dict, withheld:
     assert file_has_gps_position(str(pictures.damaged_exif_jpeg(tmp_path / "bad.jpg"))) is True
 
 
+#: XMP placing a picture in Istanbul, as exif:GPSLatitude and exif:GPSLongitude attributes
+GPS = pictures.GPS_XMP
+#: the data of a JPEG APP1 segment holding XMP: its namespace, a NUL, the packet
+XMP_APP1 = b"http://ns.adobe.com/xap/1.0/\x00"
+
+
+def xmp(attributes: str = "", elements: str = "") -> bytes:
+    """An XMP packet: one rdf:Description with these ``attributes`` and child ``elements``."""
+    return (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+        'xmlns:exif="http://ns.adobe.com/exif/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        f'xmlns:drone-dji="http://www.dji.com/drone-dji/1.0/" {attributes}>{elements}'
+        "</rdf:Description></rdf:RDF></x:xmpmeta>"
+    ).encode()
+
+
+#: XMP with no position: a caption that speaks of GPS, and the GPS version alone
+UNPLACED_XMP = xmp(
+    'exif:GPSVersionID="2.2.0.0"',
+    '<dc:description><rdf:Alt><rdf:li xml:lang="x-default">GPS latitude and longitude off'
+    "</rdf:li></rdf:Alt></dc:description>",
+)
+
+
+def unplaced_exif() -> bytes:
+    """EXIF with a Make and a GPS IFD holding the GPS version alone: no position."""
+    exif = Image.Exif()
+    exif[0x010F] = "DJI"
+    exif.get_ifd(0x8825)[0] = b"\x02\x02\x00\x00"
+    return exif.tobytes()
+
+
+#: a picture (its name and how it is made) and whether its original is withheld: the three
+#: leaks a review found (a position in a PNG's hex-encoded ImageMagick raw profile, XMP before
+#: the pixels or EXIF after them; DJI's spelling of XMP's names), their kin, and each
+#: container without a position, whose original is published
+OTHER_METADATA = {
+    "raw-xmp-before-pixels": ("a.png", lambda p: pictures.raw_profile_png(p, "xmp", GPS), True),
+    "raw-exif-after-pixels": (
+        "a.png",
+        lambda p: pictures.raw_profile_png(p, "exif", pictures.gps_exif(), after_pixels=True),
+        True,
+    ),
+    "dji-xmp": ("a.jpg", pictures.dji_xmp_jpeg, True),
+    "raw-xmp-after-pixels": (
+        "a.png",
+        lambda p: pictures.raw_profile_png(p, "xmp", GPS, after_pixels=True, chunk=b"tEXt"),
+        True,
+    ),
+    "raw-exif-before-pixels": (
+        "a.png",
+        lambda p: pictures.raw_profile_png(p, "exif", pictures.gps_exif(), chunk=b"iTXt"),
+        True,
+    ),
+    "raw-app1-exif-after-pixels": (
+        "a.png",
+        lambda p: pictures.raw_profile_png(p, "APP1", pictures.gps_exif(), after_pixels=True),
+        True,
+    ),
+    "raw-app1-xmp-before-pixels": (
+        "a.png",
+        lambda p: pictures.raw_profile_png(p, "APP1", XMP_APP1 + GPS),
+        True,
+    ),
+    "dji-xmp-longtitude": (
+        "a.jpg",
+        lambda p: pictures.dji_xmp_jpeg(p, longitude="GpsLongtitude"),
+        True,
+    ),
+    "raw-xmp-before-pixels-unplaced": (
+        "a.png",
+        lambda p: pictures.raw_profile_png(p, "xmp", UNPLACED_XMP),
+        False,
+    ),
+    "raw-exif-after-pixels-unplaced": (
+        "a.png",
+        lambda p: pictures.raw_profile_png(p, "exif", unplaced_exif(), after_pixels=True),
+        False,
+    ),
+    "raw-app1-xmp-after-pixels-unplaced": (
+        "a.png",
+        lambda p: pictures.raw_profile_png(p, "APP1", XMP_APP1 + UNPLACED_XMP, after_pixels=True),
+        False,
+    ),
+    "raw-iptc-before-pixels": (  # another profile, in hex too: nothing of a position
+        "a.png",
+        lambda p: pictures.raw_profile_png(p, "iptc", b"\x1c\x02\x00\x00\x02\x00\x04"),
+        False,
+    ),
+    "dji-xmp-unplaced": ("a.jpg", lambda p: pictures.dji_xmp_jpeg(p, position=False), False),
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "withheld"), OTHER_METADATA.values(), ids=OTHER_METADATA.keys()
+)
+def test_a_position_in_a_raw_profile_or_a_drones_xmp_withholds_the_original(
+    source: Path, out: Path, name: str, make, withheld: bool
+) -> None:
+    path = make(source / name)
+    assert file_has_gps_position(str(path)) is withheld
+    settings(source, "[images]\noriginals = true\n")
+    result = build_gallery(source, out)
+    assert result.originals_withheld == ([name] if withheld else [])
+    if withheld:
+        assert not (out / name).exists() and name not in read_manifest(out)["files"]
+    else:
+        assert (out / name).read_bytes() == path.read_bytes()
+    images = read_manifest(out)["images"]
+    assert len(images) == 1 and images[0].get("original") == (None if withheld else name)
+
+
+#: XMP packets and whether they place the picture
+XMP_PACKETS = {
+    "exif-attributes": (GPS, True),  # exif:GPSLatitude and exif:GPSLongitude
+    "exif-element": (xmp(elements="<exif:GPSLongitude>28,58.704E</exif:GPSLongitude>"), True),
+    "lower-case": (xmp('exif:gpslatitude="41,0.492N"'), True),  # the case does not matter
+    "dji-longtitude": (xmp('drone-dji:GpsLongtitude="+28.97840000"'), True),  # DJI's spelling
+    "dji-element": (xmp(elements="<drone-dji:GpsLatitude>+41.0082</drone-dji:GpsLatitude>"), True),
+    "destination": (xmp('exif:GPSDestLatitude="41,0.492N"'), True),
+    "altitude": (xmp('exif:GPSAltitude="35/1"'), True),  # any GPS property but the version
+    "version-attribute": (xmp('exif:GPSVersionID="2.2.0.0"'), False),
+    "version-element": (xmp(elements="<exif:GPSVersionID>2.2.0.0</exif:GPSVersionID>"), False),
+    "caption": (UNPLACED_XMP, False),  # GPS, latitude and longitude as words of a caption
+    "namespace": (xmp('xmlns:gps="http://example.com/gps/"'), False),  # named gps, unused
+    "dji-unplaced": (pictures.dji_xmp(position=False), False),
+}
+
+
+@pytest.mark.parametrize(("packet", "withheld"), XMP_PACKETS.values(), ids=XMP_PACKETS.keys())
+def test_what_counts_as_a_gps_position_in_xmp(
+    tmp_path: Path, packet: bytes, withheld: bool
+) -> None:
+    path = pictures.jpeg(tmp_path / "xmp.jpg", xmp=packet)
+    assert file_has_gps_position(str(path)) is withheld
+    png = pictures.raw_profile_png(tmp_path / "xmp.png", "xmp", packet, after_pixels=True)
+    assert file_has_gps_position(str(png)) is withheld
+
+
 # --- Paths the build needs --------------------------------------------------------------------
 
 
@@ -391,12 +531,12 @@ def test_a_site_with_originals_publishes_to_a_folder(
     assert live == site_files(out)
     for relpath in ORIGINALS:  # a copy: the published folder never links to the source
         assert not os.path.samefile(target / "photos" / relpath, gallery / relpath)
-    # originals go with the images, at once, before any page; pages one by one after them
+    # originals go with the images, at once, before any page; then the pages
     sent = [(key.removeprefix("photos/"), main) for key, main in publisher.uploads]
     first_page = next(i for i, (key, _) in enumerate(sent) if key.endswith(".html"))
     assert set(ORIGINALS) <= {key for key, _ in sent[:first_page]}
     assert not any(main for key, main in sent[:first_page])  # sent by the pool
-    assert all(main and key.endswith(".html") for key, main in sent[first_page:])
+    assert all(key.endswith(".html") for key, _ in sent[first_page:])
     # turned off: the next publish deletes them, after the commit
     settings(gallery, "[images]\noriginals = false\n")
     build_gallery(gallery, out)
