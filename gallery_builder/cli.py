@@ -6,7 +6,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import click
 
@@ -199,11 +199,12 @@ def publish(
         prefix = prefix.strip("/")
         built_for = manifest.get("base_path")
         published_at = f"/{prefix}/" if prefix else "/"
-        if isinstance(built_for, str) and built_for != published_at and not dry_run:
+        if isinstance(built_for, str) and unquote(built_for) != published_at and not dry_run:
             click.echo(
-                f"warning: the site was built to be served at {built_for} but goes to "
+                f"warning: the site was built to be served at {unquote(built_for)} but goes to "
                 f"{published_at}: its pages work anywhere, but error.html links from "
-                f'{built_for}; set [gallery] base_url = "{published_at}" and build again',
+                f'{unquote(built_for)}; set [gallery] base_url = "{quote(published_at)}" and '
+                "build again",
                 err=True,
             )
 
@@ -250,7 +251,7 @@ def serve(site: str, port: int, host: str, verbose: bool) -> None:
 
     try:
         if site.startswith("file://"):
-            source: SiteFolder | TargetFolder = TargetFolder(Path(urlsplit(site).path))
+            source: SiteFolder | TargetFolder = TargetFolder(Path(unquote(urlsplit(site).path)))
             mount = "/"
         else:
             manifest, _ = read_site_manifest(Path(site))
@@ -274,7 +275,11 @@ def serve(site: str, port: int, host: str, verbose: bool) -> None:
 
 
 def site_path(manifest: dict) -> str:
-    """The URL path a built gallery is published at by default: ``/<name>/``."""
+    """The URL path a built gallery was built to be served at (``[gallery] base_url``, by
+    default ``/<name>/``, where gallery publish puts it), decoded."""
+    base = manifest.get("base_path")
+    if isinstance(base, str) and base.startswith("/"):
+        return unquote(base)
     name = manifest.get("name") or ""
     return f"/{name}/" if name else "/"
 

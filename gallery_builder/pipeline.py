@@ -176,9 +176,11 @@ def _build(
     root = required(
         pm.hook.gallery_album_tree(pictures=pictures, config=config), "gallery_album_tree"
     )
-    for problem in describe_albums(root, config.source):
+    problems = describe_albums(root, config.source)
+    for problem in problems:
         reporter.warn(problem)
-    state.meta[ALBUM_TEXTS] = texts
+    # a description that could not be read is tried again next time (never a no-op till then)
+    state.meta[ALBUM_TEXTS] = texts + ("\n(unread)" if problems else "")
     site = Site(name=config.gallery.name, title=config.gallery.title, root=root, pictures=pictures)
     new_outputs: dict[str, OutputRecord] = {}
     for picture in pictures:

@@ -81,26 +81,46 @@ def resolve(
 
 
 class SiteFolder:
-    """A built site, served at ``mount`` (e.g. ``istanbul/``): only what its manifest lists."""
+    """A built site, served at ``mount`` (e.g. ``istanbul/``): only what its manifest lists.
+    The manifest is read again whenever it changes, so a rebuild shows without a restart."""
 
     def __init__(self, site: Path, mount: str):
+        self.site = site
+        self.mount = mount.strip("/") + "/" if mount.strip("/") else ""
+        self._stamp: tuple[int, int] | None = None
+        self.entries: dict[str, Entry] = {}
+        self._lock = threading.Lock()
+        self._load()
+
+    def _load(self) -> None:
+        path = self.site / MANIFEST_NAME
         try:
-            manifest = json.loads((site / MANIFEST_NAME).read_bytes())
+            info = path.stat()
+            stamp = (info.st_mtime_ns, info.st_size)
+            if stamp == self._stamp:
+                return
+            manifest = json.loads(path.read_bytes())
         except FileNotFoundError:
+            if self._stamp is not None:
+                return  # removed during a rebuild: keep serving what was there
             raise GalleryError(
-                f"{site} has no {MANIFEST_NAME}: build the site first (gallery build SOURCE -o "
-                f"{site})"
+                f"{self.site} has no {MANIFEST_NAME}: build the site first (gallery build "
+                f"SOURCE -o {self.site})"
             ) from None
         except (OSError, ValueError) as exc:
-            raise GalleryError(f"cannot read {site / MANIFEST_NAME}: {exc}") from None
-        self.mount = mount.strip("/") + "/" if mount.strip("/") else ""
-        self.entries = {
-            path: Entry(site / path, entry["content_type"], entry["cache_control"])
-            for path, entry in manifest.get("files", {}).items()
+            if self._stamp is not None:
+                return  # half written: the next request reads it again
+            raise GalleryError(f"cannot read {path}: {exc}") from None
+        entries = {
+            name: Entry(self.site / name, entry["content_type"], entry["cache_control"])
+            for name, entry in manifest.get("files", {}).items()
         }
-        self.entries[MANIFEST_NAME] = Entry(site / MANIFEST_NAME, "application/json")
+        entries[MANIFEST_NAME] = Entry(path, "application/json")
+        self.entries, self._stamp = entries, stamp
 
     def lookup(self, key: str) -> Entry | None:
+        with self._lock:
+            self._load()
         if not key.startswith(self.mount):
             return None
         return self.entries.get(key[len(self.mount) :])

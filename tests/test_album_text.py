@@ -117,3 +117,18 @@ def test_undecodable_bytes_do_not_stop_the_build(tmp_path: Path) -> None:
 
 def test_album_folders_are_every_folder_with_its_ancestors() -> None:
     assert album_folders(["a.jpg", "x/y/z/b.jpg", "x/c.jpg"]) == {"", "x", "x/y", "x/y/z"}
+
+
+def test_an_unreadable_description_is_tried_again(
+    trip: Path, out: Path, unprivileged: list[str]
+) -> None:
+    (trip / "album.txt").write_text("now readable\n")
+    (trip / "album.txt").chmod(0)
+    out.mkdir()
+    out.chmod(0o777)
+    first = gallery("build", trip.parent, "-o", out, prefix=unprivileged)
+    assert first.returncode == 0 and "album description Trip/album.txt not used" in first.stderr
+    (trip / "album.txt").chmod(0o644)
+    again = gallery("build", trip.parent, "-o", out, prefix=unprivileged)
+    assert again.returncode == 0, again.stderr
+    assert "now readable" in page(out)

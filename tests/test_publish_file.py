@@ -253,3 +253,12 @@ def test_publishing_elsewhere_than_the_error_page_expects_warns(
     assert again.exit_code == 0 and "warning" not in again.stderr
     error = (target / "trips" / "2024" / "error.html").read_text()
     assert 'href="/trips/2024/_static/style.' in error
+
+
+def test_an_escaped_base_url_matches_its_prefix(source: Path, site: Path, target: Path) -> None:
+    (source / "gallery.toml").write_text('[gallery]\nbase_url = "/my%20trips/"\n')
+    build_gallery(source, site)
+    result = run_cli(["publish", target.as_uri(), "--site", site, "-d", "my trips"])
+    assert result.exit_code == 0 and "warning" not in result.stderr
+    other = run_cli(["publish", target.as_uri(), "--site", site, "-d", "other trips"])
+    assert 'set [gallery] base_url = "/other%20trips/"' in other.stderr

@@ -151,3 +151,60 @@ def test_a_port_in_use_is_a_message(site: Path) -> None:
         taken.listen()
         run = gallery("serve", site, "--port", taken.getsockname()[1])
     assert run.returncode == 1 and "cannot listen on 127.0.0.1:" in run.stderr
+
+
+def serve_command(*args: str | Path) -> tuple[subprocess.Popen, int, str]:
+    """``gallery serve ARGS --port 0`` running; its port and the path it serves at."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gallery_builder", "serve", *map(str, args), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    line = process.stdout.readline()
+    found = re.search(r"at http://127\.0\.0\.1:(\d+)(/\S*) ", line)
+    if not found:
+        process.kill()
+        pytest.fail(f"gallery serve said {line!r}; stderr {process.stderr.read()!r}")
+    return process, int(found[1]), found[2]
+
+
+def test_a_site_built_for_another_path_is_served_there(source: Path, out: Path) -> None:
+    import pictures
+
+    from gallery_builder.testing import build_gallery
+
+    pictures.jpeg(source / "a.jpg")
+    (source / "gallery.toml").write_text('[gallery]\nbase_url = "/trips/2024/"\n')
+    build_gallery(source, out)
+    process, port, path = serve_command(out)
+    try:
+        assert path == "/trips/2024/"
+        status, _, body = fetch(port, "/trips/2024/missing/deep.html")
+        assert status == 404
+        stylesheet = re.search(r'<link rel="stylesheet" href="([^"]+)"', body.decode())[1]
+        assert fetch(port, stylesheet)[0] == 200  # the error page's links work at any depth
+    finally:
+        process.terminate()
+        process.wait(TIMEOUT)
+
+
+def test_a_rebuild_shows_without_a_restart(source: Path, site: Path, served: int) -> None:
+    import pictures
+
+    from gallery_builder.testing import build_gallery
+
+    assert fetch(served, "/photos/new/")[0] == 404
+    pictures.jpeg(source / "New" / "n.jpg")
+    build_gallery(source, site)
+    status, _, body = fetch(served, "/photos/new/")
+    assert status == 200 and body == (site / "new" / "index.html").read_bytes()
+
+
+def test_a_file_target_url_with_escapes_is_served(site: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "my pub"
+    publish(site, file_publisher(folder.as_uri()), "photos")
+    process, port, _ = serve_command(folder.as_uri())  # file:///…/my%20pub
+    try:
+        assert fetch(port, "/photos/")[0] == 200
+    finally:
+        process.terminate()
+        process.wait(TIMEOUT)
