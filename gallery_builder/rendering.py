@@ -99,11 +99,19 @@ class PageUrls:
         return ", ".join(f"{self.url(d.path)} {d.width}w" for d in _sized(picture, fmt))
 
     def thumb_srcset(self, picture: Picture, fmt: str) -> str:
-        """The crop, then the resized images wider than it: candidates for a grid slot that
-        covers (CSS object-fit) a thumbnail-shaped box."""
+        """Candidates for a grid slot that covers (CSS object-fit) a thumbnail-shaped box: the
+        crop, then the resized images that show the box sharper than it.
+
+        A resized image covering the box is cropped to it too, so its descriptor is the width
+        of the box it fills at one image pixel per CSS pixel: its width, or for a picture
+        wider than the box, its height times the box's ratio (a 4:1 panorama 640 px wide
+        fills a 4:3 box only 213 px wide)."""
         thumb = picture.derivatives[f"thumb.{fmt}"]
         items = [(thumb.width, thumb.path)]
-        items += [(d.width, d.path) for d in _sized(picture, fmt) if d.width > thumb.width]
+        for d in _sized(picture, fmt):
+            width = min(d.width, d.height * thumb.width // thumb.height)
+            if width > items[-1][0]:
+                items.append((width, d.path))
         return ", ".join(f"{self.url(path)} {w}w" for w, path in items)
 
     def largest_image(self, picture: Picture, fmt: str | None = None) -> Derivative:
