@@ -7,8 +7,6 @@
   var list = document.querySelector(".pictures");
   if (!list || !window.HTMLDialogElement) return;
   var links = Array.prototype.slice.call(list.querySelectorAll("a[id]"));
-  var formats = list.dataset.formats.split(" ");
-  var types = list.dataset.types.split(" ");
   var current = -1;
 
   function el(tag, attrs, text) {
@@ -39,19 +37,32 @@
     return Math.ceil(Math.min(room, w)) + "px";
   }
 
+  // The viewer's srcset for a format, from the thumbnail's <source> or <img>: the grid's
+  // candidates but the first (the crop), each rated by its own width. The grid rates an image
+  // by the width of the crop-shaped box it fills: for a picture wider than the crop, its
+  // height times the crop's ratio (rendering.thumb_srcset).
+  function sized(node, link, thumb) {
+    var wider = Math.max(1, link.dataset.w / link.dataset.h /
+      (thumb.getAttribute("width") / thumb.getAttribute("height")));
+    return (node.getAttribute("srcset") || "").split(",").slice(1).map(function (candidate) {
+      var parts = candidate.trim().split(/\s+/);
+      return parts[0] + " " + Math.round(parseInt(parts[1], 10) * wider) + "w";
+    }).join(", ");
+  }
+
   function show(index) {
     current = (index + links.length) % links.length;
     var link = links[current];
     var sizes = fit(link);
     var picture = el("picture");
-    for (var i = 0; i < formats.length - 1; i++) {
-      picture.append(el("source", { type: types[i], srcset: link.dataset[formats[i]], sizes: sizes }));
-    }
     var thumb = link.querySelector("img");
+    link.querySelectorAll("source").forEach(function (source) {
+      var srcset = sized(source, link, thumb);
+      if (srcset) picture.append(el("source", { type: source.type, srcset: srcset, sizes: sizes }));
+    });
     picture.append(el("img", {
-      src: link.getAttribute("href"), srcset: link.dataset[formats[formats.length - 1]],
-      sizes: sizes, width: link.dataset.w, height: link.dataset.h,
-      alt: (thumb && thumb.alt) || ""
+      src: link.getAttribute("href"), srcset: sized(thumb, link, thumb),
+      sizes: sizes, width: link.dataset.w, height: link.dataset.h, alt: thumb.alt
     }));
     figure.replaceChildren(picture);
     caption.textContent = link.dataset.caption || "";
@@ -106,7 +117,13 @@
   dialog.addEventListener("keydown", function (event) {
     if (event.key === "ArrowLeft") go(-1);
     else if (event.key === "ArrowRight") go(1);
-    else return;
+    else if (event.key === "Tab") {
+      // a modal dialog lets Tab leave the page after its last button: cycle instead
+      var stops = [download, prev, next, close].filter(function (b) { return !b.hidden; });
+      var edge = event.shiftKey ? stops[0] : stops[stops.length - 1];
+      if (document.activeElement !== edge) return;
+      (event.shiftKey ? stops[stops.length - 1] : stops[0]).focus();
+    } else return;
     event.preventDefault();
   });
   figure.addEventListener("click", function (event) {
