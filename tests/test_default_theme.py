@@ -103,7 +103,7 @@ def test_the_error_page_links_from_the_gallerys_root(source: Path, out: Path) ->
     build_gallery(source, out)
     page = Elements((out / "error.html").read_text())
     hrefs = [a["href"] for a in page.all("a") + page.all("link")]
-    assert all(h.startswith("/photos/") for h in hrefs if h != "#main"), hrefs
+    assert all(h.startswith("/photos/") for h in hrefs if h != "#_main"), hrefs
     (source / "gallery.toml").write_text('[gallery]\nbase_url = "/"\n')
     build_gallery(source, out)
     page = Elements((out / "error.html").read_text())
@@ -173,3 +173,36 @@ def test_the_viewer_offers_the_original_only_where_originals_are_published(
                if a.get("data-w")]  # fmt: skip
     assert link["data-original"] == "../Trip/D%C3%ADa%201%20%232.jpg"
     assert (out / "Trip" / "Día 1 #2.jpg").is_file()
+
+
+def test_a_panoramas_grid_candidates_are_rated_by_the_box_they_fill(
+    source: Path, out: Path
+) -> None:
+    pictures.jpeg(source / "pano.jpg", (2400, 600))  # 4:1; the thumbnail box is 4:3
+    build_gallery(source, out)
+    img = next(i for i in Elements((out / "index.html").read_text()).all("img"))
+    candidates = [c.strip().rsplit(" ", 1) for c in img["srcset"].split(",")]
+    widths = [int(w[:-1]) for _, w in candidates]
+    # the crop (400 px); 640x160 fills a box 213 px wide (worse: left out); 1280x320 one
+    # 426 px wide; 2048x512 one 682 px wide
+    assert widths == [400, 426, 682]
+    assert [url.split(".")[1] for url, _ in candidates] == ["thumb", "1280", "2048"]
+
+
+def test_a_picture_named_like_a_page_landmark_does_not_take_its_id(source: Path, out: Path) -> None:
+    pictures.jpeg(source / "main.jpg")
+    build_gallery(source, out)
+    page = Elements((out / "index.html").read_text())
+    ids = [attrs["id"] for _, attrs in page.tags if attrs.get("id")]
+    assert len(ids) == len(set(ids)), ids  # "main" (the picture) and "_main" (the landmark)
+    skip = next(a for a in page.all("a") if a.get("class") == "skip")
+    assert skip["href"] == "#_main" and "_main" in ids
+
+
+def test_the_grid_box_follows_the_thumbnail_setting(source: Path, out: Path) -> None:
+    pictures.jpeg(source / "a.jpg", (800, 800))
+    (source / "gallery.toml").write_text("[images]\nthumbnail = [300, 300]\n")
+    build_gallery(source, out)
+    grid = next(u for u in Elements((out / "index.html").read_text()).all("ul")
+                if u.get("class") == "pictures")  # fmt: skip
+    assert grid["style"] == "--thumb-ratio: 300 / 300"

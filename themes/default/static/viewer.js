@@ -96,7 +96,8 @@
   }
 
   function fromFragment() {
-    var id = decodeURIComponent(location.hash.slice(1));
+    var id = location.hash.slice(1);
+    try { id = decodeURIComponent(id); } catch (error) { /* not percent-encoded: as it is */ }
     for (var i = 0; i < links.length; i++) {
       if (links[i].id === id) return show(i);
     }
