@@ -103,6 +103,21 @@ def wait_until_quiet(server: MotoServer, proxy: FaultProxy, process: subprocess.
     pytest.fail("the held request never came")
 
 
+def kill_publish_when_held(site: Path, server: MotoServer, proxy: FaultProxy) -> None:
+    """Run ``gallery publish`` of ``site`` through ``proxy`` in a child process and SIGKILL it
+    once the request the proxy holds has come and all else has been sent."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gallery_builder", "publish", BUCKET, "--site", site,
+         "--endpoint-url", proxy.endpoint],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ.copy(),
+    )  # fmt: skip
+    try:
+        wait_until_quiet(server, proxy, process)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(TIMEOUT)
+
+
 @pytest.fixture
 def changed_site(source: Path, site: Path, s3_server: MotoServer) -> Path:
     """``site`` published as version 1, then changed (one picture edited, one added, one
@@ -132,16 +147,7 @@ def test_a_killed_publish_leaves_the_gallery_whole_and_resumes(
     old_manifest = s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/manifest.json")["Body"].read()
     fault_proxy.plan([held])
     mark = s3_server.mark()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gallery_builder", "publish", BUCKET, "--site", changed_site,
-         "--endpoint-url", fault_proxy.endpoint],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ.copy(),
-    )  # fmt: skip
-    try:
-        wait_until_quiet(s3_server, fault_proxy, process)
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait(TIMEOUT)
+    kill_publish_when_held(changed_site, s3_server, fault_proxy)
     arrived = successful_puts(s3_server.requests_since(mark)) - {
         f"{PREFIX}/.gallery-lease",
         f"{PREFIX}/manifest.json",  # the live manifest, marked pending (below)
@@ -191,16 +197,7 @@ def test_undoing_a_change_after_a_killed_publish_restores_every_page(
     pictures.jpeg(source / "a.jpg", (330, 250), taken="2024:01:01 10:00:00")
     build_gallery(source, site)
     fault_proxy.plan([Fault("hang", method="PUT", path=f"/{BUCKET}/{PREFIX}/index.html")])
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gallery_builder", "publish", BUCKET, "--site", site,
-         "--endpoint-url", fault_proxy.endpoint],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ.copy(),
-    )  # fmt: skip
-    try:
-        wait_until_quiet(s3_server, fault_proxy, process)
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait(TIMEOUT)
+    kill_publish_when_held(site, s3_server, fault_proxy)
     live_page = s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/index.html")["Body"].read()
     assert live_page == (first / "index.html").read_bytes()  # the root was held
     mark = s3_server.mark()
