@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,26 @@ def site_files(out: Path) -> dict[str, bytes]:
         for p in sorted(out.rglob("*"))
         if p.is_file() and ".gallery" not in p.relative_to(out).parts
     }
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if value and name in ("href", "src"):
+                self.urls.append(value)
+            elif value and name == "srcset":
+                self.urls += [part.split()[0] for part in value.split(",") if part.strip()]
+
+
+def links_of(html: str) -> list[str]:
+    """Every URL a page links to or loads: href, src, and each srcset candidate."""
+    parser = _Links()
+    parser.feed(html)
+    return parser.urls
 
 
 #: a build of a few tiny pictures takes about a second; a hung build is killed after this

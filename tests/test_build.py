@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pictures
 import pytest
-from conftest import read_manifest, site_files
+from conftest import links_of, read_manifest, site_files
 
 from gallery_builder.model import IMMUTABLE, REVALIDATE
 from gallery_builder.testing import build_gallery, run_cli
@@ -107,28 +106,11 @@ def test_manifest_describes_every_picture(trip: Path, out: Path) -> None:
             assert (out / path).is_file()
 
 
-class _Links(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.urls: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        for name, value in attrs:
-            if value is None:
-                continue
-            if name in ("href", "src"):
-                self.urls.append(value)
-            elif name == "srcset":
-                self.urls += [part.strip().split()[0] for part in value.split(",")]
-
-
 def local_links(out: Path) -> list[tuple[str, str]]:
     found = []
     for page in out.rglob("*.html"):
-        parser = _Links()
-        parser.feed(page.read_text(encoding="utf-8"))
         rel = page.relative_to(out).as_posix()
-        found += [(rel, url) for url in parser.urls]
+        found += [(rel, url) for url in links_of(page.read_text(encoding="utf-8"))]
     return found
 
 

@@ -15,14 +15,13 @@ import signal
 import subprocess
 import sys
 import time
-from html.parser import HTMLParser
 from pathlib import Path
 from posixpath import dirname, normpath
 from urllib.parse import urlsplit
 
 import pictures
 import pytest
-from conftest import TIMEOUT, read_manifest
+from conftest import TIMEOUT, links_of, read_manifest
 from gallery_builder.plugins.s3_publisher import s3_publisher
 from s3env import Fault, FaultProxy, MotoServer
 
@@ -31,25 +30,6 @@ from gallery_builder.testing import build_gallery, run_cli
 
 BUCKET = "killed-gallery"
 PREFIX = "photos"
-
-
-class _Links(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.urls: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        for name, value in attrs:
-            if value and name in ("href", "src"):
-                self.urls.append(value)
-            elif value and name == "srcset":
-                self.urls += [part.split()[0] for part in value.split(",") if part.strip()]
-
-
-def links_of(html: str) -> list[str]:
-    parser = _Links()
-    parser.feed(html)
-    return parser.urls
 
 
 def broken_links(s3) -> dict[str, list[str]]:
