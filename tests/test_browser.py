@@ -689,3 +689,59 @@ def test_pictures_below_the_fold_load_only_when_scrolled_to(
         )
         assert ids[-1] in requested
         problems.assert_none()
+
+
+# --- originals and where requests go ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def with_originals(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, Path]]:
+    """An album whose originals are published ([images] originals = true), one withheld for
+    its GPS position (strip_gps, the default)."""
+    source = tmp_path_factory.mktemp("orig") / "photos"
+    pictures.jpeg(source / "Trip" / "Día 1.jpg", (800, 600), taken="2024:05:10 10:00:00")
+    pictures.jpeg(source / "Trip" / "where.jpg", (800, 600), taken="2024:05:11 10:00:00",
+                  gps=True)  # fmt: skip
+    (source / "gallery.toml").write_text("[images]\noriginals = true\n")
+    out = tmp_path_factory.mktemp("orig-site")
+    build_gallery(source, out)
+    with serving(out, "default") as served:
+        yield served, source
+
+
+def test_the_viewer_offers_the_original_only_where_it_is_published(
+    with_originals: tuple[Served, Path], page: Page
+) -> None:
+    served, source = with_originals
+    problems = PageProblems(page)
+    load(page, served.at("trip/"))
+    first, second = slugs(page)
+    page.click(f"a#{first}")
+    wait_for_viewer(page, first)
+    download = page.locator("dialog[open] a[download]")
+    assert download.is_visible() and download.text_content() == "Download original"
+    href = download.evaluate("a => a.href")
+    response = page.request.get(href)
+    original = source / "Trip" / "Día 1.jpg"
+    assert response.status == 200 and response.body() == original.read_bytes()
+    page.keyboard.press("ArrowRight")
+    wait_for_viewer(page, second)
+    assert not download.is_visible()  # its original holds a position: not published
+    problems.assert_none()
+
+
+def test_pages_request_nothing_from_another_site(served: Served, browser: Browser) -> None:
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(served.url))
+    with new_page(browser) as page:
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        for path in ("", "trip/", "trip/#x", "trip/nope/"):
+            page.goto(served.at(path))
+            page.wait_for_load_state("networkidle")
+        page.goto(served.at("trip/"))
+        page.click(".pictures a[id]")
+        page.wait_for_selector(VIEWER_IMG)
+        page.wait_for_load_state("networkidle")
+    assert requested and all(url.startswith(origin + "/") for url in requested), [
+        url for url in requested if not url.startswith(origin + "/")
+    ]
