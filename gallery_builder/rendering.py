@@ -33,7 +33,11 @@ def relative_url(page_path: str, target: str) -> str:
 
 
 #: the grid's slot widths (themes/default/static/style.css): 2, 3, 4, then 5 columns
-GRID_SIZES = "(max-width: 599px) 50vw, (max-width: 899px) 33vw, (max-width: 1199px) 25vw, 280px"
+#: (five columns in at most 1500 px, less 2 × 3rem of padding and 4 gaps of .9rem)
+GRID_SIZES = (
+    "(max-width: 599px) 50vw, (max-width: 899px) 33vw, (max-width: 1199px) 25vw, "
+    "calc((min(100vw, 1500px) - 9.6rem) / 5)"
+)
 #: pictures at the top of an album that load at once (the first row at any width)
 EAGER_COUNT = 6
 #: the long edge of the image link previews (Open Graph) show, at most
