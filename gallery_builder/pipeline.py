@@ -148,12 +148,18 @@ def _build(
     """The stages, inside the build state's lock (see :func:`build`)."""
     previous_outputs = dict(state.outputs)
     sources = _scan(pm, config, out_dir)
+    # bytes that are not UTF-8 in a file or folder name: no page, URL or S3 key can carry them
+    unnamed = [s.relpath for s in sources if not _is_utf8(s.relpath)]
+    sources = [s for s in sources if _is_utf8(s.relpath)]
     fingerprint = _fingerprint(config, chain, pm)
     refresh = fingerprint != state.meta.get("fingerprint")
     records = _examine(pm, config, state, sources, force, refresh)
     texts = album_text_stamp(config.source, album_folders(list(records)))
     unchanged = not force and records == state.sources and texts == state.meta.get(ALBUM_TEXTS, "")
     result.skipped = sorted((r.relpath, r.error) for r in records.values() if r.error)
+    result.skipped += [
+        (_printable(relpath), "its name is not valid UTF-8; rename it") for relpath in unnamed
+    ]
     if unchanged and fingerprint == state.meta.get("fingerprint") and _outputs_exist(state):
         # Nothing that shapes the site changed and every file it wrote is there.
         return _nothing_to_do(state, result, strict, reporter, started)
@@ -267,6 +273,19 @@ def _examine(
             record = _read(pm, config, source, None)
         records[source.relpath] = record
     return records
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # os.fsdecode() turned the bad bytes into surrogates
+        return False
+    return True
+
+
+def _printable(name: str) -> str:
+    """``name`` with the bytes that are not UTF-8 shown as ``\xe9``."""
+    return os.fsencode(name).decode("utf-8", errors="backslashreplace")
 
 
 def _fingerprint(config: Config, chain: list[theming.Theme], pm: GalleryPluginManager) -> str:

@@ -256,3 +256,18 @@ def test_hidden_theme_files_and_folders_are_not_published(
     for name, data in site_files(out).items():
         assert SECRET.encode() not in data, name
     assert not [n for n in published if "/." in n], published
+
+
+def test_names_that_are_not_utf8_are_skipped_and_named(source: Path, out: Path) -> None:
+    pictures.jpeg(source / "ok.jpg")
+    pictures.jpeg(source / "tmp.jpg")
+    os.rename(source / "tmp.jpg", os.fsdecode(bytes(source) + b"/caf\xe9.jpg"))
+    folder = os.fsdecode(bytes(source) + b"/Fotos \xff")
+    pictures.jpeg(Path(folder) / "x.jpg")
+    run = gallery("build", source, "-o", out)
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    assert "skipped caf\\xe9.jpg: its name is not valid UTF-8; rename it" in run.stderr
+    assert "skipped Fotos \\xff/x.jpg: its name is not valid UTF-8; rename it" in run.stderr
+    assert [i["source"] for i in read_manifest(out)["images"]] == ["ok.jpg"]
+    assert gallery("build", source, "-o", out, "--strict").returncode == 1
