@@ -32,11 +32,12 @@ def relative_url(page_path: str, target: str) -> str:
     return rel or "./"
 
 
-#: the grid's slot widths (themes/default/static/style.css): 2, 3, 4, then 5 columns
-#: (five columns in at most 1500 px, less 2 × 3rem of padding and 4 gaps of .9rem)
+#: the grid's slot widths (themes/default/static/style.css): 2, 3, 4, then 5 columns in a
+#: column of at most 1500 px; never under the real width (18vw >= (100vw - 9.6rem) / 5 from
+#: 1200 px up). Written without spaces: it is repeated on every <img> and <source>.
 GRID_SIZES = (
-    "(max-width: 599px) 50vw, (max-width: 899px) 33vw, (max-width: 1199px) 25vw, "
-    "calc((min(100vw, 1500px) - 9.6rem) / 5)"
+    "(max-width:599px) 50vw,(max-width:899px) 33vw,(max-width:1199px) 25vw,"
+    "(max-width:1499px) 18vw,269px"
 )
 #: pictures at the top of an album that load at once (the first row at any width)
 EAGER_COUNT = 6
