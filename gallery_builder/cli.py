@@ -208,9 +208,12 @@ def publish(
                 err=True,
             )
 
+        # a publisher may give public URLs (optional): else keys are shown under its location
+        url_of = getattr(publisher, "url", None) or (lambda key: publisher.location + key)
+
         def on_upload(key: str) -> None:
             if verbose:
-                click.echo(f"uploaded {publisher.url(key)}")
+                click.echo(f"uploaded {url_of(key)}")
 
         result = publish_site(
             site, publisher, prefix, dry_run=dry_run, keep_stale=keep_stale,
@@ -231,9 +234,9 @@ def publish(
     click.echo(result.summary())
     base = f"{prefix}/" if prefix else ""
     if hasattr(publisher, "region"):
-        click.echo(f"website: {publisher.url('')}")
-    click.echo(f"gallery: {publisher.url(base)}")
-    click.echo(f"manifest: {publisher.url(base + 'manifest.json')}")
+        click.echo(f"website: {url_of('')}")
+    click.echo(f"gallery: {url_of(base)}")
+    click.echo(f"manifest: {url_of(base + 'manifest.json')}")
 
 
 @cli.command()

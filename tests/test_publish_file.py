@@ -5,6 +5,8 @@ count; every byte really moves."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 from conftest import read_manifest, site_files
 from gallery_builder.plugins.file_publisher import FilePublisher, file_publisher
 
+from gallery_builder import hookimpl
 from gallery_builder.errors import GalleryError
 from gallery_builder.publishing import PublishConflict, publish
 from gallery_builder.testing import build_gallery, run_cli
@@ -262,3 +265,61 @@ def test_an_escaped_base_url_matches_its_prefix(source: Path, site: Path, target
     assert result.exit_code == 0 and "warning" not in result.stderr
     other = run_cli(["publish", target.as_uri(), "--site", site, "-d", "other trips"])
     assert 'set [gallery] base_url = "/other%20trips/"' in other.stderr
+
+
+class MemoryPublisher:
+    """A third-party publisher with only the protocol's required methods (no url)."""
+
+    def __init__(self, target: str, **options: object) -> None:
+        self.location = target.rstrip("/") + "/"
+        self.options = options
+        self.objects: dict[str, bytes] = {}
+
+    def read(self, key):
+        data = self.objects.get(key)
+        return None if data is None else (data, hashlib.md5(data).hexdigest())
+
+    def existing(self, entries):
+        return {k for k, e in entries.items() if k in self.objects
+                and hashlib.md5(self.objects[k]).hexdigest() == e["md5"]}  # fmt: skip
+
+    def upload(self, key, file, entry):
+        self.objects[key] = file.read_bytes()
+
+    def retag(self, key, entry):
+        pass
+
+    def commit(self, key, data, base_etag):
+        self.objects[key] = data
+        return hashlib.md5(data).hexdigest()
+
+    def delete(self, keys):
+        for key in keys:
+            self.objects.pop(key, None)
+
+    @contextlib.contextmanager
+    def lease(self, prefix):
+        yield
+
+
+def test_a_third_party_publisher_needs_only_the_protocol(site: Path) -> None:
+    made: list[MemoryPublisher] = []
+
+    class Plugin:
+        @hookimpl
+        def gallery_publishers(self):
+            def factory(target: str, **options: object) -> MemoryPublisher:
+                made.append(MemoryPublisher(target, **options))
+                return made[-1]
+
+            return {"mem": factory}
+
+    result = run_cli(["publish", "mem://box", "--site", site, "-v"], Plugin())
+    assert result.exit_code == 0, result.output
+    (publisher,) = made
+    assert publisher.options == {"endpoint_url": None, "region": None, "profile": None}
+    assert "uploaded mem://box/photos/index.html" in result.output
+    assert "manifest: mem://box/photos/manifest.json" in result.output
+    assert set(publisher.objects) == {f"photos/{p}" for p in read_manifest(site)["files"]} | {
+        "photos/manifest.json"
+    }
