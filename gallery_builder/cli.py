@@ -233,8 +233,9 @@ def publish(
         click.echo(f"warning: {note}", err=True)
     click.echo(result.summary())
     base = f"{prefix}/" if prefix else ""
-    if hasattr(publisher, "region"):
-        click.echo(f"website: {url_of('')}")
+    website = getattr(publisher, "website_url", None)  # optional: a web host's root URL
+    if website is not None:
+        click.echo(f"website: {website()}")
     click.echo(f"gallery: {url_of(base)}")
     click.echo(f"manifest: {url_of(base + 'manifest.json')}")
 

@@ -76,7 +76,8 @@ class Publisher(Protocol):
         ``prefix``; raises :class:`PublishConflict` when another publish holds it."""
 
     # Optional: url(key) -> str, the public URL of a key (the command prints it; without it,
-    # ``location + key``); prefix_hint, the prefix the TARGET named (s3://bucket/PREFIX).
+    # ``location + key``); website_url() -> str, a web host's root URL (printed as "website:");
+    # prefix_hint, the prefix the TARGET named (s3://bucket/PREFIX).
     # Optional: a publisher to a web host may also set the hosting up (see s3_publisher):
     # hosting_fingerprint(prefix) -> str, the fingerprint of the settings it would apply;
     # set_up_hosting(prefix) -> list[str], applying them (idempotent) and returning notes on

@@ -170,7 +170,11 @@ class S3Publisher:
 
     def url(self, key: str) -> str:
         """The public URL of ``key`` on the bucket's website endpoint."""
-        return f"{website_endpoint(self.bucket, self.region)}/{key}"
+        return self.website_url() + key
+
+    def website_url(self) -> str:
+        """The bucket's website endpoint (region-correct), with a trailing slash."""
+        return website_endpoint(self.bucket, self.region) + "/"
 
     # --- errors ------------------------------------------------------------------------------
 
