@@ -38,7 +38,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
-from importlib import metadata
 from pathlib import Path
 from statistics import median
 
@@ -108,24 +107,6 @@ def isolate_aws_environment(work: Path) -> None:
     )
 
 
-def resolve_script(name: str) -> str | None:
-    """A console script, preferring the running interpreter's bin dir; a pyenv shim
-    (a shell script that costs 0.1-0.3 s per call) is resolved to the real script."""
-    bindir = str(Path(sys.executable).parent)
-    found = shutil.which(name, path=os.pathsep.join([bindir, os.environ.get("PATH", "")]))
-    if found and f"{os.sep}shims{os.sep}" in found:
-        try:
-            real = subprocess.run(
-                ["pyenv", "which", name], capture_output=True, text=True, timeout=30, check=True
-            ).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            real = ""
-        if real and Path(real).is_file():
-            return real
-        log(f"warning: {found} is a shim; its start-up overhead is included in the timings")
-    return found
-
-
 def probe(cmd: list[str]) -> tuple[bool, str]:
     try:
         res = subprocess.run(
@@ -140,7 +121,7 @@ def find_gallery(override: str | None) -> list[str]:
     if override:
         candidates = [shlex.split(override)]
     else:
-        exe = resolve_script("gallery")
+        exe = bb.which_script("gallery")
         candidates = [[exe]] if exe else []
         candidates.append([sys.executable, "-m", "gallery_builder.cli"])
     errors = []
@@ -162,7 +143,7 @@ def find_aws(override: str | None) -> tuple[list[str], str]:
     if override:
         cmd = shlex.split(override)
     else:
-        exe = resolve_script("aws")
+        exe = bb.which_script("aws")
         cmd = [exe] if exe else [sys.executable, "-m", "awscli"]
     ok, msg = probe([*cmd, "--version"])
     if not ok:
@@ -191,13 +172,6 @@ def gallery_source_location(cmd: list[str]) -> str:
         [python, "-c", "import gallery_builder.plugins.s3_publisher as m; print(m.__file__)"]
     )
     return out.splitlines()[-1] if ok and out else "unknown"
-
-
-def dist_version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "not installed"
 
 
 def code_root(publisher_file: str) -> Path:
@@ -868,11 +842,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         gallery_cmd = find_gallery(args.gallery_cmd)
         aws_cmd, aws_version = find_aws(args.aws_cmd)
         versions = {
-            "gallery": dist_version("gallery-builder"),
-            "boto3": dist_version("boto3"),
-            "botocore": dist_version("botocore"),
+            "gallery": bb.dist_version("gallery-builder"),
+            "boto3": bb.dist_version("boto3"),
+            "botocore": bb.dist_version("botocore"),
             "aws": aws_version,
-            "moto": dist_version("moto"),
+            "moto": bb.dist_version("moto"),
             "gallery_src": gallery_source_location(gallery_cmd),
             "gallery_threads": gallery_upload_threads(),
             "aws_threads": aws_concurrency(),
@@ -917,14 +891,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if cleanup:
             shutil.rmtree(work, ignore_errors=True)
     log(f"total benchmark time {time.perf_counter() - t0:.0f} s")
-    print(text)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        with args.output.open("a", encoding="utf-8") as fh:
-            if fh.tell() > 0:
-                fh.write("\n")
-            fh.write(text)
-        log(f"appended the report to {args.output}")
+    bb.emit_report(text, args.output)
     failed = [t for ok, t in bench.checks if not ok]
     if failed:
         log(f"{len(failed)} check(s) failed (listed in the report)")
