@@ -58,7 +58,7 @@ def read_remote_manifest(data: bytes | None) -> RemoteState:
             files=files,
             hosting=manifest.get("hosting"),
             exists=True,
-            pending=manifest.get("pending") is True,
+            pending=bool(manifest.get("pending")),
         )
     if "format" in manifest:
         raise ManifestError(
@@ -136,10 +136,11 @@ def plan_publish(
             uploads.append(Upload(path, "new", entry))
         elif old.get("md5") != entry["md5"]:
             uploads.append(Upload(path, "changed", entry))
+        elif remote.pending and entry.get("cache_control") != IMMUTABLE:
+            # an unfinished publish may have replaced it: its bytes are checked, not trusted
+            uploads.append(Upload(path, "unverified", entry))
         elif any(old.get(f) != entry.get(f) for f in HEADER_FIELDS):
             uploads.append(Upload(path, "new headers", entry))
-        elif remote.pending and entry.get("cache_control") != IMMUTABLE:
-            uploads.append(Upload(path, "unverified", entry))
         else:
             kept.append(path)
     deletes = () if keep_stale else tuple(sorted(set(remote.files) - set(local_files)))

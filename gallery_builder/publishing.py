@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -234,7 +235,10 @@ def publish(
 def pending_manifest(state: RemoteState) -> bytes:
     """The live state, marked as being replaced: its files (so deletes stay right if this
     publish dies) and ``"pending": true``."""
-    marker: dict[str, Any] = {"format": FORMAT, "files": state.files, "pending": True}
+    # unique to this publish: two publishes marking the same base must not write the same
+    # bytes, or one would take the other's mark for its own retried write
+    pending = {"id": uuid.uuid4().hex}
+    marker: dict[str, Any] = {"format": FORMAT, "files": state.files, "pending": pending}
     if state.hosting:
         marker["hosting"] = state.hosting
     return dumps(marker)

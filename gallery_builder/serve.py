@@ -184,7 +184,7 @@ def make_server(
     source: SiteFolder | TargetFolder, host: str = "127.0.0.1", port: int = 8000
 ) -> ThreadingHTTPServer:
     """An HTTP server for ``source``; ``port`` 0 picks a free one. Call ``serve_forever()``."""
-    home = "/" + source.mount if isinstance(source, SiteFolder) else "/"
+    home = "/" + quote(source.mount) if isinstance(source, SiteFolder) else "/"
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "gallery-serve"

@@ -120,3 +120,26 @@ def test_a_rebuilt_site_plans_only_its_changes(source, tmp_path) -> None:
     assert uploaded[-2:] == ["trip/index.html", "index.html"]
     assert plan.deletes and all(p.startswith("trip/b.") for p in plan.deletes)
     assert not set(uploaded) & set(plan.deletes)
+
+
+def test_a_pending_remote_has_its_lasting_names_checked_not_retagged() -> None:
+    """An unfinished publish may have replaced a page or an original: even one whose listed
+    headers differ is checked for its bytes, never just given new headers."""
+    local = {
+        "index.html": {"md5": "a", "content_type": "text/html", "cache_control": REVALIDATE},
+        "Trip/IMG 1.jpg": {"md5": "b", "content_type": "image/jpeg", "cache_control": REVALIDATE},
+        "a.thumb.1234abcd.jpg": {"md5": "c", "content_type": "image/jpeg",
+                                 "cache_control": IMMUTABLE},
+    }  # fmt: skip
+    # as the script's flat manifest lists them: no headers
+    listed = {"index.html": {"md5": "a"}, "Trip/IMG 1.jpg": {"md5": "b"},
+              "a.thumb.1234abcd.jpg": {"md5": "c"}}  # fmt: skip
+    marked = json.dumps({"format": "gallery-builder/1", "files": listed, "pending": {"id": "x"}})
+    plan = plan_publish(local, read_remote_manifest(marked.encode()))
+    reasons = {u.path: u.reason for u in plan.uploads}
+    assert reasons == {
+        "index.html": "unverified",
+        "Trip/IMG 1.jpg": "unverified",
+        "a.thumb.1234abcd.jpg": "new headers",  # a content-named file cannot have changed
+    }
+    assert all(u.bytes_needed for u in plan.uploads if u.reason == "unverified")

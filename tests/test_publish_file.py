@@ -323,3 +323,40 @@ def test_a_third_party_publisher_needs_only_the_protocol(site: Path) -> None:
     assert set(publisher.objects) == {f"photos/{p}" for p in read_manifest(site)["files"]} | {
         "photos/manifest.json"
     }
+
+
+def test_two_publishes_marking_the_same_base_are_not_taken_for_one(
+    source: Path, site: Path, target: Path, tmp_path: Path
+) -> None:
+    """P and Q read the same live manifest. P marks it pending, replaces a page and fails; Q
+    then marks it too: Q must see that the manifest changed, not take P's mark for its own."""
+    run_cli(["publish", target.as_uri(), "--site", site])
+    pictures.jpeg(source / "Trip" / "b.jpg", (300, 200), taken="2024:01:02 10:00:00")
+    p_site = tmp_path / "p-site"
+    build_gallery(source, p_site)
+    pictures.jpeg(source / "Trip" / "b.jpg", (310, 210), taken="2024:01:02 10:00:00")
+    build_gallery(source, site)
+
+    class FailingOnRoot(FilePublisher):
+        def upload(self, key, file, entry):
+            if key == "photos/index.html":
+                raise GalleryError("connection lost")
+            super().upload(key, file, entry)
+
+    class LateQ(FilePublisher):
+        @contextlib.contextmanager
+        def lease(self, prefix):
+            with pytest.raises(GalleryError, match="connection lost"):  # P, in between
+                publish(p_site, FailingOnRoot(target), "photos")
+            with super().lease(prefix):
+                yield
+
+    with pytest.raises(PublishConflict, match="another publish changed"):
+        publish(site, LateQ(target), "photos")
+    live = json.loads((target / "photos" / "manifest.json").read_bytes())
+    assert live.get("pending")  # P's mark stays: the next publish checks the pages
+    result = publish(site, FilePublisher(target), "photos")
+    assert result.committed
+    live_files = site_files(target / "photos")
+    # every file of the site is live as built (P's images under new names stay, unowned)
+    assert {p: live_files.get(p) for p in site_files(site)} == site_files(site)

@@ -208,3 +208,21 @@ def test_a_file_target_url_with_escapes_is_served(site: Path, tmp_path: Path) ->
     finally:
         process.terminate()
         process.wait(TIMEOUT)
+
+
+def test_a_base_path_beyond_ascii_is_redirected_to_escaped(source: Path, out: Path) -> None:
+    import pictures
+
+    from gallery_builder.testing import build_gallery
+
+    pictures.jpeg(source / "a.jpg")
+    (source / "gallery.toml").write_text('[gallery]\nbase_url = "/%D1%84%D0%BE%D1%82%D0%BE/"\n')
+    build_gallery(source, out)
+    process, port, _ = serve_command(out)
+    try:
+        status, headers, _ = fetch(port, "/")
+        assert (status, headers["Location"]) == (302, "/%D1%84%D0%BE%D1%82%D0%BE/")
+        assert fetch(port, headers["Location"])[0] == 200
+    finally:
+        process.terminate()
+        process.wait(TIMEOUT)
