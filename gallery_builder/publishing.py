@@ -83,7 +83,9 @@ class Publisher(Protocol):
     # hosting_fingerprint(prefix) -> str, the fingerprint of the settings it would apply;
     # set_up_hosting(prefix) -> list[str], applying them (idempotent) and returning notes on
     # what it had to skip (a call the store does not support). The fingerprint is stored in
-    # the committed manifest, so the next publish skips the setup when it is unchanged.
+    # the committed manifest, so the next publish skips the setup when it is unchanged;
+    # hosting_in_place(prefix) -> bool, checked before the commit after a setup (see
+    # s3_publisher: the bucket policy still holds the gallery's statement).
 
 
 def publisher_factories(pm: GalleryPluginManager) -> dict[str, Any]:
@@ -181,7 +183,8 @@ def publish(
     same_manifest = remote is not None and remote[0] == manifest_bytes
     if dry_run or (plan.changes_nothing and same_manifest):
         return result  # a no-op publish costs the one read above
-    if fingerprint and (state.hosting != fingerprint or reconfigure):
+    set_up = bool(fingerprint and (state.hosting != fingerprint or reconfigure))
+    if set_up:
         result.notes += publisher.set_up_hosting(prefix) or []
     with publisher.lease(prefix):
         if any(u.replaces for u in plan.uploads):
@@ -223,6 +226,9 @@ def publish(
         result.uploaded = [path for path in result.uploaded if path not in skip]
         reasons = {u.path: u.reason for u in plan.uploads}
         result.resumed = sorted(p for p in skip if reasons[p] != "unverified")
+        if set_up and not _hosting_kept(publisher, prefix, result):
+            # not in place: the manifest does not claim it, so the next publish sets it up
+            manifest_bytes = dumps(manifest)
         _commit(publisher, manifest_key, manifest_bytes, base_etag)
         result.committed = True
         deletes = [join_key(prefix, path) for path in plan.deletes]
@@ -230,6 +236,23 @@ def publish(
             publisher.delete(deletes[start : start + DELETE_BATCH])
         result.deleted = list(plan.deletes)
     return result
+
+
+def _hosting_kept(publisher: Publisher, prefix: str, result: PublishResult) -> bool:
+    """Whether the hosting set up before the uploads is still in place (another gallery's
+    set-up at the same moment may have overwritten a shared setting, e.g. the bucket policy);
+    if not, it is set up once more."""
+    in_place = getattr(publisher, "hosting_in_place", None)
+    if in_place is None or in_place(prefix):
+        return True
+    result.notes += publisher.set_up_hosting(prefix) or []  # type: ignore[attr-defined]
+    if in_place(prefix):
+        return True
+    result.notes.append(
+        "the hosting settings changed while this publish ran (another gallery set up at the "
+        "same moment?); run gallery publish again to set them up"
+    )
+    return False
 
 
 def pending_manifest(state: RemoteState) -> bytes:

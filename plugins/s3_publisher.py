@@ -452,6 +452,16 @@ class S3Publisher:
             "publish setting up hosting?); run gallery publish again"
         )
 
+    @_s3_errors
+    def hosting_in_place(self, prefix: str) -> bool:
+        """Whether the bucket policy still holds this gallery's statement (a store without
+        bucket policies has nothing to check)."""
+        policy = self._bucket_policy([])
+        if policy is False:
+            return True
+        sid = self.hosting_settings(prefix)["statement"]["Sid"]
+        return isinstance(policy, str) and sid in [s.get("Sid") for s in _statements(policy)]
+
     def _bucket_policy(self, notes: list[str]) -> str | bool | None:
         """The bucket policy's JSON; None if there is none; False if the store has none."""
         from botocore.exceptions import ClientError
