@@ -253,7 +253,14 @@ class S3Publisher:
 
         def has_headers(key: str) -> bool:
             # a listing has no headers: the object may have come from another tool
-            head = self._call("head_object", Key=key)
+            from botocore.exceptions import ClientError
+
+            try:
+                head = self._call("head_object", Key=key)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                    return False  # gone since the listing: sent again
+                raise
             entry = entries[key]
             return head.get("ContentType") == entry.get("content_type") and head.get(
                 "CacheControl"
