@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import re
 import socket
@@ -10,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pictures
 import pytest
 from conftest import TIMEOUT, gallery, read_manifest
 from gallery_builder.plugins.file_publisher import file_publisher
@@ -17,6 +19,7 @@ from gallery_builder.plugins.file_publisher import file_publisher
 from gallery_builder.model import IMMUTABLE
 from gallery_builder.publishing import publish
 from gallery_builder.serve import SiteFolder, TargetFolder, key_of, make_server, serve_in_thread
+from gallery_builder.testing import build_gallery
 
 
 def fetch(port: int, path: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
@@ -123,19 +126,10 @@ def test_a_file_target_is_served_like_its_bucket(site: Path, target: Path) -> No
 
 
 def test_the_command_serves_until_stopped(site: Path) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gallery_builder", "serve", str(site), "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        line = process.stdout.readline()
-        found = re.search(r"at http://127\.0\.0\.1:(\d+)/photos/ ", line)
-        assert found, line
-        status, _, body = fetch(int(found[1]), "/photos/")
+    with serve_command(site) as (port, path):
+        assert path == "/photos/"
+        status, _, body = fetch(port, "/photos/")
         assert status == 200 and body == (site / "index.html").read_bytes()
-    finally:
-        process.terminate()
-        process.wait(TIMEOUT)
 
 
 def test_serving_a_folder_that_is_not_built_says_so(tmp_path: Path) -> None:
@@ -153,45 +147,39 @@ def test_a_port_in_use_is_a_message(site: Path) -> None:
     assert run.returncode == 1 and "cannot listen on 127.0.0.1:" in run.stderr
 
 
-def serve_command(*args: str | Path) -> tuple[subprocess.Popen, int, str]:
-    """``gallery serve ARGS --port 0`` running; its port and the path it serves at."""
+@contextlib.contextmanager
+def serve_command(*args: str | Path) -> Iterator[tuple[int, str]]:
+    """``gallery serve ARGS --port 0`` running in a child process: its port and the path it
+    serves at; stopped on leaving."""
     process = subprocess.Popen(
         [sys.executable, "-m", "gallery_builder", "serve", *map(str, args), "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    line = process.stdout.readline()
-    found = re.search(r"at http://127\.0\.0\.1:(\d+)(/\S*) ", line)
-    if not found:
-        process.kill()
-        pytest.fail(f"gallery serve said {line!r}; stderr {process.stderr.read()!r}")
-    return process, int(found[1]), found[2]
-
-
-def test_a_site_built_for_another_path_is_served_there(source: Path, out: Path) -> None:
-    import pictures
-
-    from gallery_builder.testing import build_gallery
-
-    pictures.jpeg(source / "a.jpg")
-    (source / "gallery.toml").write_text('[gallery]\nbase_url = "/trips/2024/"\n')
-    build_gallery(source, out)
-    process, port, path = serve_command(out)
     try:
-        assert path == "/trips/2024/"
-        status, _, body = fetch(port, "/trips/2024/missing/deep.html")
-        assert status == 404
-        stylesheet = re.search(r'<link rel="stylesheet" href="([^"]+)"', body.decode())[1]
-        assert fetch(port, stylesheet)[0] == 200  # the error page's links work at any depth
+        line = process.stdout.readline()
+        found = re.search(r"at http://127\.0\.0\.1:(\d+)(/\S*) ", line)
+        if not found:
+            process.kill()
+            pytest.fail(f"gallery serve said {line!r}; stderr {process.stderr.read()!r}")
+        yield int(found[1]), found[2]
     finally:
         process.terminate()
         process.wait(TIMEOUT)
 
 
+def test_a_site_built_for_another_path_is_served_there(source: Path, out: Path) -> None:
+    pictures.jpeg(source / "a.jpg")
+    (source / "gallery.toml").write_text('[gallery]\nbase_url = "/trips/2024/"\n')
+    build_gallery(source, out)
+    with serve_command(out) as (port, path):
+        assert path == "/trips/2024/"
+        status, _, body = fetch(port, "/trips/2024/missing/deep.html")
+        assert status == 404
+        stylesheet = re.search(r'<link rel="stylesheet" href="([^"]+)"', body.decode())[1]
+        assert fetch(port, stylesheet)[0] == 200  # the error page's links work at any depth
+
+
 def test_a_rebuild_shows_without_a_restart(source: Path, site: Path, served: int) -> None:
-    import pictures
-
-    from gallery_builder.testing import build_gallery
-
     assert fetch(served, "/photos/new/")[0] == 404
     pictures.jpeg(source / "New" / "n.jpg")
     build_gallery(source, site)
@@ -202,27 +190,15 @@ def test_a_rebuild_shows_without_a_restart(source: Path, site: Path, served: int
 def test_a_file_target_url_with_escapes_is_served(site: Path, tmp_path: Path) -> None:
     folder = tmp_path / "my pub"
     publish(site, file_publisher(folder.as_uri()), "photos")
-    process, port, _ = serve_command(folder.as_uri())  # file:///…/my%20pub
-    try:
+    with serve_command(folder.as_uri()) as (port, _):  # file:///…/my%20pub
         assert fetch(port, "/photos/")[0] == 200
-    finally:
-        process.terminate()
-        process.wait(TIMEOUT)
 
 
 def test_a_base_path_beyond_ascii_is_redirected_to_escaped(source: Path, out: Path) -> None:
-    import pictures
-
-    from gallery_builder.testing import build_gallery
-
     pictures.jpeg(source / "a.jpg")
     (source / "gallery.toml").write_text('[gallery]\nbase_url = "/%D1%84%D0%BE%D1%82%D0%BE/"\n')
     build_gallery(source, out)
-    process, port, _ = serve_command(out)
-    try:
+    with serve_command(out) as (port, _):
         status, headers, _ = fetch(port, "/")
         assert (status, headers["Location"]) == (302, "/%D1%84%D0%BE%D1%82%D0%BE/")
         assert fetch(port, headers["Location"])[0] == 200
-    finally:
-        process.terminate()
-        process.wait(TIMEOUT)
