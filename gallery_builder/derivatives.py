@@ -22,8 +22,10 @@ from gallery_builder.progress import Reporter
 from gallery_builder.sitefiles import exists
 from gallery_builder.state import BuildState, OutputRecord
 
+#: the longest variant: it is part of a file name, and of a key S3 limits (keylength.py)
+MAX_VARIANT = 32
 #: what a variant may be called: it is part of a file name
-VARIANT = re.compile(r"[a-z0-9][a-z0-9-]*")
+VARIANT = re.compile(rf"[a-z0-9][a-z0-9-]{{0,{MAX_VARIANT - 1}}}")
 
 if TYPE_CHECKING:
     from gallery_builder.pipeline import BuildResult
@@ -42,7 +44,8 @@ def derivative_path(picture: Picture, spec: DerivativeSpec, draft_scale: int = 1
     )  # fmt: skip
     if not VARIANT.fullmatch(spec.variant):
         raise GalleryError(
-            f"a derivative spec's variant must be lower-case letters, digits and '-': "
+            f"a derivative spec's variant must be lower-case letters, digits and '-', at "
+            f"most {MAX_VARIANT} of them: "
             f"{spec.variant!r}"
         )
     digest = hashlib.sha256(key.encode()).hexdigest()[:8]

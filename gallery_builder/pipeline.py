@@ -17,7 +17,7 @@ from pathlib import Path
 
 import jinja2
 
-from gallery_builder import __version__, gps, imaging, manifest, slugs, theming
+from gallery_builder import __version__, gps, imaging, keylength, manifest, slugs, theming
 from gallery_builder.albumtext import album_folders, album_text_stamp, describe_albums
 from gallery_builder.config import Config
 from gallery_builder.derivatives import make_images
@@ -174,6 +174,10 @@ def _build(
     # (or being fixed) never renames its siblings
     candidates = [s for s in sources if records[s.relpath].kind or records[s.relpath].error]
     pictures = _make_pictures(found, candidates)
+    prefix = config.gallery.name  # the default publish prefix
+    pictures = keylength.leave_out_overlong(
+        pictures, prefix, config.images.originals, state, result
+    )
     make_images(pm, config, state, out_dir, pictures, jobs, force, reporter, result)
     _report_skips(result, strict, reporter)
     pictures = [p for p in pictures if p.derivatives]
@@ -201,6 +205,7 @@ def _build(
         site.assets[name] = target
         writer.write(target, data, cache_control=IMMUTABLE)
     pages: list[Page] = collected(pm.hook.gallery_pages(site=site, config=config))
+    keylength.check_keys([*site.files, *(page.path for page in pages)], prefix)
     place_originals(pictures, pages, writer)
     _render_pages(pm, config, site, chain, writer, pages)
     extra = {}
@@ -381,8 +386,8 @@ def _read(
 
 
 def _make_pictures(found: list[_Found], candidates: list[Source]) -> list[Picture]:
-    """Slug albums and pictures: unique among siblings (all ``candidates``), stable for a
-    given set of names."""
+    """Slug albums and pictures: unique among siblings (all ``candidates``), each made from
+    its own name so that it stays put when siblings come and go (see slugs.unique_slugs)."""
     album_paths = slugs.album_paths({s.album_relpath for s in candidates})
     names_in: dict[str, list[str]] = {}
     for s in candidates:

@@ -1,10 +1,24 @@
-"""Slugs: lower-case ASCII names for albums and pictures, unique among their siblings."""
+"""Slugs: lower-case ASCII names for albums and pictures, unique among their siblings.
+
+A slug depends on its own name, not on which siblings exist, so that a picture's URL (and its
+images' names) stay put when other pictures come and go. See docs/building.md#slugs.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
+
+#: the longest slug, in bytes (ASCII): a picture's image names (``<slug>.<variant>.<hash8>.<ext>``)
+#: stay well below the 255-byte file name limit, and deep albums below S3's key limit
+MAX_SLUG = 100
+#: between a slug and its name's hash: slugify() never makes a double dash, so a suffixed slug
+#: can never be another name's own slug (``cat--3f2a9c1b`` is nobody's plain slug)
+HASH_SEPARATOR = "--"
+#: hex digits of a name's SHA-256 in its suffix (more only if two siblings share these)
+HASH_DIGITS = 8
 
 # Letters that NFKD does not decompose into ASCII.
 _TRANSLITERATE = str.maketrans(
@@ -20,8 +34,10 @@ def slugify(text: str) -> str:
     """``"Istanbul 2024"`` -> ``"istanbul-2024"``; ``"çay & simit"`` -> ``"cay-simit"``.
 
     May return '' for text with no ASCII-representable letter or digit; callers choose a
-    fallback.
+    fallback. Never holds two dashes in a row. Not capped: see :func:`unique_slugs`.
     """
+    if text.isascii():  # the common case: nothing to decompose
+        return _NOT_ALNUM.sub("-", text.lower()).strip("-")
     decomposed = unicodedata.normalize("NFKD", text.translate(_TRANSLITERATE))
     # accents go; any other non-ASCII character (a dash, an emoji) separates words
     ascii_text = "".join(
@@ -30,32 +46,86 @@ def slugify(text: str) -> str:
     return _NOT_ALNUM.sub("-", ascii_text).strip("-")
 
 
+def name_hash(name: str, digits: int = HASH_DIGITS) -> str:
+    """The start of the SHA-256 of the exact ``name`` (its UTF-8 bytes, no normalisation)."""
+    data = name.encode("utf-8", errors="surrogateescape")
+    return hashlib.sha256(data).hexdigest()[:digits]
+
+
+def shorten(slug: str, limit: int) -> str:
+    """``slug`` cut to at most ``limit`` characters, at a word boundary unless that would
+    throw away more than half of it."""
+    if len(slug) <= limit:
+        return slug
+    cut = slug[:limit]
+    if slug[limit] != "-":  # the cut falls inside a word: drop that word's start
+        boundary = cut.rfind("-")
+        if boundary >= limit // 2:
+            cut = cut[:boundary]
+    return cut.strip("-")
+
+
+def _closeness(text: str, slug: str) -> int:
+    """How near ``text`` is to being its own slug: 0 it is (``cat``), 1 but for capitals
+    (``Cat``), 2 otherwise (``cat!``, ``Cat (2)``)."""
+    if text == slug:
+        return 0
+    return 1 if text.lower() == slug else 2
+
+
 def unique_slugs(
     names: Iterable[str], fallback: str, text: Callable[[str], str] = lambda name: name
 ) -> dict[str, str]:
-    """Slug ``text(name)`` for each name, suffixing ``-2``, ``-3`` … on collisions.
+    """A slug for each of the sibling ``names``, distinct, made from ``text(name)``.
 
-    Names are taken in sorted order so the result does not depend on the order given. Every
-    slug that is some name's own is kept for it before suffixes are handed out, so a suffix
-    never takes another name's slug.
+    - A name's **own slug** (``slugify(text(name))``) is its slug when no sibling shares it
+      and it is at most :data:`MAX_SLUG` long.
+    - Siblings sharing an own slug: the one nearest to it keeps it (``cat.jpg`` before
+      ``Cat.jpg`` before ``cat!.jpg``; between equals, the first in code-point order of the
+      whole name: ``cat.jpeg``, ``cat.jpg``, ``cat.png``); the others are suffixed.
+    - **Suffixed**: ``<own slug, shortened>--<hash of the exact name>`` for those, for a name
+      with nothing to slug (``日本.jpg`` -> ``picture--…``, with ``fallback``), and for one
+      whose own slug is too long (cut at a word boundary).
+
+    So a name's slug changes only when a sibling that ranks before it arrives with the same
+    own slug, or the sibling holding that slug goes; or (odds about n²/2³³ among n names
+    sharing a slug) when two suffixes share their first :data:`HASH_DIGITS` digits, which
+    then both grow. The result does not depend on the order given; linear in the names.
     """
     ordered = sorted(set(names))
-    bases = {name: slugify(text(name)) or fallback for name in ordered}
-    taken: set[str] = set()
-    result: dict[str, str] = {}
-    for name in ordered:
-        if bases[name] not in taken:
-            taken.add(bases[name])
-            result[name] = bases[name]
-    for name in ordered:
-        if name in result:
+    own = {name: slugify(text(name)) for name in ordered}
+    holders: dict[str, str] = {}  # own slug -> the name that keeps it
+    for name in ordered:  # ordered: between equals, the first name wins
+        slug = own[name]
+        if not slug or len(slug) > MAX_SLUG:
             continue
-        n = 2
-        while f"{bases[name]}-{n}" in taken:
-            n += 1
-        taken.add(f"{bases[name]}-{n}")
-        result[name] = f"{bases[name]}-{n}"
+        holder = holders.get(slug)
+        if holder is None or _closeness(text(name), slug) < _closeness(text(holder), slug):
+            holders[slug] = name
+    result = {name: slug for slug, name in holders.items()}
+    _suffix([n for n in ordered if n not in result], own, fallback, result)
     return dict(sorted(result.items()))
+
+
+def _suffix(names: list[str], own: dict[str, str], fallback: str, result: dict[str, str]) -> None:
+    """Give each of ``names`` ``<base>--<hash>`` in ``result``, with more hash digits for
+    those whose suffixed slugs would be equal."""
+    digits = HASH_DIGITS
+    while names:
+        by_slug: dict[str, list[str]] = {}
+        for index, name in enumerate(names):
+            tail = name_hash(name, digits)
+            if digits >= 64:  # one SHA-256 for two names: never seen; keep them apart anyway
+                tail += str(index)
+            base = shorten(own[name] or fallback, MAX_SLUG - len(HASH_SEPARATOR) - len(tail))
+            by_slug.setdefault(f"{base}{HASH_SEPARATOR}{tail}", []).append(name)
+        names = []
+        for slug, members in by_slug.items():
+            if len(members) == 1:
+                result[members[0]] = slug
+            else:
+                names.extend(sorted(members))
+        digits *= 2
 
 
 def album_paths(folders: Iterable[str]) -> dict[str, str]:

@@ -11,12 +11,15 @@ import pictures
 import pytest
 from conftest import links_of, read_manifest, site_files
 
+from gallery_builder.keylength import KEY_LIMIT
 from gallery_builder.model import IMMUTABLE, REVALIDATE
+from gallery_builder.slugs import MAX_SLUG, name_hash
 from gallery_builder.testing import build_gallery, run_cli
 
 DERIVATIVE_NAME = re.compile(
     r"^(?:[a-z0-9-]+/)*[a-z0-9-]+\.(?:thumb|\d+)\.[0-9a-f]{8}\.(?:jpg|webp|avif|png)$"
 )
+LONG_WORDS = "the long walk along the river "  # 30 characters
 
 
 @pytest.fixture
@@ -173,7 +176,7 @@ def test_unicode_and_spaces_in_names_become_ascii_slugs(source: Path, out: Path)
     pictures.jpeg(source / "Çay & Simit" / "📷.jpg")
     build_gallery(source, out)
     slugs = sorted(p.name.split(".")[0] for p in (out / "cay-simit").glob("*.thumb.*.jpg"))
-    assert slugs == ["cay-simit", "picture", "strasse-1"]
+    assert slugs == ["cay-simit", f"picture--{name_hash('📷.jpg')}", "strasse-1"]
     page = (out / "cay-simit" / "index.html").read_text()
     assert "<h1>Çay &amp; Simit</h1>" in page
 
@@ -183,8 +186,132 @@ def test_same_slug_in_one_album_gets_a_suffix(source: Path, out: Path) -> None:
     pictures.png(source / "img.png")
     pictures.jpeg(source / "IMG.JPG", (200, 100))
     build_gallery(source, out)
-    slugs = sorted(i["slug"] for i in read_manifest(out)["images"])
-    assert slugs == ["img", "img-2", "img-3"]
+    slugs = {i["source"]: i["slug"] for i in read_manifest(out)["images"]}
+    assert slugs == {
+        "img.jpg": "img",  # its name already is the slug
+        "img.png": f"img--{name_hash('img.png')}",
+        "IMG.JPG": f"img--{name_hash('IMG.JPG')}",
+    }
+
+
+def published_paths(out: Path) -> list[str]:
+    manifest = read_manifest(out)
+    return [*manifest["files"], "manifest.json"]
+
+
+def assert_fits(out: Path, prefix: str = "photos") -> None:
+    """Every file of the site has a name a file system takes, and a key S3 takes."""
+    for path in published_paths(out):
+        assert all(len(part.encode()) <= 255 for part in path.split("/")), path
+        assert len(f"{prefix}/{path}".encode()) <= KEY_LIMIT, path
+        assert (out / path).is_file()
+
+
+@pytest.mark.parametrize(
+    "stem",
+    [
+        "a" * 240,  # one word: cut where it must be
+        LONG_WORDS * 8,
+        "é" * 120,  # 240 bytes of UTF-8 that slug to 120 letters
+        "東京タワー" * 16,  # 240 bytes, nothing to slug
+        "😀" * 60,
+        "Çay bahçesi ve simit " * 10,
+    ],
+)
+def test_a_picture_with_a_long_name_builds(source: Path, out: Path, stem: str) -> None:
+    name = f"{stem.strip()}.jpg"
+    assert len(name.encode()) > 224
+    pictures.jpeg(source / name)
+    pictures.jpeg(source / "short.jpg")
+    result = run_cli(["build", source, "-o", out])
+    assert result.exit_code == 0, result.output
+    images = {i["source"]: i for i in read_manifest(out)["images"]}
+    assert set(images) == {name, "short.jpg"}
+    assert len(images[name]["slug"]) <= MAX_SLUG
+    assert images[name]["slug"].endswith(name_hash(name))  # the whole name in a few letters
+    assert images["short.jpg"]["slug"] == "short"
+    assert_fits(out)
+
+
+def test_long_names_sharing_a_start_stay_apart(source: Path, out: Path) -> None:
+    names = [f"{LONG_WORDS * 6}{end}.jpg" for end in ("in May", "in June", "in May (2)")]
+    for name in names:
+        pictures.jpeg(source / name)
+        pictures.jpeg(source / name[:-4] / "inside.jpg")  # and folders of those names
+    build_gallery(source, out)
+    images = read_manifest(out)["images"]
+    assert len({i["slug"] for i in images if "/" not in i["source"]}) == 3
+    assert len({i["album"] for i in images if "/" in i["source"]}) == 3
+    for image in images:
+        named = image["album"] or image["slug"]  # the long name is the folder's or the file's
+        assert named.startswith("the-long-walk-along-the-river-the-long"), named
+    assert_fits(out)
+
+
+@pytest.mark.parametrize("folder", ["x" * 250, "ç" * 127, "日本" * 42, f"{LONG_WORDS * 8}/é" * 3])
+def test_pictures_in_folders_with_long_names_build(source: Path, out: Path, folder: str) -> None:
+    pictures.jpeg(source / folder / ("b" * 240 + ".jpg"))
+    pictures.png(source / folder / "c.png")
+    result = build_gallery(source, out)
+    assert result.skipped == [] and result.pictures == 2
+    albums = {i["album"] for i in read_manifest(out)["images"]}
+    assert len(albums) == 1
+    assert all(0 < len(part) <= MAX_SLUG for part in albums.pop().split("/"))
+    assert_fits(out)
+
+
+def deep_folder(levels: int, name: str = LONG_WORDS * 3) -> str:
+    """``levels`` nested folders of 90-character names (slugged: 89 each, plus a '/')."""
+    return "/".join(f"{name}{level}" for level in range(levels))
+
+
+def test_a_picture_whose_keys_would_pass_the_s3_limit_is_left_out_and_named(
+    source: Path, out: Path
+) -> None:
+    deep = deep_folder(12)
+    pictures.jpeg(source / deep / "too deep.jpg")
+    pictures.jpeg(source / deep_folder(8) / "deep enough.jpg")
+    pictures.jpeg(source / "top.jpg")
+    result = run_cli(["build", source, "-o", out])
+    assert result.exit_code == 0, result.output
+    assert f"skipped {deep}/too deep.jpg: the keys of its images would be up to" in result.output
+    assert "S3 takes at most 1024" in result.output
+    sources = {i["source"] for i in read_manifest(out)["images"]}
+    assert sources == {f"{deep_folder(8)}/deep enough.jpg", "top.jpg"}
+    assert_fits(out)
+    again = run_cli(["build", source, "-o", out])  # a build with nothing to do says it again
+    assert f"skipped {deep}/too deep.jpg: the keys" in again.output
+    strict = run_cli(["build", source, "-o", out, "--strict"])
+    assert strict.exit_code != 0 and "Error: 1 picture(s) skipped" in strict.output
+    assert "Traceback" not in strict.output
+
+
+def test_the_publish_prefix_counts_towards_the_key_limit(source: Path, out: Path) -> None:
+    pictures.jpeg(source / deep_folder(10) / "p.jpg")
+    assert build_gallery(source, out).pictures == 1  # under "photos/": fits
+    name = "g" * 200
+    (source / "gallery.toml").write_text(f'[gallery]\nname = "{name}"\n')
+    result = build_gallery(source, out)
+    assert result.pictures == 0
+    assert [relpath for relpath, _ in result.skipped] == [f"{deep_folder(10)}/p.jpg"]
+    assert f"with the publish prefix '{name}/'" in result.skipped[0][1]
+    assert_fits(out, name)
+    assert not (out / deep_folder(10)).exists()
+
+
+def test_an_original_whose_key_would_pass_the_s3_limit_is_left_out(source: Path, out: Path) -> None:
+    # folders with nothing to slug make short album paths, but the original keeps its name
+    deep = "/".join("東京タワー" * 16 + str(level) for level in range(5))
+    pictures.jpeg(source / deep / "p.jpg")
+    pictures.jpeg(source / "kept.jpg")
+    assert build_gallery(source, out).pictures == 2
+    (source / "gallery.toml").write_text("[images]\noriginals = true\nstrip_gps = false\n")
+    result = build_gallery(source, out)
+    assert [i["source"] for i in read_manifest(out)["images"]] == ["kept.jpg"]
+    assert result.skipped[0][0] == f"{deep}/p.jpg"
+    assert "the key of its original would be" in result.skipped[0][1]
+    assert "originals = false" in result.skipped[0][1]
+    assert_fits(out)
 
 
 def test_albums_are_sorted_by_date_taken_then_name(source: Path, out: Path) -> None:

@@ -10,9 +10,11 @@ from pathlib import Path
 import pictures
 import pytest
 from conftest import read_manifest, site_files
+from gallery_builder.plugins.file_publisher import FilePublisher
 
 from gallery_builder import hookimpl
 from gallery_builder.errors import GalleryError
+from gallery_builder.publishing import publish
 from gallery_builder.testing import build_gallery, run_cli
 
 
@@ -345,3 +347,82 @@ def test_the_same_source_named_another_way_is_still_a_noop(album: Path, out: Pat
     result = build_gallery(Path(os.path.relpath(album)), out, counting)
     assert result.written == [] and result.made == 0
     assert counting.calls == {}  # not even read again
+
+
+def site_names(out: Path) -> dict[str, set[str]]:
+    """Each picture's published names: its slug, album and images (derivatives)."""
+    return {
+        i["source"]: {i["slug"], f"album:{i['album']}", *i["derivatives"].values()}
+        for i in read_manifest(out)["images"]
+    }
+
+
+@pytest.mark.parametrize(
+    "added",
+    [
+        ["中国.jpg"],  # sorts before 日本.jpg: it took `picture` and renamed 日本 `picture-2`
+        ["☀.png", "😀.jpg"],  # ☀ sorts before 日本 too
+        ["cat!!.jpg", "CAT!.png"],  # sharing a slug with cat.jpg, not nearer to it
+        ["日本/中国.jpg", "中国/a.jpg", "Trip!/b.jpg"],  # albums too
+    ],
+)
+def test_adding_pictures_renames_no_other_picture_or_album(
+    source: Path, out: Path, added: list[str]
+) -> None:
+    for name in ["a.jpg", "日本.jpg", "cat.jpg", "Cat!.jpg", "日本/x.jpg", "Trip/y.jpg"]:
+        pictures.jpeg(source / name)
+    build_gallery(source, out)
+    before = site_names(out)
+    for name in added:
+        pictures.jpeg(source / name, (200, 100))
+    result = build_gallery(source, out)
+    after = site_names(out)
+    assert {name: after[name] for name in before} == before
+    assert result.made == len(added) and result.removed == []
+
+
+@pytest.mark.parametrize(
+    "removed",
+    [["Cat.jpg"], ["中国.jpg"], ["Cat.jpg", "cat!.jpg", "中国.jpg"], ["中国/a.jpg", "Trip/a.jpg"]],
+)
+def test_removing_pictures_renames_no_other_picture_or_album(
+    source: Path, out: Path, removed: list[str]
+) -> None:
+    names = ["Cat.jpg", "cat!.jpg", "cat.jpg", "日本.jpg", "中国.jpg"]
+    names += ["中国/a.jpg", "日本/b.jpg", "Trip/a.jpg", "trip/b.jpg"]
+    for name in names:
+        pictures.jpeg(source / name)
+    build_gallery(source, out)
+    before = site_names(out)
+    for name in removed:
+        (source / name).unlink()
+    result = build_gallery(source, out)
+    kept = {name: names for name, names in before.items() if name not in removed}
+    assert site_names(out) == kept
+    assert result.made == 0
+
+
+def test_a_new_non_latin_picture_sends_only_its_own_images(source: Path, out: Path) -> None:
+    for name in ["日本.jpg", "😀.jpg", "Tokyo/東京.jpg"]:
+        pictures.jpeg(source / name)
+    build_gallery(source, out)
+    target = FilePublisher(out.parent / "www")
+    publish(out, target, "photos")
+    pictures.jpeg(source / "中国.jpg")
+    build_gallery(source, out)
+    plan = publish(out, target, "photos").plan
+    image = next(i for i in read_manifest(out)["images"] if i["source"] == "中国.jpg")
+    new = set(image["derivatives"].values())
+    images = {u.path for u in plan.uploads if not u.path.endswith((".html", ".json"))}
+    assert images == new
+    assert plan.deletes == ()
+
+
+def test_two_builds_of_odd_names_are_byte_identical(source: Path, tmp_path: Path) -> None:
+    long = "the long walk along the river " * 7
+    for name in ["日本.jpg", "Cat.jpg", "cat.jpg", f"{long}a.jpg", f"{long}b.jpg", "😀/x.jpg",
+                 f"{'ç' * 120}/y.png"]:  # fmt: skip
+        pictures.jpeg(source / name)
+    build_gallery(source, tmp_path / "one")
+    build_gallery(source, tmp_path / "two")
+    assert site_files(tmp_path / "one") == site_files(tmp_path / "two")

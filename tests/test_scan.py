@@ -12,6 +12,7 @@ from conftest import read_manifest, site_files
 from gallery_builder.plugins.scan import walk
 
 from gallery_builder.model import Source
+from gallery_builder.slugs import name_hash
 from gallery_builder.testing import build_gallery, run_cli
 
 
@@ -262,8 +263,9 @@ def test_unicode_spaces_ampersands_and_markup_in_names(source: Path, out: Path) 
             assert (out / path).is_file()
     assert images["<b>bold<b>.jpg"]["slug"] == "b-bold-b"
     assert images["Çay & <i>simit<i>/İstanbul ılık 🌅.jpg"]["album"] == "cay-i-simit-i"
-    assert images["日本/東京 タワー.jpg"]["album"] == "album"  # no ASCII left: the fallback
-    assert images["日本/東京 タワー.jpg"]["slug"] == "picture"
+    # no ASCII left: the fallback word and a hash of the name itself
+    assert images["日本/東京 タワー.jpg"]["album"] == f"album--{name_hash('日本')}"
+    assert images["日本/東京 タワー.jpg"]["slug"] == f"picture--{name_hash('東京 タワー.jpg')}"
     html = {p: d.decode("utf-8") for p, d in site_files(out).items() if p.endswith(".html")}
     for page in html.values():
         for markup in ("<b>bold", "<i>simit", "<script>.png"):
