@@ -51,13 +51,13 @@ def overlong_reason(picture: Picture, prefix: str, originals: bool) -> str | Non
         return (
             f"the keys of its images would be up to {images} bytes with the publish prefix "
             f"'{prefix}/', and S3 takes at most {KEY_LIMIT}: shorten the names of its folders "
-            "or nest it less deeply"
+            "(or [gallery] name) or nest it less deeply"
         )
     if originals and (own := key_bytes(prefix, picture.source.relpath)) > KEY_LIMIT:
         return (
             f"the key of its original would be {own} bytes with the publish prefix "
             f"'{prefix}/', and S3 takes at most {KEY_LIMIT}: shorten its name or its "
-            "folders' names, or set [images] originals = false"
+            "folders' names (or [gallery] name), or set [images] originals = false"
         )
     return None
 
@@ -94,6 +94,6 @@ def check_keys(paths: Iterable[str], prefix: str) -> None:
             shown = path if len(path) <= 120 else f"{path[:60]}…{path[-50:]}"
             raise GalleryError(
                 f"the key of {shown} would be {length} bytes with the publish prefix "
-                f"'{prefix}/', and S3 takes at most {KEY_LIMIT}: shorten the names of the "
-                "folders or files it is made from"
+                f"'{prefix}/', and S3 takes at most {KEY_LIMIT}: shorten the names it is made "
+                "from (or [gallery] name)"
             )

@@ -11,8 +11,9 @@ import pictures
 import pytest
 from conftest import links_of, read_manifest, site_files
 
+from gallery_builder import hookimpl
 from gallery_builder.keylength import KEY_LIMIT
-from gallery_builder.model import IMMUTABLE, REVALIDATE
+from gallery_builder.model import IMMUTABLE, REVALIDATE, DerivativeSpec, Page
 from gallery_builder.slugs import MAX_SLUG, name_hash
 from gallery_builder.testing import build_gallery, run_cli
 
@@ -312,6 +313,60 @@ def test_an_original_whose_key_would_pass_the_s3_limit_is_left_out(source: Path,
     assert "the key of its original would be" in result.skipped[0][1]
     assert "originals = false" in result.skipped[0][1]
     assert_fits(out)
+
+
+class LongVariant:
+    """Asks for one more image of each picture, with the longest variant allowed."""
+
+    @hookimpl
+    def gallery_derivative_specs(self, source, metadata, config):
+        return [DerivativeSpec("v" * 32, "resize", (40, 40), "avif", 60)]
+
+
+def test_no_key_passes_the_limit_whatever_the_variant(source: Path, out: Path) -> None:
+    # names of every length around the limit, ten folders deep
+    for length in range(1, 100, 3):
+        pictures.png(source / deep_folder(10) / f"{'n' * length}.png", (48, 36))
+    result = build_gallery(source, out, LongVariant())
+    assert 0 < result.pictures < 33 and len(result.skipped) == 33 - result.pictures
+    assert any(i["derivatives"].get(f"{'v' * 32}.avif") for i in read_manifest(out)["images"])
+    assert_fits(out)
+
+
+def test_a_variant_longer_than_32_characters_is_an_error(source: Path, out: Path) -> None:
+    class TooLong:
+        @hookimpl
+        def gallery_derivative_specs(self, source, metadata, config):
+            return [DerivativeSpec("v" * 33, "resize", (40, 40), "jpeg", 60)]
+
+    pictures.jpeg(source / "a.jpg")
+    result = run_cli(["build", source, "-o", out], TooLong())
+    assert result.exit_code != 0
+    assert "Error: a derivative spec's variant must be" in result.output
+    assert "at most 32" in result.output and "Traceback" not in result.output
+
+
+def test_a_page_whose_key_would_pass_the_limit_fails_the_build_clearly(
+    source: Path, out: Path
+) -> None:
+    deep = "/".join(["p" * 200] * 5) + "/about-this-gallery.html"  # 1035 bytes with "photos/"
+
+    class DeepPage:
+        @hookimpl
+        def gallery_pages(self, site, config):
+            return [Page(deep, "error.html")]
+
+    pictures.jpeg(source / "a.jpg")
+    result = run_cli(["build", source, "-o", out], DeepPage())
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "Error: the key of pppp" in result.output
+    assert "would be 1035 bytes" in result.output and "S3 takes at most 1024" in result.output
+    assert not (out / deep).exists()
+    # and a gallery name so long that no page fits
+    (source / "gallery.toml").write_text(f'[gallery]\nname = "{"g" * 1020}"\n')
+    result = run_cli(["build", source, "-o", out])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "Error: the key of " in result.output and "[gallery] name" in result.output
 
 
 def test_albums_are_sorted_by_date_taken_then_name(source: Path, out: Path) -> None:
