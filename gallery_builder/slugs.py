@@ -28,6 +28,7 @@ _TRANSLITERATE = str.maketrans(
     }
 )  # fmt: skip
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+_LETTER = re.compile(r"[a-z]")
 
 
 def slugify(text: str) -> str:
@@ -36,14 +37,25 @@ def slugify(text: str) -> str:
     May return '' for text with no ASCII-representable letter or digit; callers choose a
     fallback. Never holds two dashes in a row. Not capped: see :func:`unique_slugs`.
     """
+    return _spell(text)[0]
+
+
+def _spell(text: str) -> tuple[str, bool]:
+    """The slug of ``text``, and whether a letter, digit or symbol of it (``東``, ``Ω``,
+    ``😀``) had no ASCII spelling and was dropped; punctuation and spaces are no loss."""
     if text.isascii():  # the common case: nothing to decompose
-        return _NOT_ALNUM.sub("-", text.lower()).strip("-")
+        return _NOT_ALNUM.sub("-", text.lower()).strip("-"), False
     decomposed = unicodedata.normalize("NFKD", text.translate(_TRANSLITERATE))
-    # accents go; any other non-ASCII character (a dash, an emoji) separates words
-    ascii_text = "".join(
-        c if c.isascii() else " " for c in decomposed if not unicodedata.combining(c)
-    ).lower()
-    return _NOT_ALNUM.sub("-", ascii_text).strip("-")
+    kept, lost = [], False
+    for c in decomposed:
+        if unicodedata.combining(c):
+            continue  # accents go
+        if c.isascii():
+            kept.append(c)
+        else:  # any other non-ASCII character (a dash, an emoji) separates words
+            kept.append(" ")
+            lost = lost or unicodedata.category(c)[0] in "LNS"
+    return _NOT_ALNUM.sub("-", "".join(kept).lower()).strip("-"), lost
 
 
 def name_hash(name: str, digits: int = HASH_DIGITS) -> str:
@@ -83,9 +95,11 @@ def unique_slugs(
     - Siblings sharing an own slug: the one nearest to it keeps it (``cat.jpg`` before
       ``Cat.jpg`` before ``cat!.jpg``; between equals, the first in code-point order of the
       whole name: ``cat.jpeg``, ``cat.jpg``, ``cat.png``); the others are suffixed.
-    - **Suffixed**: ``<own slug, shortened>--<hash of the exact name>`` for those, for a name
-      with nothing to slug (``日本.jpg`` -> ``picture--…``, with ``fallback``), and for one
-      whose own slug is too long (cut at a word boundary).
+    - **Suffixed**: ``<own slug, shortened>--<hash of the exact name>`` for those; for a name
+      with nothing to slug (``日本.jpg`` -> ``picture--…``, with ``fallback``); for one whose
+      own slug has no letter while the name lost letters or symbols to it (``東京 1.jpg`` ->
+      ``1--…``: such slugs say little and collide often); and for one whose own slug is too
+      long (cut at a word boundary).
 
     So a name's slug changes only when a sibling that ranks before it arrives with the same
     own slug, or the sibling holding that slug goes; or (odds about n²/2³³ among n names
@@ -93,11 +107,12 @@ def unique_slugs(
     then both grow. The result does not depend on the order given; linear in the names.
     """
     ordered = sorted(set(names))
-    own = {name: slugify(text(name)) for name in ordered}
+    own: dict[str, str] = {}
     holders: dict[str, str] = {}  # own slug -> the name that keeps it
     for name in ordered:  # ordered: between equals, the first name wins
-        slug = own[name]
-        if not slug or len(slug) > MAX_SLUG:
+        slug, lost = _spell(text(name))
+        own[name] = slug
+        if not slug or len(slug) > MAX_SLUG or (lost and not _LETTER.search(slug)):
             continue
         holder = holders.get(slug)
         if holder is None or _closeness(text(name), slug) < _closeness(text(holder), slug):

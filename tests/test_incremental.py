@@ -364,12 +364,15 @@ def site_names(out: Path) -> dict[str, set[str]]:
         ["☀.png", "😀.jpg"],  # ☀ sorts before 日本 too
         ["cat!!.jpg", "CAT!.png"],  # sharing a slug with cat.jpg, not nearer to it
         ["日本/中国.jpg", "中国/a.jpg", "Trip!/b.jpg"],  # albums too
+        ["大阪 1.jpg", "Ελλάδα 1.jpg"],  # all that is left of them is 東京 1's "1"
+        ["中国 2024/z.jpg"],  # and of this folder, 写真 2024's "2024"
     ],
 )
 def test_adding_pictures_renames_no_other_picture_or_album(
     source: Path, out: Path, added: list[str]
 ) -> None:
-    for name in ["a.jpg", "日本.jpg", "cat.jpg", "Cat!.jpg", "日本/x.jpg", "Trip/y.jpg"]:
+    for name in ["a.jpg", "日本.jpg", "cat.jpg", "Cat!.jpg", "東京 1.jpg", "日本/x.jpg",
+                 "Trip/y.jpg", "写真 2024/w.jpg"]:  # fmt: skip
         pictures.jpeg(source / name)
     build_gallery(source, out)
     before = site_names(out)

@@ -128,6 +128,23 @@ def test_unique_slugs_do_not_depend_on_order() -> None:
         assert unique_slugs(order, "picture", text=stem) == expected
 
 
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["東京 1.jpg", "大阪 1.jpg", "中国1.jpg"],  # a number is all that is left of each
+        ["Ελλάδα 2024.jpg", "Κρήτη 2024.jpg"],
+        ["😀 1.png", "🌅 1.png", "★ 1.png"],
+    ],
+)
+def test_a_name_that_keeps_no_letter_gets_a_hash_of_itself(names: list[str]) -> None:
+    own = slugify(stem(names[0]))
+    for name in names:
+        assert picture_slugs([name]) == {name: suffixed(own, name)}  # alone, or not
+    assert picture_slugs(names) == {name: suffixed(own, name) for name in names}
+    # a name made of ASCII digits and punctuation loses nothing: it keeps its own slug
+    assert picture_slugs([*names, f"{own}.jpg"])[f"{own}.jpg"] == own
+
+
 def test_a_suffix_is_never_another_names_own_slug() -> None:
     # files named as the suffixed slugs of their siblings would be, with one dash or two
     taken = name_hash("cat.png")
@@ -171,8 +188,11 @@ def test_unique_slugs_of_nothing() -> None:
 
 
 #: stems chosen to collide: case, punctuation, nothing to slug, another's suffixed slug
-STEMS = ["cat", "Cat", "CAT", "cat!", "cat 2", "cat-2", "Cat_2", "日本", "😀", "çay", "cay", "Çay",
-         "picture", "Picture!", f"cat-{name_hash('cat.png')}", "x" * 120, "x" * 121]  # fmt: skip
+#: stems that keep no letter of their own: always suffixed
+UNSPELLABLE = ["日本", "😀", "東京 2", "写真2", "Ωμέγα 2"]
+STEMS = ["cat", "Cat", "CAT", "cat!", "cat 2", "cat-2", "Cat_2", "2", "2 !", "çay", "cay", "Çay",
+         "picture", "Picture!", f"cat-{name_hash('cat.png')}", "x" * 120, "x" * 121,
+         "Tokyo 東京", "tokyo", *UNSPELLABLE]  # fmt: skip
 EXTENSIONS = [".jpg", ".png", ".JPG", ".jpeg"]
 
 
@@ -187,8 +207,8 @@ def may_move(siblings: list[str], change: str, text=stem) -> set[str]:
     ``siblings``: the sibling holding the slug ``change`` would have, if ``change`` ranks
     before it (it gives the slug up, or takes it back)."""
     own = slugify(text(change))
-    group = [n for n in siblings if slugify(text(n)) == own]
-    if not own or len(own) > MAX_SLUG or not group:
+    group = [n for n in siblings if slugify(text(n)) == own and text(n) not in UNSPELLABLE]
+    if not own or len(own) > MAX_SLUG or not group or text(change) in UNSPELLABLE:
         return set()
     holder = min(group, key=lambda n: rank(text(n), n, own))
     return {holder} if rank(text(change), change, own) < rank(text(holder), holder, own) else set()
