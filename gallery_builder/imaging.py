@@ -316,11 +316,22 @@ def _flatten(image: Image.Image) -> Image.Image:
     return background
 
 
+def temporary_path(target: Path) -> Path:
+    """The hidden name beside ``target`` that it is written at before its rename:
+    ``.<name>.<pid>.tmp``, or, for a name too long to take that within a file name's 255
+    bytes, ``.<hash16 of the name>.<pid>.tmp``."""
+    name = f".{target.name}.{os.getpid()}.tmp"
+    if len(os.fsencode(name)) > 255:
+        digest = hashlib.sha256(os.fsencode(target.name)).hexdigest()[:16]
+        name = f".{digest}.{os.getpid()}.tmp"
+    return target.with_name(name)
+
+
 def write_atomic(target: Path, data: bytes) -> None:
     """Write ``data`` to ``target`` so that no reader ever sees a part of it; no temporary file
     is left behind when writing fails."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp = temporary_path(target)
     try:
         tmp.write_bytes(data)
         os.replace(tmp, target)

@@ -145,7 +145,7 @@ def link_or_copy(source: Path, target: Path) -> None:
     is ``target`` written in place later (every write replaces the file), so the link never
     carries a change back to the source."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp = imaging.temporary_path(target)
     tmp.unlink(missing_ok=True)
     try:
         try:

@@ -234,6 +234,21 @@ def test_a_picture_with_a_long_name_builds(source: Path, out: Path, stem: str) -
     assert_fits(out)
 
 
+@pytest.mark.parametrize("name", ["o" * 251 + ".jpg", "東" * 83 + ".jpg", "Ç" * 125 + ".jpg"])
+def test_an_original_with_a_name_near_the_limit_is_published(
+    source: Path, out: Path, name: str
+) -> None:
+    assert 250 <= len(name.encode()) <= 255
+    pictures.jpeg(source / "Trip" / name)
+    (source / "gallery.toml").write_text("[images]\noriginals = true\nstrip_gps = false\n")
+    result = run_cli(["build", source, "-o", out])
+    assert result.exit_code == 0, result.output
+    assert (out / "Trip" / name).read_bytes() == (source / "Trip" / name).read_bytes()
+    assert f"Trip/{name}" in read_manifest(out)["files"]
+    assert not list(out.rglob("*.tmp"))
+    assert_fits(out)
+
+
 def test_long_names_sharing_a_start_stay_apart(source: Path, out: Path) -> None:
     names = [f"{LONG_WORDS * 6}{end}.jpg" for end in ("in May", "in June", "in May (2)")]
     for name in names:
