@@ -247,6 +247,10 @@ def test_an_original_with_a_name_near_the_limit_is_published(
     assert f"Trip/{name}" in read_manifest(out)["files"]
     assert not list(out.rglob("*.tmp"))
     assert_fits(out)
+    target = out.parent / "www"
+    published = run_cli(["publish", target.as_uri(), "--site", out])
+    assert published.exit_code == 0, published.output
+    assert (target / "photos" / "Trip" / name).read_bytes() == (out / "Trip" / name).read_bytes()
 
 
 def test_long_names_sharing_a_start_stay_apart(source: Path, out: Path) -> None:
