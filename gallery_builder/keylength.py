@@ -3,7 +3,8 @@
 Each file of the site is published as ``<prefix>/<site path>``, and S3 refuses a key of more
 than 1024 bytes (UTF-8). Slugs are capped (gallery_builder.slugs.MAX_SLUG), but a deep tree
 of folders, or an original's own path, can still pass the limit. The build checks against the
-default publish prefix, the gallery's name (docs/building.md#key-length).
+default publish prefix, the gallery's name (docs/building.md, "Long names and S3's key
+limit").
 """
 
 from __future__ import annotations
