@@ -20,8 +20,9 @@ import jinja2
 from gallery_builder import __version__, gps, imaging, manifest, slugs, theming
 from gallery_builder.albumtext import album_folders, album_text_stamp, describe_albums
 from gallery_builder.config import Config
-from gallery_builder.derivatives import make_images
+from gallery_builder.derivatives import make_images, move_into_site
 from gallery_builder.errors import BadPicture, GalleryError, SettingError, ThemeError
+from gallery_builder.journal import remove_leftovers
 from gallery_builder.model import (
     IMMUTABLE,
     REVALIDATE,
@@ -120,16 +121,25 @@ def build(
     result = BuildResult(out_dir=out_dir)
     with BuildState(out_dir) as state:
         try:
+            # what a killed build may have left: images it was making, temporary files
+            state.discard_staging()
+            remove_leftovers(out_dir, state.unsure)
             return _build(
                 pm, config, state, out_dir, result, jobs, force, strict, reporter, chain, started
             )
+        except StrictFailure:
+            raise  # it failed before anything in OUT changed, the state included
         except BaseException:
             # Keep what was learnt and made, so the next build reuses it; but without the
             # fingerprint, so the next build runs in full and completes the site.
             state.meta.pop("fingerprint", None)
+            state.settle()
             with contextlib.suppress(Exception):  # never hide the original error
-                state.save()
+                state.save_and_clear_journal()
             raise
+        finally:
+            with contextlib.suppress(OSError):
+                state.discard_staging()
 
 
 def _build(
@@ -165,17 +175,18 @@ def _build(
         return _nothing_to_do(state, result, strict, reporter, started)
     state.sources = records
     state.meta["fingerprint"] = fingerprint
-    found = [
-        _Found(s, r.md5, r.metadata)
-        for s in sources
-        if (r := records[s.relpath]).kind and r.md5 and r.metadata_json and not r.error
-    ]
+    found = _usable(pm, config, sources, records)
     # slugs are given over every candidate picture, usable or not, so that one picture failing
     # (or being fixed) never renames its siblings
     candidates = [s for s in sources if records[s.relpath].kind or records[s.relpath].error]
     pictures = _make_pictures(found, candidates)
-    make_images(pm, config, state, out_dir, pictures, jobs, force, reporter, result)
+    if strict and result.skipped:
+        _report_skips(result, strict, reporter)  # fails now, before any image is made
+    staged = make_images(
+        pm, config, state, out_dir, pictures, jobs, force, reporter, result, defer=strict
+    )
     _report_skips(result, strict, reporter)
+    move_into_site(state, out_dir, staged, result.written)  # with --strict: only now
     pictures = [p for p in pictures if p.derivatives]
     result.originals_withheld = choose_originals(pictures, config.images)
     _report_withheld(result, reporter)
@@ -224,7 +235,7 @@ def _build(
         state.meta[WITHHELD_META] = "\n".join(result.originals_withheld)
     else:
         state.meta.pop(WITHHELD_META, None)
-    state.save()
+    state.save_and_clear_journal()
     result.seconds = time.perf_counter() - started
     return result
 
@@ -273,6 +284,29 @@ def _examine(
             record = _read(pm, config, source, None)
         records[source.relpath] = record
     return records
+
+
+def _usable(
+    pm: GalleryPluginManager,
+    config: Config,
+    sources: list[Source],
+    records: dict[str, SourceRecord],
+) -> list[_Found]:
+    """The pictures that can be part of the site, with their metadata. Metadata kept in the
+    state that cannot be decoded (a damaged state) is read again from the file."""
+    found = []
+    for s in sources:
+        r = records[s.relpath]
+        if not (r.kind and r.md5 and r.metadata_json and not r.error):
+            continue
+        metadata = r.decoded_metadata()
+        if metadata is None:
+            r = records[s.relpath] = _read(pm, config, s, None)
+            if not (r.kind and r.md5 and r.metadata_json and not r.error):
+                continue
+            metadata = r.metadata
+        found.append(_Found(s, r.md5, metadata))
+    return found
 
 
 def _is_utf8(name: str) -> bool:

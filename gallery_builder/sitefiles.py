@@ -98,13 +98,14 @@ class SiteWriter:
         old = self.state.outputs.get(relpath)
         target = self.out_dir / relpath
         if self.force or old is None or old.md5 != md5 or not exists(target, len(data)):
+            self.state.journal.add([relpath])  # before: a killed build leaves nothing unknown
             try:
                 imaging.write_atomic(target, data)
             except OSError as exc:
                 raise GalleryError(f"cannot write {target}: {exc.strerror or exc}") from None
             self.written.append(relpath)
             # recorded at once: if the build fails later, the next one still knows the file
-            self.state.outputs[relpath] = record
+            self.state.record_output(record)
         self.new_outputs[relpath] = record
         if cache_control is not None:
             self.site.files[relpath] = site_file(relpath, md5, len(data), cache_control)
@@ -121,6 +122,7 @@ class SiteWriter:
         old = self.state.outputs.get(relpath)
         target = self.out_dir / relpath
         if self.force or old is None or old.md5 != md5 or not exists(target, size):
+            self.state.journal.add([relpath])
             try:
                 link_or_copy(Path(source_path), target)
             except OSError as exc:
@@ -128,7 +130,7 @@ class SiteWriter:
                     f"cannot put {source_path} into the site as {target}: {exc.strerror or exc}"
                 ) from None
             self.written.append(relpath)
-            self.state.outputs[relpath] = record
+            self.state.record_output(record)
         self.new_outputs[relpath] = record
         self.site.files[relpath] = site_file(relpath, md5, size, cache_control)
 
