@@ -152,3 +152,29 @@ def test_a_killed_build_then_rebuilt_equals_a_clean_build(
     build_gallery(source, clean, theme=str(theme))
     assert folder_contents(out) == folder_contents(clean)
     assert not list((out / ".gallery").glob("staging*"))
+
+
+@pytest.mark.parametrize("delay", [0.01, 0.03])
+def test_a_build_killed_while_saving_its_state_keeps_a_whole_state(
+    source: Path, out: Path, delay: float
+) -> None:
+    pictures.jpeg(source / "a.jpg", (300, 200))
+    pictures.jpeg(source / "Trip" / "b.jpg", (300, 200))
+    for i in range(20000):  # files that are not pictures: each is a row of the state
+        (source / "notes" / f"{i // 1000}").mkdir(parents=True, exist_ok=True)
+        (source / "notes" / f"{i // 1000}" / f"{i}.dat").touch()
+    build_gallery(source, out)
+    caption(source / "a.jpg", "a new caption")  # a page changes, no image
+    state = out / ".gallery"
+    saving = (state / "state.sqlite-journal", state / ".state.sqlite.new")
+    process = start_build(source, out, "-j", "1")
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not any(os.path.exists(p) for p in saving):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("the build ended before it was seen saving its state")
+        time.sleep(delay)  # at several moments of the save
+    finally:
+        kill(process)
+    again = build_gallery(source, out)
+    assert again.made == 0  # the state survived: every image is known and reused
