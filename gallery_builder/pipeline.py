@@ -49,6 +49,13 @@ PICTURE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".avif"}
 )
 STATIC_DIR = "_static"
+#: how many folders deep below SOURCE an album may be: a deeper one is skipped and named (its
+#: pages' breadcrumbs, URLs and the manifest's nested albums grow with the depth)
+MAX_DEPTH = 50
+TOO_DEEP = (
+    f"more than {MAX_DEPTH} folders deep, it and what it holds are left out; "
+    "move it higher up in the source"
+)
 #: state.meta key: the album description files seen (see gallery_builder.albumtext)
 ALBUM_TEXTS = "album_texts"
 #: the start of the reason for a file that could not be read: retried on the next build
@@ -157,7 +164,7 @@ def _build(
 ) -> BuildResult:
     """The stages, inside the build state's lock (see :func:`build`)."""
     previous_outputs = dict(state.outputs)
-    sources = _scan(pm, config, out_dir)
+    sources, too_deep = _within_depth(_scan(pm, config, out_dir))
     # bytes that are not UTF-8 in a file or folder name: no page, URL or S3 key can carry them
     unnamed = [s.relpath for s in sources if not _is_utf8(s.relpath)]
     sources = [s for s in sources if _is_utf8(s.relpath)]
@@ -170,6 +177,7 @@ def _build(
     result.skipped += [
         (_printable(relpath), "its name is not valid UTF-8; rename it") for relpath in unnamed
     ]
+    result.skipped += [(_printable(folder) + "/", TOO_DEEP) for folder in too_deep]
     if unchanged and fingerprint == state.meta.get("fingerprint") and _outputs_exist(state):
         # Nothing that shapes the site changed and every file it wrote is there.
         return _nothing_to_do(state, result, strict, reporter, started)
@@ -248,6 +256,19 @@ def _scan(pm: GalleryPluginManager, config: Config, out_dir: Path) -> list[Sourc
     for source in collected(pm.hook.gallery_scan(config=config, exclude=[out_dir])):
         seen.setdefault(source.relpath, source)
     return [seen[relpath] for relpath in sorted(seen)]
+
+
+def _within_depth(sources: list[Source]) -> tuple[list[Source], list[str]]:
+    """The sources at most :data:`MAX_DEPTH` folders below SOURCE, and the folders one level
+    deeper than that which hold the others (each is named once, with what is below it)."""
+    kept, too_deep = [], set()
+    for s in sources:
+        parts = s.relpath.split("/")
+        if len(parts) - 1 > MAX_DEPTH:
+            too_deep.add("/".join(parts[: MAX_DEPTH + 1]))
+        else:
+            kept.append(s)
+    return kept, sorted(too_deep)
 
 
 @dataclass
