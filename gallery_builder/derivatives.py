@@ -21,7 +21,7 @@ from gallery_builder.errors import GalleryError
 from gallery_builder.model import Derivative, DerivativeSpec, ImageJob, ImageResult, Picture
 from gallery_builder.plugin_manager import GalleryPluginManager, collected, required
 from gallery_builder.progress import Reporter
-from gallery_builder.sitefiles import exists
+from gallery_builder.sitefiles import exists, write_failure
 from gallery_builder.state import BuildState, OutputRecord
 
 #: what a variant may be called: it is part of a file name
@@ -161,7 +161,7 @@ def move_into_site(
                     raise
                 shutil.move(state.staging / d.path, target)  # .gallery on another disk
         except OSError as exc:
-            raise GalleryError(f"cannot write {target}: {exc.strerror or exc}") from None
+            raise write_failure(target, exc) from None
         written.append(d.path)
         state.record_output(OutputRecord(d.path, d.md5, d.size, d.width, d.height))
 

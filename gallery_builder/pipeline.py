@@ -181,6 +181,7 @@ def _build(
     if unchanged and fingerprint == state.meta.get("fingerprint") and _outputs_exist(state):
         # Nothing that shapes the site changed and every file it wrote is there.
         return _nothing_to_do(state, result, strict, reporter, started)
+    _check_writable(out_dir, state)
     state.sources = records
     state.meta["fingerprint"] = fingerprint
     found = _usable(pm, config, sources, records)
@@ -384,6 +385,26 @@ def _report_skips(result: BuildResult, strict: bool, reporter: Reporter) -> None
 def _report_withheld(result: BuildResult, reporter: Reporter) -> None:
     for relpath in result.originals_withheld:
         reporter.warn(withheld_warning(relpath))
+
+
+def _check_writable(out_dir: Path, state: BuildState) -> None:
+    """Fail, before any work, when OUT (or its build state) is read-only: this build has
+    files to write. (A build with nothing to do does not get here, so it runs read-only.)"""
+    for folder in (out_dir, state.dir):
+        if not os.access(folder, os.W_OK):
+            reason = "read-only file system" if _read_only_mount(folder) else "permission denied"
+            raise GalleryError(
+                f"cannot write into {folder}: {reason}, and this build has changes to write; "
+                f"make the output folder writable (chmod -R u+w '{out_dir}') or choose "
+                "another one (-o)"
+            )
+
+
+def _read_only_mount(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def _outputs_exist(state: BuildState) -> bool:

@@ -4,6 +4,7 @@ the site, never anything else."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -102,7 +103,7 @@ class SiteWriter:
             try:
                 imaging.write_atomic(target, data)
             except OSError as exc:
-                raise GalleryError(f"cannot write {target}: {exc.strerror or exc}") from None
+                raise write_failure(target, exc) from None
             self.written.append(relpath)
             # recorded at once: if the build fails later, the next one still knows the file
             self.state.record_output(record)
@@ -139,6 +140,14 @@ class SiteWriter:
             raise GalleryError(f"{outside}: {relpath!r}")
         if relpath in self.new_outputs:
             raise GalleryError(f"two outputs claim the same file: {relpath}")
+
+
+def write_failure(target: Path, exc: OSError) -> GalleryError:
+    """The error for an output that cannot be written, with advice when it is read-only."""
+    message = f"cannot write {target}: {exc.strerror or exc}"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        message += f"; make {target.parent} writable, or choose another output folder (-o)"
+    return GalleryError(message)
 
 
 def link_or_copy(source: Path, target: Path) -> None:
