@@ -138,6 +138,10 @@ class BuildState:
         if loaded is not None:
             self.sources, self.outputs, self.meta = loaded
         self.unsure = self.journal.read()
+        if loaded is None:
+            # no state, or a damaged one: the files of the site's manifest are an earlier
+            # build's, so that this build removes those the site no longer has
+            self.unsure = sorted(set(self.unsure) | set(files_of_manifest(self.dir.parent)))
         for relpath in self.unsure:
             # whatever an earlier build left there is unknown: never taken for a file we know
             self.outputs[relpath] = OutputRecord(relpath, "", UNKNOWN_SIZE)
@@ -246,6 +250,25 @@ def _open_lock(path: Path) -> TextIO | None:
         return path.open("r")
     except OSError:
         return None
+
+
+def files_of_manifest(out_dir: Path) -> list[str]:
+    """The files listed by the gallery-builder ``manifest.json`` in ``out_dir``, if there is
+    one that can be read (and only paths inside the site: it is a file anyone may edit)."""
+    from gallery_builder.manifest import FORMAT, MANIFEST_NAME
+    from gallery_builder.sitefiles import safe_relpath
+
+    try:
+        manifest = json.loads((out_dir / MANIFEST_NAME).read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return []
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        return []
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        return []
+    paths = [p for p in files if isinstance(p, str) and "\0" not in p and safe_relpath(p)]
+    return [*paths, MANIFEST_NAME]
 
 
 def read_state(

@@ -58,6 +58,8 @@ DAMAGES = {
     "wrong types": sqlite_of(["UPDATE outputs SET size = 'big', md5 = 5"]),
     "null values": sqlite_of(["UPDATE sources SET relpath = NULL, size = NULL"]),
     "wrong meta": sqlite_of(["INSERT INTO meta VALUES (1, x'00ff')"]),
+    "older version": sqlite_of(["PRAGMA user_version = 1"]),
+    "removed": lambda path: path.unlink(),
     "damaged metadata": sqlite_of(["UPDATE sources SET metadata = '{\"width\": [1'"]),
     "metadata of other fields": sqlite_of(["UPDATE sources SET metadata = '{\"x\": 1}'"]),
 }
@@ -75,13 +77,16 @@ def test_a_damaged_state_costs_a_full_build(
     album: Path, out: Path, tmp_path: Path, damage: Callable[[Path], None]
 ) -> None:
     build_gallery(album, out)
+    (out / "CNAME").write_text("photos.example.org")  # not the build's: stays
     damage(out / ".gallery" / "state.sqlite")
     pictures.jpeg(album / "Trip" / "c.jpg")  # a change: the build cannot stop early
+    (album / "Trip" / "b.png").unlink()  # its images, written before, must go
     result = gallery("build", album, "-o", out)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and "Error" not in result.stderr
     clean = tmp_path / "clean"
     build_gallery(album, clean)
+    (clean / "CNAME").write_text("photos.example.org")
     assert site_files(out) == site_files(clean)
     # and the state is whole again: the next build has nothing to do
     again = build_gallery(album, out)
