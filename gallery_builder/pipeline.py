@@ -17,7 +17,7 @@ from pathlib import Path
 
 import jinja2
 
-from gallery_builder import __version__, gps, imaging, manifest, slugs, theming
+from gallery_builder import __version__, gps, imaging, manifest, slugs, theming, unsupported
 from gallery_builder.albumtext import album_folders, album_text_stamp, describe_albums
 from gallery_builder.config import Config
 from gallery_builder.derivatives import make_images, move_into_site
@@ -187,7 +187,8 @@ def _build(
     found = _usable(pm, config, sources, records)
     # slugs are given over every candidate picture, usable or not, so that one picture failing
     # (or being fixed) never renames its siblings
-    candidates = [s for s in sources if records[s.relpath].kind or records[s.relpath].error]
+    # (media that is not supported yet is not one: the JPEG beside a HEIC keeps its slug)
+    candidates = [s for s in sources if _candidate(records[s.relpath])]
     pictures = _make_pictures(found, candidates)
     if strict and result.skipped:
         _report_skips(result, strict, reporter)  # fails now, before any image is made
@@ -306,6 +307,10 @@ def _examine(
             record = _read(pm, config, source, None)
         records[source.relpath] = record
     return records
+
+
+def _candidate(record: SourceRecord) -> bool:
+    return bool(record.kind or (record.error and not unsupported.is_unsupported(record.error)))
 
 
 def _usable(
@@ -436,6 +441,9 @@ def _read(
     try:
         kind = pm.hook.gallery_identify(source=source, config=config) or ""
         if not kind:
+            media = _unsupported_media(source)
+            if media:  # named until it is supported, never dropped without a word
+                return dataclasses.replace(record, error=unsupported.reason(media))
             if os.path.splitext(source.relpath)[1].lower() not in PICTURE_EXTENSIONS:
                 return record  # not a picture and does not pretend to be: ignored
             reason = "empty file" if source.size == 0 else "not a picture (unknown content)"
@@ -454,6 +462,12 @@ def _read(
     except OSError as exc:
         return dataclasses.replace(record, error=f"{CANNOT_READ}: {exc.strerror or exc}")
     return dataclasses.replace(record, kind=kind, md5=md5, metadata_json=metadata_json(metadata))
+
+
+def _unsupported_media(source: Source) -> str | None:
+    with open(source.path, "rb") as f:
+        head = f.read(unsupported.HEAD_SIZE)
+    return unsupported.unsupported_media(source.relpath, head)
 
 
 def _make_pictures(found: list[_Found], candidates: list[Source]) -> list[Picture]:

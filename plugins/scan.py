@@ -7,7 +7,7 @@ import os
 import stat
 from pathlib import Path
 
-from gallery_builder import hookimpl
+from gallery_builder import hookimpl, unsupported
 from gallery_builder.config import CONFIG_NAME, Config
 from gallery_builder.errors import BadPicture, GalleryError
 from gallery_builder.model import Source
@@ -168,10 +168,15 @@ def gallery_scan(config: Config, exclude: list[Path]) -> list[Source]:
 def gallery_identify(source: Source, config: Config) -> str:
     try:
         with open(source.path, "rb") as f:
-            return sniff(f.read(32))
+            head = f.read(unsupported.HEAD_SIZE)
     except OSError as exc:
         # not "not a picture": the user can fix this one
         raise BadPicture(f"cannot read: {exc.strerror or exc}") from None
+    fmt = sniff(head)
+    media = unsupported.unsupported_media(source.relpath, head) if fmt == "TIFF" else None
+    if unsupported.is_camera_raw(media):
+        return ""  # a raw file's first IFD is a preview, not the picture: not read yet
+    return fmt
 
 
 @hookimpl(trylast=True)
