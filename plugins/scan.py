@@ -56,10 +56,12 @@ def walk(
     excluded = {os.path.realpath(p) for p in exclude}
     visited: set[tuple[int, int]] = set()
     found: list[Source] = []
-    stack = [(real_root, "")]
-    linked: list[tuple[str, str]] = []  # folders reached through a symlink: read last
+    # (folder, its relpath, whether the folder's path is its real path: then so is the path of
+    # each folder in it that is not a link, and realpath(), O(depth) each, is not needed)
+    stack = [(real_root, "", True)]
+    linked: list[tuple[str, str, bool]] = []  # folders reached through a symlink: read last
     while stack or linked:
-        folder, rel = stack.pop() if stack else linked.pop()
+        folder, rel, is_real = stack.pop() if stack else linked.pop()
         try:
             info = os.stat(folder)
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
@@ -80,10 +82,12 @@ def walk(
                 if is_link and not within(os.path.realpath(entry.path), real_root):
                     continue
                 if entry.is_dir():
-                    if os.path.realpath(entry.path) not in excluded and not is_built_site(
-                        entry.path
-                    ):
-                        (linked if is_link else stack).append((entry.path, f"{rel}{entry.name}/"))
+                    real = is_real and not is_link
+                    real_path = entry.path if real else os.path.realpath(entry.path)
+                    if real_path not in excluded and not is_built_site(entry.path):
+                        (linked if is_link else stack).append(
+                            (entry.path, f"{rel}{entry.name}/", real)
+                        )
                     continue
                 if not entry.is_file() or entry.name == CONFIG_NAME:
                     continue
