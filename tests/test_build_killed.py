@@ -154,7 +154,7 @@ def test_a_killed_build_then_rebuilt_equals_a_clean_build(
     assert not list((out / ".gallery").glob("staging*"))
 
 
-@pytest.mark.parametrize("delay", [0.01, 0.03])
+@pytest.mark.parametrize("delay", [0.01, 0.03, 0.06])
 def test_a_build_killed_while_saving_its_state_keeps_a_whole_state(
     source: Path, out: Path, delay: float
 ) -> None:
