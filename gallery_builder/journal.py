@@ -11,9 +11,11 @@ emptied once the state that accounts for its paths is saved.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -36,6 +38,8 @@ class Journal:
         the journal is in OUT, and anyone may have written it)."""
         from gallery_builder.sitefiles import safe_relpath
 
+        if self.path.is_dir() and not self.path.is_symlink():
+            shutil.rmtree(self.path, ignore_errors=True)  # not ours to read: .gallery is ours
         try:
             data = self.path.read_bytes()
         except OSError:  # none (the common case), or not a readable file
@@ -93,7 +97,9 @@ def remove_leftovers(out_dir: Path, paths: Iterable[str]) -> None:
             names = []
         for name in names:
             if pattern.fullmatch(name):
-                (target.parent / name).unlink(missing_ok=True)
+                # a read-only OUT: left for the build to say it cannot write there
+                with contextlib.suppress(OSError):
+                    (target.parent / name).unlink(missing_ok=True)
         prune_empty_folders(out_dir, target.parent)
 
 

@@ -106,3 +106,30 @@ def test_damaged_metadata_in_the_state_is_read_again_from_the_picture(
     clean = tmp_path / "clean"
     build_gallery(album, clean)
     assert site_files(out) == site_files(clean)
+
+
+JOURNALS = {
+    "random bytes": lambda path: path.write_bytes(os.urandom(4096)),
+    "a folder": lambda path: (path / "inside").mkdir(parents=True),
+    "paths out of the site": lambda path: path.write_text(
+        '"../outside.txt"\n"/etc/hostname"\n".gallery/state.sqlite"\n"a/../../outside.txt"\n'
+        '"a\\\\..\\\\..\\\\outside.txt"\n""\n"."\n5\n["x"]\n'
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", JOURNALS.values(), ids=JOURNALS.keys())
+def test_a_damaged_journal_removes_nothing_outside_the_site(
+    album: Path, out: Path, tmp_path: Path, damage: Callable[[Path], None]
+) -> None:
+    build_gallery(album, out)
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not the site's")
+    damage(out / ".gallery" / "journal")
+    result = gallery("build", album, "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert outside.read_text() == "not the site's"
+    clean = tmp_path / "clean"
+    build_gallery(album, clean)
+    assert site_files(out) == site_files(clean)
+    assert build_gallery(album, out).written == []  # the state is whole
