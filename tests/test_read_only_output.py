@@ -85,3 +85,16 @@ def test_a_read_only_album_folder_is_named(
     assert error.startswith(f"Error: cannot write {trip}{os.sep}c.") and "Traceback" not in error
     assert error.endswith(f"Permission denied; make {trip} writable, or choose another "
                           "output folder (-o)")  # fmt: skip
+
+
+def test_a_stale_file_in_a_read_only_folder_is_named(
+    source: Path, built: Path, unprivileged: list[str]
+) -> None:
+    trip = built / "trip"
+    trip.chmod(trip.stat().st_mode & ~0o222)
+    (source / "Trip" / "b.jpg").unlink()  # its images in trip/ must go
+    result = gallery("build", source, "-o", built, prefix=unprivileged)
+    assert result.returncode == 1
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith(f"Error: {trip}{os.sep}") and "Permission denied" in error
+    assert error.endswith("make its folder writable, or choose another output folder (-o)")
