@@ -341,11 +341,12 @@ def _fill(db: sqlite3.Connection, state: BuildState) -> None:
     )
     db.executemany(
         "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (_source_to_row(r) for r in state.sources.values()),
+        # sorted: the same state gives the same bytes, however the build came to it
+        (_source_to_row(state.sources[k]) for k in sorted(state.sources)),
     )
     db.executemany(
         "INSERT INTO outputs VALUES (?, ?, ?, ?, ?)",
-        (dataclasses.astuple(r) for r in state.outputs.values()),
+        (dataclasses.astuple(state.outputs[k]) for k in sorted(state.outputs)),
     )
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 

@@ -151,7 +151,10 @@ def test_a_killed_build_then_rebuilt_equals_a_clean_build(
     clean = tmp_path / "clean"
     build_gallery(source, clean, theme=str(theme))
     assert folder_contents(out) == folder_contents(clean)
-    assert not list((out / ".gallery").glob("staging*"))
+    # the build state too: nothing of the killed build is left there
+    assert sorted(p.name for p in (out / ".gallery").iterdir()) == ["lock", "state.sqlite"]
+    state = (out / ".gallery" / "state.sqlite").read_bytes()
+    assert state == (clean / ".gallery" / "state.sqlite").read_bytes()
 
 
 @pytest.mark.parametrize("delay", [0.01, 0.03, 0.06])
