@@ -42,6 +42,12 @@ from gallery_builder.plugin_manager import GalleryPluginManager, collected, requ
 from gallery_builder.progress import Reporter
 from gallery_builder.rendering import page_context
 from gallery_builder.sitefiles import SiteWriter, exists, remove_stale, site_file
+from gallery_builder.sourcefilter import (
+    TOO_DEEP,
+    is_candidate,
+    unsupported_media_of,
+    within_depth,
+)
 from gallery_builder.state import BuildState, OutputRecord, SourceRecord, metadata_json
 
 #: file names that promise a picture: a file so named that is not one is reported, not ignored
@@ -49,13 +55,6 @@ PICTURE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".avif"}
 )
 STATIC_DIR = "_static"
-#: how many folders deep below SOURCE an album may be: a deeper one is skipped and named (its
-#: pages' breadcrumbs, URLs and the manifest's nested albums grow with the depth)
-MAX_DEPTH = 50
-TOO_DEEP = (
-    f"more than {MAX_DEPTH} folders deep, it and what it holds are left out; "
-    "move it higher up in the source"
-)
 #: state.meta key: the album description files seen (see gallery_builder.albumtext)
 ALBUM_TEXTS = "album_texts"
 #: the start of the reason for a file that could not be read: retried on the next build
@@ -164,7 +163,7 @@ def _build(
 ) -> BuildResult:
     """The stages, inside the build state's lock (see :func:`build`)."""
     previous_outputs = dict(state.outputs)
-    sources, too_deep = _within_depth(_scan(pm, config, out_dir))
+    sources, too_deep = within_depth(_scan(pm, config, out_dir))
     # bytes that are not UTF-8 in a file or folder name: no page, URL or S3 key can carry them
     unnamed = [s.relpath for s in sources if not _is_utf8(s.relpath)]
     sources = [s for s in sources if _is_utf8(s.relpath)]
@@ -181,14 +180,14 @@ def _build(
     if unchanged and fingerprint == state.meta.get("fingerprint") and _outputs_exist(state):
         # Nothing that shapes the site changed and every file it wrote is there.
         return _nothing_to_do(state, result, strict, reporter, started)
-    _check_writable(out_dir, state)
+    state.check_writable()
     state.sources = records
     state.meta["fingerprint"] = fingerprint
     found = _usable(pm, config, sources, records)
     # slugs are given over every candidate picture, usable or not, so that one picture failing
     # (or being fixed) never renames its siblings
     # (media that is not supported yet is not one: the JPEG beside a HEIC keeps its slug)
-    candidates = [s for s in sources if _candidate(records[s.relpath])]
+    candidates = [s for s in sources if is_candidate(records[s.relpath])]
     pictures = _make_pictures(found, candidates)
     if strict and result.skipped:
         _report_skips(result, strict, reporter)  # fails now, before any image is made
@@ -260,19 +259,6 @@ def _scan(pm: GalleryPluginManager, config: Config, out_dir: Path) -> list[Sourc
     return [seen[relpath] for relpath in sorted(seen)]
 
 
-def _within_depth(sources: list[Source]) -> tuple[list[Source], list[str]]:
-    """The sources at most :data:`MAX_DEPTH` folders below SOURCE, and the folders one level
-    deeper than that which hold the others (each is named once, with what is below it)."""
-    kept, too_deep = [], set()
-    for s in sources:
-        parts = s.relpath.split("/")
-        if len(parts) - 1 > MAX_DEPTH:
-            too_deep.add("/".join(parts[: MAX_DEPTH + 1]))
-        else:
-            kept.append(s)
-    return kept, sorted(too_deep)
-
-
 @dataclass
 class _Found:
     source: Source
@@ -307,10 +293,6 @@ def _examine(
             record = _read(pm, config, source, None)
         records[source.relpath] = record
     return records
-
-
-def _candidate(record: SourceRecord) -> bool:
-    return bool(record.kind or (record.error and not unsupported.is_unsupported(record.error)))
 
 
 def _usable(
@@ -392,26 +374,6 @@ def _report_withheld(result: BuildResult, reporter: Reporter) -> None:
         reporter.warn(withheld_warning(relpath))
 
 
-def _check_writable(out_dir: Path, state: BuildState) -> None:
-    """Fail, before any work, when OUT (or its build state) is read-only: this build has
-    files to write. (A build with nothing to do does not get here, so it runs read-only.)"""
-    for folder in (out_dir, state.dir):
-        if not os.access(folder, os.W_OK):
-            reason = "read-only file system" if _read_only_mount(folder) else "permission denied"
-            raise GalleryError(
-                f"cannot write into {folder}: {reason}, and this build has changes to write; "
-                f"make the output folder writable (chmod -R u+w '{out_dir}') or choose "
-                "another one (-o)"
-            )
-
-
-def _read_only_mount(folder: Path) -> bool:
-    try:
-        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
-    except OSError:
-        return False
-
-
 def _outputs_exist(state: BuildState) -> bool:
     out = state.dir.parent
     return all(exists(f"{out}/{r.path}", r.size) for r in state.outputs.values())
@@ -441,7 +403,7 @@ def _read(
     try:
         kind = pm.hook.gallery_identify(source=source, config=config) or ""
         if not kind:
-            media = _unsupported_media(source)
+            media = unsupported_media_of(source)
             if media:  # named until it is supported, never dropped without a word
                 return dataclasses.replace(record, error=unsupported.reason(media))
             if os.path.splitext(source.relpath)[1].lower() not in PICTURE_EXTENSIONS:
@@ -462,12 +424,6 @@ def _read(
     except OSError as exc:
         return dataclasses.replace(record, error=f"{CANNOT_READ}: {exc.strerror or exc}")
     return dataclasses.replace(record, kind=kind, md5=md5, metadata_json=metadata_json(metadata))
-
-
-def _unsupported_media(source: Source) -> str | None:
-    with open(source.path, "rb") as f:
-        head = f.read(unsupported.HEAD_SIZE)
-    return unsupported.unsupported_media(source.relpath, head)
 
 
 def _make_pictures(found: list[_Found], candidates: list[Source]) -> list[Picture]:

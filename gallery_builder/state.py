@@ -149,6 +149,21 @@ class BuildState:
         self._loaded_outputs = dict(self.outputs)
         self._loaded_meta = dict(self.meta)
 
+    def check_writable(self) -> None:
+        """Fail, before any work, when OUT (or its build state) is read-only: this build has
+        files to write. (A build with nothing to do does not get here, so it runs read-only.)"""
+        out_dir = self.dir.parent
+        for folder in (out_dir, self.dir):
+            if not os.access(folder, os.W_OK):
+                reason = (
+                    "read-only file system" if _read_only_mount(folder) else "permission denied"
+                )
+                raise GalleryError(
+                    f"cannot write into {folder}: {reason}, and this build has changes to write; "
+                    f"make the output folder writable (chmod -R u+w '{out_dir}') or choose "
+                    "another one (-o)"
+                )
+
     def discard_staging(self) -> None:
         """Remove the images a build made and did not move into OUT (killed, or failed)."""
         if self.staging.exists() or self.staging.is_symlink():
@@ -357,6 +372,13 @@ def _remove_any(path: Path) -> None:
         shutil.rmtree(path)
     else:
         path.unlink(missing_ok=True)
+
+
+def _read_only_mount(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -10,7 +10,7 @@ from conftest import gallery, read_manifest
 
 from gallery_builder import manifest
 from gallery_builder.model import Album
-from gallery_builder.pipeline import MAX_DEPTH
+from gallery_builder.sourcefilter import MAX_DEPTH
 
 
 def nested(source: Path, depth: int, name: str = "d") -> Path:
