@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from dataclasses import dataclass
@@ -101,7 +102,10 @@ def build(
     except GalleryError as exc:
         _fail(str(exc))
     except OSError as exc:  # the output folder or a file in it, most likely
-        _fail(f"{exc.filename or out}: {exc.strerror or exc}")
+        advice = ""
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            advice = "; make its folder writable, or choose another output folder (-o)"
+        _fail(f"{exc.filename or out}: {exc.strerror or exc}{advice}")
     if not quiet:
         click.echo(f"{result.summary()}\nsite: {result.out_dir}")
     if result.pictures == 0 and not result.skipped:

@@ -4,9 +4,11 @@ the missing ones on the executor, one decode per picture."""
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import os
 import re
+import shutil
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -19,7 +21,7 @@ from gallery_builder.errors import GalleryError
 from gallery_builder.model import Derivative, DerivativeSpec, ImageJob, ImageResult, Picture
 from gallery_builder.plugin_manager import GalleryPluginManager, collected, required
 from gallery_builder.progress import Reporter
-from gallery_builder.sitefiles import exists
+from gallery_builder.sitefiles import exists, write_failure
 from gallery_builder.state import BuildState, OutputRecord
 
 #: the longest variant: it is part of a file name, and of a key S3 limits (keylength.py)
@@ -63,8 +65,14 @@ def make_images(
     force: bool,
     reporter: Reporter,
     result: BuildResult,
-) -> None:
-    """Reuse the derivatives that exist; make the others on the executor."""
+    *,
+    defer: bool = False,
+) -> list[Derivative]:
+    """Reuse the derivatives that exist; make the others on the executor.
+
+    The workers write into the build state's staging folder; each picture's new images are
+    moved into OUT as it is done, or, with ``defer`` (``--strict``), not at all: they are
+    returned, for :func:`move_into_site` once the build knows it will go on."""
     work: list[tuple[Picture, ImageJob]] = []
     for picture in pictures:
         specs = collected(
@@ -95,16 +103,18 @@ def make_images(
         if missing:
             job = ImageJob(
                 source_path=picture.source.path,
-                output_root=str(out_dir),
+                output_root=str(state.staging),
                 targets=tuple(missing),
                 draft_scale=scale,
             )
             work.append((picture, job))
         else:
             result.reused += 1
+    staged: list[Derivative] = []
     if not work:
         result.skipped.sort()
-        return
+        return staged
+    _make_staging(state)
     by_source = {job.source_path: (picture, job) for picture, job in work}
     reporter.start(len(work))
     executor = required(pm.hook.gallery_executor(config=config, jobs=jobs), "gallery_executor")
@@ -119,8 +129,10 @@ def make_images(
                 continue
             for d in image_result.derivatives:
                 picture.derivatives[d.key] = d
-                result.written.append(d.path)
-                state.outputs[d.path] = OutputRecord(d.path, d.md5, d.size, d.width, d.height)
+            if defer:
+                staged += image_result.derivatives
+            else:
+                move_into_site(state, out_dir, image_result.derivatives, result.written)
             result.made += 1
     except BrokenProcessPool:
         raise GalleryError(
@@ -132,6 +144,39 @@ def make_images(
         reporter.stop()
         executor.shutdown(wait=True, cancel_futures=True)
     result.skipped.sort()
+    return staged
+
+
+def move_into_site(
+    state: BuildState, out_dir: Path, derivatives: Iterable[Derivative], written: list[str]
+) -> None:
+    """Move images made in the staging folder into OUT (recorded in the journal first)."""
+    derivatives = list(derivatives)
+    state.journal.add(d.path for d in derivatives)
+    for d in derivatives:
+        target = out_dir / d.path
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.replace(state.staging / d.path, target)
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
+                shutil.move(state.staging / d.path, target)  # .gallery on another disk
+        except OSError as exc:
+            raise write_failure(target, exc) from None
+        written.append(d.path)
+        state.record_output(OutputRecord(d.path, d.md5, d.size, d.width, d.height))
+
+
+def _make_staging(state: BuildState) -> None:
+    try:
+        state.staging.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise GalleryError(
+            f"cannot write into {state.dir} (where images are made): {exc.strerror or exc}; "
+            f"make {state.dir.parent} writable or choose another output folder (-o)"
+        ) from None
 
 
 def _skip(state: BuildState, result: BuildResult, picture: Picture, reason: str) -> None:

@@ -45,6 +45,19 @@ def image_entry(picture: Picture, fallback_format: str) -> dict[str, Any]:
 
 
 def album_entry(album: Album) -> dict[str, Any]:
+    """The entry of ``album``, its sub-albums' nested in it (built without recursion)."""
+    entry = _album_fields(album)
+    stack = [(album, entry)]
+    while stack:
+        parent, parent_entry = stack.pop()
+        for child in parent.children:
+            child_entry = _album_fields(child)
+            parent_entry["albums"].append(child_entry)
+            stack.append((child, child_entry))
+    return entry
+
+
+def _album_fields(album: Album) -> dict[str, Any]:
     return {
         "path": album.path,
         "title": album.title,
@@ -52,7 +65,7 @@ def album_entry(album: Album) -> dict[str, Any]:
         "source": album.source_relpath,
         "cover": album.cover.source.relpath if album.cover else None,
         "pictures": [p.source.relpath for p in album.pictures],
-        "albums": [album_entry(child) for child in album.children],
+        "albums": [],
     }
 
 

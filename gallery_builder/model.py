@@ -152,19 +152,22 @@ class Album:
         return 0 if not self.path else self.path.count("/") + 1
 
     def walk(self) -> list[Album]:
-        """This album and every album below it, parents before children."""
-        found = [self]
-        for child in self.children:
-            found.extend(child.walk())
+        """This album and every album below it, parents before children (without recursion:
+        a tree may be deep)."""
+        found = []
+        stack = [self]
+        while stack:
+            album = stack.pop()
+            found.append(album)
+            stack.extend(reversed(album.children))
         return found
 
     def picture_count(self) -> int:
-        return len(self.pictures) + sum(child.picture_count() for child in self.children)
+        return sum(len(album.pictures) for album in self.walk())
 
     @property
     def earliest(self) -> str | None:
-        dates = [p.metadata.taken for p in self.pictures if p.metadata.taken]
-        dates += [c.earliest for c in self.children if c.earliest]
+        dates = [p.metadata.taken for a in self.walk() for p in a.pictures if p.metadata.taken]
         return min(dates) if dates else None
 
 

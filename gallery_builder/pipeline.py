@@ -17,11 +17,21 @@ from pathlib import Path
 
 import jinja2
 
-from gallery_builder import __version__, gps, imaging, keylength, manifest, slugs, theming
+from gallery_builder import (
+    __version__,
+    gps,
+    imaging,
+    keylength,
+    manifest,
+    slugs,
+    theming,
+    unsupported,
+)
 from gallery_builder.albumtext import album_folders, album_text_stamp, describe_albums
 from gallery_builder.config import Config
-from gallery_builder.derivatives import make_images
+from gallery_builder.derivatives import make_images, move_into_site
 from gallery_builder.errors import BadPicture, GalleryError, SettingError, ThemeError
+from gallery_builder.journal import remove_leftovers
 from gallery_builder.model import (
     IMMUTABLE,
     REVALIDATE,
@@ -41,6 +51,12 @@ from gallery_builder.plugin_manager import GalleryPluginManager, collected, requ
 from gallery_builder.progress import Reporter
 from gallery_builder.rendering import page_context
 from gallery_builder.sitefiles import SiteWriter, exists, remove_stale, site_file
+from gallery_builder.sourcefilter import (
+    TOO_DEEP,
+    is_candidate,
+    unsupported_media_of,
+    within_depth,
+)
 from gallery_builder.state import BuildState, OutputRecord, SourceRecord, metadata_json
 
 #: file names that promise a picture: a file so named that is not one is reported, not ignored
@@ -120,16 +136,25 @@ def build(
     result = BuildResult(out_dir=out_dir)
     with BuildState(out_dir) as state:
         try:
+            # what a killed build may have left: images it was making, temporary files
+            state.discard_staging()
+            remove_leftovers(out_dir, state.unsure)
             return _build(
                 pm, config, state, out_dir, result, jobs, force, strict, reporter, chain, started
             )
+        except StrictFailure:
+            raise  # it failed before anything in OUT changed, the state included
         except BaseException:
             # Keep what was learnt and made, so the next build reuses it; but without the
             # fingerprint, so the next build runs in full and completes the site.
             state.meta.pop("fingerprint", None)
+            state.settle()
             with contextlib.suppress(Exception):  # never hide the original error
-                state.save()
+                state.save_and_clear_journal()
             raise
+        finally:
+            with contextlib.suppress(OSError):
+                state.discard_staging()
 
 
 def _build(
@@ -147,7 +172,7 @@ def _build(
 ) -> BuildResult:
     """The stages, inside the build state's lock (see :func:`build`)."""
     previous_outputs = dict(state.outputs)
-    sources = _scan(pm, config, out_dir)
+    sources, too_deep = within_depth(_scan(pm, config, out_dir))
     # bytes that are not UTF-8 in a file or folder name: no page, URL or S3 key can carry them
     unnamed = [s.relpath for s in sources if not _is_utf8(s.relpath)]
     sources = [s for s in sources if _is_utf8(s.relpath)]
@@ -160,26 +185,30 @@ def _build(
     result.skipped += [
         (_printable(relpath), "its name is not valid UTF-8; rename it") for relpath in unnamed
     ]
+    result.skipped += [(_printable(folder) + "/", TOO_DEEP) for folder in too_deep]
     if unchanged and fingerprint == state.meta.get("fingerprint") and _outputs_exist(state):
         # Nothing that shapes the site changed and every file it wrote is there.
         return _nothing_to_do(state, result, strict, reporter, started)
+    state.check_writable()
     state.sources = records
     state.meta["fingerprint"] = fingerprint
-    found = [
-        _Found(s, r.md5, r.metadata)
-        for s in sources
-        if (r := records[s.relpath]).kind and r.md5 and r.metadata_json and not r.error
-    ]
+    found = _usable(pm, config, sources, records)
     # slugs are given over every candidate picture, usable or not, so that one picture failing
     # (or being fixed) never renames its siblings
-    candidates = [s for s in sources if records[s.relpath].kind or records[s.relpath].error]
+    # (media that is not supported yet is not one: the JPEG beside a HEIC keeps its slug)
+    candidates = [s for s in sources if is_candidate(records[s.relpath])]
     pictures = _make_pictures(found, candidates)
     prefix = config.gallery.name  # the default publish prefix
     pictures = keylength.leave_out_overlong(
         pictures, prefix, config.images.originals, state, result
     )
-    make_images(pm, config, state, out_dir, pictures, jobs, force, reporter, result)
+    if strict and result.skipped:
+        _report_skips(result, strict, reporter)  # fails now, before any image is made
+    staged = make_images(
+        pm, config, state, out_dir, pictures, jobs, force, reporter, result, defer=strict
+    )
     _report_skips(result, strict, reporter)
+    move_into_site(state, out_dir, staged, result.written)  # with --strict: only now
     pictures = [p for p in pictures if p.derivatives]
     result.originals_withheld = choose_originals(pictures, config.images)
     _report_withheld(result, reporter)
@@ -229,7 +258,7 @@ def _build(
         state.meta[WITHHELD_META] = "\n".join(result.originals_withheld)
     else:
         state.meta.pop(WITHHELD_META, None)
-    state.save()
+    state.save_and_clear_journal()
     result.seconds = time.perf_counter() - started
     return result
 
@@ -278,6 +307,29 @@ def _examine(
             record = _read(pm, config, source, None)
         records[source.relpath] = record
     return records
+
+
+def _usable(
+    pm: GalleryPluginManager,
+    config: Config,
+    sources: list[Source],
+    records: dict[str, SourceRecord],
+) -> list[_Found]:
+    """The pictures that can be part of the site, with their metadata. Metadata kept in the
+    state that cannot be decoded (a damaged state) is read again from the file."""
+    found = []
+    for s in sources:
+        r = records[s.relpath]
+        if not (r.kind and r.md5 and r.metadata_json and not r.error):
+            continue
+        metadata = r.decoded_metadata()
+        if metadata is None:
+            r = records[s.relpath] = _read(pm, config, s, None)
+            if not (r.kind and r.md5 and r.metadata_json and not r.error):
+                continue
+            metadata = r.metadata
+        found.append(_Found(s, r.md5, metadata))
+    return found
 
 
 def _is_utf8(name: str) -> bool:
@@ -365,6 +417,9 @@ def _read(
     try:
         kind = pm.hook.gallery_identify(source=source, config=config) or ""
         if not kind:
+            media = unsupported_media_of(source)
+            if media:  # named until it is supported, never dropped without a word
+                return dataclasses.replace(record, error=unsupported.reason(media))
             if os.path.splitext(source.relpath)[1].lower() not in PICTURE_EXTENSIONS:
                 return record  # not a picture and does not pretend to be: ignored
             reason = "empty file" if source.size == 0 else "not a picture (unknown content)"

@@ -4,6 +4,7 @@ the site, never anything else."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -98,13 +99,14 @@ class SiteWriter:
         old = self.state.outputs.get(relpath)
         target = self.out_dir / relpath
         if self.force or old is None or old.md5 != md5 or not exists(target, len(data)):
+            self.state.journal.add([relpath])  # before: a killed build leaves nothing unknown
             try:
                 imaging.write_atomic(target, data)
             except OSError as exc:
-                raise GalleryError(f"cannot write {target}: {exc.strerror or exc}") from None
+                raise write_failure(target, exc) from None
             self.written.append(relpath)
             # recorded at once: if the build fails later, the next one still knows the file
-            self.state.outputs[relpath] = record
+            self.state.record_output(record)
         self.new_outputs[relpath] = record
         if cache_control is not None:
             self.site.files[relpath] = site_file(relpath, md5, len(data), cache_control)
@@ -121,6 +123,7 @@ class SiteWriter:
         old = self.state.outputs.get(relpath)
         target = self.out_dir / relpath
         if self.force or old is None or old.md5 != md5 or not exists(target, size):
+            self.state.journal.add([relpath])
             try:
                 link_or_copy(Path(source_path), target)
             except OSError as exc:
@@ -128,7 +131,7 @@ class SiteWriter:
                     f"cannot put {source_path} into the site as {target}: {exc.strerror or exc}"
                 ) from None
             self.written.append(relpath)
-            self.state.outputs[relpath] = record
+            self.state.record_output(record)
         self.new_outputs[relpath] = record
         self.site.files[relpath] = site_file(relpath, md5, size, cache_control)
 
@@ -137,6 +140,14 @@ class SiteWriter:
             raise GalleryError(f"{outside}: {relpath!r}")
         if relpath in self.new_outputs:
             raise GalleryError(f"two outputs claim the same file: {relpath}")
+
+
+def write_failure(target: Path, exc: OSError) -> GalleryError:
+    """The error for an output that cannot be written, with advice when it is read-only."""
+    message = f"cannot write {target}: {exc.strerror or exc}"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        message += f"; make {target.parent} writable, or choose another output folder (-o)"
+    return GalleryError(message)
 
 
 def link_or_copy(source: Path, target: Path) -> None:

@@ -7,20 +7,25 @@ nothing.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import fcntl
 import json
+import os
+import shutil
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO, TypeVar
 
 from gallery_builder.errors import GalleryError
+from gallery_builder.journal import Journal
 from gallery_builder.model import Metadata, Source
 
 STATE_DIR = ".gallery"
 SCHEMA_VERSION = 2
+#: the size of an output whose content is unknown (see gallery_builder.journal): no file has it
+UNKNOWN_SIZE = -1
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,15 @@ class SourceRecord:
     @property
     def metadata(self) -> Metadata | None:
         return Metadata(**json.loads(self.metadata_json)) if self.metadata_json else None
+
+    def decoded_metadata(self) -> Metadata | None:
+        """The metadata; None when there is none or what the state holds is damaged."""
+        try:
+            metadata = self.metadata
+        except (ValueError, TypeError, RecursionError):
+            return None
+        ok = metadata is not None and _valid_metadata(metadata)
+        return metadata if ok else None
 
     def matches(self, source: Source) -> bool:
         return (self.size, self.mtime_ns, self.sidecar, self.sidecar_mtime_ns) == (
@@ -76,66 +90,100 @@ class BuildState:
         #: that shapes the site (see pipeline), "albums" (how many)
         self.meta: dict[str, str] = {}
         self._loaded_meta: dict[str, str] = {}
+        self.journal = Journal(self.dir)
+        #: paths an earlier build recorded in the journal and then could not account for
+        self.unsure: list[str] = []
+        self._written: set[str] = set()  #: paths this build wrote whole (see record_output)
 
     def __enter__(self) -> BuildState:
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
-            lock = (self.dir / "lock").open("a")
+        except FileExistsError:
+            raise GalleryError(
+                f"cannot use {self.dir} for the build state: it is not a folder; remove it"
+            ) from None
         except OSError as exc:
             raise GalleryError(
-                f"cannot use {self.dir} for the build state: {exc.strerror}; "
-                "remove it if it is not a folder"
+                f"cannot create {self.dir} for the build state: {exc.strerror}; "
+                f"make {self.dir.parent} writable or choose another output folder (-o)"
             ) from None
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.close()
-            raise GalleryError(
-                f"another build is writing {self.dir.parent}; wait for it to finish"
-            ) from None
-        self._lock = lock
+        self._lock = _open_lock(self.dir / "lock")
+        if self._lock is not None:
+            try:
+                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self._lock.close()
+                raise GalleryError(
+                    f"another build is writing {self.dir.parent}; wait for it to finish"
+                ) from None
         self._load()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._lock.close()
+        self.journal.close()
+        if self._lock is not None:
+            self._lock.close()
 
     @property
     def path(self) -> Path:
         return self.dir / "state.sqlite"
 
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        connection = sqlite3.connect(self.path)
-        try:
-            with connection:
-                yield connection
-        finally:
-            connection.close()
+    @property
+    def staging(self) -> Path:
+        """Where images are made before they are moved into OUT (see derivatives)."""
+        return self.dir / "staging"
 
     def _load(self) -> None:
-        if not self.path.exists():
-            return
-        try:
-            with self._connect() as db:
-                version = db.execute("PRAGMA user_version").fetchone()[0]
-                if version != SCHEMA_VERSION:
-                    return  # an older layout: start afresh, outputs are re-made
-                for row in db.execute("SELECT * FROM sources"):
-                    record = _source_from_row(row)
-                    self.sources[record.relpath] = record
-                for row in db.execute("SELECT path, md5, size, width, height FROM outputs"):
-                    self.outputs[row[0]] = OutputRecord(*row)
-                self.meta = dict(db.execute("SELECT key, value FROM meta"))
-        except sqlite3.DatabaseError:
-            self.sources, self.outputs = {}, {}  # a damaged state only costs a full build
+        loaded = read_state(self.path)
+        if loaded is not None:
+            self.sources, self.outputs, self.meta = loaded
+        self.unsure = self.journal.read()
+        if loaded is None:
+            # no state, or a damaged one: the files of the site's manifest are an earlier
+            # build's, so that this build removes those the site no longer has
+            self.unsure = sorted(set(self.unsure) | set(files_of_manifest(self.dir.parent)))
+        for relpath in self.unsure:
+            # whatever an earlier build left there is unknown: never taken for a file we know
+            self.outputs[relpath] = OutputRecord(relpath, "", UNKNOWN_SIZE)
         self._loaded_sources = dict(self.sources)
         self._loaded_outputs = dict(self.outputs)
         self._loaded_meta = dict(self.meta)
 
-    def save(self) -> bool:
-        """Write the state if it changed; returns whether it wrote."""
-        if (self.sources, self.outputs, self.meta) == (
+    def check_writable(self) -> None:
+        """Fail, before any work, when OUT (or its build state) is read-only: this build has
+        files to write. (A build with nothing to do does not get here, so it runs read-only.)"""
+        out_dir = self.dir.parent
+        for folder in (out_dir, self.dir):
+            if not os.access(folder, os.W_OK):
+                reason = (
+                    "read-only file system" if _read_only_mount(folder) else "permission denied"
+                )
+                raise GalleryError(
+                    f"cannot write into {folder}: {reason}, and this build has changes to write; "
+                    f"make the output folder writable (chmod -R u+w '{out_dir}') or choose "
+                    "another one (-o)"
+                )
+
+    def discard_staging(self) -> None:
+        """Remove the images a build made and did not move into OUT (killed, or failed)."""
+        if self.staging.exists() or self.staging.is_symlink():
+            _remove_any(self.staging)
+
+    def record_output(self, record: OutputRecord) -> None:
+        """``record``'s file is in OUT, whole: recorded at once, so that a build that fails
+        later still saves what it knows (see :meth:`settle`)."""
+        self.outputs[record.path] = record
+        self._written.add(record.path)
+
+    def settle(self) -> None:
+        """After a failed build: each path recorded in the journal and not written whole is
+        kept as unknown, so that the saved state accounts for every path of the journal."""
+        for relpath in sorted(self.journal.added - self._written):
+            self.outputs[relpath] = OutputRecord(relpath, "", UNKNOWN_SIZE)
+
+    def save(self, *, always: bool = False) -> bool:
+        """Write the state if it changed (or ``always``); returns whether it wrote."""
+        if not always and (self.sources, self.outputs, self.meta) == (
             self._loaded_sources,
             self._loaded_outputs,
             self._loaded_meta,
@@ -150,31 +198,201 @@ class BuildState:
         self._loaded_meta = dict(self.meta)
         return True
 
+    def save_and_clear_journal(self) -> None:
+        """Save the state, then empty the journal, whose paths the state now accounts for."""
+        pending = bool(self.journal.added or self.unsure)
+        self.save(always=pending)  # the journal is only emptied once the state is saved
+        if pending:
+            try:
+                self.journal.clear()
+            except OSError as exc:
+                raise GalleryError(
+                    f"cannot remove {self.journal.path}: {exc.strerror or exc}"
+                ) from None
+            self.unsure = []
+
     def _write(self) -> None:
-        with self._connect() as db:
-            db.execute("DROP TABLE IF EXISTS sources")
-            db.execute("DROP TABLE IF EXISTS outputs")
-            db.execute("DROP TABLE IF EXISTS meta")
-            db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
-            db.executemany("INSERT INTO meta VALUES (?, ?)", sorted(self.meta.items()))
-            db.execute(
-                "CREATE TABLE sources (relpath TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER,"
-                " sidecar TEXT, sidecar_mtime_ns INTEGER, kind TEXT, md5 TEXT, metadata TEXT,"
-                " error TEXT)"
-            )
-            db.execute(
-                "CREATE TABLE outputs (path TEXT PRIMARY KEY, md5 TEXT, size INTEGER,"
-                " width INTEGER, height INTEGER)"
-            )
-            db.executemany(
-                "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (_source_to_row(r) for r in self.sources.values()),
-            )
-            db.executemany(
-                "INSERT INTO outputs VALUES (?, ?, ?, ?, ?)",
-                (dataclasses.astuple(r) for r in self.outputs.values()),
-            )
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        """Write a whole new database beside the old one, then rename it over: a build killed
+        while saving leaves the old state or the new one, never a part of either."""
+        tmp = self.dir / f".{self.path.name}.new"
+        _remove_any(tmp)
+        _remove_any(tmp.with_name(tmp.name + "-journal"))
+        try:
+            connection = sqlite3.connect(tmp)
+            try:
+                with connection:
+                    _fill(connection, self)
+            finally:
+                connection.close()
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            if not self.path.is_file() or self.path.is_symlink():
+                _remove_any(self.path)  # a folder or a link in its place: the state is ours
+            os.replace(tmp, self.path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_folder(self.dir)
+
+
+def _valid_metadata(md: Metadata) -> bool:
+    """Whether decoded metadata has the types a build relies on (a damaged state may not)."""
+    optional_text = (md.taken, md.camera, md.caption)
+    return (
+        type(md.width) is int
+        and type(md.height) is int
+        and isinstance(md.format, str)
+        and all(v is None or isinstance(v, str) for v in optional_text)
+        and isinstance(md.extra, dict)
+        and md.has_gps in (True, False, None)
+    )
+
+
+def _open_lock(path: Path) -> TextIO | None:
+    """The lock file, opened to be locked; read-only when it cannot be written (a read-only
+    OUT: a build with nothing to do still runs); None when there is none and none can be made
+    (then nothing can be written there either, so there is nothing to guard)."""
+    try:
+        return path.open("a")
+    except PermissionError:
+        pass
+    except OSError as exc:
+        raise GalleryError(
+            f"cannot use {path} to lock the output folder: {exc.strerror}; "
+            "remove it if it is not a file"
+        ) from None
+    try:
+        return path.open("r")
+    except OSError:
+        return None
+
+
+def files_of_manifest(out_dir: Path) -> list[str]:
+    """The files listed by the gallery-builder ``manifest.json`` in ``out_dir``, if there is
+    one that can be read (and only paths inside the site: it is a file anyone may edit)."""
+    from gallery_builder.manifest import FORMAT, MANIFEST_NAME
+    from gallery_builder.sitefiles import safe_relpath
+
+    try:
+        manifest = json.loads((out_dir / MANIFEST_NAME).read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return []
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        return []
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        return []
+    paths = [p for p in files if isinstance(p, str) and "\0" not in p and safe_relpath(p)]
+    return [*paths, MANIFEST_NAME]
+
+
+def read_state(
+    path: Path,
+) -> tuple[dict[str, SourceRecord], dict[str, OutputRecord], dict[str, str]] | None:
+    """The sources, outputs and meta saved at ``path``; None when there is none, or it is
+    damaged in any way (not a database, other tables or columns, values of the wrong type),
+    or of another schema version: the state is a cache, so that costs only a full build."""
+    if not path.is_file():
+        return None
+    try:
+        # read-only, so that reading never creates or changes anything in OUT
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except (sqlite3.Error, OSError, ValueError):
+        return None
+    try:
+        if connection.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            return None  # an older layout: start afresh, outputs are re-made
+        sources = {}
+        for row in connection.execute(f"SELECT {', '.join(_SOURCE_COLUMNS)} FROM sources"):
+            record = _checked(SourceRecord, _SOURCE_TYPES, row)
+            sources[record.relpath] = record
+        outputs = {}
+        for row in connection.execute(f"SELECT {', '.join(_OUTPUT_COLUMNS)} FROM outputs"):
+            output = _checked(OutputRecord, _OUTPUT_TYPES, row)
+            outputs[output.path] = output
+        meta = {}
+        for key, value in connection.execute("SELECT key, value FROM meta"):
+            if not isinstance(key, str) or not isinstance(value, str):
+                return None
+            meta[key] = value
+    except (sqlite3.Error, ValueError, TypeError):
+        return None
+    finally:
+        connection.close()
+    return sources, outputs, meta
+
+
+#: the columns of each table, and the types their values must have (None: may be NULL)
+_SOURCE_COLUMNS = (
+    "relpath", "size", "mtime_ns", "sidecar", "sidecar_mtime_ns", "kind", "md5", "metadata",
+    "error",
+)  # fmt: skip
+_SOURCE_TYPES = (str, int, int, (str, None), int, str, (str, None), (str, None), (str, None))
+_OUTPUT_COLUMNS = ("path", "md5", "size", "width", "height")
+_OUTPUT_TYPES = (str, str, int, int, int)
+
+
+def _checked(cls: type[T], types: tuple, row: tuple) -> T:
+    for value, expected in zip(row, types, strict=True):
+        allowed = expected if isinstance(expected, tuple) else (expected,)
+        if value is None and None in allowed:
+            continue
+        if not any(t is not None and type(value) is t for t in allowed):
+            raise ValueError(f"a damaged state: {value!r} is not {expected}")
+    return cls(*row)
+
+
+def _fill(db: sqlite3.Connection, state: BuildState) -> None:
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    db.executemany("INSERT INTO meta VALUES (?, ?)", sorted(state.meta.items()))
+    db.execute(
+        "CREATE TABLE sources (relpath TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER,"
+        " sidecar TEXT, sidecar_mtime_ns INTEGER, kind TEXT, md5 TEXT, metadata TEXT,"
+        " error TEXT)"
+    )
+    db.execute(
+        "CREATE TABLE outputs (path TEXT PRIMARY KEY, md5 TEXT, size INTEGER,"
+        " width INTEGER, height INTEGER)"
+    )
+    db.executemany(
+        "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        # sorted: the same state gives the same bytes, however the build came to it
+        (_source_to_row(state.sources[k]) for k in sorted(state.sources)),
+    )
+    db.executemany(
+        "INSERT INTO outputs VALUES (?, ?, ?, ?, ?)",
+        (dataclasses.astuple(state.outputs[k]) for k in sorted(state.outputs)),
+    )
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _remove_any(path: Path) -> None:
+    """Remove whatever is at ``path`` inside ``.gallery/`` (a file, a link, a folder)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _read_only_mount(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (not every system lets a folder be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def metadata_json(metadata: Metadata) -> str:
@@ -183,7 +401,3 @@ def metadata_json(metadata: Metadata) -> str:
 
 def _source_to_row(r: SourceRecord) -> tuple[object, ...]:
     return dataclasses.astuple(r)
-
-
-def _source_from_row(row: tuple) -> SourceRecord:
-    return SourceRecord(*row)

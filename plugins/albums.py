@@ -7,14 +7,14 @@ from gallery_builder.config import Config
 from gallery_builder.model import Album, Picture
 
 
-def _sort(album: Album) -> None:
-    album.pictures.sort(key=lambda p: p.sort_key)
-    for child in album.children:
-        _sort(child)
-    album.children.sort(key=lambda a: (a.earliest is None, a.earliest or "", a.title.lower()))
-    album.cover = album.pictures[0] if album.pictures else None
-    if album.cover is None and album.children:
-        album.cover = album.children[0].cover
+def _sort(root: Album) -> None:
+    # children before their parents (a parent's cover may be its first child's), no recursion
+    for album in reversed(root.walk()):
+        album.pictures.sort(key=lambda p: p.sort_key)
+        album.children.sort(key=lambda a: (a.earliest is None, a.earliest or "", a.title.lower()))
+        album.cover = album.pictures[0] if album.pictures else None
+        if album.cover is None and album.children:
+            album.cover = album.children[0].cover
 
 
 def album_tree(pictures: list[Picture], title: str) -> Album:

@@ -7,7 +7,7 @@ import os
 import stat
 from pathlib import Path
 
-from gallery_builder import hookimpl
+from gallery_builder import hookimpl, unsupported
 from gallery_builder.config import CONFIG_NAME, Config
 from gallery_builder.errors import BadPicture, GalleryError
 from gallery_builder.model import Source
@@ -56,10 +56,12 @@ def walk(
     excluded = {os.path.realpath(p) for p in exclude}
     visited: set[tuple[int, int]] = set()
     found: list[Source] = []
-    stack = [(real_root, "")]
-    linked: list[tuple[str, str]] = []  # folders reached through a symlink: read last
+    # (folder, its relpath, whether the folder's path is its real path: then so is the path of
+    # each folder in it that is not a link, and realpath(), O(depth) each, is not needed)
+    stack = [(real_root, "", True)]
+    linked: list[tuple[str, str, bool]] = []  # folders reached through a symlink: read last
     while stack or linked:
-        folder, rel = stack.pop() if stack else linked.pop()
+        folder, rel, is_real = stack.pop() if stack else linked.pop()
         try:
             info = os.stat(folder)
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
@@ -80,10 +82,12 @@ def walk(
                 if is_link and not within(os.path.realpath(entry.path), real_root):
                     continue
                 if entry.is_dir():
-                    if os.path.realpath(entry.path) not in excluded and not is_built_site(
-                        entry.path
-                    ):
-                        (linked if is_link else stack).append((entry.path, f"{rel}{entry.name}/"))
+                    real = is_real and not is_link
+                    real_path = entry.path if real else os.path.realpath(entry.path)
+                    if real_path not in excluded and not is_built_site(entry.path):
+                        (linked if is_link else stack).append(
+                            (entry.path, f"{rel}{entry.name}/", real)
+                        )
                     continue
                 if not entry.is_file() or entry.name == CONFIG_NAME:
                     continue
@@ -168,10 +172,15 @@ def gallery_scan(config: Config, exclude: list[Path]) -> list[Source]:
 def gallery_identify(source: Source, config: Config) -> str:
     try:
         with open(source.path, "rb") as f:
-            return sniff(f.read(32))
+            head = f.read(unsupported.HEAD_SIZE)
     except OSError as exc:
         # not "not a picture": the user can fix this one
         raise BadPicture(f"cannot read: {exc.strerror or exc}") from None
+    fmt = sniff(head)
+    media = unsupported.unsupported_media(source.relpath, head) if fmt == "TIFF" else None
+    if unsupported.is_camera_raw(media):
+        return ""  # a raw file's first IFD is a preview, not the picture: not read yet
+    return fmt
 
 
 @hookimpl(trylast=True)

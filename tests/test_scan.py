@@ -101,8 +101,7 @@ def test_files_that_are_not_pictures_are_ignored_silently(source: Path, out: Pat
     (source / "notes.txt").write_text("packing list\n", encoding="utf-8")
     (source / "data.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     (source / "README.md").write_text("# Trip\n", encoding="utf-8")
-    mp4_like(source / "clip.mp4")
-    mp4_like(source / "album" / "CLIP.MOV")
+    (source / "album").mkdir()
     (source / "album" / "no-extension").write_bytes(b"just some bytes\n")
 
     result = build_gallery(source, out)
@@ -112,7 +111,7 @@ def test_files_that_are_not_pictures_are_ignored_silently(source: Path, out: Pat
     cli = run_cli(["build", source, "-o", out.parent / "cli-site", "-j", "1"])
     assert cli.exit_code == 0, cli.output
     assert "1 pictures in 1 albums: 1 built, 0 reused, 0 skipped" in cli.output
-    for name in ("notes.txt", "data.csv", "clip.mp4", "CLIP.MOV", "no-extension", "skipped "):
+    for name in ("notes.txt", "data.csv", "no-extension", "skipped "):
         assert name not in cli.output
 
 
@@ -125,7 +124,7 @@ def test_a_file_named_like_a_picture_that_is_not_one_is_reported(source: Path, o
 
     assert dict(result.skipped) == {
         "album/fake.jpg": "not a picture (unknown content)",
-        "video.png": "not a picture (unknown content)",
+        "video.png": "MP4 is not supported yet",  # media, known by its content
     }
     assert built_sources(out) == ["photo.jpg"]
 
