@@ -31,6 +31,7 @@ __all__ = [
     "bmp",
     "bomb_png",
     "cmyk_jpeg",
+    "cmyk_pattern",
     "colour_key_png",
     "damaged_exif_jpeg",
     "displayed_red_corner",
@@ -275,19 +276,48 @@ def find_cmyk_icc() -> bytes | None:
     return None
 
 
-def cmyk_jpeg(path: Path, size: tuple[int, int] = (200, 150), *, icc: bool = True) -> Path:
-    """CMYK JPEG of the marker pattern (naive RGB->CMYK conversion).
+def cmyk_pattern(size: tuple[int, int] = (200, 150)) -> Image.Image:
+    """The marker pattern as CMYK ink (naive RGB->CMYK conversion): what ``cmyk_jpeg``
+    stores, as viewers read it."""
+    return _pattern(size).convert("CMYK")
+
+
+def cmyk_jpeg(
+    path: Path, size: tuple[int, int] = (200, 150), *, icc: bool = True, adobe: bool = True
+) -> Path:
+    """CMYK JPEG of :func:`cmyk_pattern`.
 
     With ``icc`` the CMYK profile from ``find_cmyk_icc`` is embedded.  If the machine has
     none (the case where this module was written: no ICC file at all), ``icc`` is a
     no-op and the JPEG carries no profile; tests needing one should fail when
-    ``find_cmyk_icc()`` is None.
+    ``find_cmyk_icc()`` is None.  With ``adobe`` (as Photoshop and libjpeg write them) the
+    ink is stored inverted and an Adobe APP14 segment says so; without, the ink is stored
+    as it is and there is no APP14 segment (viewers then read it uninverted, while Pillow
+    assumes Adobe's convention for every CMYK JPEG).
     """
     path = _target(path)
     profile = find_cmyk_icc() if icc else None
     extra = {"icc_profile": profile} if profile else {}
-    _pattern(size).convert("CMYK").save(path, "JPEG", quality=90, **extra)
+    ink = cmyk_pattern(size)
+    if adobe:
+        ink.save(path, "JPEG", quality=90, **extra)
+        return path
+    buffer = io.BytesIO()
+    # Pillow inverts CMYK on saving: inverted first, the stored bytes are the ink itself
+    Image.eval(ink, lambda v: 255 - v).save(buffer, "JPEG", quality=90, **extra)
+    path.write_bytes(_without_segments(buffer.getvalue(), 0xEE))
     return path
+
+
+def _without_segments(data: bytes, marker: int) -> bytes:
+    """A JPEG's bytes without its APPn/COM segments of ``marker`` (0xEE: Adobe APP14)."""
+    out, at = bytearray(data[:2]), 2
+    while data[at] == 0xFF and data[at + 1] not in (0xDA, 0xD9):
+        (length,) = struct.unpack_from(">H", data, at + 2)
+        if data[at + 1] != marker:
+            out += data[at : at + 2 + length]
+        at += 2 + length
+    return bytes(out + data[at:])
 
 
 def srgb_icc_jpeg(path: Path, size: tuple[int, int] = (200, 150)) -> Path:
