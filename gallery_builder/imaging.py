@@ -32,6 +32,8 @@ CONTENT_TYPES = {
 }
 EXIF_ORIENTATION = 0x0112
 EXIF_GPS_IFD = 0x8825
+#: the most EXIF bytes an image we write carries: a JPEG's APP1 segment holds 64 KB at most
+MAX_EXIF = 65_000
 #: tags that describe how a TIFF stores its pixels (size, strips, bits per sample, …), which
 #: a TIFF's EXIF holds too: wrong for the image we write, so never copied into it
 TIFF_LAYOUT_TAGS = frozenset(
@@ -271,7 +273,12 @@ def _exif_bytes(exif: Image.Exif, *, strip_gps: bool) -> bytes | None:
             del exif[tag]
         if strip_gps:
             exif.pop(EXIF_GPS_IFD, None)
-        return exif.tobytes() if len(exif) else None
+        data = exif.tobytes() if len(exif) else None
+        if data and len(data) > MAX_EXIF:  # a TIFF's may be longer than any image can carry
+            for tag in [t for t, v in exif.items() if isinstance(v, str | bytes) and len(v) > 256]:
+                del exif[tag]  # a huge description or the like: not worth the picture
+            data = exif.tobytes() if len(exif) else None
+        return data if data and len(data) <= MAX_EXIF else None
     except Exception:  # damaged EXIF fails in many ways (struct.error, TypeError, …): drop it
         return None
 

@@ -50,6 +50,7 @@ __all__ = [
     "raw_profile_png",
     "rgba_png",
     "srgb_icc_jpeg",
+    "tiff",
     "tiff16",
     "truncated_jpeg",
     "webp",
@@ -337,6 +338,26 @@ def tiff16(path: Path, size: tuple[int, int] = (200, 150)) -> Path:
     if sys.byteorder == "big":  # "I;16" is little-endian
         data.byteswap()
     Image.frombytes("I;16", size, data.tobytes()).save(path, "TIFF")
+    return path
+
+
+def tiff(
+    path: Path,
+    size: tuple[int, int] = (160, 120),
+    *,
+    description: str | None = None,
+    make: str | None = None,
+    model: str | None = None,
+) -> Path:
+    """RGB TIFF of the marker pattern; ``description``, ``make``, ``model`` set its
+    ImageDescription, Make and Model tags (UTF-8), which a TIFF holds at any length (a
+    JPEG's EXIF is at most 64 KB)."""
+    path = _target(path)
+    exif = Image.Exif()
+    for tag, text in ((0x010F, make), (0x0110, model), (0x010E, description)):
+        if text is not None:
+            exif[tag] = text.encode("utf-8")
+    _pattern(size).save(path, "TIFF", exif=exif)
     return path
 
 
