@@ -15,8 +15,11 @@ from gallery_builder.model import Site, SiteFile
 from gallery_builder.state import BuildState, OutputRecord
 
 
-def site_file(path: str, md5: str, size: int, cache_control: str) -> SiteFile:
-    return SiteFile(path, md5, size, content_type(path), cache_control)
+def site_file(
+    path: str, md5: str, size: int, cache_control: str, content: str | None = None
+) -> SiteFile:
+    """A file of the site; its content type ``content``, else the one its name says."""
+    return SiteFile(path, md5, size, content or content_type(path), cache_control)
 
 
 #: content types by file extension: the image formats we write, and what themes ship
@@ -110,12 +113,20 @@ class SiteWriter:
             self.site.files[relpath] = site_file(relpath, md5, len(data), cache_control)
 
     def place(
-        self, relpath: str, source_path: str, md5: str, size: int, *, cache_control: str
+        self,
+        relpath: str,
+        source_path: str,
+        md5: str,
+        size: int,
+        *,
+        cache_control: str,
+        content_type: str | None = None,
     ) -> None:
         """Put the file at ``source_path`` into the site at ``relpath`` as it is (see
         :func:`link_or_copy`) and list it in the manifest. ``md5`` and ``size`` are the
         file's, as the build already knows them: nothing is hashed here, and the file is put
-        there only when they differ from what the last build put there (or ``force``)."""
+        there only when they differ from what the last build put there (or ``force``).
+        ``content_type``: what it is served as, when not what its name says."""
         self._claim(relpath, "a picture's original would be published outside the site")
         record = OutputRecord(relpath, md5, size)
         old = self.state.outputs.get(relpath)
@@ -130,7 +141,7 @@ class SiteWriter:
             self.written.append(relpath)
             self.state.outputs[relpath] = record
         self.new_outputs[relpath] = record
-        self.site.files[relpath] = site_file(relpath, md5, size, cache_control)
+        self.site.files[relpath] = site_file(relpath, md5, size, cache_control, content_type)
 
     def _claim(self, relpath: str, outside: str) -> None:
         if not safe_relpath(relpath):

@@ -15,7 +15,7 @@ from PIL import ExifTags, Image
 from gallery_builder import hookimpl
 from gallery_builder.config import Config
 from gallery_builder.errors import BadPicture
-from gallery_builder.gps import has_gps_position
+from gallery_builder.gps import check_file
 from gallery_builder.imaging import describe_decode_error, orientation_of, read_exif
 from gallery_builder.model import Metadata, Source
 
@@ -126,12 +126,12 @@ def read_metadata(source: Source, root: Path | None = None) -> Metadata:
                 fmt = im.format or ""
                 exif = read_exif(im)
                 sub = exif.get_ifd(ExifTags.IFD.Exif)
-                has_gps = has_gps_position(im)
     except (OSError, SyntaxError, ValueError, EOFError,
             Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # fmt: skip
         raise BadPicture(describe_decode_error(exc)) from None
     if width < 1 or height < 1:
         raise BadPicture(f"has no pixels ({width}x{height})")
+    gps = check_file(source.path)  # every metadata block, not only those Pillow reads
     if orientation_of(exif) in _TRANSPOSED:
         width, height = height, width
     description = exif_text(exif.get(ExifTags.Base.ImageDescription), lines=True)
@@ -148,7 +148,8 @@ def read_metadata(source: Source, root: Path | None = None) -> Metadata:
             exif_text(exif.get(ExifTags.Base.Model), MAX_CAMERA),
         ),
         caption=read_caption(source, root) or description,
-        has_gps=has_gps,
+        has_gps=gps is not None,
+        gps_note=gps.reason if gps else None,
     )
 
 

@@ -41,8 +41,10 @@ __all__ = [
     "exif_caption_jpeg",
     "fake",
     "find_cmyk_icc",
+    "gif_with_extension",
     "gps_exif",
     "jpeg",
+    "jpeg_segment",
     "late_gps_png",
     "palette_png_transparent",
     "png",
@@ -54,6 +56,8 @@ __all__ = [
     "tiff16",
     "truncated_jpeg",
     "webp",
+    "with_jpeg_segments",
+    "with_png_chunk",
     "xmp_gps_jpeg",
 ]
 
@@ -516,6 +520,67 @@ def raw_profile_png(
     data = path.read_bytes()
     at = data.rindex(b"IEND") - 4 if after_pixels else data.index(b"IDAT") - 4
     path.write_bytes(data[:at] + _chunk(chunk, body) + data[at:])
+    return path
+
+
+def jpeg_segment(marker: int, body: bytes) -> bytes:
+    """A JPEG marker segment: 0xFF, ``marker`` (0xE1: APP1, 0xFE: a comment…), its length and
+    ``body``."""
+    return bytes((0xFF, marker)) + struct.pack(">H", len(body) + 2) + body
+
+
+def with_jpeg_segments(
+    path: Path,
+    segments: tuple[bytes, ...] = (),
+    *,
+    after_scan: tuple[bytes, ...] = (),
+    trailer: bytes = b"",
+    at_end: bool = False,
+) -> Path:
+    """The JPEG at ``path`` with ``segments`` (made with :func:`jpeg_segment`) inserted: after
+    its first segments (SOI and Pillow's APPn, so after its own EXIF: a second APP1 there is
+    one Pillow never reads) or, with ``at_end``, after all of them, just before the scan;
+    ``after_scan`` ones between the end of its entropy-coded data and EOI (where a reader
+    walking every segment finds them); ``trailer`` bytes after EOI."""
+    data = path.read_bytes()
+    at = 2
+    while data[at + 1] in range(0xE0, 0xF0) or (at_end and data[at + 1] != 0xDA):
+        at += 2 + struct.unpack_from(">H", data, at + 2)[0]
+    body = data[:at] + b"".join(segments) + data[at:-2] + b"".join(after_scan) + data[-2:]
+    path.write_bytes(body + trailer)
+    return path  # fmt: skip
+
+
+def with_png_chunk(path: Path, kind: bytes, body: bytes, *, after_pixels: bool = False) -> Path:
+    """The PNG at ``path`` with a chunk ``kind`` holding ``body``, before the pixels or, with
+    ``after_pixels``, just before IEND."""
+    data = path.read_bytes()
+    at = data.rindex(b"IEND") - 4 if after_pixels else data.index(b"IDAT") - 4
+    path.write_bytes(data[:at] + _chunk(kind, body) + data[at:])
+    return path
+
+
+def gif_with_extension(path: Path, label: int, data: bytes) -> Path:
+    """A marker-pattern GIF with an extension block ``label`` (0xFF: an application's, 0xFE:
+    a comment) whose data is ``data`` (split into sub-blocks) before its first image; for an
+    application extension ``data`` starts with its 11-byte identifier. XMP is written as
+    Adobe does: raw (the packet's own bytes serve as sub-block lengths), then a 258-byte
+    "magic trailer"."""
+    path = animated_gif(path, frames=1)
+    raw = path.read_bytes()
+    if label == 0xFF and data.startswith(b"XMP DataXMP"):
+        blocks = b"\x0b" + data + b"\x01" + bytes(range(255, -1, -1)) + b"\x00"
+    else:
+        blocks = (
+            b"".join(
+                bytes((len(data[i : i + 255]),)) + data[i : i + 255]
+                for i in range(0, len(data), 255)
+            )
+            + b"\x00"
+        )
+    flags = raw[10]
+    at = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+    path.write_bytes(raw[:at] + bytes((0x21, label)) + blocks + raw[at:])
     return path
 
 
