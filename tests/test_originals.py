@@ -550,3 +550,57 @@ def test_a_site_with_originals_publishes_to_a_folder(
     publish(out, again, "photos")
     assert {key.removeprefix("photos/") for key in again.deleted} == set(ORIGINALS)
     assert not (target / "photos" / "Trip" / "b.jpg").exists()
+
+
+# --- Extensions -------------------------------------------------------------------------------
+
+
+def polyglot(path: Path) -> Path:
+    """A real JPEG that is also a page: a comment segment holding a script, as a JPEG/HTML
+    polyglot does, so that a server typing files by name serves it as HTML."""
+    jpeg = pictures.jpeg(path.with_suffix(".tmp.jpg")).read_bytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page = b"<html><script>alert(document.cookie)</script>"
+    path.write_bytes(jpeg[:2] + pictures.jpeg_segment(0xFE, page) + jpeg[2:])
+    path.with_suffix(".tmp.jpg").unlink()
+    return path
+
+
+#: a picture named so, made so, and whether its original is published
+NAMES = {
+    "polyglot-htm": ("x.htm", polyglot, False),
+    "polyglot-xhtml": ("Trip/x.xhtml", polyglot, False),
+    "jpeg-named-svg": ("y.svg", pictures.jpeg, False),
+    "jpeg-without-extension": ("z", pictures.jpeg, False),
+    "png-named-jpg": ("p.jpg", pictures.png, False),
+    "jpeg-named-png": ("j.png", pictures.jpeg, False),
+    "upper-case-jpg": ("A.JPG", pictures.jpeg, True),
+    "jfif": ("b.jfif", pictures.jpeg, True),
+    "jpe": ("c.jpe", pictures.jpeg, True),
+    "gif": ("d.gif", pictures.animated_gif, True),
+    "tiff": ("e.tiff", pictures.tiff, True),
+    "webp": ("f.webp", pictures.webp, True),
+    "bmp": ("g.bmp", pictures.bmp, True),
+}
+
+
+@pytest.mark.parametrize(("name", "make", "published"), NAMES.values(), ids=NAMES.keys())
+def test_an_original_is_published_only_under_an_extension_that_says_its_content(
+    source: Path, out: Path, name: str, make, published: bool
+) -> None:
+    make(source / name)
+    settings(source, "[images]\noriginals = true\n")
+    result = run_cli(["build", source, "-o", out, "-j", "1"])
+    assert result.exit_code == 0, result.output
+    manifest = read_manifest(out)
+    (image,) = manifest["images"]  # its web images are published either way
+    if published:
+        assert image["original"] == name and (out / name).is_file()
+        with Image.open(source / name) as im:
+            assert manifest["files"][name]["content_type"] == Image.MIME[im.format]
+        assert "not published" not in result.stderr
+    else:
+        assert "original" not in image and name not in manifest["files"]
+        assert not (out / name).exists()
+        assert f"original of {name} not published: it is a " in result.stderr
+        assert "which its extension" in result.stderr and "rename it to end in ." in result.stderr
