@@ -4,6 +4,7 @@ the site, never anything else."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -148,6 +149,35 @@ class SiteWriter:
             raise GalleryError(f"{outside}: {relpath!r}")
         if relpath in self.new_outputs:
             raise GalleryError(f"two outputs claim the same file: {relpath}")
+        self._clear_way(relpath)
+
+    def _clear_way(self, relpath: str) -> None:
+        """Remove what an earlier build wrote and this one has not (yet) claimed that stands
+        where ``relpath`` goes: a file at one of its folders (``a/b.jpg`` before
+        ``a/b.jpg/c.jpg``), or a folder at its path holding only such files. Never anything
+        the build state does not list."""
+        parts = relpath.split("/")
+        for end in range(1, len(parts)):
+            self._unlink_stale("/".join(parts[:end]))
+        target = self.out_dir / relpath
+        if not target.is_dir() or target.is_symlink():
+            return
+        below = relpath + "/"
+        for old in [p for p in self.state.outputs if p.startswith(below)]:
+            self._unlink_stale(old)
+        for folder in sorted((p for p in target.rglob("*") if p.is_dir()), reverse=True):
+            with contextlib.suppress(OSError):  # only when empty: never what is not ours
+                folder.rmdir()
+        with contextlib.suppress(OSError):
+            target.rmdir()
+
+    def _unlink_stale(self, relpath: str) -> None:
+        if relpath not in self.state.outputs or relpath in self.new_outputs:
+            return
+        target = self.out_dir / relpath
+        if target.is_file() or target.is_symlink():
+            target.unlink()
+        del self.state.outputs[relpath]  # gone: a failed build must not count on it
 
 
 def link_or_copy(source: Path, target: Path) -> None:
@@ -181,8 +211,8 @@ def remove_stale(
         try:
             target.unlink()
             removed.append(relpath)
-        except FileNotFoundError:
-            continue
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            continue  # gone already, or its path is now a folder, or below a file, of this build
         parent = target.parent
         while parent != out_dir:
             try:

@@ -604,3 +604,58 @@ def test_an_original_is_published_only_under_an_extension_that_says_its_content(
         assert not (out / name).exists()
         assert f"original of {name} not published: it is a " in result.stderr
         assert "which its extension" in result.stderr and "rename it to end in ." in result.stderr
+
+
+# --- Stale originals and odd names ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("a/b.jpg", "a/b.jpg/c.jpg"),  # a file where a folder now goes
+        ("a/b.jpg/c.jpg", "a/b.jpg"),  # a folder where a file now goes
+        ("x.jpg/y.jpg/z.jpg", "x.jpg"),  # deeper
+        ("x.jpg", "x.jpg/y.jpg/z.jpg"),
+    ],
+)
+def test_a_stale_original_never_blocks_what_takes_its_place(
+    source: Path, out: Path, before: str, after: str
+) -> None:
+    pictures.jpeg(source / "keep.jpg")
+    pictures.jpeg(source / before)
+    settings(source, "[images]\noriginals = true\n")
+    build_gallery(source, out)
+    assert (out / before).is_file()
+    shutil.rmtree(source / before.split("/")[0]) if "/" in before else (source / before).unlink()
+    pictures.jpeg(source / after, (200, 100))
+    result = build_gallery(source, out)
+    assert (out / after).read_bytes() == (source / after).read_bytes()
+    assert before in result.removed or not (out / before).is_file()
+    files = read_manifest(out)["files"]
+    assert after in files and before not in files
+    # the site is what a clean build makes
+    clean = out.parent / "clean"
+    build_gallery(source, clean)
+    assert site_files(out) == site_files(clean)
+
+
+@pytest.mark.parametrize("name", ["a\\b.jpg", "tab\there.jpg", "line\nbreak.jpg", "bell\x07.jpg"])
+def test_a_name_no_site_path_may_hold_withholds_the_original_not_the_build(
+    source: Path, out: Path, name: str
+) -> None:
+    pictures.jpeg(source / name)
+    pictures.jpeg(source / "plain.jpg")
+    settings(source, "[images]\noriginals = true\n")
+    result = run_cli(["build", source, "-o", out, "-j", "1"])
+    assert result.exit_code == 0, result.output
+    assert (
+        f"original of {name} not published: its name holds a backslash or a control "
+        "character, which no site path may; rename it to publish it" in result.stderr
+    )
+    manifest = read_manifest(out)
+    images = {image["source"]: image for image in manifest["images"]}
+    assert "original" not in images[name] and images[name]["derivatives"]  # its images are there
+    assert images["plain.jpg"]["original"] == "plain.jpg"
+    assert name not in manifest["files"] and not (out / name).exists()
+    again = run_cli(["build", source, "-o", out, "-j", "1"])  # a build with nothing to do
+    assert again.exit_code == 0 and "not published: its name holds" in again.stderr
