@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import struct
 
-from gallery_builder.metascan import MAX_DEPTH, Scan
+from gallery_builder.metascan import MAX_DEPTH, Scan, printable
 
 #: bytes a writer may pad a file with after its end
 _PADDING = re.compile(rb"(?:[\x00\r\n\t ]|\xff(?!\xd8))*")
@@ -205,15 +205,15 @@ def png(scan: Scan, data) -> None:
         length, kind = struct.unpack_from(">I4s", data, at)
         body = at + 8
         if length > 0x7FFFFFFF or body + length + 4 > size:
-            scan.doubt(f"a cut {kind.decode('latin-1')!r} chunk")
+            scan.doubt(f"a cut {printable(kind.decode('latin-1'))!r} chunk")
         at = body + length + 4
         if kind == b"IEND":
             _after_end(scan, data, at, "the PNG")
             return
         if kind in _PNG_PLAIN:
             continue
-        where = f"its {kind.decode('latin-1')} chunk"
-        chunk = bytes(data[body : body + length])
+        where = f"its {printable(kind.decode('latin-1'))} chunk"
+        chunk = scan.cut(data, body, body + length, where)
         scan.take(length, where)
         if kind == b"eXIf":
             scan.exif(chunk, where, 0)
@@ -226,7 +226,7 @@ def png(scan: Scan, data) -> None:
 def _png_text(scan: Scan, kind: bytes, chunk: bytes, where: str) -> None:
     keyword, _, rest = chunk.partition(b"\x00")
     name = keyword.decode("latin-1")
-    where = f"its {kind.decode()} chunk {name!r}"
+    where = f"its {kind.decode()} chunk {printable(name)!r}"
     scan.keyword(name, where)
     if kind == b"zTXt":
         text = scan.inflate(rest[1:], where)
@@ -283,12 +283,12 @@ def webp(scan: Scan, data) -> None:
         kind, length = struct.unpack_from("<4sI", data, at)
         body = at + 8
         if body + length > end:
-            scan.doubt(f"a cut {kind.decode('latin-1')!r} chunk")
+            scan.doubt(f"a cut {printable(kind.decode('latin-1'))!r} chunk")
         at = body + length + (length & 1)
         if kind in _WEBP_PLAIN:
             continue
-        where = f"its {kind.decode('latin-1').strip()} chunk"
-        chunk = bytes(data[body : body + length])
+        where = f"its {printable(kind.decode('latin-1')).strip()} chunk"
+        chunk = scan.cut(data, body, body + length, where)
         if kind == b"EXIF":
             scan.take(length, where)
             scan.exif(chunk, where, 0)
@@ -323,7 +323,7 @@ def gif(scan: Scan, data) -> None:
         elif block == 0x21:
             label, start = data[at + 1], at + 2
             at = _gif_blocks(scan, data, start)
-            raw = bytes(data[start:at])
+            raw = scan.cut(data, start, at, "an extension block")
             if label == 0xFF and raw[1:12] == b"XMP DataXMP":  # raw XMP, its own "sub-blocks"
                 packet = raw[12:].removesuffix(_GIF_XMP_TRAILER)
                 scan.xmp(packet, "its XMP")
@@ -376,7 +376,7 @@ def _boxes(scan: Scan, data, start: int, end: int):
         elif size == 0:
             size = end - at
         if size < head or at + size > end:
-            scan.doubt(f"a cut {kind.decode('latin-1')!r} box")
+            scan.doubt(f"a cut {printable(kind.decode('latin-1'))!r} box")
         yield kind, at + head, at + size
         at += size
     if at != end and not _PADDING.fullmatch(data, at, end):
@@ -390,11 +390,12 @@ def bmff(scan: Scan, data) -> None:
         if kind == b"meta":
             _bmff_meta(scan, data, start + 4, end)
         elif kind == b"uuid" and bytes(data[start : start + 16]) == _XMP_UUID:
-            scan.xmp(bytes(data[start + 16 : end]), "its XMP box")
+            scan.xmp(scan.cut(data, start + 16, end, "its XMP box"), "its XMP box")
         elif kind == b"moov":
             scan.doubt("an image sequence, whose tracks it does not read")
         else:
-            scan.opaque(bytes(data[start:end]), f"its {kind.decode('latin-1')!r} box")
+            where = f"its {printable(kind.decode('latin-1'))!r} box"
+            scan.opaque(scan.cut(data, start, end, where), where)
 
 
 def _bmff_meta(scan: Scan, data, start: int, end: int) -> None:
@@ -420,7 +421,7 @@ def _bmff_meta(scan: Scan, data, start: int, end: int) -> None:
                 length = limit - base - offset
             if base + offset + length > limit:
                 scan.doubt(f"a cut {where}")
-            chunks.append(bytes(data[base + offset : base + offset + length]))
+            chunks.append(scan.cut(data, base + offset, base + offset + length, where))
         if ident not in places:
             scan.doubt(f"{where} without its location")
         item = b"".join(chunks)
@@ -454,25 +455,25 @@ def _bmff_items(scan: Scan, data, start: int, end: int) -> dict[int, tuple[str, 
         at = s + 4
         if version < 2:
             ident = struct.unpack_from(">H", data, at)[0]
-            item_type, rest = b"mime", bytes(data[at + 4 : e])
+            item_type, rest = b"mime", scan.cut(data, at + 4, e, "its item information")
         else:
             id_size = 2 if version == 2 else 4
             ident = int.from_bytes(data[at : at + id_size], "big")
             item_type = bytes(data[at + id_size + 2 : at + id_size + 6])
-            rest = bytes(data[at + id_size + 6 : e])
+            rest = scan.cut(data, at + id_size + 6, e, "its item information")
         if item_type in _BMFF_PICTURES:
             continue
         fields = rest.split(b"\x00")  # name, then for mime: content type, encoding
         if item_type == b"Exif":
             items[ident] = ("exif", "Exif")
         elif item_type == b"mime":
-            content = fields[1].decode("latin-1") if len(fields) > 1 else ""
-            encoding = fields[2] if len(fields) > 2 else b""
+            content = printable(fields[1].decode("latin-1")) if len(fields) > 1 else ""
+            encoding = printable(fields[2].decode("latin-1")) if len(fields) > 2 else ""
             if encoding:
-                scan.doubt(f"a {content} item encoded as {encoding.decode('latin-1')}")
+                scan.doubt(f"a {content} item encoded as {encoding}")
             items[ident] = ("xmp" if "xml" in content or "rdf" in content else "other", content)
         else:
-            items[ident] = ("other", item_type.decode("latin-1"))
+            items[ident] = ("other", printable(item_type.decode("latin-1")))
     return items
 
 

@@ -111,6 +111,13 @@ class Scan:
         if self.left < 0:
             self.doubt(f"more than {MAX_METADATA // 2**20} MB of metadata, in {where}")
 
+    def cut(self, data, start: int, end: int, where: str) -> bytes:
+        """The bytes ``data[start:end]``, copied only when there is room left to examine them
+        (a block claiming gigabytes is in doubt before it costs any memory)."""
+        if end - start > self.left:
+            self.take(end - start, where)
+        return bytes(data[start:end])
+
     def step(self, where: str, count: int = 1) -> None:
         """Count ``count`` structures walked; past :data:`MAX_STEPS`, the file is in doubt."""
         self.steps -= count
@@ -220,11 +227,12 @@ class Scan:
                     pointers = struct.unpack_from(f"{order}{number}I", data, start)
                     todo += [(p, "GPS" if tag == GPS_IFD else "IFD", False) for p in pointers]
                 elif tag == XMP_TAG:
-                    self.xmp(bytes(data[start : start + width]), f"the XMP of {where}")
+                    self.xmp(self.cut(data, start, start + width, where), f"the XMP of {where}")
                 elif tag == PHOTOSHOP_TAG:
-                    self.photoshop(bytes(data[start : start + width]), where, depth)
+                    self.photoshop(self.cut(data, start, start + width, where), where, depth)
                 elif tag == MAKER_NOTE:
-                    self.opaque(bytes(data[start : start + width]), f"the maker's note of {where}")
+                    note = self.cut(data, start, start + width, where)
+                    self.opaque(note, f"the maker's note of {where}")
                 elif tag in (THUMBNAIL_OFFSET, THUMBNAIL_LENGTH) and kind_ in (3, 4) and number:
                     value = (u16 if kind_ == 3 else u32).unpack_from(data, start)[0]
                     thumbnail[tag - THUMBNAIL_OFFSET] = value
@@ -241,7 +249,8 @@ class Scan:
             self.doubt(f"a cut thumbnail in {where}")
         if depth >= MAX_DEPTH:
             self.doubt(f"pictures nested too deep in {where}")
-        jpeg(self, bytes(data[offset : offset + length]), f"the thumbnail in {where}", depth + 1)
+        thumbnail = self.cut(data, offset, offset + length, where)
+        jpeg(self, thumbnail, f"the thumbnail in {where}", depth + 1)
 
     # --- Photoshop ---
 
@@ -269,6 +278,12 @@ class Scan:
                 self.xmp(block, f"the Photoshop XMP of {where}")
             elif ident in (1033, 1036) and length > 28:
                 self.embedded_jpeg(block, 28, length - 28, f"Photoshop's {where}", depth)
+
+
+def printable(text: str, limit: int = 40) -> str:
+    """A name read from a file, safe to show: at most ``limit`` characters, each control
+    character as ``?``."""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", "?", text[:limit])
 
 
 def decode_xml(data: bytes, where: str, scan: Scan) -> str:

@@ -49,6 +49,7 @@ ORIGINAL_CONTENT_TYPES = {
 }
 #: what no site path (nor S3 key, nor URL) of an original may hold: a backslash (a folder
 #: separator to some servers and clients) and control characters
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _UNSAFE_NAME = re.compile(r"[\\\x00-\x1f\x7f-\x9f]")
 
 
@@ -68,10 +69,16 @@ def choose_originals(pictures: list[Picture], images: ImageSettings) -> dict[str
         relpath = picture.source.relpath
         reason = withheld_reason(picture, images)
         if reason:
-            withheld[relpath] = f"original of {relpath} not published: {reason}"
+            withheld[relpath] = f"original of {shown(relpath)} not published: {reason}"
             continue
         picture.original = relpath
     return withheld
+
+
+def shown(relpath: str) -> str:
+    """``relpath`` as a message shows it: each control character escaped (``\\n``), so that
+    a name cannot break or forge a line of the output."""
+    return _CONTROL.sub(lambda m: repr(m[0])[1:-1], relpath)
 
 
 def withheld_reason(picture: Picture, images: ImageSettings) -> str | None:

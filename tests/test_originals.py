@@ -648,8 +648,9 @@ def test_a_name_no_site_path_may_hold_withholds_the_original_not_the_build(
     settings(source, "[images]\noriginals = true\n")
     result = run_cli(["build", source, "-o", out, "-j", "1"])
     assert result.exit_code == 0, result.output
-    assert (
-        f"original of {name} not published: its name holds a backslash or a control "
+    shown = name.replace("\t", "\\t").replace("\n", "\\n").replace("\x07", "\\x07")
+    assert (  # the name shown with its control characters escaped: it cannot forge a line
+        f"original of {shown} not published: its name holds a backslash or a control "
         "character, which no site path may; rename it to publish it" in result.stderr
     )
     manifest = read_manifest(out)
