@@ -29,7 +29,7 @@ _JPEG_PLAIN = (b"ICC_PROFILE\x00", b"MPF\x00", b"Adobe", b"JFIF\x00")
 #: PNG chunks that hold pixels, colour or layout, nothing of a place
 _PNG_PLAIN = frozenset(
     b"IHDR PLTE IDAT tRNS cHRM gAMA iCCP sBIT sRGB bKGD hIST pHYs sPLT tIME acTL fcTL fdAT "
-    b"oFFs pCAL sCAL sTER cICP mDCV cLLI mDCv cLLi vpAg".split()
+    b"oFFs pCAL sCAL sTER cICP mDCV cLLI mDCv cLLi vpAg iDOT orNT caNv".split()
 )
 #: WebP chunks of pixels and colour
 _WEBP_PLAIN = frozenset({b"VP8 ", b"VP8L", b"VP8X", b"ALPH", b"ANIM", b"ANMF", b"ICCP"})
@@ -215,8 +215,10 @@ def png(scan: Scan, data) -> None:
         where = f"its {printable(kind.decode('latin-1'))} chunk"
         chunk = scan.cut(data, body, body + length, where)
         scan.take(length, where)
-        if kind == b"eXIf":
+        if kind in (b"eXIf", b"exIf"):  # exIf: the name before the standard had one
             scan.exif(chunk, where, 0)
+        elif kind in (b"zxIf", b"zXIf"):
+            scan.doubt(f"compressed EXIF in {where}, which it does not read")
         elif kind in (b"tEXt", b"zTXt", b"iTXt"):
             _png_text(scan, kind, chunk, where)
         else:

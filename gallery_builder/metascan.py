@@ -63,6 +63,10 @@ _KEYWORD = re.compile(_NAME, re.I)
 _MENTION = re.compile(
     rb"gps|latitude|longitude|longtitude|g\0p\0s|l\0a\0t\0i\0t\0u\0d\0e|l\0o\0n\0g\0i\0t\0", re.I
 )
+#: EXIF or a TIFF structure inside opaque data
+_EMBEDDED_TIFF = re.compile(rb"Exif\x00[\x00\xff]|II\*\x00|MM\x00\*")
+#: XMP inside opaque data
+_EMBEDDED_XMP = re.compile(rb"<x:xmpmeta|<rdf:RDF|<\?xpacket", re.I)
 #: the byte order marks of XMP packets, and their encodings
 _BOMS = (
     (b"\xef\xbb\xbf", "utf-8"),
@@ -156,10 +160,20 @@ class Scan:
         if _KEYWORD.fullmatch(name.strip()):
             self.position(where)
 
-    def opaque(self, data: bytes, where: str) -> None:
+    def opaque(self, data: bytes, where: str, depth: int = 0) -> None:
         """Data no parser here understands (a maker's note, an unknown segment or chunk): in
-        doubt when it mentions GPS, a latitude or a longitude, in ASCII or UTF-16."""
+        doubt when it mentions GPS, a latitude or a longitude, in ASCII or UTF-16; EXIF or a
+        TIFF structure inside it (as in many makers' notes) is checked as EXIF, and so is
+        XMP inside it as XMP."""
         self.take(len(data), where)
+        tiff = _EMBEDDED_TIFF.search(data)
+        if tiff is not None:
+            if depth >= MAX_DEPTH:
+                self.doubt(f"blocks nested too deep in {where}")
+            self.exif(data[tiff.start() :], f"the EXIF inside {where}", depth + 1)
+        xml = _EMBEDDED_XMP.search(data)
+        if xml is not None:
+            self.names(data[xml.start() :].decode("latin-1"), f"the XMP inside {where}")
         if _MENTION.search(data):
             self.doubt(f"{where}, in a form it cannot read, mentions GPS")
 
@@ -232,7 +246,7 @@ class Scan:
                     self.photoshop(self.cut(data, start, start + width, where), where, depth)
                 elif tag == MAKER_NOTE:
                     note = self.cut(data, start, start + width, where)
-                    self.opaque(note, f"the maker's note of {where}")
+                    self.opaque(note, f"the maker's note of {where}", depth)
                 elif tag in (THUMBNAIL_OFFSET, THUMBNAIL_LENGTH) and kind_ in (3, 4) and number:
                     value = (u16 if kind_ == 3 else u32).unpack_from(data, start)[0]
                     thumbnail[tag - THUMBNAIL_OFFSET] = value

@@ -58,6 +58,7 @@ __all__ = [
     "webp",
     "with_jpeg_segments",
     "with_png_chunk",
+    "with_webp_chunk",
     "xmp_gps_jpeg",
 ]
 
@@ -557,6 +558,16 @@ def with_png_chunk(path: Path, kind: bytes, body: bytes, *, after_pixels: bool =
     data = path.read_bytes()
     at = data.rindex(b"IEND") - 4 if after_pixels else data.index(b"IDAT") - 4
     path.write_bytes(data[:at] + _chunk(kind, body) + data[at:])
+    return path
+
+
+def with_webp_chunk(path: Path, kind: bytes, body: bytes) -> Path:
+    """The WebP at ``path`` with a chunk ``kind`` holding ``body`` at its end (the RIFF size
+    mended)."""
+    data = path.read_bytes()
+    chunk = kind + struct.pack("<I", len(body)) + body + b"\x00" * (len(body) & 1)
+    data = data + chunk
+    path.write_bytes(data[:4] + struct.pack("<I", len(data) - 8) + data[8:])
     return path
 
 

@@ -157,6 +157,7 @@ CASES = {
     "comment-xml": ("a.jpg", jpeg_then(pictures.jpeg_segment(0xFE, DEFAULT_NAMESPACE)), "position"),
     "unknown-app-segment": ("a.jpg", jpeg_then(pictures.jpeg_segment(0xEB, b"JP\x00GPSLat")), "doubt"),
     "maker-note-mentions-gps": ("a.jpg", lambda p: maker_note_jpeg(p, b"GPSInfo\x00\x29\x1c"), "doubt"),
+    "maker-note-embedded-tiff": ("a.jpg", lambda p: maker_note_jpeg(p, b"Nikon\x00\x02\x10\x00\x00" + pictures.gps_exif()[6:]), "position"),
     "maker-note-plain": ("a.jpg", lambda p: maker_note_jpeg(p, b"Nikon\x00\x02\x10\x00\x00"), None),
     # what comes after the end of the JPEG
     "mpo-like-picture-after": (
@@ -194,6 +195,10 @@ CASES = {
     # WebP, AVIF, TIFF, GIF
     "webp-exif": ("a.webp", saved("WEBP", exif=pictures.gps_exif()), "position"),
     "webp-xmp": ("a.webp", saved("WEBP", xmp=DEFAULT_NAMESPACE), "position"),
+    "webp-unknown-chunk-exif": ("a.webp", lambda p: pictures.with_webp_chunk(pictures.webp(p), b"exif", pictures.gps_exif()), "position"),
+    "webp-unknown-chunk-xmp": ("a.webp", lambda p: pictures.with_webp_chunk(pictures.webp(p), b"xmp ", DEFAULT_NAMESPACE), "position"),
+    "png-exif-old-name": ("a.png", lambda p: pictures.with_png_chunk(pictures.png(p), b"exIf", pictures.gps_exif()[6:]), "position"),
+    "png-compressed-exif": ("a.png", lambda p: pictures.with_png_chunk(pictures.png(p), b"zxIf", zlib.compress(pictures.gps_exif())), "doubt"),
     "webp-clean": ("a.webp", saved("WEBP", xmp=UNPLACED), None),
     "avif-exif": ("a.avif", saved("AVIF", exif=pictures.gps_exif()), "position"),
     "avif-xmp": ("a.avif", saved("AVIF", xmp=GPS), "position"),
