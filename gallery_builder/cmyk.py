@@ -15,25 +15,36 @@ those with the Adobe marker, so one without it is inverted back here.
 from __future__ import annotations
 
 import functools
+import glob
 import hashlib
 import io
+import os
 
 from PIL import Image, ImageChops, ImageCms
 
+#: the environment variable naming a CMYK profile to use instead of the default one
+PROFILE_VARIABLE = "GALLERY_CMYK_PROFILE"
 #: where a CMYK profile is looked for when a picture has none (the first readable one wins):
-#: Ghostscript's default (a SWOP-like coated press), which Debian and Ubuntu ship in libgs-common
+#: Ghostscript's default (a SWOP-like coated press), which Debian and Ubuntu ship in
+#: libgs-common, and other systems with Ghostscript (in a folder named for its version)
 DEFAULT_CMYK_PROFILES = (
     "/usr/share/color/icc/ghostscript/default_cmyk.icc",
     "/usr/share/ghostscript/iccprofiles/default_cmyk.icc",
-    "/usr/local/share/ghostscript/iccprofiles/default_cmyk.icc",
-    "/opt/homebrew/share/ghostscript/iccprofiles/default_cmyk.icc",
+    "/usr/share/ghostscript/*/iccprofiles/default_cmyk.icc",
+    "/usr/local/share/ghostscript/*/iccprofiles/default_cmyk.icc",
+    "/opt/homebrew/share/ghostscript/*/iccprofiles/default_cmyk.icc",
 )
 
 
 @functools.cache
 def default_cmyk_profile() -> bytes | None:
-    """The bytes of the first usable CMYK profile of :data:`DEFAULT_CMYK_PROFILES`, or None."""
-    for path in DEFAULT_CMYK_PROFILES:
+    """The bytes of the CMYK profile ``$GALLERY_CMYK_PROFILE`` names, else of the first
+    usable one of :data:`DEFAULT_CMYK_PROFILES`, or None."""
+    chosen = os.environ.get(PROFILE_VARIABLE)
+    candidates = [chosen] if chosen else []
+    for pattern in DEFAULT_CMYK_PROFILES:
+        candidates += sorted(glob.glob(pattern), reverse=True)  # the newest version first
+    for path in candidates:
         try:
             with open(path, "rb") as f:
                 data = f.read(4 * 1024 * 1024)

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import struct
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -330,6 +333,34 @@ def test_a_cmyk_jpeg_without_a_profile_looks_as_in_a_colour_managed_viewer(
     expected = viewer_means((200, 150), (200, 150))
     for corner, got, want in zip(pictures.CORNERS, quadrant_means(path), expected, strict=True):
         assert close(got[:3], want[:3], tolerance=2), (corner, got, want)
+
+
+def test_the_cmyk_profile_can_be_named_in_the_environment(source: Path, out: Path) -> None:
+    # another standard profile, Ghostscript's PostScript one, named for a real `gallery build`
+    named = Path("/usr/share/color/icc/ghostscript/ps_cmyk.icc")
+    assert named.is_file(), "no Ghostscript profiles: apt-get install libgs-common"
+    pictures.cmyk_jpeg(source / "print.jpg", (200, 150), icc=False)
+    settings(source, '[images]\nsizes = [200]\nformats = ["png"]\n')
+    env = {**os.environ, "GALLERY_CMYK_PROFILE": str(named)}
+    done = subprocess.run(
+        [sys.executable, "-m", "gallery_builder", "build", str(source), "-o", str(out), "-j", "1"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (image,) = read_manifest(out)["images"]
+    reference = ImageCms.profileToProfile(
+        pictures.cmyk_pattern((200, 150)),
+        ImageCms.ImageCmsProfile(str(named)),
+        ImageCms.createProfile("sRGB"),
+        outputMode="RGB",
+    )
+    buffer = io.BytesIO()
+    reference.save(buffer, "PNG")
+    buffer.seek(0)
+    got = quadrant_means(out / image["derivatives"]["200.png"])
+    for corner, have, want in zip(pictures.CORNERS, got, quadrant_means(buffer), strict=True):
+        assert close(have[:3], want[:3], tolerance=2), (corner, have, want)
+    assert got != viewer_means((200, 150), (200, 150))  # not the default profile's colours
 
 
 def test_16_bit_tiff_becomes_8_bit_keeping_the_gradient(source: Path, out: Path) -> None:
