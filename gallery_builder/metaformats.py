@@ -169,6 +169,8 @@ def _jpeg_segment(
         scan.photoshop(segment[14:], f"the Photoshop resources of {where}", depth)
     elif marker == 0xE0 and segment.startswith(b"JFXX\x00") and segment[5:6] == b"\x10":
         scan.embedded_jpeg(segment, 6, len(segment) - 6, where, depth)
+    elif marker == 0xFE and b"\x00" in segment:  # not text in any 8-bit encoding: XML in UTF-16?
+        scan.xmp(segment, name)
     elif marker == 0xFE:
         scan.take(len(segment), name)
         scan.names(segment.decode("latin-1"), name)
@@ -331,12 +333,25 @@ def gif(scan: Scan, data) -> None:
                 scan.xmp(packet, "its XMP")
             elif label == 0xFE:
                 scan.take(len(raw), "a comment")
-                scan.names(raw.decode("latin-1"), "its comment")
+                text = _gif_data(raw)
+                if b"\x00" in text:
+                    scan.xmp(text, "its comment")
+                else:
+                    scan.names(text.decode("latin-1"), "its comment")
             elif label == 0xFF and raw[1:12] not in _GIF_PLAIN:
                 scan.opaque(raw, "an application extension")
         else:
             scan.doubt("a damaged GIF")
     scan.doubt("a GIF cut before its end")
+
+
+def _gif_data(raw: bytes) -> bytes:
+    """The data of a run of GIF sub-blocks, without their length bytes."""
+    out, at = bytearray(), 0
+    while at < len(raw) and raw[at]:
+        out += raw[at + 1 : at + 1 + raw[at]]
+        at += 1 + raw[at]
+    return bytes(out)
 
 
 def _gif_blocks(scan: Scan, data, at: int) -> int:

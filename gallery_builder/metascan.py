@@ -30,7 +30,7 @@ from dataclasses import dataclass
 #: the most metadata bytes (raw and decompressed) examined in one file: more is "in doubt"
 MAX_METADATA = 16 * 1024 * 1024
 #: the most structures (segments, chunks, boxes, IFD entries, GIF blocks) walked in one file
-MAX_STEPS = 1_000_000
+MAX_STEPS = 250_000
 #: how deep containers may nest (a thumbnail in EXIF in a JPEG in an MPO…) before "in doubt"
 MAX_DEPTH = 6
 #: the most IFDs one EXIF structure may chain or point to

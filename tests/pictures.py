@@ -39,6 +39,7 @@ __all__ = [
     "dji_xmp_jpeg",
     "empty",
     "exif_caption_jpeg",
+    "exif_with_thumbnail",
     "fake",
     "find_cmyk_icc",
     "gif_with_extension",
@@ -550,6 +551,17 @@ def with_jpeg_segments(
     body = data[:at] + b"".join(segments) + data[at:-2] + b"".join(after_scan) + data[-2:]
     path.write_bytes(body + trailer)
     return path  # fmt: skip
+
+
+def exif_with_thumbnail(thumbnail: bytes) -> bytes:
+    """EXIF bytes (``Exif\\0\\0``, little-endian TIFF) whose IFD0 holds an orientation and
+    whose IFD1 points to ``thumbnail`` (a JPEG), as cameras store their preview."""
+    ifd0 = struct.pack("<H", 1) + struct.pack("<HHII", 0x0112, 3, 1, 1) + struct.pack("<I", 26)
+    ifd1 = struct.pack("<H", 2) + struct.pack("<HHII", 0x0201, 4, 1, 56)
+    ifd1 += struct.pack("<HHII", 0x0202, 4, 1, len(thumbnail)) + struct.pack("<I", 0)
+    tiff = b"II*\x00" + struct.pack("<I", 8) + ifd0 + ifd1
+    assert len(tiff) == 56
+    return b"Exif\x00\x00" + tiff + thumbnail
 
 
 def with_png_chunk(path: Path, kind: bytes, body: bytes, *, after_pixels: bool = False) -> Path:

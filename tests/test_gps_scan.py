@@ -154,6 +154,9 @@ CASES = {
     "photoshop-exif": ("a.jpg", jpeg_then(photoshop(1058, pictures.gps_exif())), "position"),
     "photoshop-xmp": ("a.jpg", jpeg_then(photoshop(1060, GPS)), "position"),
     "photoshop-iptc": ("a.jpg", jpeg_then(photoshop(1028, b"\x1c\x02Z\x00\x08Istanbul")), None),
+    "comment-xml-utf16": ("a.jpg", jpeg_then(pictures.jpeg_segment(0xFE, GPS.decode().encode("utf-16-le"))), "position"),
+    "exif-thumbnail-with-gps": ("a.jpg", lambda p: pictures.with_jpeg_segments(pictures.jpeg(p), (app1_exif(pictures.exif_with_thumbnail(pictures.jpeg(p.with_suffix(".t"), (32, 24), gps=True).read_bytes())),)), "position"),
+    "exif-thumbnail-clean": ("a.jpg", lambda p: pictures.with_jpeg_segments(pictures.jpeg(p), (app1_exif(pictures.exif_with_thumbnail(pictures.jpeg(p.with_suffix(".t"), (32, 24)).read_bytes())),)), None),
     "comment-xml": ("a.jpg", jpeg_then(pictures.jpeg_segment(0xFE, DEFAULT_NAMESPACE)), "position"),
     "unknown-app-segment": ("a.jpg", jpeg_then(pictures.jpeg_segment(0xEB, b"JP\x00GPSLat")), "doubt"),
     "maker-note-mentions-gps": ("a.jpg", lambda p: maker_note_jpeg(p, b"GPSInfo\x00\x29\x1c"), "doubt"),
@@ -208,6 +211,7 @@ CASES = {
     "tiff-clean": ("a.tif", lambda p: pictures.tiff(p, make="Canon"), None),
     "gif-xmp": ("a.gif", lambda p: pictures.gif_with_extension(p, 0xFF, b"XMP DataXMP" + GPS), "position"),
     "gif-xmp-clean": ("a.gif", lambda p: pictures.gif_with_extension(p, 0xFF, b"XMP DataXMP" + UNPLACED), None),
+    "gif-comment-utf16": ("a.gif", lambda p: pictures.gif_with_extension(p, 0xFE, DEFAULT_NAMESPACE.decode().encode("utf-16")), "position"),
     "gif-comment": ("a.gif", lambda p: pictures.gif_with_extension(p, 0xFE, DEFAULT_NAMESPACE), "position"),
     # clean pictures of every format stay clean
     "jpeg-clean": ("a.jpg", lambda p: pictures.jpeg(p, make="Canon", xmp=UNPLACED), None),
@@ -308,3 +312,14 @@ def test_more_metadata_than_the_cap_is_in_doubt(tmp_path: Path) -> None:
     assert time.process_time() - started < 2
     assert finding is not None and not finding.position
     assert "more than 16 MB of metadata" in finding.reason
+
+
+def test_a_picture_of_countless_tiny_segments_is_in_doubt_quickly(tmp_path: Path) -> None:
+    path = tmp_path / "segments.jpg"
+    path.write_bytes(b"\xff\xd8" + b"\xff\xfe\x00\x02" * 2_000_000 + b"\xff\xd9")  # 8 MB
+    started = time.process_time()
+    assert file_has_gps_position(str(path))
+    assert time.process_time() - started < 2  # a guard against hanging, not a benchmark
+    from gallery_builder.gps import check_file
+
+    assert "metadata structures" in check_file(str(path)).reason
