@@ -22,6 +22,7 @@ containers themselves are walked in :mod:`gallery_builder.metaformats`.
 from __future__ import annotations
 
 import mmap
+import os
 import re
 import struct
 import zlib
@@ -29,6 +30,9 @@ from dataclasses import dataclass
 
 #: the most metadata bytes (raw and decompressed) examined in one file: more is "in doubt"
 MAX_METADATA = 16 * 1024 * 1024
+#: files up to this size are read whole (a map of a file cut while it is read would kill the
+#: process); larger ones are mapped
+MAX_READ = 256 * 1024 * 1024
 #: the most structures (segments, chunks, boxes, IFD entries, GIF blocks) walked in one file
 MAX_STEPS = 250_000
 #: how deep containers may nest (a thumbnail in EXIF in a JPEG in an MPO…) before "in doubt"
@@ -341,12 +345,14 @@ def check_file(path: str) -> Finding | None:
     scan = Scan()
     try:
         with open(path, "rb") as f:
-            try:
-                data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-            except ValueError:  # an empty file
+            size = os.fstat(f.fileno()).st_size
+            if size == 0:
                 return Finding(False, "it is empty")
-            with data:
-                metaformats.walk(scan, data)
+            if size <= MAX_READ:
+                metaformats.walk(scan, f.read())
+            else:  # mapped, not read: only the blocks walked are ever paged in
+                with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                    metaformats.walk(scan, data)
     except Found as found:
         return found.finding
     except OSError as exc:
