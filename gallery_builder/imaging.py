@@ -13,12 +13,15 @@ import os
 import warnings
 from pathlib import Path
 
-from PIL import ExifTags, Image, ImageCms, features
+from PIL import ExifTags, Image, features
 
+from gallery_builder import cmyk
 from gallery_builder.model import Derivative, DerivativeSpec, ImageJob, ImageResult
 
 #: Bumped whenever the processing changes the bytes it writes: part of every cache key.
-PROCESSOR_VERSION = f"2/pillow-{'.'.join(Image.__version__.split('.')[:2])}"
+PROCESSOR_VERSION = (
+    f"3/pillow-{'.'.join(Image.__version__.split('.')[:2])}/cmyk-{cmyk.conversion_id()}"
+)
 
 EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "avif": "avif", "png": "png"}
 CONTENT_TYPES = {
@@ -29,6 +32,8 @@ CONTENT_TYPES = {
 }
 EXIF_ORIENTATION = 0x0112
 EXIF_GPS_IFD = 0x8825
+#: the most EXIF bytes an image we write carries: a JPEG's APP1 segment holds 64 KB at most
+MAX_EXIF = 65_000
 #: tags that describe how a TIFF stores its pixels (size, strips, bits per sample, …), which
 #: a TIFF's EXIF holds too: wrong for the image we write, so never copied into it
 TIFF_LAYOUT_TAGS = frozenset(
@@ -190,8 +195,9 @@ def _process(job: ImageJob, written: list[Path]) -> list[Derivative]:
             im.draft(im.mode, (stored_w // scale, stored_h // scale))
         im.load()
         icc = im.info.get("icc_profile")
+        pixels = cmyk.uninvert(im)
         # not ImageOps.exif_transpose: it re-encodes the EXIF, which fails on damaged EXIF
-        upright = im.transpose(_UPRIGHT[orientation]) if orientation in _UPRIGHT else im
+        upright = pixels.transpose(_UPRIGHT[orientation]) if orientation in _UPRIGHT else pixels
         base, icc = _normalise_mode(upright, icc)
         exif_bytes = _exif_bytes(exif, strip_gps=True)
         exif_with_gps = _exif_bytes(exif, strip_gps=False)
@@ -241,15 +247,8 @@ def _normalise_mode(im: Image.Image, icc: bytes | None) -> tuple[Image.Image, by
     """RGB or RGBA, 8 bits per channel, whatever the source's mode."""
     mode = im.mode
     if mode == "CMYK":
-        if icc:
-            try:
-                source_profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-                srgb = ImageCms.createProfile("sRGB")
-                converted = ImageCms.profileToProfile(im, source_profile, srgb, outputMode="RGB")
-                return converted, None  # now sRGB, which browsers assume
-            except (ImageCms.PyCMSError, OSError):
-                pass
-        return im.convert("RGB"), None
+        # through its profile, or a standard one: a plain convert("RGB") is far too dark
+        return cmyk.cmyk_to_srgb(im, icc), None  # now sRGB, which browsers assume
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         return im.convert("I").point(lambda v: v * (1 / 256)).convert("L").convert("RGB"), icc
     if mode == "F":
@@ -274,7 +273,12 @@ def _exif_bytes(exif: Image.Exif, *, strip_gps: bool) -> bytes | None:
             del exif[tag]
         if strip_gps:
             exif.pop(EXIF_GPS_IFD, None)
-        return exif.tobytes() if len(exif) else None
+        data = exif.tobytes() if len(exif) else None
+        if data and len(data) > MAX_EXIF:  # a TIFF's may be longer than any image can carry
+            for tag in [t for t, v in exif.items() if isinstance(v, str | bytes) and len(v) > 256]:
+                del exif[tag]  # a huge description or the like: not worth the picture
+            data = exif.tobytes() if len(exif) else None
+        return data if data and len(data) <= MAX_EXIF else None
     except Exception:  # damaged EXIF fails in many ways (struct.error, TypeError, …): drop it
         return None
 

@@ -51,8 +51,12 @@ class Metadata:
     camera: str | None = None
     caption: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  #: fields added by plugins
-    #: whether the file holds a GPS position (EXIF or XMP); None: not known, the core looks
+    #: whether the file may hold a GPS position (it holds one, or is not known clean); None:
+    #: not known, the core looks
     has_gps: bool | None = None
+    #: why ``has_gps`` is true, for the user: where the position is, or what could not be
+    #: checked ("it holds a GPS position (in the XMP of the JPEG)")
+    gps_note: str | None = None
 
 
 @dataclass(frozen=True)

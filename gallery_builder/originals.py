@@ -9,41 +9,130 @@ decisions; :func:`place_originals` then puts the files into the site through the
 
 from __future__ import annotations
 
+import json
+import posixpath
+import re
+
 from gallery_builder.config import ImageSettings
 from gallery_builder.errors import GalleryError
 from gallery_builder.manifest import MANIFEST_NAME
 from gallery_builder.model import REVALIDATE, Page, Picture
 from gallery_builder.sitefiles import SiteWriter
 
-#: build state meta key: the pictures whose originals were withheld, for no-op builds' warnings
+#: build state meta key: the pictures whose originals were withheld and why (JSON), for the
+#: warnings of builds with nothing to do
 WITHHELD_META = "originals_withheld"
 
+#: the extensions an original may be published under, by its content's format (Pillow's
+#: name): a web server types a file by its extension, so a picture named ``.htm`` (a
+#: JPEG/HTML polyglot, say) would be served as a page
+PICTURE_EXTENSIONS = {
+    "JPEG": (".jpg", ".jpeg", ".jpe", ".jfif"),
+    "MPO": (".jpg", ".jpeg", ".jpe", ".jfif"),
+    "PNG": (".png",),
+    "GIF": (".gif",),
+    "BMP": (".bmp",),
+    "TIFF": (".tif", ".tiff"),
+    "WEBP": (".webp",),
+    "AVIF": (".avif",),
+}
+#: the content type of an original, by its content's format (never by its name)
+ORIGINAL_CONTENT_TYPES = {
+    "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",
+    "PNG": "image/png",
+    "GIF": "image/gif",
+    "BMP": "image/bmp",
+    "TIFF": "image/tiff",
+    "WEBP": "image/webp",
+    "AVIF": "image/avif",
+}
+#: what no site path (nor S3 key, nor URL) of an original may hold: a backslash (a folder
+#: separator to some servers and clients) and control characters
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_UNSAFE_NAME = re.compile(r"[\\\x00-\x1f\x7f-\x9f]")
 
-def choose_originals(pictures: list[Picture], images: ImageSettings) -> list[str]:
+
+def choose_originals(pictures: list[Picture], images: ImageSettings) -> dict[str, str]:
     """Set each picture's ``original`` to its source relpath when its original is published;
-    return the relpaths of those withheld because they hold a GPS position.
+    return, for each one withheld, the warning that says why (in the pictures' order).
 
-    Originals are published as they are, EXIF included: with ``strip_gps`` a picture that
-    holds a GPS position (or, from a plugin that does not say, might) is not published so.
-    """
-    withheld = []
+    An original is published only under a name that is a safe site path and whose extension
+    says what its content is; and, as it is published as it is, metadata included, with
+    ``strip_gps`` only when it is known to hold no GPS position (``Metadata.has_gps`` is
+    False; a plugin that does not say counts as "may")."""
+    withheld = {}
     for picture in pictures:
         picture.original = None
         if not images.originals:
             continue
-        if images.strip_gps and picture.metadata.has_gps is not False:
-            withheld.append(picture.source.relpath)
+        relpath = picture.source.relpath
+        reason = withheld_reason(picture, images)
+        if reason:
+            withheld[relpath] = f"original of {shown(relpath)} not published: {reason}"
             continue
-        picture.original = picture.source.relpath
+        picture.original = relpath
     return withheld
 
 
-def withheld_warning(relpath: str) -> str:
-    """The warning for a picture whose original is withheld for its GPS position."""
-    return (
-        f"original of {relpath} not published: it holds a GPS position and [images] "
-        "strip_gps = true; set strip_gps = false to publish it as is (the position included)"
-    )
+def shown(relpath: str) -> str:
+    """``relpath`` as a message shows it: each control character escaped (``\\n``), so that
+    a name cannot break or forge a line of the output."""
+    return _CONTROL.sub(lambda m: repr(m[0])[1:-1], relpath)
+
+
+def withheld_reason(picture: Picture, images: ImageSettings) -> str | None:
+    """Why the original of ``picture`` may not be published, or None."""
+    relpath, md = picture.source.relpath, picture.metadata
+    if _UNSAFE_NAME.search(relpath):
+        return (
+            "its name holds a backslash or a control character, which no site path may; "
+            "rename it to publish it"
+        )
+    extensions = PICTURE_EXTENSIONS.get(md.format.upper())
+    extension = posixpath.splitext(relpath)[1]
+    if not extensions:
+        return f"its content ({md.format or 'unknown'}) is not a picture format it publishes"
+    if extension.lower() not in extensions:
+        return (
+            f"it is a {md.format} picture, which its extension ({extension or 'none'}) does "
+            f"not say, and a web server types a file by its extension; rename it to end in "
+            f"{extensions[0]}"
+        )
+    if images.strip_gps and md.has_gps is not False:
+        found = md.gps_note or "it may hold a GPS position"
+        tail = " (the position included)" if found.startswith("it holds") else ""
+        return (
+            f"{found} and [images] strip_gps = true; set strip_gps = false to publish it as "
+            f"is{tail}"
+        )
+    return None
+
+
+def store_withheld(meta: dict[str, str], withheld: dict[str, str]) -> None:
+    """Keep the warnings of the originals withheld in the build state's ``meta``."""
+    if withheld:
+        meta[WITHHELD_META] = json.dumps(withheld, ensure_ascii=False)
+    else:
+        meta.pop(WITHHELD_META, None)
+
+
+def load_withheld(meta: dict[str, str]) -> dict[str, str]:
+    """The warnings :func:`store_withheld` kept (an older build's list of names: a general
+    one each)."""
+    text = meta.get(WITHHELD_META, "")
+    try:
+        withheld = json.loads(text) if text.startswith("{") else None
+    except ValueError:
+        withheld = None
+    if isinstance(withheld, dict) and all(isinstance(v, str) for v in withheld.values()):
+        return withheld
+    return {
+        relpath: f"original of {relpath} not published: it may hold a GPS position and "
+        "[images] strip_gps = true; set strip_gps = false to publish it as is"
+        for relpath in text.split("\n")
+        if relpath
+    }
 
 
 def path_conflicts(originals: dict[str, str], generated: dict[str, str]) -> list[str]:
@@ -112,4 +201,5 @@ def place_originals(pictures: list[Picture], pages: list[Page], writer: SiteWrit
                 picture.md5,
                 picture.source.size,
                 cache_control=REVALIDATE,
+                content_type=ORIGINAL_CONTENT_TYPES[picture.metadata.format.upper()],
             )

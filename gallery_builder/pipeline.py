@@ -23,6 +23,7 @@ from gallery_builder import (
     imaging,
     keylength,
     manifest,
+    metaformats,
     slugs,
     theming,
     unsupported,
@@ -42,10 +43,10 @@ from gallery_builder.model import (
     Source,
 )
 from gallery_builder.originals import (
-    WITHHELD_META,
     choose_originals,
+    load_withheld,
     place_originals,
-    withheld_warning,
+    store_withheld,
 )
 from gallery_builder.plugin_manager import GalleryPluginManager, collected, required
 from gallery_builder.progress import Reporter
@@ -84,8 +85,11 @@ class BuildResult:
     made: int = 0  #: pictures whose images were made this build
     reused: int = 0  #: pictures whose images were all reused
     skipped: list[tuple[str, str]] = field(default_factory=list)  #: (relpath, reason)
-    #: pictures whose original is not published for its GPS position (``strip_gps``)
+    #: pictures whose original is not published (a GPS position or doubt under
+    #: ``strip_gps``, an extension that does not say its content, an unsafe name)
     originals_withheld: list[str] = field(default_factory=list)
+    #: the warning that says why, for each of them
+    withheld_warnings: dict[str, str] = field(default_factory=dict)
     written: list[str] = field(default_factory=list)  #: files written, relative to out_dir
     removed: list[str] = field(default_factory=list)  #: stale files removed
     seconds: float = 0.0
@@ -210,7 +214,7 @@ def _build(
     _report_skips(result, strict, reporter)
     move_into_site(state, out_dir, staged, result.written)  # with --strict: only now
     pictures = [p for p in pictures if p.derivatives]
-    result.originals_withheld = choose_originals(pictures, config.images)
+    result.withheld_warnings = choose_originals(pictures, config.images)
     _report_withheld(result, reporter)
     root = required(
         pm.hook.gallery_album_tree(pictures=pictures, config=config), "gallery_album_tree"
@@ -254,10 +258,7 @@ def _build(
     result.albums = len(root.walk()) if pictures else 0
     state.outputs = new_outputs
     state.meta["albums"] = str(result.albums)
-    if result.originals_withheld:
-        state.meta[WITHHELD_META] = "\n".join(result.originals_withheld)
-    else:
-        state.meta.pop(WITHHELD_META, None)
+    store_withheld(state.meta, result.withheld_warnings)
     state.save_and_clear_journal()
     result.seconds = time.perf_counter() - started
     return result
@@ -384,8 +385,9 @@ def _report_skips(result: BuildResult, strict: bool, reporter: Reporter) -> None
 
 
 def _report_withheld(result: BuildResult, reporter: Reporter) -> None:
-    for relpath in result.originals_withheld:
-        reporter.warn(withheld_warning(relpath))
+    result.originals_withheld = list(result.withheld_warnings)
+    for warning in result.withheld_warnings.values():
+        reporter.warn(warning)
 
 
 def _outputs_exist(state: BuildState) -> bool:
@@ -397,7 +399,7 @@ def _nothing_to_do(
     state: BuildState, result: BuildResult, strict: bool, reporter: Reporter, started: float
 ) -> BuildResult:
     _report_skips(result, strict, reporter)
-    result.originals_withheld = [p for p in state.meta.get(WITHHELD_META, "").split("\n") if p]
+    result.withheld_warnings = load_withheld(state.meta)
     _report_withheld(result, reporter)
     result.pictures = result.reused = sum(
         1 for r in state.sources.values() if r.kind and r.md5 and not r.error
@@ -430,14 +432,23 @@ def _read(
         metadata = required(
             pm.hook.gallery_read_metadata(source=source, config=config), "gallery_read_metadata"
         )
+        if not metadata.format:  # what the original's extension must say: from its content
+            metadata = dataclasses.replace(metadata, format=_sniff(source.path))
         if metadata.has_gps is None:  # a plugin's answer that does not say: look, once
-            has_gps = gps.file_has_gps_position(source.path)
-            metadata = dataclasses.replace(metadata, has_gps=has_gps)
+            finding = gps.check_file(source.path)
+            metadata = dataclasses.replace(
+                metadata, has_gps=finding is not None, gps_note=finding and finding.reason
+            )
     except BadPicture as exc:
         return dataclasses.replace(record, kind=record.kind, error=str(exc))
     except OSError as exc:
         return dataclasses.replace(record, error=f"{CANNOT_READ}: {exc.strerror or exc}")
     return dataclasses.replace(record, kind=kind, md5=md5, metadata_json=metadata_json(metadata))
+
+
+def _sniff(path: str) -> str:
+    with open(path, "rb") as f:
+        return metaformats.sniff(f.read(16))
 
 
 def _make_pictures(found: list[_Found], candidates: list[Source]) -> list[Picture]:

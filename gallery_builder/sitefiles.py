@@ -4,6 +4,7 @@ the site, never anything else."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -16,8 +17,11 @@ from gallery_builder.model import Site, SiteFile
 from gallery_builder.state import BuildState, OutputRecord
 
 
-def site_file(path: str, md5: str, size: int, cache_control: str) -> SiteFile:
-    return SiteFile(path, md5, size, content_type(path), cache_control)
+def site_file(
+    path: str, md5: str, size: int, cache_control: str, content: str | None = None
+) -> SiteFile:
+    """A file of the site; its content type ``content``, else the one its name says."""
+    return SiteFile(path, md5, size, content or content_type(path), cache_control)
 
 
 #: content types by file extension: the image formats we write, and what themes ship
@@ -112,12 +116,20 @@ class SiteWriter:
             self.site.files[relpath] = site_file(relpath, md5, len(data), cache_control)
 
     def place(
-        self, relpath: str, source_path: str, md5: str, size: int, *, cache_control: str
+        self,
+        relpath: str,
+        source_path: str,
+        md5: str,
+        size: int,
+        *,
+        cache_control: str,
+        content_type: str | None = None,
     ) -> None:
         """Put the file at ``source_path`` into the site at ``relpath`` as it is (see
         :func:`link_or_copy`) and list it in the manifest. ``md5`` and ``size`` are the
         file's, as the build already knows them: nothing is hashed here, and the file is put
-        there only when they differ from what the last build put there (or ``force``)."""
+        there only when they differ from what the last build put there (or ``force``).
+        ``content_type``: what it is served as, when not what its name says."""
         self._claim(relpath, "a picture's original would be published outside the site")
         record = OutputRecord(relpath, md5, size)
         old = self.state.outputs.get(relpath)
@@ -133,13 +145,42 @@ class SiteWriter:
             self.written.append(relpath)
             self.state.record_output(record)
         self.new_outputs[relpath] = record
-        self.site.files[relpath] = site_file(relpath, md5, size, cache_control)
+        self.site.files[relpath] = site_file(relpath, md5, size, cache_control, content_type)
 
     def _claim(self, relpath: str, outside: str) -> None:
         if not safe_relpath(relpath):
             raise GalleryError(f"{outside}: {relpath!r}")
         if relpath in self.new_outputs:
             raise GalleryError(f"two outputs claim the same file: {relpath}")
+        self._clear_way(relpath)
+
+    def _clear_way(self, relpath: str) -> None:
+        """Remove what an earlier build wrote and this one has not (yet) claimed that stands
+        where ``relpath`` goes: a file at one of its folders (``a/b.jpg`` before
+        ``a/b.jpg/c.jpg``), or a folder at its path holding only such files. Never anything
+        the build state does not list."""
+        parts = relpath.split("/")
+        for end in range(1, len(parts)):
+            self._unlink_stale("/".join(parts[:end]))
+        target = self.out_dir / relpath
+        if not target.is_dir() or target.is_symlink():
+            return
+        below = relpath + "/"
+        for old in [p for p in self.state.outputs if p.startswith(below)]:
+            self._unlink_stale(old)
+        for folder in sorted((p for p in target.rglob("*") if p.is_dir()), reverse=True):
+            with contextlib.suppress(OSError):  # only when empty: never what is not ours
+                folder.rmdir()
+        with contextlib.suppress(OSError):
+            target.rmdir()
+
+    def _unlink_stale(self, relpath: str) -> None:
+        if relpath not in self.state.outputs or relpath in self.new_outputs:
+            return
+        target = self.out_dir / relpath
+        if target.is_file() or target.is_symlink():
+            target.unlink()
+        del self.state.outputs[relpath]  # gone: a failed build must not count on it
 
 
 def write_failure(target: Path, exc: OSError) -> GalleryError:
@@ -181,8 +222,8 @@ def remove_stale(
         try:
             target.unlink()
             removed.append(relpath)
-        except FileNotFoundError:
-            continue
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            continue  # gone already, or its path is now a folder, or below a file, of this build
         parent = target.parent
         while parent != out_dir:
             try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import warnings
 from datetime import datetime
@@ -14,7 +15,7 @@ from PIL import ExifTags, Image
 from gallery_builder import hookimpl
 from gallery_builder.config import Config
 from gallery_builder.errors import BadPicture
-from gallery_builder.gps import has_gps_position
+from gallery_builder.gps import check_file
 from gallery_builder.imaging import describe_decode_error, orientation_of, read_exif
 from gallery_builder.model import Metadata, Source
 
@@ -23,30 +24,59 @@ _TRANSPOSED = (5, 6, 7, 8)
 _PLACEHOLDER_CAPTIONS = frozenset(
     {"", "olympus digital camera", "sony dsc", "default", "exif_jpeg_picture", "image"}
 )
+#: the most characters of a caption (a sidecar's or the EXIF ImageDescription) on a page
 MAX_CAPTION = 2000
+#: the most characters of a camera's name (EXIF Make and Model, each and together)
+MAX_CAMERA = 200
+#: what never reaches a page from a picture: C0 controls but the newline (a tab and a
+#: carriage return become white space first), DEL, C1 controls, the bidirectional embeddings,
+#: overrides and isolates (which can make a name read backwards), and non-characters
+_UNSHOWN = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff]")
 
 
-def exif_text(value: object) -> str | None:
-    """EXIF ASCII fields hold UTF-8 in practice; Pillow decodes them as latin-1."""
+def clean_text(text: str, limit: int, *, lines: bool = False) -> str | None:
+    """``text`` as a page may show it: at most ``limit`` characters, without control
+    characters (:data:`_UNSHOWN`), trimmed; with ``lines`` its line breaks are kept (``\n``),
+    else every run of white space is one space. None when nothing is left. Linear in ``limit``,
+    whatever the length of ``text``: a longer one is cut first (with room for what goes)."""
+    text = text[: limit * 4].replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    text = _UNSHOWN.sub("", text)
+    if not lines:
+        text = " ".join(text.split())
+    return text.strip()[:limit].rstrip() or None
+
+
+def exif_text(value: object, limit: int = MAX_CAPTION, *, lines: bool = False) -> str | None:
+    """An EXIF text field as a page may show it (see :func:`clean_text`). EXIF ASCII fields
+    hold UTF-8 in practice; Pillow decodes them as latin-1."""
     if isinstance(value, bytes):
-        raw = value
+        raw = value[: limit * 8]  # enough bytes for ``limit`` characters and what goes
     elif isinstance(value, str):
         try:
-            raw = value.encode("latin-1")
+            raw = value[: limit * 8].encode("latin-1")
         except UnicodeEncodeError:
-            return value.strip("\x00 \t\r\n") or None
+            return clean_text(value, limit, lines=lines)
     else:
         return None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        text = raw.decode("latin-1")
-    return text.strip("\x00 \t\r\n") or None
+        text = raw.decode("utf-8", "ignore") if _cut_utf8(raw) else raw.decode("latin-1")
+    return clean_text(text, limit, lines=lines)
+
+
+def _cut_utf8(raw: bytes) -> bool:
+    """Whether ``raw`` is UTF-8 but for a character cut at its end."""
+    try:
+        raw[:-3].decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def exif_date(value: object) -> str | None:
     """``"2024:05:17 10:42:00"`` -> ``"2024-05-17T10:42:00"``; None when it is not a date."""
-    text = exif_text(value)
+    text = exif_text(value, 64)
     if not text:
         return None
     try:
@@ -58,7 +88,8 @@ def exif_date(value: object) -> str | None:
 def camera_name(make: str | None, model: str | None) -> str | None:
     if make and model and model.lower().startswith(make.split()[0].lower()):
         return model  # "Canon" + "Canon EOS R5" -> "Canon EOS R5"
-    return " ".join(part for part in (make, model) if part) or None
+    name = " ".join(part for part in (make, model) if part)
+    return clean_text(name, MAX_CAMERA)
 
 
 def read_caption(source: Source, root: Path | None = None) -> str | None:
@@ -78,10 +109,10 @@ def read_caption(source: Source, root: Path | None = None) -> str | None:
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 return None
-            text = f.read(MAX_CAPTION + 1).strip()
+            text = f.read(MAX_CAPTION * 4)
         except OSError:
             return None
-    return text[:MAX_CAPTION] or None
+    return clean_text(text, MAX_CAPTION, lines=True)
 
 
 def read_metadata(source: Source, root: Path | None = None) -> Metadata:
@@ -95,15 +126,15 @@ def read_metadata(source: Source, root: Path | None = None) -> Metadata:
                 fmt = im.format or ""
                 exif = read_exif(im)
                 sub = exif.get_ifd(ExifTags.IFD.Exif)
-                has_gps = has_gps_position(im)
     except (OSError, SyntaxError, ValueError, EOFError,
             Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # fmt: skip
         raise BadPicture(describe_decode_error(exc)) from None
     if width < 1 or height < 1:
         raise BadPicture(f"has no pixels ({width}x{height})")
+    gps = check_file(source.path)  # every metadata block, not only those Pillow reads
     if orientation_of(exif) in _TRANSPOSED:
         width, height = height, width
-    description = exif_text(exif.get(ExifTags.Base.ImageDescription))
+    description = exif_text(exif.get(ExifTags.Base.ImageDescription), lines=True)
     if description and description.lower() in _PLACEHOLDER_CAPTIONS:
         description = None
     return Metadata(
@@ -113,10 +144,12 @@ def read_metadata(source: Source, root: Path | None = None) -> Metadata:
         taken=exif_date(sub.get(ExifTags.Base.DateTimeOriginal))
         or exif_date(exif.get(ExifTags.Base.DateTime)),
         camera=camera_name(
-            exif_text(exif.get(ExifTags.Base.Make)), exif_text(exif.get(ExifTags.Base.Model))
+            exif_text(exif.get(ExifTags.Base.Make), MAX_CAMERA),
+            exif_text(exif.get(ExifTags.Base.Model), MAX_CAMERA),
         ),
         caption=read_caption(source, root) or description,
-        has_gps=has_gps,
+        has_gps=gps is not None,
+        gps_note=gps.reason if gps else None,
     )
 
 

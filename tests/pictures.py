@@ -31,6 +31,7 @@ __all__ = [
     "bmp",
     "bomb_png",
     "cmyk_jpeg",
+    "cmyk_pattern",
     "colour_key_png",
     "damaged_exif_jpeg",
     "displayed_red_corner",
@@ -38,10 +39,13 @@ __all__ = [
     "dji_xmp_jpeg",
     "empty",
     "exif_caption_jpeg",
+    "exif_with_thumbnail",
     "fake",
     "find_cmyk_icc",
+    "gif_with_extension",
     "gps_exif",
     "jpeg",
+    "jpeg_segment",
     "late_gps_png",
     "palette_png_transparent",
     "png",
@@ -49,9 +53,13 @@ __all__ = [
     "raw_profile_png",
     "rgba_png",
     "srgb_icc_jpeg",
+    "tiff",
     "tiff16",
     "truncated_jpeg",
     "webp",
+    "with_jpeg_segments",
+    "with_png_chunk",
+    "with_webp_chunk",
     "xmp_gps_jpeg",
 ]
 
@@ -275,19 +283,48 @@ def find_cmyk_icc() -> bytes | None:
     return None
 
 
-def cmyk_jpeg(path: Path, size: tuple[int, int] = (200, 150), *, icc: bool = True) -> Path:
-    """CMYK JPEG of the marker pattern (naive RGB->CMYK conversion).
+def cmyk_pattern(size: tuple[int, int] = (200, 150)) -> Image.Image:
+    """The marker pattern as CMYK ink (naive RGB->CMYK conversion): what ``cmyk_jpeg``
+    stores, as viewers read it."""
+    return _pattern(size).convert("CMYK")
+
+
+def cmyk_jpeg(
+    path: Path, size: tuple[int, int] = (200, 150), *, icc: bool = True, adobe: bool = True
+) -> Path:
+    """CMYK JPEG of :func:`cmyk_pattern`.
 
     With ``icc`` the CMYK profile from ``find_cmyk_icc`` is embedded.  If the machine has
     none (the case where this module was written: no ICC file at all), ``icc`` is a
     no-op and the JPEG carries no profile; tests needing one should fail when
-    ``find_cmyk_icc()`` is None.
+    ``find_cmyk_icc()`` is None.  With ``adobe`` (as Photoshop and libjpeg write them) the
+    ink is stored inverted and an Adobe APP14 segment says so; without, the ink is stored
+    as it is and there is no APP14 segment (viewers then read it uninverted, while Pillow
+    assumes Adobe's convention for every CMYK JPEG).
     """
     path = _target(path)
     profile = find_cmyk_icc() if icc else None
     extra = {"icc_profile": profile} if profile else {}
-    _pattern(size).convert("CMYK").save(path, "JPEG", quality=90, **extra)
+    ink = cmyk_pattern(size)
+    if adobe:
+        ink.save(path, "JPEG", quality=90, **extra)
+        return path
+    buffer = io.BytesIO()
+    # Pillow inverts CMYK on saving: inverted first, the stored bytes are the ink itself
+    Image.eval(ink, lambda v: 255 - v).save(buffer, "JPEG", quality=90, **extra)
+    path.write_bytes(_without_segments(buffer.getvalue(), 0xEE))
     return path
+
+
+def _without_segments(data: bytes, marker: int) -> bytes:
+    """A JPEG's bytes without its APPn/COM segments of ``marker`` (0xEE: Adobe APP14)."""
+    out, at = bytearray(data[:2]), 2
+    while data[at] == 0xFF and data[at + 1] not in (0xDA, 0xD9):
+        (length,) = struct.unpack_from(">H", data, at + 2)
+        if data[at + 1] != marker:
+            out += data[at : at + 2 + length]
+        at += 2 + length
+    return bytes(out + data[at:])
 
 
 def srgb_icc_jpeg(path: Path, size: tuple[int, int] = (200, 150)) -> Path:
@@ -307,6 +344,26 @@ def tiff16(path: Path, size: tuple[int, int] = (200, 150)) -> Path:
     if sys.byteorder == "big":  # "I;16" is little-endian
         data.byteswap()
     Image.frombytes("I;16", size, data.tobytes()).save(path, "TIFF")
+    return path
+
+
+def tiff(
+    path: Path,
+    size: tuple[int, int] = (160, 120),
+    *,
+    description: str | None = None,
+    make: str | None = None,
+    model: str | None = None,
+) -> Path:
+    """RGB TIFF of the marker pattern; ``description``, ``make``, ``model`` set its
+    ImageDescription, Make and Model tags (UTF-8), which a TIFF holds at any length (a
+    JPEG's EXIF is at most 64 KB)."""
+    path = _target(path)
+    exif = Image.Exif()
+    for tag, text in ((0x010F, make), (0x0110, model), (0x010E, description)):
+        if text is not None:
+            exif[tag] = text.encode("utf-8")
+    _pattern(size).save(path, "TIFF", exif=exif)
     return path
 
 
@@ -465,6 +522,88 @@ def raw_profile_png(
     data = path.read_bytes()
     at = data.rindex(b"IEND") - 4 if after_pixels else data.index(b"IDAT") - 4
     path.write_bytes(data[:at] + _chunk(chunk, body) + data[at:])
+    return path
+
+
+def jpeg_segment(marker: int, body: bytes) -> bytes:
+    """A JPEG marker segment: 0xFF, ``marker`` (0xE1: APP1, 0xFE: a comment…), its length and
+    ``body``."""
+    return bytes((0xFF, marker)) + struct.pack(">H", len(body) + 2) + body
+
+
+def with_jpeg_segments(
+    path: Path,
+    segments: tuple[bytes, ...] = (),
+    *,
+    after_scan: tuple[bytes, ...] = (),
+    trailer: bytes = b"",
+    at_end: bool = False,
+) -> Path:
+    """The JPEG at ``path`` with ``segments`` (made with :func:`jpeg_segment`) inserted: after
+    its first segments (SOI and Pillow's APPn, so after its own EXIF: a second APP1 there is
+    one Pillow never reads) or, with ``at_end``, after all of them, just before the scan;
+    ``after_scan`` ones between the end of its entropy-coded data and EOI (where a reader
+    walking every segment finds them); ``trailer`` bytes after EOI."""
+    data = path.read_bytes()
+    at = 2
+    while data[at + 1] in range(0xE0, 0xF0) or (at_end and data[at + 1] != 0xDA):
+        at += 2 + struct.unpack_from(">H", data, at + 2)[0]
+    body = data[:at] + b"".join(segments) + data[at:-2] + b"".join(after_scan) + data[-2:]
+    path.write_bytes(body + trailer)
+    return path  # fmt: skip
+
+
+def exif_with_thumbnail(thumbnail: bytes) -> bytes:
+    """EXIF bytes (``Exif\\0\\0``, little-endian TIFF) whose IFD0 holds an orientation and
+    whose IFD1 points to ``thumbnail`` (a JPEG), as cameras store their preview."""
+    ifd0 = struct.pack("<H", 1) + struct.pack("<HHII", 0x0112, 3, 1, 1) + struct.pack("<I", 26)
+    ifd1 = struct.pack("<H", 2) + struct.pack("<HHII", 0x0201, 4, 1, 56)
+    ifd1 += struct.pack("<HHII", 0x0202, 4, 1, len(thumbnail)) + struct.pack("<I", 0)
+    tiff = b"II*\x00" + struct.pack("<I", 8) + ifd0 + ifd1
+    assert len(tiff) == 56
+    return b"Exif\x00\x00" + tiff + thumbnail
+
+
+def with_png_chunk(path: Path, kind: bytes, body: bytes, *, after_pixels: bool = False) -> Path:
+    """The PNG at ``path`` with a chunk ``kind`` holding ``body``, before the pixels or, with
+    ``after_pixels``, just before IEND."""
+    data = path.read_bytes()
+    at = data.rindex(b"IEND") - 4 if after_pixels else data.index(b"IDAT") - 4
+    path.write_bytes(data[:at] + _chunk(kind, body) + data[at:])
+    return path
+
+
+def with_webp_chunk(path: Path, kind: bytes, body: bytes) -> Path:
+    """The WebP at ``path`` with a chunk ``kind`` holding ``body`` at its end (the RIFF size
+    mended)."""
+    data = path.read_bytes()
+    chunk = kind + struct.pack("<I", len(body)) + body + b"\x00" * (len(body) & 1)
+    data = data + chunk
+    path.write_bytes(data[:4] + struct.pack("<I", len(data) - 8) + data[8:])
+    return path
+
+
+def gif_with_extension(path: Path, label: int, data: bytes) -> Path:
+    """A marker-pattern GIF with an extension block ``label`` (0xFF: an application's, 0xFE:
+    a comment) whose data is ``data`` (split into sub-blocks) before its first image; for an
+    application extension ``data`` starts with its 11-byte identifier. XMP is written as
+    Adobe does: raw (the packet's own bytes serve as sub-block lengths), then a 258-byte
+    "magic trailer"."""
+    path = animated_gif(path, frames=1)
+    raw = path.read_bytes()
+    if label == 0xFF and data.startswith(b"XMP DataXMP"):
+        blocks = b"\x0b" + data + b"\x01" + bytes(range(255, -1, -1)) + b"\x00"
+    else:
+        blocks = (
+            b"".join(
+                bytes((len(data[i : i + 255]),)) + data[i : i + 255]
+                for i in range(0, len(data), 255)
+            )
+            + b"\x00"
+        )
+    flags = raw[10]
+    at = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+    path.write_bytes(raw[:at] + bytes((0x21, label)) + blocks + raw[at:])
     return path
 
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import struct
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -263,6 +266,7 @@ def test_a_picture_whose_exif_is_unreadable_is_published_without_it(
 
 
 def test_cmyk_jpeg_becomes_rgb_with_sane_colours(source: Path, out: Path) -> None:
+    # the colours of a press's inks, as viewers show them (sRGB's pure red is out of reach)
     pictures.cmyk_jpeg(source / "print.jpg", (200, 150), icc=False)
     with Image.open(source / "print.jpg") as im:
         assert im.mode == "CMYK"
@@ -273,9 +277,9 @@ def test_cmyk_jpeg_becomes_rgb_with_sane_colours(source: Path, out: Path) -> Non
         with Image.open(path) as im:
             assert im.mode == "RGB", key
         red, *blues = quadrant_means(path)
-        assert close(red, (255, 0, 0)), (key, red)
+        assert red[0] > 200 and red[1] < 80 and red[2] < 80, (key, red)
         for blue in blues:
-            assert blue[2] > 180 and blue[0] < 80, (key, blue)
+            assert blue[2] > 120 and blue[2] > blue[0] + 60, (key, blue)
 
 
 def test_cmyk_jpeg_with_a_profile_is_converted_to_srgb(source: Path, out: Path) -> None:
@@ -291,6 +295,72 @@ def test_cmyk_jpeg_with_a_profile_is_converted_to_srgb(source: Path, out: Path) 
             assert not im.info.get("icc_profile"), key  # converted: the CMYK profile is gone
         red = quadrant_means(path)[0]
         assert red[0] > 180 and red[1] < 90 and red[2] < 90, (key, red)
+
+
+def viewer_means(size: tuple[int, int], out_size: tuple[int, int]) -> list[tuple[float, ...]]:
+    """What a colour-managed viewer shows of ``pictures.cmyk_pattern(size)`` (Ghostscript's
+    CMYK profile to sRGB, by LittleCMS), at ``out_size``: the mean RGB of each quadrant."""
+    profile = pictures.find_cmyk_icc()
+    assert profile, "no CMYK ICC profile: apt-get install libgs-common"
+    reference = ImageCms.profileToProfile(
+        pictures.cmyk_pattern(size),
+        ImageCms.ImageCmsProfile(io.BytesIO(profile)),
+        ImageCms.createProfile("sRGB"),
+        outputMode="RGB",
+    ).resize(out_size)
+    buffer = io.BytesIO()
+    reference.save(buffer, "PNG")
+    buffer.seek(0)
+    return quadrant_means(buffer)
+
+
+@pytest.mark.parametrize("adobe", [True, False], ids=["adobe-inverted", "plain-cmyk"])
+def test_a_cmyk_jpeg_without_a_profile_looks_as_in_a_colour_managed_viewer(
+    source: Path, out: Path, adobe: bool
+) -> None:
+    # Photoshop's kind (inverted ink, an Adobe APP14 marker) and a plain one (neither): both
+    # are read as viewers read them, then converted through a standard CMYK profile, not by a
+    # plain convert("RGB"), which comes out 12 to 18 levels too dark
+    pictures.cmyk_jpeg(source / "print.jpg", (200, 150), icc=False, adobe=adobe)
+    with Image.open(source / "print.jpg") as im:
+        assert im.mode == "CMYK" and ("adobe" in im.info) is adobe
+
+    image = build(source, out, '[images]\nsizes = [200]\nformats = ["png"]\n')["print.jpg"]
+
+    path = out / image["derivatives"]["200.png"]
+    with Image.open(path) as im:
+        assert im.mode == "RGB" and im.size == (200, 150)
+    expected = viewer_means((200, 150), (200, 150))
+    for corner, got, want in zip(pictures.CORNERS, quadrant_means(path), expected, strict=True):
+        assert close(got[:3], want[:3], tolerance=2), (corner, got, want)
+
+
+def test_the_cmyk_profile_can_be_named_in_the_environment(source: Path, out: Path) -> None:
+    # another standard profile, Ghostscript's PostScript one, named for a real `gallery build`
+    named = Path("/usr/share/color/icc/ghostscript/ps_cmyk.icc")
+    assert named.is_file(), "no Ghostscript profiles: apt-get install libgs-common"
+    pictures.cmyk_jpeg(source / "print.jpg", (200, 150), icc=False)
+    settings(source, '[images]\nsizes = [200]\nformats = ["png"]\n')
+    env = {**os.environ, "GALLERY_CMYK_PROFILE": str(named)}
+    done = subprocess.run(
+        [sys.executable, "-m", "gallery_builder", "build", str(source), "-o", str(out), "-j", "1"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (image,) = read_manifest(out)["images"]
+    reference = ImageCms.profileToProfile(
+        pictures.cmyk_pattern((200, 150)),
+        ImageCms.ImageCmsProfile(str(named)),
+        ImageCms.createProfile("sRGB"),
+        outputMode="RGB",
+    )
+    buffer = io.BytesIO()
+    reference.save(buffer, "PNG")
+    buffer.seek(0)
+    got = quadrant_means(out / image["derivatives"]["200.png"])
+    for corner, have, want in zip(pictures.CORNERS, got, quadrant_means(buffer), strict=True):
+        assert close(have[:3], want[:3], tolerance=2), (corner, have, want)
+    assert got != viewer_means((200, 150), (200, 150))  # not the default profile's colours
 
 
 def test_16_bit_tiff_becomes_8_bit_keeping_the_gradient(source: Path, out: Path) -> None:

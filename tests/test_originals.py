@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -253,10 +254,15 @@ def test_a_picture_with_a_gps_position_is_not_published_as_an_original_under_str
     result = run_cli(["build", located, "-o", out, "-j", "1"])
     assert result.exit_code == 0, result.output
     for relpath in LOCATED:
-        assert (
-            f"original of {relpath} not published: it holds a GPS position and [images] "
-            "strip_gps = true; set strip_gps = false to publish it as is" in result.stderr
-        )
+        # the warning says where the position is
+        where = "XMP" if "xmp" in relpath else "GPS data of"
+        assert re.search(
+            rf"original of {re.escape(relpath)} not published: it holds a GPS position \(in "
+            rf"[^\n]*{where}[^\n]*\) and \[images\] strip_gps = true; set strip_gps = false "
+            r"to publish it as is \(the position included\)\n",
+            result.stderr,
+            re.I,
+        ), result.stderr
         assert not (out / relpath).exists()
     files = read_manifest(out)["files"]
     assert "plain.jpg" in files and not set(LOCATED) & set(files)
@@ -544,3 +550,113 @@ def test_a_site_with_originals_publishes_to_a_folder(
     publish(out, again, "photos")
     assert {key.removeprefix("photos/") for key in again.deleted} == set(ORIGINALS)
     assert not (target / "photos" / "Trip" / "b.jpg").exists()
+
+
+# --- Extensions -------------------------------------------------------------------------------
+
+
+def polyglot(path: Path) -> Path:
+    """A real JPEG that is also a page: a comment segment holding a script, as a JPEG/HTML
+    polyglot does, so that a server typing files by name serves it as HTML."""
+    jpeg = pictures.jpeg(path.with_suffix(".tmp.jpg")).read_bytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page = b"<html><script>alert(document.cookie)</script>"
+    path.write_bytes(jpeg[:2] + pictures.jpeg_segment(0xFE, page) + jpeg[2:])
+    path.with_suffix(".tmp.jpg").unlink()
+    return path
+
+
+#: a picture named so, made so, and whether its original is published
+NAMES = {
+    "polyglot-htm": ("x.htm", polyglot, False),
+    "polyglot-xhtml": ("Trip/x.xhtml", polyglot, False),
+    "jpeg-named-svg": ("y.svg", pictures.jpeg, False),
+    "jpeg-without-extension": ("z", pictures.jpeg, False),
+    "png-named-jpg": ("p.jpg", pictures.png, False),
+    "jpeg-named-png": ("j.png", pictures.jpeg, False),
+    "upper-case-jpg": ("A.JPG", pictures.jpeg, True),
+    "jfif": ("b.jfif", pictures.jpeg, True),
+    "jpe": ("c.jpe", pictures.jpeg, True),
+    "gif": ("d.gif", pictures.animated_gif, True),
+    "tiff": ("e.tiff", pictures.tiff, True),
+    "webp": ("f.webp", pictures.webp, True),
+    "bmp": ("g.bmp", pictures.bmp, True),
+}
+
+
+@pytest.mark.parametrize(("name", "make", "published"), NAMES.values(), ids=NAMES.keys())
+def test_an_original_is_published_only_under_an_extension_that_says_its_content(
+    source: Path, out: Path, name: str, make, published: bool
+) -> None:
+    make(source / name)
+    settings(source, "[images]\noriginals = true\n")
+    result = run_cli(["build", source, "-o", out, "-j", "1"])
+    assert result.exit_code == 0, result.output
+    manifest = read_manifest(out)
+    (image,) = manifest["images"]  # its web images are published either way
+    if published:
+        assert image["original"] == name and (out / name).is_file()
+        with Image.open(source / name) as im:
+            assert manifest["files"][name]["content_type"] == Image.MIME[im.format]
+        assert "not published" not in result.stderr
+    else:
+        assert "original" not in image and name not in manifest["files"]
+        assert not (out / name).exists()
+        assert f"original of {name} not published: it is a " in result.stderr
+        assert "which its extension" in result.stderr and "rename it to end in ." in result.stderr
+
+
+# --- Stale originals and odd names ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("a/b.jpg", "a/b.jpg/c.jpg"),  # a file where a folder now goes
+        ("a/b.jpg/c.jpg", "a/b.jpg"),  # a folder where a file now goes
+        ("x.jpg/y.jpg/z.jpg", "x.jpg"),  # deeper
+        ("x.jpg", "x.jpg/y.jpg/z.jpg"),
+    ],
+)
+def test_a_stale_original_never_blocks_what_takes_its_place(
+    source: Path, out: Path, before: str, after: str
+) -> None:
+    pictures.jpeg(source / "keep.jpg")
+    pictures.jpeg(source / before)
+    settings(source, "[images]\noriginals = true\n")
+    build_gallery(source, out)
+    assert (out / before).is_file()
+    shutil.rmtree(source / before.split("/")[0]) if "/" in before else (source / before).unlink()
+    pictures.jpeg(source / after, (200, 100))
+    result = build_gallery(source, out)
+    assert (out / after).read_bytes() == (source / after).read_bytes()
+    assert before in result.removed or not (out / before).is_file()
+    files = read_manifest(out)["files"]
+    assert after in files and before not in files
+    # the site is what a clean build makes
+    clean = out.parent / "clean"
+    build_gallery(source, clean)
+    assert site_files(out) == site_files(clean)
+
+
+@pytest.mark.parametrize("name", ["a\\b.jpg", "tab\there.jpg", "line\nbreak.jpg", "bell\x07.jpg"])
+def test_a_name_no_site_path_may_hold_withholds_the_original_not_the_build(
+    source: Path, out: Path, name: str
+) -> None:
+    pictures.jpeg(source / name)
+    pictures.jpeg(source / "plain.jpg")
+    settings(source, "[images]\noriginals = true\n")
+    result = run_cli(["build", source, "-o", out, "-j", "1"])
+    assert result.exit_code == 0, result.output
+    shown = name.replace("\t", "\\t").replace("\n", "\\n").replace("\x07", "\\x07")
+    assert (  # the name shown with its control characters escaped: it cannot forge a line
+        f"original of {shown} not published: its name holds a backslash or a control "
+        "character, which no site path may; rename it to publish it" in result.stderr
+    )
+    manifest = read_manifest(out)
+    images = {image["source"]: image for image in manifest["images"]}
+    assert "original" not in images[name] and images[name]["derivatives"]  # its images are there
+    assert images["plain.jpg"]["original"] == "plain.jpg"
+    assert name not in manifest["files"] and not (out / name).exists()
+    again = run_cli(["build", source, "-o", out, "-j", "1"])  # a build with nothing to do
+    assert again.exit_code == 0 and "not published: its name holds" in again.stderr
