@@ -15,6 +15,7 @@ this process, with the sandbox's limits but no time limit.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import select
@@ -153,6 +154,9 @@ def _render_in_child(
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: render, send the result, never return
+        # no collection in a child that lives for one page: it would touch (and so copy)
+        # every page of memory the parent shares with it
+        gc.disable()
         os.close(read_end)
         _child(template, args, kwargs, timeout, write_end)
     os.close(write_end)
