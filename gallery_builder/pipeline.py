@@ -427,4 +427,11 @@ def _render_pages(
         except (jinja2.TemplateError, LookupError, ValueError, TypeError) as exc:
             # LookupError: a plugin's renderer asked for a template that does not exist
             raise ThemeError(f"cannot render {page.path} from {page.template}: {exc}") from None
-        writer.write(page.path, html.encode("utf-8"), cache_control=REVALIDATE)
+        try:
+            data = html.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate ('\udc80') made by a template
+            raise ThemeError(
+                f"cannot render {page.path} from {page.template}: the page has text that is "
+                f"not valid Unicode ({exc.object[exc.start : exc.end]!r})"
+            ) from None
+        writer.write(page.path, data, cache_control=REVALIDATE)

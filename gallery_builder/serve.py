@@ -296,7 +296,11 @@ def make_server(
             if urlsplit(self.path).path == "/" and home != "/":
                 answer = Answer(HTTPStatus.FOUND, location=home)  # a convenience, not S3's
             else:
-                answer = resolve(self.path, source.lookup, source.error_document)
+                try:
+                    answer = resolve(self.path, source.lookup, source.error_document)
+                except Exception as exc:  # a bug: one line on stderr and a 500, no traceback
+                    self.log_error("cannot answer %r: %r", self.path, exc)
+                    answer = Answer(HTTPStatus.INTERNAL_SERVER_ERROR)
             data = b""
             if answer.entry is not None:
                 read = source.read(answer.entry)

@@ -123,6 +123,8 @@ def template_location(tb: TracebackType | FrameType | None) -> tuple[str | None,
 
 
 def _message(exc: BaseException) -> str:
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return f"no template {exc.name!r} in the theme (nor in the themes it extends)"
     if isinstance(exc, jinja2.TemplateError):
         return exc.message or type(exc).__name__
     if isinstance(exc, KeyError) and exc.args and isinstance(exc.args[0], str):
@@ -152,7 +154,15 @@ def _render_in_child(
     template: BoundedTemplate, args: tuple[Any, ...], kwargs: dict[str, Any], timeout: float
 ) -> str:
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError as exc:  # out of processes or memory: say so, never a traceback
+        os.close(read_end)
+        os.close(write_end)
+        raise TemplateFailure(
+            f"cannot start a process to render it: {exc.strerror or exc}",
+            template.filename or template.name,
+        ) from None
     if pid == 0:  # the child: render, send the result, never return
         # no collection in a child that lives for one page: it would touch (and so copy)
         # every page of memory the parent shares with it

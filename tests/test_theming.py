@@ -186,6 +186,7 @@ HOSTILE_TEMPLATES = {
     "a bad argument": ("ok\n{{ range('x') }}\n", 2, "TypeError"),
     "an included syntax error": ("ok\n{% include 'broken.html' %}\n", ("broken.html", 2), ""),
     "an included error": ("ok\n{% include 'zero.html' %}\n", ("zero.html", 3), "division"),
+    "a missing include": ("ok\n\n{% include 'gone.html' %}\n", 3, "no template 'gone.html'"),
 }
 HELPERS = {
     "broken.html": "fine\n{% if %}\n",
@@ -217,6 +218,15 @@ def test_a_hostile_template_fails_with_one_error_line(case: str, one: Path, tmp_
     else:
         assert f"mine/templates/{name}:{line}: " in errors[0], errors[0]
     assert words in errors[0]
+
+
+def test_a_page_that_is_not_valid_unicode_is_one_error_line(one: Path, tmp_path: Path) -> None:
+    mine = make_theme(tmp_path / "mine", files={"templates/error.html": "ok {{ '\\udc80' }}\n"})
+    run = gallery("build", one, "-o", tmp_path / "out", "--theme", mine)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    errors = [line for line in run.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "cannot render error.html" in errors[0], run.stderr
+    assert "not valid Unicode" in errors[0]
 
 
 def test_a_template_syntax_error_names_file_and_line_through_the_cli(one: Path, tmp_path):
