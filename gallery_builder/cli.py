@@ -250,8 +250,11 @@ def publish(
               help="Port to listen on (0: any free port).")  # fmt: skip
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (loopback: this machine only).")  # fmt: skip
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=15.0, show_default=True,
+              help="Seconds before an idle connection, or one slow to send its request, "
+                   "is closed.")  # fmt: skip
 @click.option("-v", "--verbose", is_flag=True, help="Log each request.")
-def serve(site: str, port: int, host: str, verbose: bool) -> None:
+def serve(site: str, port: int, host: str, timeout: float, verbose: bool) -> None:
     """Preview SITE (a built site, default ./_site, or a file:// publish target) the way S3
     website hosting serves it: /album/ gives album/index.html, /album redirects to /album/,
     a missing page answers 404 with the gallery's error.html."""
@@ -265,7 +268,7 @@ def serve(site: str, port: int, host: str, verbose: bool) -> None:
             manifest, _ = read_site_manifest(Path(site))
             mount = site_path(manifest)
             source = SiteFolder(Path(site), mount)
-        server = make_server(source, host, port)
+        server = make_server(source, host, port, timeout)
     except SettingError as exc:
         _fail(str(exc), EXIT_USAGE)
     except GalleryError as exc:

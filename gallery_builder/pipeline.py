@@ -489,11 +489,20 @@ def _render_pages(
             context.update(extra or {})
         try:
             html = pm.hook.gallery_render_page(page=page, context=context, environment=environment)
-        except jinja2.TemplateSyntaxError as exc:
+        except jinja2.TemplateSyntaxError as exc:  # loading the page's own template
             raise ThemeError(
                 f"template {exc.filename or exc.name}:{exc.lineno}: {exc.message}"
             ) from None
+        except theming.TemplateFailure as exc:  # anything raised in a template, its time up
+            raise ThemeError(f"cannot render {page.path}: {exc.where()}: {exc.message}") from None
         except (jinja2.TemplateError, LookupError, ValueError, TypeError) as exc:
-            # LookupError: a helper asked for an asset or image that does not exist
+            # LookupError: a plugin's renderer asked for a template that does not exist
             raise ThemeError(f"cannot render {page.path} from {page.template}: {exc}") from None
-        writer.write(page.path, html.encode("utf-8"), cache_control=REVALIDATE)
+        try:
+            data = html.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate ('\udc80') made by a template
+            raise ThemeError(
+                f"cannot render {page.path} from {page.template}: the page has text that is "
+                f"not valid Unicode ({exc.object[exc.start : exc.end]!r})"
+            ) from None
+        writer.write(page.path, data, cache_control=REVALIDATE)

@@ -5,6 +5,10 @@
 - a missing key answers 404 with the gallery's ``error.html`` as the body;
 - each file goes out with the content type and cache control the manifest lists.
 
+The site on disk and its manifest are untrusted: a file is sent only when its real path (every
+symlink followed) is inside the served folder, and a header value from a manifest only when it
+is a plain token-shaped value (no CR/LF, nothing but printable ASCII); else a safe default.
+
 It serves either a built site (only the files its manifest lists, under the path the gallery is
 published at, e.g. ``/istanbul/``) or a ``file://`` publish target (a folder laid out like a
 bucket, any number of galleries in it). :func:`resolve` is the pure part; the rest is I/O.
@@ -13,12 +17,13 @@ bucket, any number of galleries in it). :func:`resolve` is the pure part; the re
 from __future__ import annotations
 
 import json
+import os
 import posixpath
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -26,10 +31,75 @@ from urllib.parse import quote, unquote, urlsplit
 from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.manifest import MANIFEST_NAME
 from gallery_builder.model import REVALIDATE
+from gallery_builder.pooled_server import DEFAULT_TIMEOUT, PooledHTTPServer, PooledRequestHandler
 from gallery_builder.sitefiles import content_type
 
 ERROR_DOCUMENT = "error.html"
 INDEX_DOCUMENT = "index.html"
+#: what a file whose manifest gives no usable content type goes out as (never sniffed as HTML)
+FALLBACK_CONTENT_TYPE = "application/octet-stream"
+
+_TOKEN = r"[A-Za-z0-9!#$%&'*+.^_`|~-]+"
+_QUOTED = r'"[ !#-\[\]-~]*"'  # printable ASCII but '"' and '\\'
+#: ``type/subtype`` and ``; name=value`` parameters (RFC 9110), nothing else
+_CONTENT_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}(?: *; *{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))*")
+#: comma-separated directives, each ``name`` or ``name=value``
+_DIRECTIVE = rf"{_TOKEN}(?:=(?:{_TOKEN}|{_QUOTED}))?"
+_CACHE_CONTROL = re.compile(rf"{_DIRECTIVE}(?: *, *{_DIRECTIVE})*")
+_MAX_HEADER = 200
+
+
+def header_value(value: Any, pattern: re.Pattern[str], default: str) -> str:
+    """``value`` if it is a string of the header's shape (so no CR, LF or other control
+    character can end the header early and start another), else ``default``."""
+    if isinstance(value, str) and len(value) <= _MAX_HEADER and pattern.fullmatch(value):
+        return value
+    return default
+
+
+def safe_content_type(value: Any) -> str:
+    return header_value(value, _CONTENT_TYPE, FALLBACK_CONTENT_TYPE)
+
+
+def safe_cache_control(value: Any) -> str:
+    return header_value(value, _CACHE_CONTROL, REVALIDATE)
+
+
+def read_inside(root: Path, file: Path) -> bytes | None:
+    """The bytes of ``file`` if it is a regular file whose real path is inside ``root`` (a
+    resolved folder), else None: a symlink out of the site, to a file or through a folder, is
+    never followed. The file is opened at its resolved path without following a symlink there,
+    so one swapped in after the check is refused too."""
+    try:
+        real = file.resolve()
+        if not real.is_relative_to(root):
+            return None
+        fd = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    except (OSError, RuntimeError, ValueError):  # missing, a loop, a name too long, a NUL
+        return None
+    try:
+        with os.fdopen(fd, "rb") as opened:
+            if not _is_regular(opened.fileno()) or not _opened_inside(opened.fileno(), root):
+                return None
+            return opened.read()
+    except OSError:
+        return None
+
+
+def _is_regular(fd: int) -> bool:
+    import stat
+
+    return stat.S_ISREG(os.fstat(fd).st_mode)
+
+
+def _opened_inside(fd: int, root: Path) -> bool:
+    """Where the open file really is (Linux: /proc/self/fd), in case a folder on the way was
+    swapped for a symlink between the check and the open; True where that cannot be known."""
+    try:
+        where = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return True
+    return Path(where).is_relative_to(root)
 
 
 @dataclass(frozen=True)
@@ -52,7 +122,9 @@ def key_of(path: str) -> str | None:
     """The object key a request path asks for (S3 website: a trailing '/' means its index),
     or None for a path no bucket key can have (``..``, empty segments, NUL)."""
     raw = unquote(urlsplit(path).path)
-    if not raw.startswith("/") or "\x00" in raw:
+    # a backslash is a separator to some tools, a control character ends a header line:
+    # neither is in a key a publish writes
+    if not raw.startswith("/") or "\\" in raw or any(ord(c) < 32 or ord(c) == 127 for c in raw):
         return None
     key = raw[1:]
     parts = key.split("/")
@@ -85,7 +157,7 @@ class SiteFolder:
     The manifest is read again whenever it changes, so a rebuild shows without a restart."""
 
     def __init__(self, site: Path, mount: str):
-        self.site = site
+        self.site = site.resolve()
         self.mount = mount.strip("/") + "/" if mount.strip("/") else ""
         self._stamp: tuple[int, int] | None = None
         self.entries: dict[str, Entry] = {}
@@ -111,9 +183,17 @@ class SiteFolder:
             if self._stamp is not None:
                 return  # half written: the next request reads it again
             raise GalleryError(f"cannot read {path}: {exc}") from None
+        files = manifest.get("files") if isinstance(manifest, dict) else None
         entries = {
-            name: Entry(self.site / name, entry["content_type"], entry["cache_control"])
-            for name, entry in manifest.get("files", {}).items()
+            name: Entry(
+                self.site / name,
+                safe_content_type(entry.get("content_type")),
+                safe_cache_control(entry.get("cache_control")),
+            )
+            for name, entry in (files if isinstance(files, dict) else {}).items()
+            if isinstance(name, str)
+            and key_of("/" + quote(name)) == name
+            and isinstance(entry, dict)
         }
         entries[MANIFEST_NAME] = Entry(path, "application/json")
         self.entries, self._stamp = entries, stamp
@@ -127,6 +207,9 @@ class SiteFolder:
 
     def error_document(self, key: str) -> Entry | None:
         return self.entries.get(ERROR_DOCUMENT)
+
+    def read(self, entry: Entry) -> bytes | None:
+        return read_inside(self.site, entry.file)
 
 
 class TargetFolder:
@@ -145,17 +228,20 @@ class TargetFolder:
         try:
             if not file.is_file() or not file.resolve().is_relative_to(self.root):
                 return None
-        except OSError:
+        except (OSError, RuntimeError, ValueError):
             return None
         return Entry(file, content_type(key), self._cache_control(key))
+
+    def read(self, entry: Entry) -> bytes | None:
+        return read_inside(self.root, entry.file)
 
     def _cache_control(self, key: str) -> str:
         folder = posixpath.dirname(key)
         while True:
             files = self._manifest_files(folder)
             rel = key[len(folder) + 1 :] if folder else key
-            if files is not None and rel in files:
-                return files[rel].get("cache_control", REVALIDATE)
+            if files is not None and isinstance(files.get(rel), dict):
+                return safe_cache_control(files[rel].get("cache_control"))
             if not folder:
                 return REVALIDATE
             folder = posixpath.dirname(folder)
@@ -168,12 +254,18 @@ class TargetFolder:
         files = manifest.get("files") if isinstance(manifest, dict) else None
         return files if isinstance(files, dict) else None
 
+    def _is_file(self, key: str) -> bool:
+        try:
+            return (self.root / key).is_file()
+        except (OSError, ValueError):  # a name too long
+            return False
+
     def error_document(self, key: str) -> Entry | None:
         folder = posixpath.dirname(key)
         while True:
             candidate = posixpath.join(folder, ERROR_DOCUMENT) if folder else ERROR_DOCUMENT
             entry = self.lookup(candidate)
-            if entry is not None and (self.root / folder / MANIFEST_NAME).is_file():
+            if entry is not None and self._is_file(posixpath.join(folder, MANIFEST_NAME)):
                 return entry
             if not folder:
                 return None
@@ -181,14 +273,18 @@ class TargetFolder:
 
 
 def make_server(
-    source: SiteFolder | TargetFolder, host: str = "127.0.0.1", port: int = 8000
-) -> ThreadingHTTPServer:
-    """An HTTP server for ``source``; ``port`` 0 picks a free one. Call ``serve_forever()``."""
+    source: SiteFolder | TargetFolder,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> PooledHTTPServer:
+    """An HTTP server for ``source``; ``port`` 0 picks a free one. Call ``serve_forever()``.
+    A connection idle for ``timeout`` seconds (or that long sending one request) is closed;
+    a fixed pool of threads answers, however many connections are open."""
     home = "/" + quote(source.mount) if isinstance(source, SiteFolder) else "/"
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(PooledRequestHandler):
         server_version = "gallery-serve"
-        protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:
             self._answer(body=True)
@@ -200,13 +296,18 @@ def make_server(
             if urlsplit(self.path).path == "/" and home != "/":
                 answer = Answer(HTTPStatus.FOUND, location=home)  # a convenience, not S3's
             else:
-                answer = resolve(self.path, source.lookup, source.error_document)
+                try:
+                    answer = resolve(self.path, source.lookup, source.error_document)
+                except Exception as exc:  # a bug: one line on stderr and a 500, no traceback
+                    self.log_error("cannot answer %r: %r", self.path, exc)
+                    answer = Answer(HTTPStatus.INTERNAL_SERVER_ERROR)
             data = b""
             if answer.entry is not None:
-                try:
-                    data = answer.entry.file.read_bytes()
-                except OSError:
+                read = source.read(answer.entry)
+                if read is None:  # gone since the lookup, or not inside the served folder
                     answer = Answer(HTTPStatus.NOT_FOUND)
+                else:
+                    data = read
             self.send_response(answer.status)
             if answer.location:
                 self.send_header("Location", answer.location)
@@ -226,15 +327,14 @@ def make_server(
                 super().log_message(format, *args)
 
     try:
-        server = ThreadingHTTPServer((host, port), Handler)
+        server = PooledHTTPServer((host, port), Handler, timeout=timeout)
     except OSError as exc:
         raise GalleryError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    server.daemon_threads = True
     server.verbose = False  # type: ignore[attr-defined]
     return server
 
 
-def serve_in_thread(server: ThreadingHTTPServer) -> threading.Thread:
+def serve_in_thread(server: PooledHTTPServer) -> threading.Thread:
     """Run ``server`` in a daemon thread (for tests and embedding); stop with shutdown()."""
     thread = threading.Thread(target=server.serve_forever, name="gallery-serve", daemon=True)
     thread.start()

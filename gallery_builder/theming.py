@@ -1,5 +1,9 @@
 """Themes as data: a folder with ``theme.toml``, ``templates/`` and ``static/``.
 
+Templates render in a sandbox (:mod:`gallery_builder.template_sandbox`), each page in a worker
+bounded in time and memory (:mod:`gallery_builder.template_worker`): a theme from anywhere can
+make a page, not run code or hang the build.
+
 A theme may ``extends`` another: templates and static files resolve child first, and a template
 can extend the one it overrides with a prefix (``{% extends "default:album.html" %}``). A user's
 folder without a ``theme.toml`` extends ``default`` and may override any single file.
@@ -14,6 +18,9 @@ from pathlib import Path
 import jinja2
 
 from gallery_builder.errors import ThemeError, UnknownTheme
+from gallery_builder.template_sandbox import GallerySandbox
+from gallery_builder.template_worker import BoundedTemplate
+from gallery_builder.template_worker import TemplateFailure as TemplateFailure  # re-exported
 
 THEME_FILE = "theme.toml"
 _THEME_KEYS = {"name", "extends", "description"}
@@ -101,7 +108,9 @@ def theme_chain(spec: str, installed: dict[str, Theme]) -> list[Theme]:
 
 
 def make_environment(chain: list[Theme]) -> jinja2.Environment:
-    """A Jinja2 environment over the chain: child first, ``name:`` prefix for each theme."""
+    """A sandboxed Jinja2 environment over the chain: child first, ``name:`` prefix for each
+    theme; its templates' ``render`` is bounded (:class:`BoundedTemplate`) and raises
+    :class:`TemplateFailure` for any error inside a template."""
     loaders: list[jinja2.BaseLoader] = [
         jinja2.FileSystemLoader(str(t.templates)) for t in chain if t.templates.is_dir()
     ]
@@ -111,7 +120,7 @@ def make_environment(chain: list[Theme]) -> jinja2.Environment:
             delimiter=":",
         )
     )
-    environment = jinja2.Environment(
+    environment = GallerySandbox(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -119,6 +128,7 @@ def make_environment(chain: list[Theme]) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    environment.template_class = BoundedTemplate
     from gallery_builder.rendering import human_date
 
     environment.filters["date"] = human_date

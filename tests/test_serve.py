@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -148,9 +151,9 @@ def test_a_port_in_use_is_a_message(site: Path) -> None:
 
 
 @contextlib.contextmanager
-def serve_command(*args: str | Path) -> Iterator[tuple[int, str]]:
-    """``gallery serve ARGS --port 0`` running in a child process: its port and the path it
-    serves at; stopped on leaving."""
+def serve_process(*args: str | Path) -> Iterator[tuple[subprocess.Popen, int, str]]:
+    """``gallery serve ARGS --port 0`` running in a child process: the process, its port and
+    the path it serves at; stopped on leaving (read its stderr after that)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "gallery_builder", "serve", *map(str, args), "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -161,10 +164,18 @@ def serve_command(*args: str | Path) -> Iterator[tuple[int, str]]:
         if not found:
             process.kill()
             pytest.fail(f"gallery serve said {line!r}; stderr {process.stderr.read()!r}")
-        yield int(found[1]), found[2]
+        yield process, int(found[1]), found[2]
     finally:
         process.terminate()
         process.wait(TIMEOUT)
+
+
+@contextlib.contextmanager
+def serve_command(*args: str | Path) -> Iterator[tuple[int, str]]:
+    """``gallery serve ARGS --port 0`` running in a child process: its port and the path it
+    serves at; stopped on leaving."""
+    with serve_process(*args) as (_, port, path):
+        yield port, path
 
 
 def test_a_site_built_for_another_path_is_served_there(source: Path, out: Path) -> None:
@@ -202,3 +213,188 @@ def test_a_base_path_beyond_ascii_is_redirected_to_escaped(source: Path, out: Pa
         status, headers, _ = fetch(port, "/")
         assert (status, headers["Location"]) == (302, "/%D1%84%D0%BE%D1%82%D0%BE/")
         assert fetch(port, headers["Location"])[0] == 200
+
+
+# --- hostile sites, manifests, requests and clients (issue 8, item 11) ---------------------
+
+
+def raw_request(port: int, target: str | bytes) -> tuple[int, bytes]:
+    """Send ``GET target`` as it is (http.client refuses control characters) and return the
+    status and the raw header block."""
+    if isinstance(target, str):
+        target = target.encode("latin-1")
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+        sock.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head = data.partition(b"\r\n\r\n")[0]
+    return int(head.split(b" ", 2)[1]), head
+
+
+def test_a_symlink_out_of_a_built_site_is_never_served(site: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("the secret")
+    image = next(p for p in read_manifest(site)["files"] if p.endswith(".jpg") and "/" not in p)
+    (site / image).unlink()
+    (site / image).symlink_to(outside / "secret.txt")  # a listed file, now a link out
+    (outside / "trip").mkdir()
+    (outside / "trip" / "index.html").write_text("the secret folder")
+    shutil.rmtree(site / "trip")
+    (site / "trip").symlink_to(outside / "trip", target_is_directory=True)  # a folder link out
+    with serve_process(site) as (process, port, _):
+        for path in (f"/photos/{image}", "/photos/trip/", "/photos/trip/index.html"):
+            status, _, body = fetch(port, path)
+            assert status == 404 and b"secret" not in body, path
+        assert fetch(port, "/photos/")[0] == 200  # the rest of the site is still served
+    assert "Traceback" not in process.stderr.read()
+
+
+def test_a_symlink_out_of_a_file_target_is_never_served(target: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    (outside / "folder").mkdir(parents=True)
+    (outside / "secret.txt").write_text("the secret")
+    (outside / "folder" / "index.html").write_text("the secret folder")
+    (target / "leak.txt").symlink_to(outside / "secret.txt")
+    (target / "photos" / "leak").symlink_to(outside / "folder", target_is_directory=True)
+    (target / "inside.txt").symlink_to(target / "other.txt")  # a link inside is fine
+    with serve_process(target.as_uri()) as (process, port, _):
+        for path in ("/leak.txt", "/photos/leak/", "/photos/leak/index.html"):
+            status, _, body = fetch(port, path)
+            assert status == 404 and b"secret" not in body, path
+        assert fetch(port, "/inside.txt")[2] == b"not a gallery file"
+    assert "Traceback" not in process.stderr.read()
+
+
+HOSTILE_HEADERS = [
+    "text/html\r\nSet-Cookie: x=1",
+    "text/html\nSet-Cookie: x=1",
+    "text/html\rSet-Cookie: x=1",
+    "text/html; charset=\u00fc",  # not ASCII: not a header value
+    "text/html\x00",
+    "",
+    12,
+    None,
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_HEADERS)
+def test_header_values_from_a_manifest_are_never_copied_unchecked(site: Path, hostile) -> None:
+    manifest = read_manifest(site)
+    manifest["files"]["index.html"]["content_type"] = hostile
+    manifest["files"]["index.html"]["cache_control"] = hostile
+    css = next(p for p in manifest["files"] if p.endswith(".css"))
+    manifest["files"][css]["cache_control"] = "max-age=60\r\nX-Injected: 1"
+    manifest["files"]["error.html"] = "not an entry"  # a wrong-typed entry: not served
+    (site / "manifest.json").write_text(json.dumps(manifest))
+    with serve_process(site) as (process, port, _):
+        status, head = raw_request(port, "/photos/")
+        assert status == 200
+        lines = head.split(b"\r\n")[1:]
+        assert all(b":" in line and not line.startswith((b" ", b"\t")) for line in lines), head
+        names = [line.partition(b":")[0].lower() for line in lines]
+        assert b"set-cookie" not in names and len(names) == len(set(names)), head
+        assert b"Content-Type: application/octet-stream" in lines
+        assert b"Cache-Control: no-cache" in lines
+        status, head = raw_request(port, "/photos/" + css)
+        assert status == 200 and b"x-injected" not in head.lower()
+        assert b"Content-Type: text/css; charset=utf-8" in head.split(b"\r\n")
+        assert b"Cache-Control: no-cache" in head.split(b"\r\n")
+        assert raw_request(port, "/photos/error.html")[0] == 404
+        assert raw_request(port, "/photos/gone")[0] == 404  # no error page: a plain 404
+    assert "Traceback" not in process.stderr.read()
+
+
+def test_cache_control_from_a_target_manifest_is_checked(target: Path) -> None:
+    manifest = read_manifest(target / "photos")
+    manifest["files"]["index.html"]["cache_control"] = "no-cache\r\nSet-Cookie: x=1"
+    manifest["files"]["error.html"] = ["not", "an", "entry"]
+    (target / "photos" / "manifest.json").write_text(json.dumps(manifest))
+    with serve_process(target.as_uri()) as (process, port, _):
+        status, head = raw_request(port, "/photos/")
+        assert status == 200 and b"set-cookie" not in head.lower()
+        assert b"Cache-Control: no-cache" in head.split(b"\r\n")
+        assert raw_request(port, "/photos/error.html")[0] == 200
+    assert "Traceback" not in process.stderr.read()
+
+
+HOSTILE_PATHS = [
+    "/photos/%00", "/photos/index.html%00.jpg", "/photos/%2e%2e/%2e%2e/etc/passwd",
+    "/photos/%2E%2E/photos/index.html", "/photos/..%2f..%2fetc%2fpasswd", "/photos/.%2e/",
+    "/photos/..%5c..%5cetc%5cpasswd", "/photos/%5c", "/photos\\..\\index.html",
+    "/photos/%0d%0aSet-Cookie:%20x=1", "/photos/a%0aX-Injected:%201/", "/photos/%7f",
+    "/photos/%ff%fe", "/photos/%ed%a0%80", "/photos/%", "/photos/%zz", "/photos/" + "a" * 300,
+    "/photos/" + "a/" * 3000, "/photos/" + "%e2%82%ac" * 200 + "/", "photos/index.html",
+    "*", "/photos/\xff\xfe", "/photos/trip%00/", "/%2e%2e", "/photos//index.html",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["site", "target"])
+def test_hostile_request_paths_are_refused_without_a_traceback(site: Path, target: Path, kind):
+    served = site if kind == "site" else target.as_uri()
+    with serve_process(served) as (process, port, _):
+        for path in HOSTILE_PATHS:
+            status, head = raw_request(port, path)
+            assert status in (400, 404), (path, status)
+            lowered = head.lower()
+            assert b"set-cookie" not in lowered and b"x-injected" not in lowered, path
+        assert fetch(port, "/photos/")[0] == 200
+    stderr = process.stderr.read()
+    assert "Traceback" not in stderr and "Error" not in stderr, stderr
+
+
+def threads_of(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"^Threads:\s+(\d+)", status, re.M)[1])
+
+
+def test_idle_connections_hold_no_threads(site: Path) -> None:
+    with serve_process(site) as (process, port, _), contextlib.ExitStack() as stack:
+        before = threads_of(process.pid)
+        idle = [
+            stack.enter_context(socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT))
+            for _ in range(300)
+        ]
+        half = idle[::2]
+        for sock in half:  # half send a request's first bytes, then nothing
+            sock.sendall(b"GET /photos/ HTTP/1.1\r\n")
+        status, _, body = fetch(port, "/photos/")  # a normal request is still answered
+        assert status == 200 and body == (site / "index.html").read_bytes()
+        assert threads_of(process.pid) <= max(before, 16), (before, threads_of(process.pid))
+
+
+def test_an_idle_connection_is_closed_after_the_timeout(site: Path) -> None:
+    with serve_process(site, "--timeout", "1") as (_, port, _):
+        quiet = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        slow = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        with quiet, slow:
+            slow.sendall(b"GET /photos/ HTTP/1.1\r\nHost: x\r\n")  # never finished
+            started = time.monotonic()
+            assert quiet.recv(1024) == b""  # closed by the server
+            assert time.monotonic() - started < 5
+            # a slow request is cut off too (a 408 or a plain close, never an answer)
+            assert not slow.recv(65536).startswith(b"HTTP/1.1 200")
+        # a kept-alive connection that went quiet after a request is closed as well
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+        connection.request("GET", "/photos/")
+        assert connection.getresponse().read() == (site / "index.html").read_bytes()
+        time.sleep(2.5)
+        assert connection.sock.recv(1024) == b""
+        connection.close()
+        assert fetch(port, "/photos/")[0] == 200
+
+
+def test_a_kept_alive_connection_answers_pipelined_requests(site: Path) -> None:
+    request = b"GET /photos/ HTTP/1.1\r\nHost: x\r\n\r\n"
+    last = b"HEAD /photos/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    with (
+        serve_process(site) as (_, port, _),
+        socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock,
+    ):
+        sock.sendall(request * 3 + last)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    assert data.count(b"HTTP/1.1 200 OK") == 4
+    assert data.count((site / "index.html").read_bytes()) == 3

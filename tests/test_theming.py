@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pictures
 import pytest
-from conftest import read_manifest
+from conftest import gallery, read_manifest
 
 from gallery_builder.errors import ThemeError
 from gallery_builder.testing import build_gallery, run_cli
@@ -114,6 +115,159 @@ def test_a_template_asking_for_a_missing_asset_fails_cleanly(one: Path, out: Pat
     mine = make_theme(tmp_path / "mine", files={"templates/error.html": "{{ static('x.css') }}"})
     result = run_cli(["build", one, "-o", out, "--theme", mine])
     assert result.exit_code == 1
-    assert "cannot render error.html from error.html" in result.output
-    assert "the theme has no static file 'x.css'" in result.output
+    assert "cannot render error.html: template " in result.output
+    assert "mine/templates/error.html:1: the theme has no static file 'x.css'" in result.output
     assert "Traceback" not in result.output
+
+
+# --- hostile templates (issue 8, item 10): each one Error line naming template and line -------
+
+#: (the template, the file and line the error names, a word the message has)
+HOSTILE_TEMPLATES = {
+    "a range too big": ("ok\n{% for i in range(10**9) %}x{% endfor %}\n", 2, "range"),
+    "nested loops": (
+        "ok\n\n{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+        3,
+        "took more than 3 s",
+    ),
+    "loops over a list with a constant body": (
+        "{% set l = range(2000)|list %}\n{% for a in l %}{% for b in l %}{% for c in l %}"
+        "x{% endfor %}{% endfor %}{% endfor %}\n",
+        None,  # killed by its time or memory limit, wherever it is
+        "",
+    ),
+    "a recursive macro": (
+        "{% macro f() %}\n{{ f() }}\n{% endmacro %}\n{{ f() }}\n",
+        2,
+        "RecursionError",
+    ),
+    "a macro that branches": (
+        "{% macro f(n) %}{{ f(n + 1) }}{{ f(n + 1) }}{% endmacro %}\n{{ f(0) }}\n",
+        1,
+        "RecursionError",
+    ),
+    "a huge string": ("ok\n{% set x = 'a' * 10**10 %}\n", 2, "a template may make"),
+    "a huge list": ("ok\n{% set x = [0] * 10**10 %}{{ x }}\n", 2, "a template may make"),
+    "a huge power": ("ok\n{{ 10 ** (10**10) }}\n", 2, "integer power"),
+    "a power of a power": ("ok\n{{ (-3) ** (10**5) ** 2 }}\n", 2, "integer power"),
+    "a huge product": ("{% set x = 10**20000 %}\n{{ x * x * x * x * x * x }}\n", 2, "product"),
+    "an integer too long to print": ("\n{{ 10**20000 }}\n", 2, "ValueError"),
+    "doubling a string": (
+        "{% set ns = namespace(s='ab') %}{% for i in range(64) %}\n{% set ns.s = ns.s ~ ns.s %}"
+        "{% endfor %}{{ ns.s|length }}\n",
+        None,
+        "",
+    ),
+    "replace that multiplies": (
+        "{% set ns = namespace(s='a' * 1000) %}{% for i in range(9) %}\n"
+        "{% set ns.s = ns.s|replace('a', 'aaaaaaaaaa') %}{% endfor %}\n",
+        2,
+        "a replace",
+    ),
+    "a str method that pads": ("ok\n{{ 'x'.ljust(10**9) }}\n", 2, "ljust"),
+    "the center filter": ("ok\n{{ 'x'|center(10**9) }}\n", 2, "center"),
+    "a percent width": ("ok\n{{ '%999999999d'|format(1) }}\n", 2, "width"),
+    "a percent width operator": ("ok\n{{ '%0999999999d' % 1 }}\n", 2, "width"),
+    "a star width": ("ok\n{{ '%*d' % (999999999, 1) }}\n", 2, "'*' width"),
+    "a format width": ("ok\n{{ '{:>999999999}'.format(1) }}\n", 2, "width"),
+    "a nested format width": ("ok\n{{ '{:>{}}'.format(1, 10**9) }}\n", 2, "width"),
+    "lipsum": ("ok\n{{ lipsum(10**7) }}\n", 2, "lipsum"),
+    "slices": ("ok\n{{ [1]|slice(10**9)|list }}\n", 2, "slice"),
+    "__class__": ("ok\n{{ ''.__class__.__mro__ }}\n", 2, "unsafe"),
+    "__globals__": ("ok\n\n{{ cycler.__init__.__globals__ }}\n", 3, "unsafe"),
+    "a helper's globals": ("ok\n{{ url.__func__.__globals__ }}\n", 2, "unsafe"),
+    "mro": ("ok\n{{ config.__class__.mro() }}\n", 2, "unsafe"),
+    "changing a list": ("{% set l = [1] %}\n{{ l.append(2) }}\n", 2, "unsafe"),
+    "division by zero": ("ok\n\n{{ 1 / 0 }}\n", 3, "division by zero"),
+    "integer division by zero": ("ok\n{{ 1 // 0 }}\n", 2, "ZeroDivisionError"),
+    "modulo by zero": ("ok\n{{ 5 % 0 }}\n", 2, "ZeroDivisionError"),
+    "an undefined name": ("ok\n{{ nope.deeper }}\n", 2, "'nope' is undefined"),
+    "a missing image": ("ok\n{{ image(site.pictures[0], 'nope.jpeg') }}\n", 2, "nope.jpeg"),
+    "a bad argument": ("ok\n{{ range('x') }}\n", 2, "TypeError"),
+    "an included syntax error": ("ok\n{% include 'broken.html' %}\n", ("broken.html", 2), ""),
+    "an included error": ("ok\n{% include 'zero.html' %}\n", ("zero.html", 3), "division"),
+    "a missing include": ("ok\n\n{% include 'gone.html' %}\n", 3, "no template 'gone.html'"),
+}
+HELPERS = {
+    "broken.html": "fine\n{% if %}\n",
+    "zero.html": "fine\n\n{{ 10 / 0 }}\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_TEMPLATES))
+def test_a_hostile_template_fails_with_one_error_line(case: str, one: Path, tmp_path: Path):
+    text, where, words = HOSTILE_TEMPLATES[case]
+    mine = make_theme(tmp_path / "mine", files={"templates/error.html": text} | {
+        f"templates/{name}": body for name, body in HELPERS.items()
+    })  # fmt: skip
+    started = time.monotonic()
+    run = gallery(
+        "build", one, "-o", tmp_path / "out", "--theme", mine,
+        env={"GALLERY_TEMPLATE_TIMEOUT": "3"}, timeout=60,
+    )  # fmt: skip
+    assert time.monotonic() - started < 30
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr + run.stdout
+    errors = [line for line in run.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, run.stderr
+    assert run.stderr.strip().endswith(errors[0])  # and nothing after it
+    name, line = where if isinstance(where, tuple) else ("error.html", where)
+    assert errors[0].startswith("Error: cannot render error.html: template ")
+    if line is None:
+        assert f"mine/templates/{name}" in errors[0], errors[0]
+    else:
+        assert f"mine/templates/{name}:{line}: " in errors[0], errors[0]
+    assert words in errors[0]
+
+
+def test_a_page_that_is_not_valid_unicode_is_one_error_line(one: Path, tmp_path: Path) -> None:
+    mine = make_theme(tmp_path / "mine", files={"templates/error.html": "ok {{ '\\udc80' }}\n"})
+    run = gallery("build", one, "-o", tmp_path / "out", "--theme", mine)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    errors = [line for line in run.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "cannot render error.html" in errors[0], run.stderr
+    assert "not valid Unicode" in errors[0]
+
+
+def test_a_template_syntax_error_names_file_and_line_through_the_cli(one: Path, tmp_path):
+    mine = make_theme(tmp_path / "mine", files={"templates/album.html": "a\nb\n{% for %}\n"})
+    run = gallery("build", one, "-o", tmp_path / "out", "--theme", mine)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    errors = [line for line in run.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "mine/templates/album.html:3: " in errors[0], run.stderr
+
+
+def test_a_bad_template_timeout_setting_is_a_usage_error(one: Path, tmp_path: Path) -> None:
+    run = gallery("build", one, "-o", tmp_path / "out", env={"GALLERY_TEMPLATE_TIMEOUT": "soon"})
+    assert run.returncode == 2 and "GALLERY_TEMPLATE_TIMEOUT='soon'" in run.stderr
+
+
+def test_the_sandbox_still_lets_a_theme_do_what_pages_need(one: Path, out: Path, tmp_path):
+    page = (
+        "{% extends 'default:base.html' %}"
+        "{% from 'default:macros.html' import responsive_image with context %}"
+        "{% block main %}"
+        "{% set ns = namespace(n=0) %}{% for a in site.albums() %}{% set ns.n = ns.n + 1 %}"
+        "{% endfor %}albums={{ ns.n }};"
+        "count={{ site.root.picture_count() }};"
+        "rule={{ '-' * 5 }};pad={{ '%03d'|format(7) }};fmt={{ '{:>4}'.format('x') }};"
+        "keys={{ site.pictures[0].derivatives.keys()|list|length > 0 }};"
+        "dict={{ dict(a=1)|tojson }};big={{ 2**64 }};"
+        "loop={% for i in range(3) %}{{ loop.index }}{% endfor %};"
+        "date={{ '2024-05-17T10:42:00'|date }};"
+        "{{ responsive_image(site.pictures[0], 'alt') }}"
+        "{% endblock %}"
+    )
+    mine = make_theme(tmp_path / "mine", files={"templates/error.html": page})
+    build_gallery(one, out, theme=str(mine))
+    html = (out / "error.html").read_text()
+    for expected in ("albums=1;", "count=1;", "rule=-----;", "pad=007;", "fmt=   x;",
+                     "keys=True;", 'dict={"a": 1};', "big=18446744073709551616;",
+                     "loop=123;", "date=17 May 2024;", "<picture"):  # fmt: skip
+        assert expected in html, expected
+    assert '<link rel="stylesheet" href="/photos/_static/style.' in html
+
+
+def test_the_minimal_theme_still_builds(one: Path, out: Path) -> None:
+    build_gallery(one, out, theme="minimal")
+    assert "<footer" in (out / "index.html").read_text()
