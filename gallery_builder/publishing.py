@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from gallery_builder.errors import GalleryError
+from gallery_builder.errors import GalleryError, SettingError
+from gallery_builder.keys import ALLOWED, key_problem, prefix_problem, too_long
 from gallery_builder.manifest import FORMAT, MANIFEST_NAME, dumps
 from gallery_builder.plan import (
     ManifestError,
@@ -52,11 +53,12 @@ class Publisher(Protocol):
     def read(self, key: str) -> tuple[bytes, str] | None:
         """The object's bytes and ETag (hex MD5 for a plain upload), or None if absent."""
 
-    def existing(self, entries: dict[str, dict[str, Any]]) -> set[str]:
+    def existing(self, entries: dict[str, dict[str, Any]], *, headers: bool = True) -> set[str]:
         """Those of the keys in ``entries`` (key -> manifest entry) already stored with the
         entry's bytes (``md5``) and headers (``content_type``, ``cache_control``, where the
         store keeps headers): what an interrupted publish already sent. Asked only when
-        there is something to upload."""
+        there is something to upload. ``headers=False``: the bytes alone (asked only when
+        migrating from the original script, whose uploads carry no headers of ours)."""
 
     def upload(self, key: str, file: Path, entry: dict[str, Any]) -> None:
         """Store ``file`` under ``key`` with the headers in ``entry`` (content_type,
@@ -78,7 +80,10 @@ class Publisher(Protocol):
 
     # Optional: url(key) -> str, the public URL of a key (the command prints it; without it,
     # ``location + key``); website_url() -> str, a web host's root URL (printed as "website:");
-    # prefix_hint, the prefix the TARGET named (s3://bucket/PREFIX).
+    # prefix_hint, the prefix the TARGET named (s3://bucket/PREFIX); max_key_bytes, the
+    # longest key the store takes (UTF-8 bytes; longer ones are refused before any write);
+    # confine(prefix), called before any request: a store whose keys map to paths (file://)
+    # refuses from then on a key that resolves outside the gallery's folder.
     # Optional: a publisher to a web host may also set the hosting up (see s3_publisher):
     # hosting_fingerprint(prefix) -> str, the fingerprint of the settings it would apply;
     # set_up_hosting(prefix) -> list[str], applying them (idempotent) and returning notes on
@@ -154,6 +159,54 @@ def join_key(prefix: str, path: str) -> str:
     return f"{prefix}/{path}" if prefix else path
 
 
+def check_prefix(prefix: str) -> None:
+    """Refuse a prefix that is not a plain relative key (a usage error)."""
+    problem = prefix_problem(prefix)
+    if problem:
+        raise SettingError(
+            f"the prefix {prefix!r} {problem}: a prefix is {ALLOWED} (e.g. trips/2024)"
+        )
+
+
+def check_site(site: Path, manifest: Any, publisher: Publisher, prefix: str) -> None:
+    """Before any request: the prefix and every key the site would write are safe keys, short
+    enough for the store, and every file the site's manifest lists is there."""
+    check_prefix(prefix)
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict):
+        raise GalleryError(f"{site / MANIFEST_NAME} has no 'files' table; build the site again")
+    limit = getattr(publisher, "max_key_bytes", None)
+    missing = []
+    for path, entry in files.items():
+        problem = key_problem(path)
+        if problem:
+            raise GalleryError(
+                f"{site / MANIFEST_NAME} lists an unsafe path {path!r} ({problem}); "
+                "build the site again"
+            )
+        if not isinstance(entry, dict) or not isinstance(entry.get("md5"), str):
+            raise GalleryError(
+                f"{site / MANIFEST_NAME} lists {path!r} without an md5; build the site again"
+            )
+        if limit and too_long(join_key(prefix, path), limit):
+            raise GalleryError(
+                f"the key {join_key(prefix, path)!r} is over the store's limit of {limit} bytes "
+                "(UTF-8): shorten the prefix or that file's name (its album folders), then "
+                "build again; nothing was sent"
+            )
+        if not (site / path).is_file():
+            missing.append(path)
+    if missing:
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        raise GalleryError(
+            f"{site / missing[0]}{more} listed in {site / MANIFEST_NAME} is missing: the site "
+            "changed since it was built; build it again, then publish; nothing was sent"
+        )
+    confine = getattr(publisher, "confine", None)  # optional: see Publisher
+    if confine is not None:
+        confine(prefix)
+
+
 def publish(
     site: Path,
     publisher: Publisher,
@@ -162,11 +215,16 @@ def publish(
     dry_run: bool = False,
     keep_stale: bool = False,
     reconfigure: bool = False,
+    take_over: bool = False,
     on_upload: Callable[[str], None] = lambda key: None,
     workers: int = UPLOAD_WORKERS,
 ) -> PublishResult:
-    """Make the gallery at ``publisher``/``prefix`` equal the built ``site``."""
+    """Make the gallery at ``publisher``/``prefix`` equal the built ``site``.
+
+    ``take_over``: a ``manifest.json`` at the prefix that is not a gallery's is replaced by
+    ours, and none of the files it lists is deleted (they were never the gallery's)."""
     manifest, manifest_bytes = read_site_manifest(site)
+    check_site(site, manifest, publisher, prefix)
     manifest_key = join_key(prefix, MANIFEST_NAME)
     hosting = getattr(publisher, "hosting_fingerprint", None)
     fingerprint = hosting(prefix) if hosting else None
@@ -175,9 +233,9 @@ def publish(
     remote = publisher.read(manifest_key)
     base_etag = remote[1] if remote else None
     try:
-        state = read_remote_manifest(remote[0] if remote else None)
+        state = read_remote_manifest(remote[0] if remote else None, take_over=take_over)
     except ManifestError as exc:
-        raise GalleryError(f"{publisher.location}: {exc}") from None
+        raise GalleryError(f"{publisher.location}{manifest_key} {exc}") from None
     plan = plan_publish(manifest["files"], state, keep_stale=keep_stale)
     result = PublishResult(plan=plan, prefix=prefix, location=publisher.location)
     same_manifest = remote is not None and remote[0] == manifest_bytes
@@ -198,6 +256,10 @@ def publish(
         checked = {join_key(prefix, u.path): u.entry for u in plan.uploads if u.bytes_needed}
         arrived = publisher.existing(checked) if checked else set()
         skip = {u.path for u in plan.uploads if join_key(prefix, u.path) in arrived}
+        # the original script's manifest carries no headers, and may list what is gone: its
+        # objects are copied in place only where their bytes are still there, else sent
+        scripts = {join_key(prefix, u.path): u.entry for u in plan.uploads if u.is_script}
+        script_bytes = publisher.existing(scripts, headers=False) if scripts else set()
         failed = threading.Event()
 
         def send(upload: Any) -> str:
@@ -205,7 +267,7 @@ def publish(
             if upload.path in skip or failed.is_set():
                 return upload.path
             try:
-                if upload.bytes_needed:
+                if upload.bytes_needed and not (upload.is_script and key in script_bytes):
                     publisher.upload(key, site / upload.path, upload.entry)
                 else:
                     publisher.retag(key, upload.entry)
