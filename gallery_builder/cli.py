@@ -20,8 +20,9 @@ from gallery_builder.plugin_manager import (
     get_plugin_manager,
 )
 from gallery_builder.progress import reporter_for
-from gallery_builder.publishing import check_prefix, publisher_for, read_site_manifest
+from gallery_builder.publish_checks import check_prefix
 from gallery_builder.publishing import publish as publish_site
+from gallery_builder.publishing import publisher_for, read_site_manifest
 from gallery_builder.redact import redact_urls
 
 EXIT_FAILURE = 1

@@ -47,6 +47,11 @@ def key_problem(key: object) -> str | None:
     return None
 
 
+def join_key(prefix: str, path: str) -> str:
+    """The key of ``path`` in the gallery at ``prefix`` ("" is the bucket's root)."""
+    return f"{prefix}/{path}" if prefix else path
+
+
 def prefix_problem(prefix: str) -> str | None:
     """Why ``prefix`` cannot hold a gallery (the empty prefix is the bucket's root)."""
     return None if prefix == "" else key_problem(prefix)

@@ -97,7 +97,7 @@ def _parse_remote(data: bytes) -> RemoteState:
             legacy=True,
             exists=True,
         )
-    raise ManifestError(f"is not a gallery's: {problem}; {_ADVICE}")
+    raise ManifestError(f"is not a gallery's: it holds {_kind(manifest)}, and {problem}; {_ADVICE}")
 
 
 def _ours(manifest: dict[str, Any]) -> RemoteState:
@@ -134,8 +134,6 @@ def _legacy_problem(manifest: dict[str, Any]) -> str | None:
 
     Any flat object of strings is not enough (a web app's or a bundler's manifest.json is
     one too, and the files it lists are not ours to delete)."""
-    if not manifest:
-        return "an empty object"
     for key, value in manifest.items():
         if not isinstance(value, str):
             return f"{key!r} maps to {_kind(value)}"

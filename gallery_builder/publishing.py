@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from gallery_builder.errors import GalleryError, SettingError
-from gallery_builder.keys import ALLOWED, key_problem, prefix_problem, too_long
+from gallery_builder.errors import GalleryError
+from gallery_builder.keys import join_key
 from gallery_builder.manifest import FORMAT, MANIFEST_NAME, dumps
 from gallery_builder.plan import (
     ManifestError,
@@ -33,6 +33,7 @@ from gallery_builder.plan import (
     read_remote_manifest,
 )
 from gallery_builder.plugin_manager import GalleryPluginManager
+from gallery_builder.publish_checks import check_site
 
 #: uploads at a time (botocore's connection pool holds 10 by default)
 UPLOAD_WORKERS = 10
@@ -82,8 +83,9 @@ class Publisher(Protocol):
     # ``location + key``); website_url() -> str, a web host's root URL (printed as "website:");
     # prefix_hint, the prefix the TARGET named (s3://bucket/PREFIX); max_key_bytes, the
     # longest key the store takes (UTF-8 bytes; longer ones are refused before any write);
-    # confine(prefix), called before any request: a store whose keys map to paths (file://)
-    # refuses from then on a key that resolves outside the gallery's folder.
+    # confine(prefix, keys=()), called before any request, then with every key the plan
+    # writes or deletes before the first write: a store whose keys map to paths (file://)
+    # refuses a key that resolves outside the gallery's folder (then and at each access).
     # Optional: a publisher to a web host may also set the hosting up (see s3_publisher):
     # hosting_fingerprint(prefix) -> str, the fingerprint of the settings it would apply;
     # set_up_hosting(prefix) -> list[str], applying them (idempotent) and returning notes on
@@ -155,58 +157,6 @@ def read_site_manifest(site: Path) -> tuple[dict[str, Any], bytes]:
         raise GalleryError(f"{path} is not JSON ({exc}); build the site again") from None
 
 
-def join_key(prefix: str, path: str) -> str:
-    return f"{prefix}/{path}" if prefix else path
-
-
-def check_prefix(prefix: str) -> None:
-    """Refuse a prefix that is not a plain relative key (a usage error)."""
-    problem = prefix_problem(prefix)
-    if problem:
-        raise SettingError(
-            f"the prefix {prefix!r} {problem}: a prefix is {ALLOWED} (e.g. trips/2024)"
-        )
-
-
-def check_site(site: Path, manifest: Any, publisher: Publisher, prefix: str) -> None:
-    """Before any request: the prefix and every key the site would write are safe keys, short
-    enough for the store, and every file the site's manifest lists is there."""
-    check_prefix(prefix)
-    files = manifest.get("files") if isinstance(manifest, dict) else None
-    if not isinstance(files, dict):
-        raise GalleryError(f"{site / MANIFEST_NAME} has no 'files' table; build the site again")
-    limit = getattr(publisher, "max_key_bytes", None)
-    missing = []
-    for path, entry in files.items():
-        problem = key_problem(path)
-        if problem:
-            raise GalleryError(
-                f"{site / MANIFEST_NAME} lists an unsafe path {path!r} ({problem}); "
-                "build the site again"
-            )
-        if not isinstance(entry, dict) or not isinstance(entry.get("md5"), str):
-            raise GalleryError(
-                f"{site / MANIFEST_NAME} lists {path!r} without an md5; build the site again"
-            )
-        if limit and too_long(join_key(prefix, path), limit):
-            raise GalleryError(
-                f"the key {join_key(prefix, path)!r} is over the store's limit of {limit} bytes "
-                "(UTF-8): shorten the prefix or that file's name (its album folders), then "
-                "build again; nothing was sent"
-            )
-        if not (site / path).is_file():
-            missing.append(path)
-    if missing:
-        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
-        raise GalleryError(
-            f"{site / missing[0]}{more} listed in {site / MANIFEST_NAME} is missing: the site "
-            "changed since it was built; build it again, then publish; nothing was sent"
-        )
-    confine = getattr(publisher, "confine", None)  # optional: see Publisher
-    if confine is not None:
-        confine(prefix)
-
-
 def publish(
     site: Path,
     publisher: Publisher,
@@ -237,6 +187,10 @@ def publish(
     except ManifestError as exc:
         raise GalleryError(f"{publisher.location}{manifest_key} {exc}") from None
     plan = plan_publish(manifest["files"], state, keep_stale=keep_stale)
+    confine = getattr(publisher, "confine", None)
+    if confine is not None and not dry_run:  # every path this plan touches, before any write
+        touched = [u.path for u in plan.uploads] + list(plan.deletes)
+        confine(prefix, [join_key(prefix, path) for path in touched])
     result = PublishResult(plan=plan, prefix=prefix, location=publisher.location)
     same_manifest = remote is not None and remote[0] == manifest_bytes
     if dry_run or (plan.changes_nothing and same_manifest):

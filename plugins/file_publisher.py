@@ -10,7 +10,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -34,10 +34,13 @@ class FilePublisher:
         self._base = root
         self._prefix = ""
 
-    def confine(self, prefix: str) -> None:
-        """From now on, every key must resolve inside ``root/prefix`` (symlinks followed)."""
+    def confine(self, prefix: str, keys: Iterable[str] = ()) -> None:
+        """From now on, every key must resolve inside ``root/prefix`` (symlinks followed);
+        ``keys`` are checked at once, so that a plan is refused before its first write."""
         self._prefix = prefix
         self._base = self.root / prefix if prefix else self.root
+        for key in keys:
+            self._path(key)
 
     def url(self, key: str) -> str:
         """A file URL; a folder's is its index.html, which no browser opens by itself."""

@@ -146,14 +146,36 @@ def test_a_folder_symlinked_out_of_the_gallery_is_not_written_through(
     trip.rmdir()
     trip.symlink_to(world / "other", target_is_directory=True)
     new_page(site, "trip/index.html")
-    other_before = snapshot(world / "other")
+    before = snapshot(world)
     outside_before = (tmp_path / "outside.txt").read_bytes()
     result = run_cli(["publish", world.as_uri(), "--site", site])
     assert result.exit_code == 1, result.output
     line = error_line(result.output)
     assert "outside the gallery's folder" in line and "trip" in line
-    assert snapshot(world / "other") == other_before
+    # refused before the first write: the other gallery, and ours, as they were
+    assert snapshot(world) == before
     assert (tmp_path / "outside.txt").read_bytes() == outside_before
+
+
+def test_a_file_symlinked_out_of_the_gallery_is_not_deleted_through(
+    source: Path, site: Path, world: Path, tmp_path: Path
+) -> None:
+    # a page the gallery owns is now a link to a file outside: the publish that deletes the
+    # page must not reach the file (nor read it as the gallery's)
+    live = world / "photos" / "trip" / "day" / "index.html"
+    live.unlink()
+    live.symlink_to(tmp_path / "outside.txt")
+    for path in (source / "Trip").rglob("*"):
+        if path.is_file():
+            path.unlink()
+    build_gallery(source, site)
+    before = snapshot(world)
+    result = run_cli(["publish", world.as_uri(), "--site", site])
+    assert result.exit_code == 1, result.output
+    assert "outside the gallery's folder" in error_line(result.output)
+    assert snapshot(world) == before and (tmp_path / "outside.txt").read_text() == (
+        "not the gallery's"
+    )
 
 
 def test_a_gallery_folder_that_is_itself_a_symlink_is_published_into(
