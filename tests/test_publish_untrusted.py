@@ -189,6 +189,27 @@ def test_a_gallery_folder_that_is_itself_a_symlink_is_published_into(
     assert snapshot(tmp_path / "disk") == site_files(site)
 
 
+@pytest.mark.parametrize("key", ["../outside.txt", "../../outside.txt", "a\x00b", "/ABSOLUTE"])
+def test_an_unsafe_path_in_the_sites_own_manifest_is_refused_before_any_write(
+    site: Path, tmp_path: Path, key: str
+) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not the gallery's")
+    key = hostile(key, outside)
+    manifest = read_manifest(site)
+    manifest["files"][key] = {
+        **entry(hashlib.md5(b"evil").hexdigest()),
+        "content_type": "text/plain",
+    }
+    (site / "manifest.json").write_text(json.dumps(manifest))
+    before = outside.read_text()
+    target = tmp_path / "www"
+    result = run_cli(["publish", target.as_uri(), "--site", site])
+    assert result.exit_code == 1, result.output
+    assert f"lists {key!r}, which" in error_line(result.output)
+    assert outside.read_text() == before and not target.exists()
+
+
 # --- 2. a manifest.json that is not a gallery's ----------------------------------------------
 
 WEBPACK = {"main.js": "main.1a2b3c.js", "index.html": "index.html", "app.css": "app.9f.css"}
@@ -602,3 +623,38 @@ def test_the_file_publisher_refuses_an_unsafe_key_itself(tmp_path: Path) -> None
             publisher.delete([key])
     assert (tmp_path / "outside.txt").read_text() == "kept"
     assert os.listdir(root) == []
+
+
+# --- the rules themselves (pure) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", [k for k in HOSTILE if k != "/ABSOLUTE"] + ["/etc/passwd", 7])
+def test_key_problem_names_what_is_wrong(key: object) -> None:
+    from gallery_builder.keys import key_problem
+
+    assert key_problem(key)
+
+
+@pytest.mark.parametrize(
+    "key", ["a.jpg", "Trip/B and C.JPG", "été/#1?50%.png", "a.b..c/d", "_static/x.css", " x"]
+)
+def test_key_problem_lets_ordinary_names_through(key: str) -> None:
+    from gallery_builder.keys import key_problem
+
+    assert key_problem(key) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ('URL: "http://AKIA:wJalr@127.0.0.1:9/b/k"', 'URL: "http://***@127.0.0.1:9/b/k"'),
+        ("`https://AKIA:wJ/alr@host` bad", "`https://***@host` bad"),
+        ("http://h/k?X-Amz-Signature=wJalr&uploads", "http://h/k?X-Amz-Signature=***&uploads"),
+        ("s3://AKIA:wJalr@bucket/p and file://u:wJalr@h/x", "s3://***@bucket/p and file://***@h/x"),
+        ("no URL here", "no URL here"),
+    ],
+)
+def test_redact_urls_hides_userinfo_and_query_values(text: str, shown: str) -> None:
+    from gallery_builder.redact import redact_urls
+
+    assert redact_urls(text) == shown
