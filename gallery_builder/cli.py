@@ -34,9 +34,9 @@ class AppContext:
     pm: GalleryPluginManager
 
 
-def _fail(message: str, code: int = EXIT_FAILURE) -> None:
-    # a URL the user wrote or a library quotes may carry credentials: never shown
-    click.echo(f"Error: {redact_urls(message)}", err=True)
+def _fail(message: str, code: int = EXIT_FAILURE, *, urls: tuple[str | None, ...] = ()) -> None:
+    # a URL the user wrote (``urls``) or a library quotes may carry credentials: never shown
+    click.echo(f"Error: {redact_urls(message, *urls)}", err=True)
     sys.exit(code)
 
 
@@ -231,9 +231,9 @@ def publish(
             reconfigure=reconfigure, take_over=take_over, on_upload=on_upload,
         )  # fmt: skip
     except SettingError as exc:
-        _fail(str(exc), EXIT_USAGE)
+        _fail(str(exc), EXIT_USAGE, urls=(target, endpoint_url))
     except GalleryError as exc:
-        _fail(str(exc))
+        _fail(str(exc), urls=(target, endpoint_url))
     if dry_run:
         for line in result.plan.lines():
             click.echo(line)
@@ -241,7 +241,7 @@ def publish(
                    f"{len(result.plan.deletes)} to delete; nothing sent")  # fmt: skip
         return
     for note in result.notes:
-        click.echo(f"warning: {redact_urls(note)}", err=True)
+        click.echo(f"warning: {redact_urls(note, target, endpoint_url)}", err=True)
     click.echo(result.summary())
     base = f"{prefix}/" if prefix else ""
     website = getattr(publisher, "website_url", None)  # optional: a web host's root URL

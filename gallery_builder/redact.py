@@ -35,6 +35,20 @@ def _hide_value(parameter: str) -> str:
     return f"{name}={HIDDEN}" if equals and value else parameter
 
 
-def redact_urls(text: str) -> str:
-    """``text`` with every URL in it redacted (see :func:`redact_url`)."""
+def userinfo(url: str) -> str:
+    """The userinfo of ``url`` as written (what stands before the last ``@`` ahead of the
+    query, after the scheme), or "" when it has none."""
+    rest = url.partition("://")[2] if "://" in url else url
+    head = rest.partition("?")[0]
+    return head.rpartition("@")[0]
+
+
+def redact_urls(text: str, *known: str | None) -> str:
+    """``text`` with every URL in it redacted (see :func:`redact_url`). The userinfo of each
+    ``known`` URL (one the user gave) is hidden wherever it appears, even where the URL is
+    not recognisable as one (a password with a space in it)."""
+    for url in known:
+        secret = userinfo(url or "")
+        if secret:
+            text = text.replace(secret, HIDDEN)
     return _URL.sub(lambda match: redact_url(match[0]), text)

@@ -197,10 +197,11 @@ class S3Publisher:
             )
         # botocore's messages quote the endpoint URL, credentials written into it included
         if isinstance(exc, EndpointConnectionError):
-            return GalleryError(f"cannot reach S3: {redact_urls(str(exc))}")
+            return GalleryError(f"cannot reach S3: {redact_urls(str(exc), self._endpoint)}")
         if not isinstance(exc, ClientError):
             return GalleryError(
-                f"S3 request failed: {redact_urls(str(exc))}; run gallery publish again"
+                f"S3 request failed: {redact_urls(str(exc), self._endpoint)}; run gallery "
+                "publish again"
             )
         error = exc.response.get("Error", {})
         code, operation = error.get("Code", ""), exc.operation_name
@@ -210,7 +211,7 @@ class S3Publisher:
                 f"access denied to {operation} on bucket {self.bucket}: your IAM identity "
                 f"needs {need}" + (_BPA_HINT if operation == "PutBucketPolicy" else "")
             )
-        message = redact_urls(error.get("Message") or "no message")
+        message = redact_urls(error.get("Message") or "no message", self._endpoint)
         return GalleryError(
             f"S3 refused {operation} on bucket {self.bucket}: {code} ({message}); the live "
             "gallery is still whole: fix that, then run gallery publish again"
@@ -511,9 +512,13 @@ class S3Publisher:
         return True
 
     @property
+    def _endpoint(self) -> str:
+        return getattr(self.client.meta, "endpoint_url", None) or ""
+
+    @property
     def _store(self) -> str:
-        endpoint = getattr(self.client.meta, "endpoint_url", None) or "the store"
-        return f"the store at {redact_urls(endpoint)}" if "://" in endpoint else endpoint
+        endpoint = self._endpoint or "the store"
+        return f"the store at {redact_urls(endpoint, endpoint)}" if "://" in endpoint else endpoint
 
     def _ensure_bucket(self) -> None:
         from botocore.exceptions import ClientError

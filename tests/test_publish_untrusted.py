@@ -528,6 +528,7 @@ def no_secret(text: str) -> None:
         f"http://{KEY_ID}:{SECRET}@127.0.0.1:{{port}}",
         f"http://{KEY_ID}:{SECRET[:10]}/{SECRET[10:]}@127.0.0.1:{{port}}",  # a raw '/'
         f"http://127.0.0.1:{{port}}/?X-Amz-Credential={KEY_ID}&X-Amz-Signature={SECRET}",
+        f"http://{KEY_ID}:{SECRET[:10]} {SECRET[10:]}@127.0.0.1:{{port}}",  # a raw space
     ],
 )
 def test_credentials_in_an_unreachable_endpoint_url_are_not_echoed(
@@ -538,6 +539,13 @@ def test_credentials_in_an_unreachable_endpoint_url_are_not_echoed(
     assert result.returncode in (1, 2), result.stderr
     assert "Traceback" not in result.stderr
     assert "Error: " in result.stderr
+    no_secret(result.stdout + result.stderr)
+
+
+def test_credentials_in_aws_endpoint_url_are_not_echoed(site: Path) -> None:
+    endpoint = f"http://{KEY_ID}:{SECRET[:10]} {SECRET[10:]}@127.0.0.1:{free_port()}"
+    result = gallery("publish", BUCKET, "--site", site, env={"AWS_ENDPOINT_URL": endpoint})
+    assert result.returncode == 1 and "Error: cannot reach S3" in result.stderr, result.stderr
     no_secret(result.stdout + result.stderr)
 
 
