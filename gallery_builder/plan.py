@@ -81,6 +81,8 @@ def _parse_remote(data: bytes) -> RemoteState:
         manifest = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ManifestError(f"is not JSON ({exc}); {_ADVICE}") from None
+    except RecursionError:
+        raise ManifestError(f"is JSON nested too deeply to be a gallery's; {_ADVICE}") from None
     if not isinstance(manifest, dict):
         raise ManifestError(f"is not a JSON object but {_kind(manifest)}; {_ADVICE}")
     if manifest.get("format") == FORMAT:
@@ -107,7 +109,10 @@ def _ours(manifest: dict[str, Any]) -> RemoteState:
     for key, entry in files.items():
         problem = key_problem(key)
         if problem:
-            raise ManifestError(f"lists an unsafe key {key!r} ({problem}); {_ADVICE}")
+            raise ManifestError(
+                f"lists an unsafe key {key!r} ({problem}), which no gallery writes: nothing "
+                f"was deleted or written; {_ADVICE}"
+            )
         if not isinstance(entry, dict):
             raise ManifestError(
                 f"lists {key!r} with {_kind(entry)} where an entry (an object) belongs; " + _ADVICE

@@ -39,8 +39,9 @@ def check_site(site: Path, manifest: Any, publisher: Any, prefix: str) -> None:
         problem = key_problem(path)
         if problem:
             raise GalleryError(
-                f"{site / MANIFEST_NAME} lists an unsafe path {path!r} ({problem}); "
-                "build the site again"
+                f"{site / MANIFEST_NAME} lists {path!r}, which {problem}: no publish writes "
+                "such a key; rename the file it comes from in the source folder, then build "
+                "the site again"
             )
         if not isinstance(entry, dict) or not isinstance(entry.get("md5"), str):
             raise GalleryError(

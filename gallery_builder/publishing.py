@@ -192,6 +192,11 @@ def publish(
         touched = [u.path for u in plan.uploads] + list(plan.deletes)
         confine(prefix, [join_key(prefix, path) for path in touched])
     result = PublishResult(plan=plan, prefix=prefix, location=publisher.location)
+    if state.taken_over:
+        result.notes.append(
+            f"took over {publisher.location}{manifest_key}, which was not a gallery's: it is "
+            "replaced by the gallery's, and none of the files it listed is deleted"
+        )
     same_manifest = remote is not None and remote[0] == manifest_bytes
     if dry_run or (plan.changes_nothing and same_manifest):
         return result  # a no-op publish costs the one read above

@@ -68,10 +68,16 @@ class FilePublisher:
         return path
 
     def read(self, key: str) -> tuple[bytes, str] | None:
+        path = self._path(key)
         try:
-            data = self._path(key).read_bytes()
+            data = path.read_bytes()
         except (FileNotFoundError, NotADirectoryError):
             return None
+        except IsADirectoryError:
+            raise GalleryError(
+                f"{path} is a folder where the gallery keeps a file; move it away, then "
+                "publish again"
+            ) from None
         return data, hashlib.md5(data).hexdigest()
 
     def existing(self, entries: dict[str, dict[str, Any]], *, headers: bool = True) -> set[str]:

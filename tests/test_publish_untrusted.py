@@ -250,6 +250,7 @@ def test_take_over_replaces_the_foreign_manifest_and_deletes_none_of_its_files(
     before = app_folder(target, FOREIGN[kind])
     result = run_cli(["publish", target.as_uri(), "--site", site, "--take-over"])
     assert result.exit_code == 0, result.output
+    assert "warning: took over " in result.output and "none of the files" in result.output
     assert read_manifest(target / "photos")["format"] == FORMAT
     now = snapshot(target / "photos")
     # the app's files stay (index.html is the gallery's now: taken over, as asked)
@@ -403,6 +404,35 @@ def test_a_wrong_typed_remote_entry_is_a_clear_error(
     assert isinstance(result.exception, SystemExit)
     assert "manifest.json lists 'a.jpg' with" in error_line(result.output)
     assert (target / "photos" / "manifest.json").read_bytes() == data
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (json.dumps({"a.jpg": {"md5": "0" * 32}}).encode(), "'a.jpg' maps to an object"),
+    ],
+)
+def test_an_unreadable_remote_manifest_is_one_error_line(
+    site: Path, tmp_path: Path, data: bytes, message: str
+) -> None:
+    target = tmp_path / "www"
+    (target / "photos").mkdir(parents=True)
+    (target / "photos" / "manifest.json").write_bytes(data)
+    result = run_cli(["publish", target.as_uri(), "--site", site])
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert message in error_line(result.output)
+    assert (target / "photos" / "manifest.json").read_bytes() == data
+
+
+def test_a_folder_where_the_manifest_belongs_is_one_error_line(site: Path, tmp_path) -> None:
+    target = tmp_path / "www"
+    (target / "photos" / "manifest.json").mkdir(parents=True)
+    result = run_cli(["publish", target.as_uri(), "--site", site])
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "is a folder where the gallery keeps a file" in error_line(result.output)
 
 
 def test_a_hosting_fingerprint_that_is_not_a_string_is_a_clear_error(
