@@ -21,8 +21,10 @@ from gallery_builder.plugin_manager import (
     get_plugin_manager,
 )
 from gallery_builder.progress import reporter_for
+from gallery_builder.publish_checks import check_prefix
 from gallery_builder.publishing import publish as publish_site
 from gallery_builder.publishing import publisher_for, read_site_manifest
+from gallery_builder.redact import redact_urls
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -33,8 +35,9 @@ class AppContext:
     pm: GalleryPluginManager
 
 
-def _fail(message: str, code: int = EXIT_FAILURE) -> None:
-    click.echo(f"Error: {message}", err=True)
+def _fail(message: str, code: int = EXIT_FAILURE, *, urls: tuple[str | None, ...] = ()) -> None:
+    # a URL the user wrote (``urls``) or a library quotes may carry credentials: never shown
+    click.echo(f"Error: {redact_urls(message, *urls)}", err=True)
     sys.exit(code)
 
 
@@ -177,6 +180,10 @@ def themes(app: AppContext) -> None:
 @click.option("--dry-run", is_flag=True, help="Print the plan; send no write.")
 @click.option("--keep-stale", is_flag=True, help="Delete nothing, not even what the gallery wrote.")
 @click.option("--reconfigure", is_flag=True, help="Apply the hosting settings even if unchanged.")
+@click.option(
+    "--take-over", is_flag=True,
+    help="Replace a manifest.json at the prefix that is not a gallery's; delete none of its files.",
+)  # fmt: skip
 @click.option("-v", "--verbose", is_flag=True, help="List each uploaded file's URL.")
 @click.pass_obj
 def publish(
@@ -190,6 +197,7 @@ def publish(
     dry_run: bool,
     keep_stale: bool,
     reconfigure: bool,
+    take_over: bool,
     verbose: bool,
 ) -> None:
     """Publish the built site to TARGET: s3://bucket[/prefix], a bare bucket name, or
@@ -200,7 +208,8 @@ def publish(
         publisher = factory(target, endpoint_url=endpoint_url, region=region, profile=profile)
         if prefix is None:
             prefix = getattr(publisher, "prefix_hint", None) or manifest.get("name") or ""
-        prefix = prefix.strip("/")
+        prefix = str(prefix).removesuffix("/")  # "trips/" is "trips"; "/trips" is refused
+        check_prefix(prefix)
         built_for = manifest.get("base_path")
         published_at = f"/{prefix}/" if prefix else "/"
         if isinstance(built_for, str) and unquote(built_for) != published_at and not dry_run:
@@ -213,7 +222,9 @@ def publish(
             )
 
         # a publisher may give public URLs (optional): else keys are shown under its location
-        url_of = getattr(publisher, "url", None) or (lambda key: publisher.location + key)
+        url_of = getattr(publisher, "url", None) or (
+            lambda key: publisher.location + quote(key, safe="/")
+        )
 
         def on_upload(key: str) -> None:
             if verbose:
@@ -221,12 +232,12 @@ def publish(
 
         result = publish_site(
             site, publisher, prefix, dry_run=dry_run, keep_stale=keep_stale,
-            reconfigure=reconfigure, on_upload=on_upload,
+            reconfigure=reconfigure, take_over=take_over, on_upload=on_upload,
         )  # fmt: skip
     except SettingError as exc:
-        _fail(str(exc), EXIT_USAGE)
+        _fail(str(exc), EXIT_USAGE, urls=(target, endpoint_url))
     except GalleryError as exc:
-        _fail(str(exc))
+        _fail(str(exc), urls=(target, endpoint_url))
     if dry_run:
         for line in result.plan.lines():
             click.echo(line)
@@ -234,7 +245,7 @@ def publish(
                    f"{len(result.plan.deletes)} to delete; nothing sent")  # fmt: skip
         return
     for note in result.notes:
-        click.echo(f"warning: {note}", err=True)
+        click.echo(f"warning: {redact_urls(note, target, endpoint_url)}", err=True)
     click.echo(result.summary())
     base = f"{prefix}/" if prefix else ""
     website = getattr(publisher, "website_url", None)  # optional: a web host's root URL

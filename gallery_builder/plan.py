@@ -8,11 +8,15 @@ written by the gallery and is never deleted.
 from __future__ import annotations
 
 import json
+import posixpath
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from gallery_builder.keys import key_problem
 from gallery_builder.manifest import FORMAT, MANIFEST_NAME
 from gallery_builder.model import IMMUTABLE
+from gallery_builder.pipeline import PICTURE_EXTENSIONS
 
 #: the headers a published object must carry, besides its content
 HEADER_FIELDS = ("content_type", "cache_control")
@@ -34,49 +38,151 @@ class RemoteState:
     #: a publish started replacing files whose names stay (pages, originals) and did not
     #: finish: those live files may not be the ones ``files`` lists
     pending: bool = False
+    #: a manifest.json that was not a gallery's, taken over (--take-over): it owns nothing
+    taken_over: bool = False
 
 
-def read_remote_manifest(data: bytes | None) -> RemoteState:
+#: what to do about a manifest.json this gallery cannot own
+_ADVICE = (
+    "publish to another prefix (-d PREFIX), or pass --take-over to replace that "
+    f"{MANIFEST_NAME} with the gallery's (none of the files it lists is deleted)"
+)
+_MD5 = re.compile(r"[0-9a-fA-F]{32}")
+
+
+class NewerFormat(ManifestError):
+    """A manifest of a later gallery-builder: never taken over, never downgraded."""
+
+
+def read_remote_manifest(data: bytes | None, *, take_over: bool = False) -> RemoteState:
     """Parse the remote ``manifest.json`` (None when there is none).
 
     Understands gallery-builder's format and the original script's flat
-    ``{"relative/path.jpg": "<md5>"}``, whose entries carry no headers.
+    ``{"relative/path.jpg": "<md5>"}``, whose entries carry no headers. Every key either
+    lists must be a safe relative key (gallery_builder.keys), every entry of the right
+    shape; anything else raises :class:`ManifestError` and nothing may be deleted. With
+    ``take_over``, a manifest that is not a readable gallery's is owned from now on: the
+    state says it exists (its ETag is the commit's base) but owns no file.
     """
     if data is None:
         return RemoteState()
     try:
+        return _parse_remote(data)
+    except NewerFormat:
+        raise
+    except ManifestError:
+        if take_over:
+            return RemoteState(exists=True, taken_over=True)
+        raise
+
+
+def _parse_remote(data: bytes) -> RemoteState:
+    try:
         manifest = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ManifestError(f"the remote {MANIFEST_NAME} is not JSON ({exc})") from None
+        raise ManifestError(f"is not JSON ({exc}); {_ADVICE}") from None
+    except RecursionError:
+        raise ManifestError(f"is JSON nested too deeply to be a gallery's; {_ADVICE}") from None
     if not isinstance(manifest, dict):
-        raise ManifestError(f"the remote {MANIFEST_NAME} is not a JSON object")
+        raise ManifestError(f"is not a JSON object but {_kind(manifest)}; {_ADVICE}")
     if manifest.get("format") == FORMAT:
-        files = manifest.get("files")
-        if not isinstance(files, dict):
-            raise ManifestError(f"the remote {MANIFEST_NAME} has no 'files' table")
-        return RemoteState(
-            files=files,
-            hosting=manifest.get("hosting"),
-            exists=True,
-            pending=bool(manifest.get("pending")),
-        )
+        return _ours(manifest)
     if "format" in manifest:
-        raise ManifestError(
-            f"the remote {MANIFEST_NAME} is in format {manifest['format']!r}; this "
-            f"gallery-builder writes {FORMAT!r}: upgrade gallery-builder to publish here"
+        raise NewerFormat(
+            f"is in format {manifest['format']!r}; this gallery-builder writes {FORMAT!r}: "
+            "upgrade gallery-builder to publish here"
         )
-    if all(isinstance(k, str) and isinstance(v, str) for k, v in manifest.items()):
+    problem = _legacy_problem(manifest)
+    if problem is None:
         return RemoteState(
-            files={path: {"md5": md5} for path, md5 in manifest.items()}, legacy=True, exists=True
+            files={path: {"md5": md5.lower()} for path, md5 in manifest.items()},
+            legacy=True,
+            exists=True,
         )
-    raise ManifestError(f"the remote {MANIFEST_NAME} is not one gallery-builder understands")
+    raise ManifestError(f"is not a gallery's: it holds {_kind(manifest)}, and {problem}; {_ADVICE}")
+
+
+def _ours(manifest: dict[str, Any]) -> RemoteState:
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        raise ManifestError(f"has no 'files' table ('files' is {_kind(files)}); {_ADVICE}")
+    for key, entry in files.items():
+        problem = key_problem(key)
+        if problem:
+            raise ManifestError(
+                f"lists an unsafe key {key!r} ({problem}), which no gallery writes: nothing "
+                f"was deleted or written; {_ADVICE}"
+            )
+        if not isinstance(entry, dict):
+            raise ManifestError(
+                f"lists {key!r} with {_kind(entry)} where an entry (an object) belongs; " + _ADVICE
+            )
+        if not isinstance(entry.get("md5"), str):
+            raise ManifestError(
+                f"lists {key!r} with md5 {_kind(entry.get('md5'))}, not a string; {_ADVICE}"
+            )
+        for name in HEADER_FIELDS:
+            if not isinstance(entry.get(name), str | None):
+                raise ManifestError(
+                    f"lists {key!r} with {name} {_kind(entry[name])}, not a string; {_ADVICE}"
+                )
+    hosting = manifest.get("hosting")
+    if not isinstance(hosting, str | None):
+        raise ManifestError(f"has 'hosting' {_kind(hosting)}, not a string; {_ADVICE}")
+    return RemoteState(
+        files=files, hosting=hosting, exists=True, pending=bool(manifest.get("pending"))
+    )
+
+
+def _legacy_problem(manifest: dict[str, Any]) -> str | None:
+    """Why ``manifest`` is not the original script's flat ``{picture path: md5}``, or None.
+
+    Any flat object of strings is not enough (a web app's or a bundler's manifest.json is
+    one too, and the files it lists are not ours to delete)."""
+    for key, value in manifest.items():
+        if not isinstance(value, str):
+            return f"{key!r} maps to {_kind(value)}"
+        if not _MD5.fullmatch(value):
+            return (
+                f"{key!r} maps to {value[:40]!r}, not an MD5 (the script mapped pictures to MD5s)"
+            )
+        problem = key_problem(key)
+        if problem:
+            return f"it lists an unsafe key {key!r} ({problem})"
+        if posixpath.splitext(key)[1].lower() not in PICTURE_EXTENSIONS:
+            return f"it lists {key!r}, not a picture (the original script listed pictures only)"
+    return None
+
+
+def _kind(value: object) -> str:
+    """A short description of a JSON value, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int | float):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"a string ({value[:40]!r})"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        names = ", ".join(repr(k) for k in list(value)[:5])
+        return f"an object (with {names}{', ...' if len(value) > 5 else ''})"
+    return type(value).__name__
+
+
+#: the reason of an upload whose bytes the original script's manifest lists
+SCRIPT_UPLOAD = "new headers, if the script's upload is there"
 
 
 @dataclass(frozen=True)
 class Upload:
     path: str
-    #: "new", "changed", "new headers" (same bytes: copied in place), or "unverified" (listed
-    #: as it should be, but an unfinished publish may have replaced it: sent unless it is)
+    #: "new", "changed", "new headers" (same bytes: copied in place), "unverified" (listed
+    #: as it should be, but an unfinished publish may have replaced it: sent unless it is),
+    #: or :data:`SCRIPT_UPLOAD` (listed by the original script with the same bytes, without
+    #: headers: copied in place if its bytes are there, else sent)
     reason: str
     entry: dict[str, Any]
 
@@ -86,6 +192,11 @@ class Upload:
         return str(self.entry.get("content_type", "")).startswith("text/html")
 
     @property
+    def is_script(self) -> bool:
+        """Listed by the original script's manifest with these bytes (see SCRIPT_UPLOAD)."""
+        return self.reason == SCRIPT_UPLOAD
+
+    @property
     def bytes_needed(self) -> bool:
         """False when only the headers change: the object is copied onto itself."""
         return self.reason != "new headers"
@@ -93,7 +204,7 @@ class Upload:
     @property
     def replaces(self) -> bool:
         """Whether it overwrites a file the live gallery lists (not a new name)."""
-        return self.reason in ("changed", "new headers")
+        return self.reason in ("changed", "new headers", SCRIPT_UPLOAD)
 
 
 @dataclass(frozen=True)
@@ -140,7 +251,10 @@ def plan_publish(
             # an unfinished publish may have replaced it: its bytes are checked, not trusted
             uploads.append(Upload(path, "unverified", entry))
         elif any(old.get(f) != entry.get(f) for f in HEADER_FIELDS):
-            uploads.append(Upload(path, "new headers", entry))
+            # the script's manifest may list an object that is gone: copied in place only if
+            # its bytes are still there, else sent
+            reason = SCRIPT_UPLOAD if remote.legacy else "new headers"
+            uploads.append(Upload(path, reason, entry))
         else:
             kept.append(path)
     deletes = () if keep_stale else tuple(sorted(set(remote.files) - set(local_files)))

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from gallery_builder.errors import GalleryError
+from gallery_builder.keys import join_key
 from gallery_builder.manifest import FORMAT, MANIFEST_NAME, dumps
 from gallery_builder.plan import (
     ManifestError,
@@ -32,6 +33,7 @@ from gallery_builder.plan import (
     read_remote_manifest,
 )
 from gallery_builder.plugin_manager import GalleryPluginManager
+from gallery_builder.publish_checks import check_site
 
 #: uploads at a time (botocore's connection pool holds 10 by default)
 UPLOAD_WORKERS = 10
@@ -52,11 +54,12 @@ class Publisher(Protocol):
     def read(self, key: str) -> tuple[bytes, str] | None:
         """The object's bytes and ETag (hex MD5 for a plain upload), or None if absent."""
 
-    def existing(self, entries: dict[str, dict[str, Any]]) -> set[str]:
+    def existing(self, entries: dict[str, dict[str, Any]], *, headers: bool = True) -> set[str]:
         """Those of the keys in ``entries`` (key -> manifest entry) already stored with the
         entry's bytes (``md5``) and headers (``content_type``, ``cache_control``, where the
         store keeps headers): what an interrupted publish already sent. Asked only when
-        there is something to upload."""
+        there is something to upload. ``headers=False``: the bytes alone (asked only when
+        migrating from the original script, whose uploads carry no headers of ours)."""
 
     def upload(self, key: str, file: Path, entry: dict[str, Any]) -> None:
         """Store ``file`` under ``key`` with the headers in ``entry`` (content_type,
@@ -78,7 +81,11 @@ class Publisher(Protocol):
 
     # Optional: url(key) -> str, the public URL of a key (the command prints it; without it,
     # ``location + key``); website_url() -> str, a web host's root URL (printed as "website:");
-    # prefix_hint, the prefix the TARGET named (s3://bucket/PREFIX).
+    # prefix_hint, the prefix the TARGET named (s3://bucket/PREFIX); max_key_bytes, the
+    # longest key the store takes (UTF-8 bytes; longer ones are refused before any write);
+    # confine(prefix, keys=()), called before any request, then with every key the plan
+    # writes or deletes before the first write: a store whose keys map to paths (file://)
+    # refuses a key that resolves outside the gallery's folder (then and at each access).
     # Optional: a publisher to a web host may also set the hosting up (see s3_publisher):
     # hosting_fingerprint(prefix) -> str, the fingerprint of the settings it would apply;
     # set_up_hosting(prefix) -> list[str], applying them (idempotent) and returning notes on
@@ -150,10 +157,6 @@ def read_site_manifest(site: Path) -> tuple[dict[str, Any], bytes]:
         raise GalleryError(f"{path} is not JSON ({exc}); build the site again") from None
 
 
-def join_key(prefix: str, path: str) -> str:
-    return f"{prefix}/{path}" if prefix else path
-
-
 def publish(
     site: Path,
     publisher: Publisher,
@@ -162,11 +165,16 @@ def publish(
     dry_run: bool = False,
     keep_stale: bool = False,
     reconfigure: bool = False,
+    take_over: bool = False,
     on_upload: Callable[[str], None] = lambda key: None,
     workers: int = UPLOAD_WORKERS,
 ) -> PublishResult:
-    """Make the gallery at ``publisher``/``prefix`` equal the built ``site``."""
+    """Make the gallery at ``publisher``/``prefix`` equal the built ``site``.
+
+    ``take_over``: a ``manifest.json`` at the prefix that is not a gallery's is replaced by
+    ours, and none of the files it lists is deleted (they were never the gallery's)."""
     manifest, manifest_bytes = read_site_manifest(site)
+    check_site(site, manifest, publisher, prefix)
     manifest_key = join_key(prefix, MANIFEST_NAME)
     hosting = getattr(publisher, "hosting_fingerprint", None)
     fingerprint = hosting(prefix) if hosting else None
@@ -175,11 +183,20 @@ def publish(
     remote = publisher.read(manifest_key)
     base_etag = remote[1] if remote else None
     try:
-        state = read_remote_manifest(remote[0] if remote else None)
+        state = read_remote_manifest(remote[0] if remote else None, take_over=take_over)
     except ManifestError as exc:
-        raise GalleryError(f"{publisher.location}: {exc}") from None
+        raise GalleryError(f"{publisher.location}{manifest_key} {exc}") from None
     plan = plan_publish(manifest["files"], state, keep_stale=keep_stale)
+    confine = getattr(publisher, "confine", None)
+    if confine is not None and not dry_run:  # every path this plan touches, before any write
+        touched = [u.path for u in plan.uploads] + list(plan.deletes)
+        confine(prefix, [join_key(prefix, path) for path in touched])
     result = PublishResult(plan=plan, prefix=prefix, location=publisher.location)
+    if state.taken_over:
+        result.notes.append(
+            f"took over {publisher.location}{manifest_key}, which was not a gallery's: it is "
+            "replaced by the gallery's, and none of the files it listed is deleted"
+        )
     same_manifest = remote is not None and remote[0] == manifest_bytes
     if dry_run or (plan.changes_nothing and same_manifest):
         return result  # a no-op publish costs the one read above
@@ -198,6 +215,10 @@ def publish(
         checked = {join_key(prefix, u.path): u.entry for u in plan.uploads if u.bytes_needed}
         arrived = publisher.existing(checked) if checked else set()
         skip = {u.path for u in plan.uploads if join_key(prefix, u.path) in arrived}
+        # the original script's manifest carries no headers, and may list what is gone: its
+        # objects are copied in place only where their bytes are still there, else sent
+        scripts = {join_key(prefix, u.path): u.entry for u in plan.uploads if u.is_script}
+        script_bytes = publisher.existing(scripts, headers=False) if scripts else set()
         failed = threading.Event()
 
         def send(upload: Any) -> str:
@@ -205,7 +226,7 @@ def publish(
             if upload.path in skip or failed.is_set():
                 return upload.path
             try:
-                if upload.bytes_needed:
+                if upload.bytes_needed and not (upload.is_script and key in script_bytes):
                     publisher.upload(key, site / upload.path, upload.entry)
                 else:
                     publisher.retag(key, upload.entry)

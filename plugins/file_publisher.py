@@ -10,7 +10,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 from gallery_builder import hookimpl
 from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.imaging import write_atomic
+from gallery_builder.keys import key_problem
 from gallery_builder.publishing import PublishConflict
 
 LEASE = ".gallery-publish.lock"
@@ -29,6 +30,17 @@ class FilePublisher:
     def __init__(self, root: Path):
         self.root = root
         self.location = root.as_uri() + "/"
+        #: the folder every path must resolve inside (see confine)
+        self._base = root
+        self._prefix = ""
+
+    def confine(self, prefix: str, keys: Iterable[str] = ()) -> None:
+        """From now on, every key must resolve inside ``root/prefix`` (symlinks followed);
+        ``keys`` are checked at once, so that a plan is refused before its first write."""
+        self._prefix = prefix
+        self._base = self.root / prefix if prefix else self.root
+        for key in keys:
+            self._path(key)
 
     def url(self, key: str) -> str:
         """A file URL; a folder's is its index.html, which no browser opens by itself."""
@@ -37,17 +49,39 @@ class FilePublisher:
         return (self.root / key).as_uri()
 
     def _path(self, key: str) -> Path:
-        return self.root / key
+        """The file of ``key``; refused unless ``key`` is a safe key that, symlinked folders
+        followed, lands inside the gallery's folder (a remote manifest is untrusted)."""
+        problem = key_problem(key)
+        if problem:
+            raise GalleryError(
+                f"refusing the key {key!r} ({problem}): not a file of the gallery at "
+                f"{self.location}{self._prefix}; nothing was written or deleted for it"
+            )
+        path = self.root / key
+        base = os.path.realpath(self._base)
+        resolved = os.path.realpath(path)
+        if resolved != base and not resolved.startswith(base.rstrip(os.sep) + os.sep):
+            raise GalleryError(
+                f"refusing {path}: it resolves to {resolved}, outside the gallery's folder "
+                f"{base} (a symbolic link?); nothing was written or deleted for it"
+            )
+        return path
 
     def read(self, key: str) -> tuple[bytes, str] | None:
+        path = self._path(key)
         try:
-            data = self._path(key).read_bytes()
+            data = path.read_bytes()
         except (FileNotFoundError, NotADirectoryError):
             return None
+        except IsADirectoryError:
+            raise GalleryError(
+                f"{path} is a folder where the gallery keeps a file; move it away, then "
+                "publish again"
+            ) from None
         return data, hashlib.md5(data).hexdigest()
 
-    def existing(self, entries: dict[str, dict[str, Any]]) -> set[str]:
-        # a folder keeps no headers: the bytes are all there is to compare
+    def existing(self, entries: dict[str, dict[str, Any]], *, headers: bool = True) -> set[str]:
+        # a folder keeps no headers: the bytes are all there is to compare, either way
         found = set()
         for key, entry in entries.items():
             current = self.read(key)
@@ -79,7 +113,7 @@ class FilePublisher:
             target = self._path(key)
             target.unlink(missing_ok=True)
             parent = target.parent
-            while parent != self.root and self.root in parent.parents:
+            while parent != self._base and self._base in parent.parents:
                 try:
                     parent.rmdir()  # only when empty
                 except OSError:
@@ -89,7 +123,7 @@ class FilePublisher:
     @contextlib.contextmanager
     def lease(self, prefix: str) -> Iterator[None]:
         """A lock file: a second publish of the same gallery is refused while this one runs."""
-        folder = self._path(prefix) if prefix else self.root
+        folder = self._path(prefix) if prefix else self._path(LEASE).parent
         folder.mkdir(parents=True, exist_ok=True)
         with (folder / LEASE).open("a") as lock:
             try:

@@ -24,11 +24,13 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from gallery_builder import hookimpl
 from gallery_builder.errors import GalleryError, SettingError
+from gallery_builder.keys import ALLOWED, S3_KEY_BYTES, prefix_problem
 from gallery_builder.publishing import PublishConflict
+from gallery_builder.redact import redact_url, redact_urls
 
 #: regions whose website endpoint is s3-website-REGION; every other uses s3-website.REGION
 DASH_REGIONS = frozenset(
@@ -157,6 +159,9 @@ def merged_policy(existing: str | None, statement: dict[str, Any]) -> dict[str, 
 class S3Publisher:
     """Publishes into one bucket with a boto3 S3 client."""
 
+    #: S3 refuses longer keys; the publish refuses them before any write, naming them
+    max_key_bytes = S3_KEY_BYTES
+
     def __init__(self, bucket: str, client: Any, region: str, prefix_hint: str | None = None):
         self.bucket, self.client, self.region = bucket, client, region
         self.location = f"s3://{bucket}/"
@@ -170,7 +175,7 @@ class S3Publisher:
 
     def url(self, key: str) -> str:
         """The public URL of ``key`` on the bucket's website endpoint."""
-        return self.website_url() + key
+        return self.website_url() + quote(key, safe="/")
 
     def website_url(self) -> str:
         """The bucket's website endpoint (region-correct), with a trailing slash."""
@@ -190,10 +195,14 @@ class S3Publisher:
                 "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/"
                 "AWS_SECRET_ACCESS_KEY, run `aws configure`, or use --profile"
             )
+        # botocore's messages quote the endpoint URL, credentials written into it included
         if isinstance(exc, EndpointConnectionError):
-            return GalleryError(f"cannot reach S3: {exc}")
+            return GalleryError(f"cannot reach S3: {redact_urls(str(exc), self._endpoint)}")
         if not isinstance(exc, ClientError):
-            return GalleryError(f"S3 request failed: {exc}; run gallery publish again")
+            return GalleryError(
+                f"S3 request failed: {redact_urls(str(exc), self._endpoint)}; run gallery "
+                "publish again"
+            )
         error = exc.response.get("Error", {})
         code, operation = error.get("Code", ""), exc.operation_name
         if code in _DENIED:
@@ -202,7 +211,7 @@ class S3Publisher:
                 f"access denied to {operation} on bucket {self.bucket}: your IAM identity "
                 f"needs {need}" + (_BPA_HINT if operation == "PutBucketPolicy" else "")
             )
-        message = error.get("Message") or "no message"
+        message = redact_urls(error.get("Message") or "no message", self._endpoint)
         return GalleryError(
             f"S3 refused {operation} on bucket {self.bucket}: {code} ({message}); the live "
             "gallery is still whole: fix that, then run gallery publish again"
@@ -236,7 +245,7 @@ class S3Publisher:
         raise AssertionError("unreachable")
 
     @_s3_errors
-    def existing(self, entries: dict[str, dict[str, Any]]) -> set[str]:
+    def existing(self, entries: dict[str, dict[str, Any]], *, headers: bool = True) -> set[str]:
         if not entries or self._created:
             return set()
         common = _common_prefix(list(entries))
@@ -248,8 +257,8 @@ class S3Publisher:
                     entry = entries.get(item["Key"])
                     if entry is not None and item["ETag"].strip('"') == entry["md5"]:
                         same_bytes.append(item["Key"])
-        if not same_bytes:
-            return set()
+        if not same_bytes or not headers:
+            return set(same_bytes)
 
         def has_headers(key: str) -> bool:
             # a listing has no headers: the object may have come from another tool
@@ -503,9 +512,13 @@ class S3Publisher:
         return True
 
     @property
+    def _endpoint(self) -> str:
+        return getattr(self.client.meta, "endpoint_url", None) or ""
+
+    @property
     def _store(self) -> str:
-        endpoint = getattr(self.client.meta, "endpoint_url", None) or "the store"
-        return f"the store at {endpoint}" if "://" in endpoint else endpoint
+        endpoint = self._endpoint or "the store"
+        return f"the store at {redact_urls(endpoint, endpoint)}" if "://" in endpoint else endpoint
 
     def _ensure_bucket(self) -> None:
         from botocore.exceptions import ClientError
@@ -568,13 +581,25 @@ def parse_target(target: str) -> tuple[str, str | None]:
     """``s3://bucket/prefix`` -> ("bucket", "prefix"); a bare name -> ("name", None)."""
     if "://" in target:
         parts = urlsplit(target)
-        bucket, prefix = parts.netloc, parts.path.strip("/") or None
+        if "@" in parts.netloc:
+            raise SettingError(
+                f"{redact_url(target)} carries credentials in its URL: give them as AWS_PROFILE, "
+                "--profile or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY instead"
+            )
+        # one '/' after the bucket, and a trailing one, separate: the rest is the prefix
+        bucket, prefix = parts.netloc, parts.path.removeprefix("/").removesuffix("/")
+        problem = prefix_problem(prefix)
+        if problem:
+            raise SettingError(
+                f"{redact_url(target)} names the prefix {prefix!r}, which {problem}: a "
+                f"prefix is {ALLOWED} (e.g. s3://{bucket}/trips/2024)"
+            )
     else:
-        bucket, prefix = target, None
+        bucket, prefix = target, ""
     problem = bucket_name_problem(bucket)
     if problem:
-        raise SettingError(f"'{bucket}' is not a valid S3 bucket name: {problem}")
-    return bucket, prefix
+        raise SettingError(f"{redact_url(bucket)!r} is not a valid S3 bucket name: {problem}")
+    return bucket, prefix or None
 
 
 def s3_publisher(
@@ -595,11 +620,17 @@ def s3_publisher(
         session = boto3.Session(profile_name=profile, region_name=region)
     except ProfileNotFound:
         raise SettingError(f"no AWS profile named '{profile}'") from None
-    client = session.client(
-        "s3",
-        endpoint_url=endpoint_url,
-        config=BotoConfig(retries={"mode": "standard", "max_attempts": 8}),
-    )
+    try:
+        client = session.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            config=BotoConfig(retries={"mode": "standard", "max_attempts": 8}),
+        )
+    except ValueError:  # botocore's message quotes the URL, credentials included
+        raise SettingError(
+            f"--endpoint-url {redact_url(endpoint_url or '')} is not a valid URL; write "
+            "http(s)://host[:port]"
+        ) from None
     return S3Publisher(bucket, client, client.meta.region_name or "us-east-1", prefix_hint)
 
 
