@@ -36,6 +36,7 @@ MEMORY_LIMIT = 1 << 30
 #: after the time is up, how long the child has to say where it is
 _GRACE = 2.0
 
+_PR_SET_PDEATHSIG = 1
 _in_worker = False  # set in a child: a render inside it runs there, not in a grandchild
 
 
@@ -154,6 +155,7 @@ def _render_in_child(
     template: BoundedTemplate, args: tuple[Any, ...], kwargs: dict[str, Any], timeout: float
 ) -> str:
     read_end, write_end = os.pipe()
+    parent = os.getpid()
     try:
         pid = os.fork()
     except OSError as exc:  # out of processes or memory: say so, never a traceback
@@ -164,6 +166,7 @@ def _render_in_child(
             template.filename or template.name,
         ) from None
     if pid == 0:  # the child: render, send the result, never return
+        _end_with_parent(parent)
         # no collection in a child that lives for one page: it would touch (and so copy)
         # every page of memory the parent shares with it
         gc.disable()
@@ -240,6 +243,18 @@ def _child(
         status = 1
     finally:
         os._exit(status)
+
+
+def _end_with_parent(parent: int) -> None:
+    """A child outlives no build: killed with SIGKILL, the build never stops it, and the
+    child would hold the build's lock (an inherited descriptor) until its CPU limit."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # Linux: killed when the build dies
+    if os.getppid() != parent:  # died before that took effect
+        os._exit(1)
 
 
 def _send(fd: int, answer: dict[str, Any]) -> None:
