@@ -602,6 +602,17 @@ def parse_target(target: str) -> tuple[str, str | None]:
     return bucket, prefix or None
 
 
+#: attempts per request unless AWS_MAX_ATTEMPTS says otherwise (botocore reads it itself)
+MAX_ATTEMPTS = 8
+
+
+def _retries() -> dict[str, Any]:
+    """botocore's standard retries: MAX_ATTEMPTS, or the user's ``AWS_MAX_ATTEMPTS``."""
+    if os.environ.get("AWS_MAX_ATTEMPTS", "").strip():
+        return {"mode": "standard"}  # botocore takes the variable (and checks it)
+    return {"mode": "standard", "max_attempts": MAX_ATTEMPTS}
+
+
 def s3_publisher(
     target: str,
     *,
@@ -624,7 +635,7 @@ def s3_publisher(
         client = session.client(
             "s3",
             endpoint_url=endpoint_url,
-            config=BotoConfig(retries={"mode": "standard", "max_attempts": 8}),
+            config=BotoConfig(retries=_retries()),
         )
     except ValueError:  # botocore's message quotes the URL, credentials included
         raise SettingError(
