@@ -34,6 +34,11 @@ class RemoteState:
     #: a publish started replacing files whose names stay (pages, originals) and did not
     #: finish: those live files may not be the ones ``files`` lists
     pending: bool = False
+    #: the keys (relative to the prefix) an unfinished publish was about to create: the
+    #: gallery owns them too, and deletes those the site no longer has
+    pending_creates: tuple[str, ...] = ()
+    #: the remote manifest's whole content (ours, parsed), for the pending mark to carry
+    content: dict[str, Any] = field(default_factory=dict)
 
 
 def read_remote_manifest(data: bytes | None) -> RemoteState:
@@ -59,6 +64,8 @@ def read_remote_manifest(data: bytes | None) -> RemoteState:
             hosting=manifest.get("hosting"),
             exists=True,
             pending=bool(manifest.get("pending")),
+            pending_creates=_pending_creates(manifest.get("pending")),
+            content=manifest,
         )
     if "format" in manifest:
         raise ManifestError(
@@ -72,6 +79,36 @@ def read_remote_manifest(data: bytes | None) -> RemoteState:
     raise ManifestError(f"the remote {MANIFEST_NAME} is not one gallery-builder understands")
 
 
+def _pending_creates(pending: Any) -> tuple[str, ...]:
+    """The keys a pending mark says its publish was about to create (``pending.creates``);
+    an older mark (``"pending": true``) names none. Untrusted: anything but a list of clean
+    relative paths is refused, since the next publish deletes them."""
+    if not isinstance(pending, dict) or "creates" not in pending:
+        return ()
+    creates = pending["creates"]
+    if not isinstance(creates, list) or not all(isinstance(k, str) for k in creates):
+        raise ManifestError(
+            f"the remote {MANIFEST_NAME} has a 'pending.creates' that is not a list of paths"
+        )
+    for key in creates:
+        if not is_clean_key(key):
+            raise ManifestError(
+                f"the remote {MANIFEST_NAME} lists {key!r} in 'pending.creates', which is "
+                "not a clean relative path; nothing was deleted"
+            )
+    return tuple(sorted(set(creates)))
+
+
+def is_clean_key(key: str) -> bool:
+    """A relative path with no empty, ``.`` or ``..`` segment, no ``\\``, NUL or control
+    character: a key a publish may write or delete inside its prefix."""
+    if not key or key.startswith("/") or "\\" in key:
+        return False
+    if any(ord(c) < 32 or ord(c) == 127 for c in key):
+        return False
+    return all(part not in ("", ".", "..") for part in key.split("/"))
+
+
 @dataclass(frozen=True)
 class Upload:
     path: str
@@ -79,6 +116,8 @@ class Upload:
     #: as it should be, but an unfinished publish may have replaced it: sent unless it is)
     reason: str
     entry: dict[str, Any]
+    #: the MD5 the live manifest promises for the file this one replaces (None: a new name)
+    replaced_md5: str | None = None
 
     @property
     def is_page(self) -> bool:
@@ -110,6 +149,11 @@ class PublishPlan:
     def changes_nothing(self) -> bool:
         return not self.uploads and not self.deletes
 
+    @property
+    def creates(self) -> tuple[str, ...]:
+        """The paths this publish sends under names the live gallery does not list."""
+        return tuple(sorted(u.path for u in self.uploads if u.reason == "new"))
+
     def lines(self) -> list[str]:
         """One line per action, for ``--dry-run``."""
         out = [f"upload {u.path} ({u.reason})" for u in self.uploads]
@@ -124,6 +168,11 @@ def _page_order(upload: Upload) -> tuple[bool, int, str]:
     return (upload.is_page, -upload.path.count("/") if upload.is_page else 0, upload.path)
 
 
+def _md5(entry: dict[str, Any]) -> str | None:
+    md5 = entry.get("md5")
+    return md5 if isinstance(md5, str) else None
+
+
 def plan_publish(
     local_files: dict[str, dict[str, Any]], remote: RemoteState, *, keep_stale: bool = False
 ) -> PublishPlan:
@@ -135,14 +184,17 @@ def plan_publish(
         if old is None:
             uploads.append(Upload(path, "new", entry))
         elif old.get("md5") != entry["md5"]:
-            uploads.append(Upload(path, "changed", entry))
+            uploads.append(Upload(path, "changed", entry, _md5(old)))
         elif remote.pending and entry.get("cache_control") != IMMUTABLE:
             # an unfinished publish may have replaced it: its bytes are checked, not trusted
             uploads.append(Upload(path, "unverified", entry))
         elif any(old.get(f) != entry.get(f) for f in HEADER_FIELDS):
-            uploads.append(Upload(path, "new headers", entry))
+            uploads.append(Upload(path, "new headers", entry, _md5(old)))
         else:
             kept.append(path)
-    deletes = () if keep_stale else tuple(sorted(set(remote.files) - set(local_files)))
-    deletes = tuple(p for p in deletes if p != MANIFEST_NAME)
+    stale = set() if keep_stale else set(remote.files) - set(local_files)
+    # what an unfinished publish sent under names the site does not have was never part of a
+    # live gallery: deleted even with --keep-stale, or it would stay public, owned by no one
+    debris = set(remote.pending_creates) - set(remote.files) - set(local_files)
+    deletes = tuple(sorted(p for p in stale | debris if p != MANIFEST_NAME))
     return PublishPlan(tuple(sorted(uploads, key=_page_order)), deletes, tuple(kept))

@@ -18,6 +18,8 @@ from urllib.parse import unquote, urlsplit
 from gallery_builder import hookimpl
 from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.imaging import write_atomic
+from gallery_builder.manifest import MANIFEST_NAME
+from gallery_builder.neighbours import ancestor_manifests
 from gallery_builder.publishing import PublishConflict
 
 LEASE = ".gallery-publish.lock"
@@ -55,14 +57,42 @@ class FilePublisher:
                 found.add(key)
         return found
 
-    def upload(self, key: str, file: Path, entry: dict[str, Any]) -> None:
+    def upload(
+        self, key: str, file: Path, entry: dict[str, Any], *, replaces: str | None = None
+    ) -> None:
         data = file.read_bytes()
         if hashlib.md5(data).hexdigest() != entry["md5"]:
             raise GalleryError(f"{file} changed since the site was built; build it again")
+        self._check_replaces(key, replaces)
         write_atomic(self._path(key), data)
 
-    def retag(self, key: str, entry: dict[str, Any]) -> None:
-        """Nothing to do: a file system keeps no headers."""
+    def retag(self, key: str, entry: dict[str, Any], *, replaces: str | None = None) -> None:
+        """Nothing to write: a file system keeps no headers."""
+        self._check_replaces(key, replaces)
+
+    def _check_replaces(self, key: str, replaces: str | None) -> None:
+        # under the lock no other publish of this gallery writes: the bytes are re-checked so
+        # that a file is replaced only if it is still the one the live manifest lists
+        if replaces is None:
+            return
+        current = self.read(key)
+        if current is not None and current[1] != replaces:
+            raise PublishConflict(
+                f"{self.location}{key} no longer holds the file the live manifest lists: "
+                "another publish replaced it while this one ran; this one stopped before its "
+                "commit: run gallery publish again"
+            )
+
+    def manifests_near(self, prefix: str) -> list[str]:
+        """Other galleries' manifests above ``prefix`` (each parent folder, the root) and in
+        any folder below it."""
+        found = [key for key in ancestor_manifests(prefix) if self._path(key).is_file()]
+        top = self._path(prefix) if prefix else self.root
+        for folder, dirs, files in os.walk(top):
+            dirs.sort()
+            if Path(folder) != top and MANIFEST_NAME in files:
+                found.append((Path(folder) / MANIFEST_NAME).relative_to(self.root).as_posix())
+        return found
 
     def commit(self, key: str, data: bytes, base_etag: str | None) -> str:
         current = self.read(key)

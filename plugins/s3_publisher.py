@@ -15,19 +15,20 @@ import contextlib
 import functools
 import hashlib
 import json
-import os
 import re
-import socket
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from gallery_builder.plugins.s3_lease import S3Lease
+
 from gallery_builder import hookimpl
 from gallery_builder.errors import GalleryError, SettingError
+from gallery_builder.manifest import MANIFEST_NAME
+from gallery_builder.neighbours import ancestor_manifests
 from gallery_builder.publishing import PublishConflict
 
 #: regions whose website endpoint is s3-website-REGION; every other uses s3-website.REGION
@@ -35,10 +36,8 @@ DASH_REGIONS = frozenset(
     {"us-east-1", "us-west-1", "us-west-2", "ap-southeast-1", "ap-southeast-2",
      "ap-northeast-1", "eu-west-1", "sa-east-1", "us-gov-west-1"}
 )  # fmt: skip
-LEASE_KEY = ".gallery-lease"
 #: how often a body read cut off mid-stream is tried (botocore retries only the request)
 READ_ATTEMPTS = 5
-LEASE_SECONDS = 15 * 60
 #: how often the policy merge is made again when another setup overwrote it meanwhile
 POLICY_ATTEMPTS = 3
 #: error codes with which S3-compatible stores refuse a call they do not implement
@@ -162,7 +161,10 @@ class S3Publisher:
         self.location = f"s3://{bucket}/"
         #: the prefix the target named (s3://bucket/PREFIX), used unless -d says otherwise
         self.prefix_hint = prefix_hint
-        self._lease_etag: str | None = None
+        #: the lease held during a publish's writes (each write checks it is still held)
+        self._lease: S3Lease | None = None
+        #: listings made during one publish, by prefix: key -> ETag
+        self._listings: dict[str, dict[str, str]] = {}
         #: S3 said NoSuchBucket to a read: no need to ask again before creating it
         self._bucket_missing = False
         #: this publish created the bucket: it holds no policy and no object yet
@@ -239,15 +241,8 @@ class S3Publisher:
     def existing(self, entries: dict[str, dict[str, Any]]) -> set[str]:
         if not entries or self._created:
             return set()
-        common = _common_prefix(list(entries))
-        same_bytes = []
-        paginator = self.client.get_paginator("list_objects_v2")
-        with contextlib.suppress(self.client.exceptions.NoSuchBucket):
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=common):
-                for item in page.get("Contents", []):
-                    entry = entries.get(item["Key"])
-                    if entry is not None and item["ETag"].strip('"') == entry["md5"]:
-                        same_bytes.append(item["Key"])
+        listing = self._listing(_common_prefix(list(entries)))
+        same_bytes = [key for key, entry in entries.items() if listing.get(key) == entry["md5"]]
         if not same_bytes:
             return set()
 
@@ -270,36 +265,106 @@ class S3Publisher:
             checks = pool.map(has_headers, same_bytes)
             return {key for key, ok in zip(same_bytes, checks, strict=True) if ok}
 
+    def _listing(self, prefix: str) -> dict[str, str]:
+        """Every key under ``prefix`` with its ETag; one listing per publish serves the
+        neighbour check and the resume check (a listing of a shorter prefix covers it)."""
+        for listed, found in self._listings.items():
+            if prefix.startswith(listed):
+                return {k: v for k, v in found.items() if k.startswith(prefix)}
+        found = {}
+        paginator = self.client.get_paginator("list_objects_v2")
+        with contextlib.suppress(self.client.exceptions.NoSuchBucket):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    found[item["Key"]] = item["ETag"].strip('"')
+        self._listings[prefix] = found
+        return found
+
     @_s3_errors
-    def upload(self, key: str, file: Path, entry: dict[str, Any]) -> None:
+    def manifests_near(self, prefix: str) -> list[str]:
+        if self._created:  # a bucket this publish created holds nothing else
+            return []
+        below = [
+            key
+            for key in self._listing(f"{prefix}/" if prefix else "")
+            if key.endswith(f"/{MANIFEST_NAME}") and key != f"{prefix}/{MANIFEST_NAME}"
+        ]
+        # one request per parent folder (and the root): is a gallery published there?
+        return [key for key in ancestor_manifests(prefix) if self._exists(key)] + below
+
+    def _exists(self, key: str) -> bool:
+        # a LIST answers 200 with nothing for a missing key (a GET's NoSuchKey would be an
+        # error in the store's log); the exact key, if there, sorts first under its prefix
+        response = self._call("list_objects_v2", Prefix=key, MaxKeys=1)
+        return [item["Key"] for item in response.get("Contents", [])] == [key]
+
+    def _guard(self) -> None:
+        """Every write under a lease first checks it is still held."""
+        if self._lease is not None:
+            self._lease.ensure_held()
+
+    def _replaced(self, key: str, exc: Any, replaces: str | None) -> GalleryError:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if replaces and code in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+            return PublishConflict(
+                f"s3://{self.bucket}/{key} no longer holds the file the live manifest lists: "
+                "another publish replaced it while this one ran; this one stopped before its "
+                "commit (the other publish's gallery is live): run gallery publish again once "
+                "it is done"
+            )
+        return self.error(exc)
+
+    def upload(
+        self, key: str, file: Path, entry: dict[str, Any], *, replaces: str | None = None
+    ) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         data = file.read_bytes()
         digest = hashlib.md5(data)
         if digest.hexdigest() != entry["md5"]:
             raise GalleryError(f"{file} changed since the site was built; build it again")
-        self._call(
-            "put_object",
-            Key=key,
-            Body=data,
-            ContentMD5=base64.b64encode(digest.digest()).decode(),  # S3 checks the bytes
-            ContentType=entry["content_type"],
-            CacheControl=entry["cache_control"],
-        )
+        self._guard()
+        condition = {"IfMatch": f'"{replaces}"'} if replaces else {}
+        try:
+            self._call(
+                "put_object",
+                Key=key,
+                Body=data,
+                ContentMD5=base64.b64encode(digest.digest()).decode(),  # S3 checks the bytes
+                ContentType=entry["content_type"],
+                CacheControl=entry["cache_control"],
+                **condition,
+            )
+        except ClientError as exc:
+            raise self._replaced(key, exc, replaces) from None
+        except BotoCoreError as exc:
+            raise self.error(exc) from None
 
-    @_s3_errors
-    def retag(self, key: str, entry: dict[str, Any]) -> None:
-        self._call(
-            "copy_object",
-            Key=key,
-            CopySource={"Bucket": self.bucket, "Key": key},
-            MetadataDirective="REPLACE",
-            ContentType=entry["content_type"],
-            CacheControl=entry["cache_control"],
-        )
+    def retag(self, key: str, entry: dict[str, Any], *, replaces: str | None = None) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        self._guard()
+        condition = {"CopySourceIfMatch": f'"{replaces}"'} if replaces else {}
+        try:
+            self._call(
+                "copy_object",
+                Key=key,
+                CopySource={"Bucket": self.bucket, "Key": key},
+                MetadataDirective="REPLACE",
+                ContentType=entry["content_type"],
+                CacheControl=entry["cache_control"],
+                **condition,
+            )
+        except ClientError as exc:
+            raise self._replaced(key, exc, replaces) from None
+        except BotoCoreError as exc:
+            raise self.error(exc) from None
 
     @_s3_errors
     def commit(self, key: str, data: bytes, base_etag: str | None) -> str:
         from botocore.exceptions import ClientError
 
+        self._guard()
         condition = {"IfMatch": f'"{base_etag}"'} if base_etag else {"IfNoneMatch": "*"}
         try:
             response = self._call(
@@ -325,6 +390,7 @@ class S3Publisher:
     def delete(self, keys: list[str]) -> None:
         if not keys:
             return
+        self._guard()
         response = self._call(
             "delete_objects", Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True}
         )
@@ -338,56 +404,26 @@ class S3Publisher:
 
     @contextlib.contextmanager
     def lease(self, prefix: str) -> Iterator[None]:
-        """A lease object, created only if absent (or expired): overlapping publishes of one
-        gallery are refused, and one that died stops blocking after :data:`LEASE_SECONDS`."""
-        key = f"{prefix}/{LEASE_KEY}" if prefix else LEASE_KEY
-        self._take_lease(key)
+        """The gallery's lease (plugins/s3_lease.py): overlapping publishes of one gallery are
+        refused; it is renewed while held, and every write checks it is still held."""
+        lease = S3Lease(self._call, self.location, prefix)
+        self._translated(lease.take)
+        self._lease = lease
         try:
             yield
         finally:
-            from botocore.exceptions import BotoCoreError, ClientError
-
+            self._lease = None
             self._created = False  # a next publish with this object finds the bucket as is
-            with contextlib.suppress(ClientError, BotoCoreError, GalleryError):
-                self._call("delete_object", Key=key, IfMatch=f'"{self._lease_etag}"')
+            self._listings.clear()
+            lease.release()
 
-    @_s3_errors
-    def _take_lease(self, key: str) -> None:
-        from botocore.exceptions import ClientError
+    def _translated(self, action: Callable[[], Any]) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
 
-        body = json.dumps({
-            "id": uuid.uuid4().hex,
-            "until": time.time() + LEASE_SECONDS,
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-        })  # fmt: skip
         try:
-            response = self._call("put_object", Key=key, Body=body.encode(), IfNoneMatch="*")
-            self._lease_etag = response["ETag"].strip('"')
-            return
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
-                raise
-        held = self.read(key)
-        until = 0.0
-        if held is not None:
-            with contextlib.suppress(ValueError, TypeError, AttributeError):
-                holder = json.loads(held[0])
-                until = 0.0 if _died_here(holder) else float(holder.get("until", 0))
-        if held is not None and until > time.time():
-            raise PublishConflict(
-                f"another publish holds s3://{self.bucket}/{key} until "
-                f"{time.strftime('%H:%M:%S', time.localtime(until))}; wait for it to finish, "
-                "then run gallery publish again"
-            )
-        condition = {"IfMatch": f'"{held[1]}"'} if held else {"IfNoneMatch": "*"}
-        try:  # an expired lease: take it over, unless someone else just did
-            response = self._call("put_object", Key=key, Body=body.encode(), **condition)
-        except ClientError:
-            raise PublishConflict(
-                f"another publish took s3://{self.bucket}/{key} just now; try again later"
-            ) from None
-        self._lease_etag = response["ETag"].strip('"')
+            return action()
+        except (ClientError, BotoCoreError) as exc:
+            raise self.error(exc) from None
 
     # --- hosting -------------------------------------------------------------------------------
 
@@ -539,21 +575,6 @@ class S3Publisher:
                 ) from None
             raise
         self._created = True
-
-
-def _died_here(holder: dict[str, Any]) -> bool:
-    """Whether a lease was taken by a process on this machine that no longer runs (a killed
-    publish): then it need not be waited out."""
-    pid = holder.get("pid")
-    if holder.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # alive, someone else's
-        return False
-    return False
 
 
 def _common_prefix(keys: list[str]) -> str:
