@@ -205,14 +205,21 @@ class S3Lease:
         if data is not None:
             now = time.time()
             holder = parse_holder(data, now)
+            readable = holder is not None
             if holder is None:  # not a lease we understand: the store's clock judges it
                 stamp = modified.timestamp() if modified is not None else 0.0
                 holder = Holder(until=stamp + LEASE_SECONDS)
             if holder.until > now and not holder.died_here(self._machine):
+                until = time.strftime("%H:%M:%S", time.localtime(holder.until))
+                if not readable:
+                    raise PublishConflict(
+                        f"{self._where} holds a lease gallery-builder cannot read; it counts "
+                        f"as held until {until}: wait until then (or, if no publish of this "
+                        "gallery runs, delete it), then run gallery publish again"
+                    )
                 raise PublishConflict(
-                    f"another publish holds {self._where} until "
-                    f"{time.strftime('%H:%M:%S', time.localtime(holder.until))} (it renews "
-                    "it while it runs); wait for it to finish, then run gallery publish again"
+                    f"another publish holds {self._where} until {until} (it renews it while "
+                    "it runs); wait for it to finish, then run gallery publish again"
                 )
         condition = {"IfMatch": f'"{etag}"'} if etag else {"IfNoneMatch": "*"}
         try:  # expired, or its publish is gone: take it over, unless someone else just did
