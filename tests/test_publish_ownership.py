@@ -309,3 +309,29 @@ def test_a_file_publish_keeps_the_live_manifest_whole_while_it_sends(
     assert seen
     for live in seen:
         assert {k: v for k, v in live.items() if k != "pending"} == old
+
+
+# --- a page is replaced only if it still is the one the live manifest lists -----------------
+
+
+def test_a_file_page_changed_meanwhile_is_not_replaced(
+    source: Path, site: Path, tmp_path: Path
+) -> None:
+    """The root page changed under the gallery after the manifest was read (by a writer that
+    is not this publish): the bytes are checked again under the lock, and it is not
+    overwritten; nothing of this publish goes live."""
+    www = tmp_path / "www"
+    publish(site, FilePublisher(www), "photos")
+    pictures.jpeg(source / "a.jpg", (330, 250), taken="2024:01:01 10:00:00")
+    build_gallery(source, site)
+    page = www / "photos" / "index.html"
+
+    class Overtaken(FilePublisher):
+        def existing(self, entries):
+            page.write_text("<p>a newer page</p>")  # after the read, before the uploads
+            return super().existing(entries)
+
+    with pytest.raises(GalleryError, match=r"photos/index.html no longer holds the file"):
+        publish(site, Overtaken(www), "photos")
+    assert page.read_text() == "<p>a newer page</p>"
+    assert "pending" in json.loads((www / "photos" / "manifest.json").read_bytes())
