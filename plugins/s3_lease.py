@@ -112,7 +112,11 @@ class Holder:
         """Whether its publish ran on this machine (same identity) and no longer runs."""
         if machine is None or self.machine != machine or self.pid is None:
             return False
-        return process_start(self.pid) != self.started
+        started = process_start(self.pid)
+        if started is None:
+            return True  # no such process
+        # running: the same process unless it started at another time (the PID was reused)
+        return self.started is not None and started != self.started
 
 
 def parse_holder(data: bytes, now: float) -> Holder | None:
