@@ -1,11 +1,14 @@
 """Publishing: the protocol every publisher follows (ARCHITECTURE.md §5), and the driver.
 
 The core plans (gallery_builder.plan) and orders; a publisher only moves bytes. Order:
-read the remote manifest (its ETag is the base) -> upload every file that is not a page
-(images, theme files, originals), concurrently -> HTML pages, deepest first, one at a time ->
-``manifest.json`` as a conditional write on the base (the commit) -> delete what the old
-manifest owned and the new one does not. At every moment a live page links only to objects
-that exist.
+read the remote manifest (its ETag is the base) -> (nothing to do: stop) -> the lease -> refuse
+if another gallery near the prefix owns a key this publish touches -> the pending mark (the
+live manifest, whole, plus the keys about to be created) -> upload every file that is not a
+page (images, theme files, originals), concurrently -> HTML pages, deepest first, one at a time
+(a page that replaces one, only over the bytes the manifest promises) -> ``manifest.json`` as a
+conditional write on the base (the commit) -> delete what the old manifest (or an unfinished
+publish's mark) owned and the new one does not. At every moment a live page links only to
+objects that exist, and the live manifest is whole.
 """
 
 from __future__ import annotations

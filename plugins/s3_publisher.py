@@ -24,11 +24,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gallery_builder.plugins.s3_lease import S3Lease
+from gallery_builder.plugins.s3_listing import BucketListing, common_prefix
 
 from gallery_builder import hookimpl
 from gallery_builder.errors import GalleryError, SettingError
-from gallery_builder.manifest import MANIFEST_NAME
-from gallery_builder.neighbours import ancestor_manifests
 from gallery_builder.publishing import PublishConflict
 
 #: regions whose website endpoint is s3-website-REGION; every other uses s3-website.REGION
@@ -163,8 +162,8 @@ class S3Publisher:
         self.prefix_hint = prefix_hint
         #: the lease held during a publish's writes (each write checks it is still held)
         self._lease: S3Lease | None = None
-        #: listings made during one publish, by prefix: key -> ETag
-        self._listings: dict[str, dict[str, str]] = {}
+        #: the bucket's listings made during one publish (existing, manifests_near)
+        self._listing = BucketListing(client, bucket)
         #: S3 said NoSuchBucket to a read: no need to ask again before creating it
         self._bucket_missing = False
         #: this publish created the bucket: it holds no policy and no object yet
@@ -241,7 +240,7 @@ class S3Publisher:
     def existing(self, entries: dict[str, dict[str, Any]]) -> set[str]:
         if not entries or self._created:
             return set()
-        listing = self._listing(_common_prefix(list(entries)))
+        listing = self._listing.under(common_prefix(list(entries)))
         same_bytes = [key for key, entry in entries.items() if listing.get(key) == entry["md5"]]
         if not same_bytes:
             return set()
@@ -265,38 +264,11 @@ class S3Publisher:
             checks = pool.map(has_headers, same_bytes)
             return {key for key, ok in zip(same_bytes, checks, strict=True) if ok}
 
-    def _listing(self, prefix: str) -> dict[str, str]:
-        """Every key under ``prefix`` with its ETag; one listing per publish serves the
-        neighbour check and the resume check (a listing of a shorter prefix covers it)."""
-        for listed, found in self._listings.items():
-            if prefix.startswith(listed):
-                return {k: v for k, v in found.items() if k.startswith(prefix)}
-        found = {}
-        paginator = self.client.get_paginator("list_objects_v2")
-        with contextlib.suppress(self.client.exceptions.NoSuchBucket):
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
-                for item in page.get("Contents", []):
-                    found[item["Key"]] = item["ETag"].strip('"')
-        self._listings[prefix] = found
-        return found
-
     @_s3_errors
     def manifests_near(self, prefix: str) -> list[str]:
         if self._created:  # a bucket this publish created holds nothing else
             return []
-        below = [
-            key
-            for key in self._listing(f"{prefix}/" if prefix else "")
-            if key.endswith(f"/{MANIFEST_NAME}") and key != f"{prefix}/{MANIFEST_NAME}"
-        ]
-        # one request per parent folder (and the root): is a gallery published there?
-        return [key for key in ancestor_manifests(prefix) if self._exists(key)] + below
-
-    def _exists(self, key: str) -> bool:
-        # a LIST answers 200 with nothing for a missing key (a GET's NoSuchKey would be an
-        # error in the store's log); the exact key, if there, sorts first under its prefix
-        response = self._call("list_objects_v2", Prefix=key, MaxKeys=1)
-        return [item["Key"] for item in response.get("Contents", [])] == [key]
+        return self._listing.manifests_near(prefix)
 
     def _guard(self) -> None:
         """Every write under a lease first checks it is still held."""
@@ -414,7 +386,7 @@ class S3Publisher:
         finally:
             self._lease = None
             self._created = False  # a next publish with this object finds the bucket as is
-            self._listings.clear()
+            self._listing.forget()
             lease.release()
 
     def _translated(self, action: Callable[[], Any]) -> Any:
@@ -575,14 +547,6 @@ class S3Publisher:
                 ) from None
             raise
         self._created = True
-
-
-def _common_prefix(keys: list[str]) -> str:
-    first, last = min(keys), max(keys)
-    n = 0
-    while n < min(len(first), len(last)) and first[n] == last[n]:
-        n += 1
-    return first[:n]
 
 
 def parse_target(target: str) -> tuple[str, str | None]:
