@@ -296,8 +296,8 @@ class S3Publisher:
         if digest.hexdigest() != entry["md5"]:
             raise GalleryError(f"{file} changed since the site was built; build it again")
         self._guard()
-        condition = {"IfMatch": f'"{replaces}"'} if replaces else {}
-        try:
+
+        def put(**condition: str) -> None:
             self._call(
                 "put_object",
                 Key=key,
@@ -307,6 +307,14 @@ class S3Publisher:
                 CacheControl=entry["cache_control"],
                 **condition,
             )
+
+        try:
+            try:
+                put(**({"IfMatch": f'"{replaces}"'} if replaces else {}))
+            except ClientError as exc:
+                if not replaces or exc.response.get("Error", {}).get("Code") != "NoSuchKey":
+                    raise
+                put(IfNoneMatch="*")  # gone meanwhile: nothing newer to keep, unless it comes
         except ClientError as exc:
             raise self._replaced(key, exc, replaces) from None
         except BotoCoreError as exc:

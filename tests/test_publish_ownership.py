@@ -336,3 +336,17 @@ def test_a_file_page_changed_meanwhile_is_not_replaced(
         publish(site, Overtaken(www), "photos")
     assert page.read_text() == "<p>a newer page</p>"
     assert "pending" in json.loads((www / "photos" / "manifest.json").read_bytes())
+
+
+def test_on_s3_a_page_missing_from_the_bucket_is_written_again(
+    source: Path, site: Path, s3_server: MotoServer, s3
+) -> None:
+    """Written with If-Match on the MD5 the manifest promises, a page someone deleted is not
+    a conflict: there is nothing newer to keep, so it is written (if still absent)."""
+    publish(site, s3_publisher(f"s3://{BUCKET}", endpoint_url=s3_server.endpoint), PREFIX)
+    s3.delete_object(Bucket=BUCKET, Key=f"{PREFIX}/index.html")
+    pictures.jpeg(source / "a.jpg", (330, 250), taken="2024:01:01 10:00:00")
+    build_gallery(source, site)
+    publish(site, s3_publisher(f"s3://{BUCKET}", endpoint_url=s3_server.endpoint), PREFIX)
+    live = s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/index.html")["Body"].read()
+    assert live == (site / "index.html").read_bytes()
