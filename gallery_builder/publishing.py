@@ -104,7 +104,8 @@ class Publisher(Protocol):
         """The keys of every ``manifest.json`` above ``prefix`` (in each parent folder and
         at the root) and below it (in any subfolder), other than ``prefix``'s own: other
         galleries, whose keys this publish must not touch. Asked once per publish that
-        writes, under the lease (on S3 its listing is the one :meth:`existing` reuses)."""
+        writes, before its first write (on S3 its listing is the one :meth:`existing`
+        reuses)."""
 
     # Optional: url(key) -> str, the public URL of a key (the command prints it; without it,
     # ``location + key``); website_url() -> str, a web host's root URL (printed as "website:");
@@ -209,11 +210,12 @@ def publish(
     same_manifest = remote is not None and remote[0] == manifest_bytes
     if dry_run or (plan.changes_nothing and same_manifest):
         return result  # a no-op publish costs the one read above
+    # before any write, the hosting set-up included (it changes bucket-wide settings)
+    refuse_neighbours(publisher, prefix, plan, state, manifest["files"])
     set_up = bool(fingerprint and (state.hosting != fingerprint or reconfigure))
     if set_up:
         result.notes += publisher.set_up_hosting(prefix) or []
     with publisher.lease(prefix):
-        refuse_neighbours(publisher, prefix, plan, state, manifest["files"])
         if plan.uploads:
             # Before sending anything, say so in the live manifest (kept whole): the keys
             # about to be created, so that if this publish dies the next one owns them (and

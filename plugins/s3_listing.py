@@ -39,7 +39,10 @@ class BucketListing:
     def exists(self, key: str) -> bool:
         """Whether ``key`` exists: a LIST answers 200 with nothing for a missing key (a GET's
         NoSuchKey is an error in the store's log); the exact key sorts first under itself."""
-        response = self.client.list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1)
+        try:
+            response = self.client.list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1)
+        except self.client.exceptions.NoSuchBucket:
+            return False
         return [item["Key"] for item in response.get("Contents", [])] == [key]
 
     def manifests_near(self, prefix: str) -> list[str]:

@@ -266,8 +266,9 @@ class S3Publisher:
 
     @_s3_errors
     def manifests_near(self, prefix: str) -> list[str]:
-        if self._created:  # a bucket this publish created holds nothing else
+        if self._created or self._bucket_missing:  # no bucket yet, or a new one: empty
             return []
+        self._listing.forget()  # asked first in a publish: what an earlier one listed is old
         return self._listing.manifests_near(prefix)
 
     def _guard(self) -> None:

@@ -153,6 +153,8 @@ def test_on_s3_a_nested_gallery_is_refused_both_ways(
         ["publish", f"s3://{BUCKET}/trips", "--site", trips, "--endpoint-url", s3_server.endpoint]
     )
     assert result.exit_code == 1 and f"s3://{BUCKET}/trips/2024 (" in result.output
+    # refused before the hosting set-up too, whose error document is the bucket's
+    assert s3.get_bucket_website(Bucket=BUCKET)["ErrorDocument"]["Key"] == "trips/2024/error.html"
     assert s3.get_object(Bucket=BUCKET, Key="trips/2024/index.html")["Body"].read() == page
     listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="trips/")["Contents"]
     assert all(item["Key"].startswith("trips/2024/") for item in listed)  # nothing sent
