@@ -14,7 +14,10 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
+from urllib.parse import quote
 
 import pictures
 import pytest
@@ -267,6 +270,15 @@ def test_a_lease_that_expired_long_ago_is_taken_over(
 # --- the lease is not public, and says nothing of the machine ----------------------------------
 
 
+def anonymous_status(server: MotoServer, key: str) -> int:
+    """The status of an unsigned GET of ``key``: what anyone on the web would get."""
+    try:
+        with urllib.request.urlopen(f"{server.endpoint}/{BUCKET}/{quote(key)}") as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
 @pytest.mark.parametrize("prefix", [PREFIX, ""], ids=["prefix", "bucket-root"])
 def test_the_lease_is_outside_the_public_prefix_and_identifies_no_machine(
     site: Path, s3_server: MotoServer, fault_proxy: FaultProxy, s3, prefix: str
@@ -282,6 +294,11 @@ def test_the_lease_is_outside_the_public_prefix_and_identifies_no_machine(
     key = lease_key(prefix)
     wait_for(lambda: any(e.fault == "delay" for e in fault_proxy.events), "the page", process)
     body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
+    # an anonymous reader (moto evaluates the bucket policy for unsigned requests): the
+    # gallery's images are public by now, the lease only when the gallery is the bucket's root
+    image = next(p for p, e in read_manifest(site)["files"].items() if "image" in e["content_type"])
+    assert anonymous_status(s3_server, f"{prefix}/{image}" if prefix else image) == 200
+    assert anonymous_status(s3_server, key) == (403 if prefix else 200)
     code, out = finish(process)
     assert code == 0, out
     policy = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
