@@ -351,7 +351,7 @@ def classify_gallery(run: Run, files: dict[str, SiteFile]) -> dict[str, list[Req
             groups["protocol"].append(r)  # the listing that finds what an interrupted run sent
         elif key is None:
             groups["hosting"].append(r)
-        elif key in ("manifest.json", ".gallery-lease"):
+        elif key == "manifest.json" or key.startswith((".gallery-lease", ".gallery-leases/")):
             groups["protocol"].append(r)
         elif key in files and r.method == "PUT":
             groups["files"].append(r)

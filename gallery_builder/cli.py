@@ -178,7 +178,11 @@ def themes(app: AppContext) -> None:
 @click.option("--region", help="The AWS region (default: the profile's or AWS_REGION).")
 @click.option("--profile", help="The AWS profile to use (default: the credential chain's).")
 @click.option("--dry-run", is_flag=True, help="Print the plan; send no write.")
-@click.option("--keep-stale", is_flag=True, help="Delete nothing, not even what the gallery wrote.")
+@click.option(
+    "--keep-stale",
+    is_flag=True,
+    help="Delete nothing the live gallery had (what a failed publish sent still goes).",
+)
 @click.option("--reconfigure", is_flag=True, help="Apply the hosting settings even if unchanged.")
 @click.option(
     "--take-over", is_flag=True,

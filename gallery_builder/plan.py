@@ -40,6 +40,11 @@ class RemoteState:
     pending: bool = False
     #: a manifest.json that was not a gallery's, taken over (--take-over): it owns nothing
     taken_over: bool = False
+    #: the keys (relative to the prefix) an unfinished publish was about to create: the
+    #: gallery owns them too, and deletes those the site no longer has
+    pending_creates: tuple[str, ...] = ()
+    #: the remote manifest's whole content (ours, parsed), for the pending mark to carry
+    content: dict[str, Any] = field(default_factory=dict)
 
 
 #: what to do about a manifest.json this gallery cannot own
@@ -130,7 +135,12 @@ def _ours(manifest: dict[str, Any]) -> RemoteState:
     if not isinstance(hosting, str | None):
         raise ManifestError(f"has 'hosting' {_kind(hosting)}, not a string; {_ADVICE}")
     return RemoteState(
-        files=files, hosting=hosting, exists=True, pending=bool(manifest.get("pending"))
+        files=files,
+        hosting=hosting,
+        exists=True,
+        pending=bool(manifest.get("pending")),
+        pending_creates=_pending_creates(manifest.get("pending")),
+        content=manifest,
     )
 
 
@@ -176,6 +186,26 @@ def _kind(value: object) -> str:
 SCRIPT_UPLOAD = "new headers, if the script's upload is there"
 
 
+def _pending_creates(pending: Any) -> tuple[str, ...]:
+    """The keys a pending mark says its publish was about to create (``pending.creates``);
+    an older mark (``"pending": true``) names none. Untrusted: anything but a list of clean
+    relative paths is refused, since the next publish deletes them."""
+    if not isinstance(pending, dict) or "creates" not in pending:
+        return ()
+    creates = pending["creates"]
+    if not isinstance(creates, list) or not all(isinstance(k, str) for k in creates):
+        raise ManifestError(
+            f"the remote {MANIFEST_NAME} has a 'pending.creates' that is not a list of paths"
+        )
+    for key in creates:
+        if key_problem(key):
+            raise ManifestError(
+                f"the remote {MANIFEST_NAME} lists {key!r} in 'pending.creates', which is "
+                "not a clean relative path; nothing was deleted"
+            )
+    return tuple(sorted(set(creates)))
+
+
 @dataclass(frozen=True)
 class Upload:
     path: str
@@ -185,6 +215,8 @@ class Upload:
     #: headers: copied in place if its bytes are there, else sent)
     reason: str
     entry: dict[str, Any]
+    #: the MD5 the live manifest promises for the file this one replaces (None: a new name)
+    replaced_md5: str | None = None
 
     @property
     def is_page(self) -> bool:
@@ -221,6 +253,11 @@ class PublishPlan:
     def changes_nothing(self) -> bool:
         return not self.uploads and not self.deletes
 
+    @property
+    def creates(self) -> tuple[str, ...]:
+        """The paths this publish sends under names the live gallery does not list."""
+        return tuple(sorted(u.path for u in self.uploads if u.reason == "new"))
+
     def lines(self) -> list[str]:
         """One line per action, for ``--dry-run``."""
         out = [f"upload {u.path} ({u.reason})" for u in self.uploads]
@@ -235,6 +272,11 @@ def _page_order(upload: Upload) -> tuple[bool, int, str]:
     return (upload.is_page, -upload.path.count("/") if upload.is_page else 0, upload.path)
 
 
+def _md5(entry: dict[str, Any]) -> str | None:
+    md5 = entry.get("md5")
+    return md5 if isinstance(md5, str) else None
+
+
 def plan_publish(
     local_files: dict[str, dict[str, Any]], remote: RemoteState, *, keep_stale: bool = False
 ) -> PublishPlan:
@@ -246,17 +288,22 @@ def plan_publish(
         if old is None:
             uploads.append(Upload(path, "new", entry))
         elif old.get("md5") != entry["md5"]:
-            uploads.append(Upload(path, "changed", entry))
+            uploads.append(Upload(path, "changed", entry, _md5(old)))
         elif remote.pending and entry.get("cache_control") != IMMUTABLE:
             # an unfinished publish may have replaced it: its bytes are checked, not trusted
             uploads.append(Upload(path, "unverified", entry))
         elif any(old.get(f) != entry.get(f) for f in HEADER_FIELDS):
             # the script's manifest may list an object that is gone: copied in place only if
             # its bytes are still there, else sent
-            reason = SCRIPT_UPLOAD if remote.legacy else "new headers"
-            uploads.append(Upload(path, reason, entry))
+            # (or in a pending mark a killed migration left: entries still without headers)
+            headerless = remote.legacy or all(old.get(f) is None for f in HEADER_FIELDS)
+            reason = SCRIPT_UPLOAD if headerless else "new headers"
+            uploads.append(Upload(path, reason, entry, _md5(old)))
         else:
             kept.append(path)
-    deletes = () if keep_stale else tuple(sorted(set(remote.files) - set(local_files)))
-    deletes = tuple(p for p in deletes if p != MANIFEST_NAME)
+    stale = set() if keep_stale else set(remote.files) - set(local_files)
+    # what an unfinished publish sent under names the site does not have was never part of a
+    # live gallery: deleted even with --keep-stale, or it would stay public, owned by no one
+    debris = set(remote.pending_creates) - set(remote.files) - set(local_files)
+    deletes = tuple(sorted(p for p in stale | debris if p != MANIFEST_NAME))
     return PublishPlan(tuple(sorted(uploads, key=_page_order)), deletes, tuple(kept))

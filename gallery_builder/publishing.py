@@ -1,11 +1,14 @@
 """Publishing: the protocol every publisher follows (ARCHITECTURE.md §5), and the driver.
 
 The core plans (gallery_builder.plan) and orders; a publisher only moves bytes. Order:
-read the remote manifest (its ETag is the base) -> upload every file that is not a page
-(images, theme files, originals), concurrently -> HTML pages, deepest first, one at a time ->
-``manifest.json`` as a conditional write on the base (the commit) -> delete what the old
-manifest owned and the new one does not. At every moment a live page links only to objects
-that exist.
+read the remote manifest (its ETag is the base) -> (nothing to do: stop) -> the lease -> refuse
+if another gallery near the prefix owns a key this publish touches -> the pending mark (the
+live manifest, whole, plus the keys about to be created) -> upload every file that is not a
+page (images, theme files, originals), concurrently -> HTML pages, deepest first, one at a time
+(a page that replaces one, only over the bytes the manifest promises) -> ``manifest.json`` as a
+conditional write on the base (the commit) -> delete what the old manifest (or an unfinished
+publish's mark) owned and the new one does not. At every moment a live page links only to
+objects that exist, and the live manifest is whole.
 """
 
 from __future__ import annotations
@@ -25,6 +28,14 @@ from urllib.parse import urlsplit
 from gallery_builder.errors import GalleryError
 from gallery_builder.keys import join_key
 from gallery_builder.manifest import FORMAT, MANIFEST_NAME, dumps
+from gallery_builder.neighbours import (
+    Neighbour,
+    first_collision,
+    is_below,
+    may_collide,
+    own_keys,
+    touched_keys,
+)
 from gallery_builder.plan import (
     ManifestError,
     PublishPlan,
@@ -45,6 +56,10 @@ class PublishConflict(GalleryError):
     """Another publish changed, or holds, the gallery; nothing of this one went live."""
 
 
+class LeaseLost(PublishConflict):
+    """This publish's lease expired or was taken over while it ran: it stopped writing."""
+
+
 class Publisher(Protocol):
     """Moves bytes to one target. Keys are relative to the target (the prefix included)."""
 
@@ -61,12 +76,17 @@ class Publisher(Protocol):
         there is something to upload. ``headers=False``: the bytes alone (asked only when
         migrating from the original script, whose uploads carry no headers of ours)."""
 
-    def upload(self, key: str, file: Path, entry: dict[str, Any]) -> None:
+    def upload(self, key: str, file: Path, entry: dict[str, Any], **kw: Any) -> None:
         """Store ``file`` under ``key`` with the headers in ``entry`` (content_type,
-        cache_control); the store checks it against ``entry["md5"]``."""
+        cache_control); the store checks it against ``entry["md5"]``. With
+        ``replaces=MD5`` (given when the file replaces one the live manifest lists under the
+        same name), write only if the object there still has that MD5 (S3: ``IfMatch``; a
+        folder: the bytes re-checked under the lock), else raise :class:`PublishConflict`:
+        a publish that lost the race must not replace a newer page."""
 
-    def retag(self, key: str, entry: dict[str, Any]) -> None:
-        """Give an existing object new headers without sending its bytes again."""
+    def retag(self, key: str, entry: dict[str, Any], **kw: Any) -> None:
+        """Give an existing object new headers without sending its bytes again (``replaces``
+        as for :meth:`upload`)."""
 
     def commit(self, key: str, data: bytes, base_etag: str | None) -> str:
         """Write ``data`` only if the object's ETag is still ``base_etag`` (None: only if it
@@ -77,7 +97,17 @@ class Publisher(Protocol):
 
     def lease(self, prefix: str) -> Any:
         """A context manager held for the mutable phase of publishing the gallery at
-        ``prefix``; raises :class:`PublishConflict` when another publish holds it."""
+        ``prefix``; raises :class:`PublishConflict` when another publish holds it. A lease
+        that can expire is renewed while held, and every write made under it first checks
+        that it is still held (raising :class:`LeaseLost` if not): a publish that lost it
+        stops before its next write."""
+
+    def manifests_near(self, prefix: str) -> list[str]:
+        """The keys of every ``manifest.json`` above ``prefix`` (in each parent folder and
+        at the root) and below it (in any subfolder), other than ``prefix``'s own: other
+        galleries, whose keys this publish must not touch. Asked once per publish that
+        writes, before its first write (on S3 its listing is the one :meth:`existing`
+        reuses)."""
 
     # Optional: url(key) -> str, the public URL of a key (the command prints it; without it,
     # ``location + key``); website_url() -> str, a web host's root URL (printed as "website:");
@@ -200,15 +230,18 @@ def publish(
     same_manifest = remote is not None and remote[0] == manifest_bytes
     if dry_run or (plan.changes_nothing and same_manifest):
         return result  # a no-op publish costs the one read above
+    # before any write, the hosting set-up included (it changes bucket-wide settings)
+    refuse_neighbours(publisher, prefix, plan, state, manifest["files"])
     set_up = bool(fingerprint and (state.hosting != fingerprint or reconfigure))
     if set_up:
         result.notes += publisher.set_up_hosting(prefix) or []
     with publisher.lease(prefix):
-        if any(u.replaces for u in plan.uploads):
-            # About to overwrite files the live manifest lists under names that stay (pages,
-            # originals): first say so in the live manifest, so that if this publish dies, the
-            # next one checks those files instead of trusting the manifest (even for a no-op).
-            marker = pending_manifest(state)
+        if plan.uploads:
+            # Before sending anything, say so in the live manifest (kept whole): the keys
+            # about to be created, so that if this publish dies the next one owns them (and
+            # deletes those the site no longer has); and that files the manifest lists may be
+            # replaced, so the next one checks them instead of trusting it (even a no-op).
+            marker = pending_manifest(state, plan.creates)
             base_etag = _commit(publisher, manifest_key, marker, base_etag)
         # what an interrupted publish already sent, with the right bytes and headers, is not
         # sent again
@@ -225,11 +258,16 @@ def publish(
             key = join_key(prefix, upload.path)
             if upload.path in skip or failed.is_set():
                 return upload.path
+            # a file that replaces one under the same name is written only over the bytes
+            # the live manifest promises (unless an unfinished publish may have changed them)
+            replaces = {} if state.pending or not upload.replaced_md5 else {
+                "replaces": upload.replaced_md5
+            }  # fmt: skip
             try:
                 if upload.bytes_needed and not (upload.is_script and key in script_bytes):
-                    publisher.upload(key, site / upload.path, upload.entry)
+                    publisher.upload(key, site / upload.path, upload.entry, **replaces)
                 else:
-                    publisher.retag(key, upload.entry)
+                    publisher.retag(key, upload.entry, **replaces)
             except BaseException:
                 failed.set()  # the uploads still queued give up at once
                 raise
@@ -276,16 +314,64 @@ def _hosting_kept(publisher: Publisher, prefix: str, result: PublishResult) -> b
     return False
 
 
-def pending_manifest(state: RemoteState) -> bytes:
-    """The live state, marked as being replaced: its files (so deletes stay right if this
-    publish dies) and ``"pending": true``."""
+def pending_manifest(state: RemoteState, creates: tuple[str, ...] = ()) -> bytes:
+    """The live manifest, whole (albums, images, hosting: what its readers rely on), marked
+    as being replaced: ``"pending": {"id", "creates"}``, ``creates`` being the paths this
+    publish is about to send under new names, with those an earlier unfinished publish had
+    recorded and that are still nobody's (so a second failure loses none)."""
     # unique to this publish: two publishes marking the same base must not write the same
     # bytes, or one would take the other's mark for its own retried write
-    pending = {"id": uuid.uuid4().hex}
-    marker: dict[str, Any] = {"format": FORMAT, "files": state.files, "pending": pending}
-    if state.hosting:
-        marker["hosting"] = state.hosting
-    return dumps(marker)
+    if state.legacy or not state.content:  # the script's, none, or one taken over
+        content: dict[str, Any] = {"format": FORMAT, "files": state.files}
+    else:
+        content = dict(state.content)
+    owned = set(state.files)
+    pending = {
+        "id": uuid.uuid4().hex,
+        "creates": sorted({*creates, *state.pending_creates} - owned),
+    }
+    return dumps({**content, "pending": pending})
+
+
+def refuse_neighbours(
+    publisher: Publisher,
+    prefix: str,
+    plan: PublishPlan,
+    state: RemoteState,
+    local_files: dict[str, Any],
+) -> None:
+    """Stop (before any write) if this publish would write or delete a key that another
+    gallery near ``prefix`` owns (gallery_builder.neighbours); a publisher without
+    ``manifests_near`` cannot tell, and is not asked."""
+    near = getattr(publisher, "manifests_near", None)
+    if near is None:
+        return
+    touched = touched_keys(prefix, plan)
+    ours = own_keys(prefix, local_files, state)
+    for key in sorted(near(prefix)):
+        below = is_below(key, prefix)
+        if key in ours or (below and not may_collide(touched, key)):
+            continue
+        found = publisher.read(key)
+        try:
+            other = read_remote_manifest(found[0]) if found else None
+        except ManifestError:
+            other = None
+        if found is None or (other is not None and not other.exists):
+            continue
+        neighbour = Neighbour(key, other, below)
+        collision = first_collision(touched, neighbour)
+        if collision is None:
+            continue
+        what = "another gallery" if other is not None else "another app's manifest.json"
+        where = f"{publisher.location}{neighbour.prefix}" if neighbour.prefix else (
+            f"the root of {publisher.location}"
+        )  # fmt: skip
+        raise GalleryError(
+            f"{what} is published at {where} ({key}), and it owns {collision}, which this "
+            "publish would write or delete; nothing was sent: publish this gallery under "
+            "another prefix (-d PREFIX) that does not overlap it"
+        )
 
 
 def _commit(publisher: Publisher, key: str, data: bytes, base_etag: str | None) -> str:

@@ -19,6 +19,8 @@ from gallery_builder import hookimpl
 from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.imaging import write_atomic
 from gallery_builder.keys import key_problem
+from gallery_builder.manifest import MANIFEST_NAME
+from gallery_builder.neighbours import ancestor_manifests
 from gallery_builder.publishing import PublishConflict
 
 LEASE = ".gallery-publish.lock"
@@ -48,9 +50,11 @@ class FilePublisher:
             key += "index.html"
         return (self.root / key).as_uri()
 
-    def _path(self, key: str) -> Path:
+    def _path(self, key: str, *, reading: bool = False) -> Path:
         """The file of ``key``; refused unless ``key`` is a safe key that, symlinked folders
-        followed, lands inside the gallery's folder (a remote manifest is untrusted)."""
+        followed, lands inside the gallery's folder (a remote manifest is untrusted). A read
+        may go anywhere inside ``root`` (another gallery's manifest, above this one): it
+        changes nothing."""
         problem = key_problem(key)
         if problem:
             raise GalleryError(
@@ -60,7 +64,8 @@ class FilePublisher:
         path = self.root / key
         base = os.path.realpath(self._base)
         resolved = os.path.realpath(path)
-        if resolved != base and not resolved.startswith(base.rstrip(os.sep) + os.sep):
+        allowed = [base, os.path.realpath(self.root)] if reading else [base]
+        if not any(_inside(resolved, folder) for folder in allowed):
             raise GalleryError(
                 f"refusing {path}: it resolves to {resolved}, outside the gallery's folder "
                 f"{base} (a symbolic link?); nothing was written or deleted for it"
@@ -68,7 +73,7 @@ class FilePublisher:
         return path
 
     def read(self, key: str) -> tuple[bytes, str] | None:
-        path = self._path(key)
+        path = self._path(key, reading=True)
         try:
             data = path.read_bytes()
         except (FileNotFoundError, NotADirectoryError):
@@ -89,14 +94,44 @@ class FilePublisher:
                 found.add(key)
         return found
 
-    def upload(self, key: str, file: Path, entry: dict[str, Any]) -> None:
+    def upload(
+        self, key: str, file: Path, entry: dict[str, Any], *, replaces: str | None = None
+    ) -> None:
         data = file.read_bytes()
         if hashlib.md5(data).hexdigest() != entry["md5"]:
             raise GalleryError(f"{file} changed since the site was built; build it again")
+        self._check_replaces(key, replaces)
         write_atomic(self._path(key), data)
 
-    def retag(self, key: str, entry: dict[str, Any]) -> None:
-        """Nothing to do: a file system keeps no headers."""
+    def retag(self, key: str, entry: dict[str, Any], *, replaces: str | None = None) -> None:
+        """Nothing to write: a file system keeps no headers."""
+        self._check_replaces(key, replaces)
+
+    def _check_replaces(self, key: str, replaces: str | None) -> None:
+        # under the lock no other publish of this gallery writes: the bytes are re-checked so
+        # that a file is replaced only if it is still the one the live manifest lists
+        if replaces is None:
+            return
+        current = self.read(key)
+        if current is not None and current[1] != replaces:
+            raise PublishConflict(
+                f"{self.location}{key} no longer holds the file the live manifest lists: "
+                "another publish replaced it while this one ran; this one stopped before its "
+                "commit: run gallery publish again"
+            )
+
+    def manifests_near(self, prefix: str) -> list[str]:
+        """Other galleries' manifests above ``prefix`` (each parent folder, the root) and in
+        any folder below it."""
+        found = [
+            key for key in ancestor_manifests(prefix) if self._path(key, reading=True).is_file()
+        ]
+        top = self._path(prefix) if prefix else self.root
+        for folder, dirs, files in os.walk(top):
+            dirs.sort()
+            if Path(folder) != top and MANIFEST_NAME in files:
+                found.append((Path(folder) / MANIFEST_NAME).relative_to(self.root).as_posix())
+        return found
 
     def commit(self, key: str, data: bytes, base_etag: str | None) -> str:
         current = self.read(key)
@@ -134,6 +169,10 @@ class FilePublisher:
                     "wait for it to finish, then run gallery publish again"
                 ) from None
             yield
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def file_publisher(target: str, **options: Any) -> FilePublisher:

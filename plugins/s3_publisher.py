@@ -17,14 +17,15 @@ import hashlib
 import json
 import os
 import re
-import socket
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
+
+from gallery_builder.plugins.s3_lease import S3Lease
+from gallery_builder.plugins.s3_listing import BucketListing, common_prefix
 
 from gallery_builder import hookimpl
 from gallery_builder.errors import GalleryError, SettingError
@@ -37,10 +38,8 @@ DASH_REGIONS = frozenset(
     {"us-east-1", "us-west-1", "us-west-2", "ap-southeast-1", "ap-southeast-2",
      "ap-northeast-1", "eu-west-1", "sa-east-1", "us-gov-west-1"}
 )  # fmt: skip
-LEASE_KEY = ".gallery-lease"
 #: how often a body read cut off mid-stream is tried (botocore retries only the request)
 READ_ATTEMPTS = 5
-LEASE_SECONDS = 15 * 60
 #: how often the policy merge is made again when another setup overwrote it meanwhile
 POLICY_ATTEMPTS = 3
 #: error codes with which S3-compatible stores refuse a call they do not implement
@@ -167,7 +166,10 @@ class S3Publisher:
         self.location = f"s3://{bucket}/"
         #: the prefix the target named (s3://bucket/PREFIX), used unless -d says otherwise
         self.prefix_hint = prefix_hint
-        self._lease_etag: str | None = None
+        #: the lease held during a publish's writes (each write checks it is still held)
+        self._lease: S3Lease | None = None
+        #: the bucket's listings made during one publish (existing, manifests_near)
+        self._listing = BucketListing(client, bucket)
         #: S3 said NoSuchBucket to a read: no need to ask again before creating it
         self._bucket_missing = False
         #: this publish created the bucket: it holds no policy and no object yet
@@ -248,15 +250,8 @@ class S3Publisher:
     def existing(self, entries: dict[str, dict[str, Any]], *, headers: bool = True) -> set[str]:
         if not entries or self._created:
             return set()
-        common = _common_prefix(list(entries))
-        same_bytes = []
-        paginator = self.client.get_paginator("list_objects_v2")
-        with contextlib.suppress(self.client.exceptions.NoSuchBucket):
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=common):
-                for item in page.get("Contents", []):
-                    entry = entries.get(item["Key"])
-                    if entry is not None and item["ETag"].strip('"') == entry["md5"]:
-                        same_bytes.append(item["Key"])
+        listing = self._listing.under(common_prefix(list(entries)))
+        same_bytes = [key for key, entry in entries.items() if listing.get(key) == entry["md5"]]
         if not same_bytes or not headers:
             return set(same_bytes)
 
@@ -280,35 +275,87 @@ class S3Publisher:
             return {key for key, ok in zip(same_bytes, checks, strict=True) if ok}
 
     @_s3_errors
-    def upload(self, key: str, file: Path, entry: dict[str, Any]) -> None:
+    def manifests_near(self, prefix: str) -> list[str]:
+        if self._created or self._bucket_missing:  # no bucket yet, or a new one: empty
+            return []
+        self._listing.forget()  # asked first in a publish: what an earlier one listed is old
+        return self._listing.manifests_near(prefix)
+
+    def _guard(self) -> None:
+        """Every write under a lease first checks it is still held."""
+        if self._lease is not None:
+            self._lease.ensure_held()
+
+    def _replaced(self, key: str, exc: Any, replaces: str | None) -> GalleryError:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if replaces and code in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+            return PublishConflict(
+                f"s3://{self.bucket}/{key} no longer holds the file the live manifest lists: "
+                "another publish replaced it while this one ran; this one stopped before its "
+                "commit (the other publish's gallery is live): run gallery publish again once "
+                "it is done"
+            )
+        return self.error(exc)
+
+    def upload(
+        self, key: str, file: Path, entry: dict[str, Any], *, replaces: str | None = None
+    ) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         data = file.read_bytes()
         digest = hashlib.md5(data)
         if digest.hexdigest() != entry["md5"]:
             raise GalleryError(f"{file} changed since the site was built; build it again")
-        self._call(
-            "put_object",
-            Key=key,
-            Body=data,
-            ContentMD5=base64.b64encode(digest.digest()).decode(),  # S3 checks the bytes
-            ContentType=entry["content_type"],
-            CacheControl=entry["cache_control"],
-        )
+        self._guard()
 
-    @_s3_errors
-    def retag(self, key: str, entry: dict[str, Any]) -> None:
-        self._call(
-            "copy_object",
-            Key=key,
-            CopySource={"Bucket": self.bucket, "Key": key},
-            MetadataDirective="REPLACE",
-            ContentType=entry["content_type"],
-            CacheControl=entry["cache_control"],
-        )
+        def put(**condition: str) -> None:
+            self._call(
+                "put_object",
+                Key=key,
+                Body=data,
+                ContentMD5=base64.b64encode(digest.digest()).decode(),  # S3 checks the bytes
+                ContentType=entry["content_type"],
+                CacheControl=entry["cache_control"],
+                **condition,
+            )
+
+        try:
+            try:
+                put(**({"IfMatch": f'"{replaces}"'} if replaces else {}))
+            except ClientError as exc:
+                if not replaces or exc.response.get("Error", {}).get("Code") != "NoSuchKey":
+                    raise
+                put(IfNoneMatch="*")  # gone meanwhile: nothing newer to keep, unless it comes
+        except ClientError as exc:
+            raise self._replaced(key, exc, replaces) from None
+        except BotoCoreError as exc:
+            raise self.error(exc) from None
+
+    def retag(self, key: str, entry: dict[str, Any], *, replaces: str | None = None) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        self._guard()
+        condition = {"CopySourceIfMatch": f'"{replaces}"'} if replaces else {}
+        try:
+            self._call(
+                "copy_object",
+                Key=key,
+                CopySource={"Bucket": self.bucket, "Key": key},
+                MetadataDirective="REPLACE",
+                ContentType=entry["content_type"],
+                CacheControl=entry["cache_control"],
+                **condition,
+            )
+        except ClientError as exc:
+            raise self._replaced(key, exc, replaces) from None
+        except BotoCoreError as exc:
+            raise self.error(exc) from None
 
     @_s3_errors
     def commit(self, key: str, data: bytes, base_etag: str | None) -> str:
         from botocore.exceptions import ClientError
 
+        self._guard()
         condition = {"IfMatch": f'"{base_etag}"'} if base_etag else {"IfNoneMatch": "*"}
         try:
             response = self._call(
@@ -334,6 +381,7 @@ class S3Publisher:
     def delete(self, keys: list[str]) -> None:
         if not keys:
             return
+        self._guard()
         response = self._call(
             "delete_objects", Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True}
         )
@@ -347,56 +395,26 @@ class S3Publisher:
 
     @contextlib.contextmanager
     def lease(self, prefix: str) -> Iterator[None]:
-        """A lease object, created only if absent (or expired): overlapping publishes of one
-        gallery are refused, and one that died stops blocking after :data:`LEASE_SECONDS`."""
-        key = f"{prefix}/{LEASE_KEY}" if prefix else LEASE_KEY
-        self._take_lease(key)
+        """The gallery's lease (plugins/s3_lease.py): overlapping publishes of one gallery are
+        refused; it is renewed while held, and every write checks it is still held."""
+        lease = S3Lease(self._call, self.location, prefix)
+        self._translated(lease.take)
+        self._lease = lease
         try:
             yield
         finally:
-            from botocore.exceptions import BotoCoreError, ClientError
-
+            self._lease = None
             self._created = False  # a next publish with this object finds the bucket as is
-            with contextlib.suppress(ClientError, BotoCoreError, GalleryError):
-                self._call("delete_object", Key=key, IfMatch=f'"{self._lease_etag}"')
+            self._listing.forget()
+            lease.release()
 
-    @_s3_errors
-    def _take_lease(self, key: str) -> None:
-        from botocore.exceptions import ClientError
+    def _translated(self, action: Callable[[], Any]) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
 
-        body = json.dumps({
-            "id": uuid.uuid4().hex,
-            "until": time.time() + LEASE_SECONDS,
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-        })  # fmt: skip
         try:
-            response = self._call("put_object", Key=key, Body=body.encode(), IfNoneMatch="*")
-            self._lease_etag = response["ETag"].strip('"')
-            return
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
-                raise
-        held = self.read(key)
-        until = 0.0
-        if held is not None:
-            with contextlib.suppress(ValueError, TypeError, AttributeError):
-                holder = json.loads(held[0])
-                until = 0.0 if _died_here(holder) else float(holder.get("until", 0))
-        if held is not None and until > time.time():
-            raise PublishConflict(
-                f"another publish holds s3://{self.bucket}/{key} until "
-                f"{time.strftime('%H:%M:%S', time.localtime(until))}; wait for it to finish, "
-                "then run gallery publish again"
-            )
-        condition = {"IfMatch": f'"{held[1]}"'} if held else {"IfNoneMatch": "*"}
-        try:  # an expired lease: take it over, unless someone else just did
-            response = self._call("put_object", Key=key, Body=body.encode(), **condition)
-        except ClientError:
-            raise PublishConflict(
-                f"another publish took s3://{self.bucket}/{key} just now; try again later"
-            ) from None
-        self._lease_etag = response["ETag"].strip('"')
+            return action()
+        except (ClientError, BotoCoreError) as exc:
+            raise self.error(exc) from None
 
     # --- hosting -------------------------------------------------------------------------------
 
@@ -552,29 +570,6 @@ class S3Publisher:
                 ) from None
             raise
         self._created = True
-
-
-def _died_here(holder: dict[str, Any]) -> bool:
-    """Whether a lease was taken by a process on this machine that no longer runs (a killed
-    publish): then it need not be waited out."""
-    pid = holder.get("pid")
-    if holder.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # alive, someone else's
-        return False
-    return False
-
-
-def _common_prefix(keys: list[str]) -> str:
-    first, last = min(keys), max(keys)
-    n = 0
-    while n < min(len(first), len(last)) and first[n] == last[n]:
-        n += 1
-    return first[:n]
 
 
 def parse_target(target: str) -> tuple[str, str | None]:

@@ -368,7 +368,14 @@ def s3_client(
 # -- the fault proxy ------------------------------------------------------------------------
 
 FaultKind = Literal[
-    "reset", "hang", "slowdown", "truncate", "not-implemented", "access-denied", "invalid-request"
+    "reset",
+    "hang",
+    "delay",
+    "slowdown",
+    "truncate",
+    "not-implemented",
+    "access-denied",
+    "invalid-request",
 ]
 
 
@@ -403,6 +410,8 @@ class Fault:
     - ``"reset"``: read the request, do not forward it, close the connection with a RST.
     - ``"hang"``: do not forward, never answer: the client waits until the proxy closes (or
       its read timeout): a request caught in flight, e.g. to kill the client at that moment.
+    - ``"delay"``: hold the request ``seconds`` before forwarding it (then as usual): a slow
+      request, e.g. one that lands after another client's writes.
     - ``"slowdown"``: do not forward; answer ``503 SlowDown`` with S3's XML error body.
     - ``"not-implemented"``: do not forward; answer ``501 NotImplemented``, as S3-compatible
       stores (MinIO, R2, ...) answer a call they do not support.
@@ -421,9 +430,11 @@ class Fault:
     method: str | None = None
     path: str | None = None
     nth: int = 1
+    #: how long a ``"delay"`` holds the request
+    seconds: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.kind not in ("reset", "hang", "truncate", *_ANSWERS):
+        if self.kind not in ("reset", "hang", "delay", "truncate", *_ANSWERS):
             raise ValueError(f"unknown fault kind {self.kind!r}")
         if self.nth < 1:
             raise ValueError("nth counts from 1")
@@ -631,10 +642,10 @@ class FaultProxy:
     def count(self) -> int:
         """How many requests were passed on to the upstream (including truncated ones)."""
         with self._lock:
-            return sum(e.fault in (None, "truncate") for e in self._events)
+            return sum(e.fault in (None, "truncate", "delay") for e in self._events)
 
-    def _choose(self, method: str, target: str) -> FaultKind | None:
-        chosen: FaultKind | None = None
+    def _choose(self, method: str, target: str) -> Fault | None:
+        chosen: Fault | None = None
         with self._lock:
             for entry in self._plan:
                 fault, seen, fired = entry
@@ -643,8 +654,8 @@ class FaultProxy:
                 entry[1] = seen + 1
                 if entry[1] == fault.nth and chosen is None:
                     entry[2] = True
-                    chosen = fault.kind
-            self._events.append(ProxyEvent(method, target, chosen))
+                    chosen = fault
+            self._events.append(ProxyEvent(method, target, chosen.kind if chosen else None))
         return chosen
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -698,7 +709,11 @@ class FaultProxy:
             method, target, version = request.start.split(" ")
         except ValueError as exc:
             raise _Closed(f"bad request line {request.start!r}") from exc
-        fault = self._choose(method, unquote(target))
+        chosen = self._choose(method, unquote(target))
+        fault = chosen.kind if chosen else None
+        if chosen is not None and fault == "delay":
+            self._stop.wait(chosen.seconds)
+            fault = None
         expects = request.has_token("Expect", "100-continue")
         keep_alive = version == "HTTP/1.1" and not request.has_token("Connection", "close")
 

@@ -515,9 +515,9 @@ class Recording(FilePublisher):
         self.uploads: list[tuple[str, bool]] = []  #: (key, sent from the main thread)
         self.deleted: list[str] = []
 
-    def upload(self, key, file, entry):
+    def upload(self, key, file, entry, **kw):
         self.uploads.append((key, threading.current_thread() is threading.main_thread()))
-        super().upload(key, file, entry)
+        super().upload(key, file, entry, **kw)
 
     def delete(self, keys):
         self.deleted += keys

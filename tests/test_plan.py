@@ -142,6 +142,37 @@ def test_a_pending_remote_has_its_lasting_names_checked_not_retagged() -> None:
     assert reasons == {
         "index.html": "unverified",
         "Trip/IMG 1.jpg": "unverified",
-        "a.thumb.1234abcd.jpg": "new headers",  # a content-named file cannot have changed
+        # a content-named file cannot have changed; but without headers listed (a killed
+        # migration from the script), it is copied in place only if it is there, else sent
+        "a.thumb.1234abcd.jpg": SCRIPT_UPLOAD,
     }
     assert all(u.bytes_needed for u in plan.uploads if u.reason == "unverified")
+
+
+def test_what_an_unfinished_publish_was_creating_is_owned_and_deleted_if_gone() -> None:
+    """``pending.creates`` names keys a failed publish may have sent: deleted when the site
+    does not have them (even with keep_stale: they were never live), kept when it does."""
+    old = {"index.html": page("a"), "gone.jpg": entry("g")}
+    marked = remote_of(old, pending={"id": "x", "creates": ["secret.jpg", "kept.jpg"]})
+    local = {"index.html": page("a"), "kept.jpg": entry("k")}
+    plan = plan_publish(local, read_remote_manifest(marked))
+    assert plan.deletes == ("gone.jpg", "secret.jpg")
+    assert [u.path for u in plan.uploads if u.reason == "new"] == ["kept.jpg"]
+    kept = plan_publish(local, read_remote_manifest(marked), keep_stale=True)
+    assert kept.deletes == ("secret.jpg",)
+
+
+@pytest.mark.parametrize(
+    "creates",
+    [["../outside.jpg"], ["/abs.jpg"], ["a//b.jpg"], ["./a.jpg"], ["a\\b.jpg"], ["a\x00b"],
+     ["x/"], [""], "a.jpg", [1], {"a": 1}],
+)  # fmt: skip
+def test_an_unsafe_pending_record_is_refused_and_nothing_is_deleted(creates) -> None:
+    marked = remote_of({}, pending={"id": "x", "creates": creates})
+    with pytest.raises(ManifestError, match=r"pending\.creates"):
+        read_remote_manifest(marked)
+
+
+def test_an_older_pending_mark_names_nothing_to_create() -> None:
+    state = read_remote_manifest(remote_of({"a.jpg": entry("a")}, pending=True))
+    assert state.pending and state.pending_creates == ()

@@ -32,9 +32,9 @@ class Recording(FilePublisher):
         self.log.append(("read", key))
         return super().read(key)
 
-    def upload(self, key, file, entry):
+    def upload(self, key, file, entry, **kw):
         self.log.append(("upload", key))
-        super().upload(key, file, entry)
+        super().upload(key, file, entry, **kw)
 
     def commit(self, key, data, base_etag):
         self.log.append(("commit", key))
@@ -151,14 +151,17 @@ def test_the_prefix_defaults_to_the_gallery_name_and_can_be_set(site: Path, targ
 
 def test_an_interrupted_publish_resumes_without_sending_again(site: Path, target: Path) -> None:
     class Interrupted(Recording):
-        def upload(self, key, file, entry):
+        def upload(self, key, file, entry, **kw):
             if sum(op == "upload" for op, _ in self.log) == 5:
                 raise KeyboardInterrupt
-            super().upload(key, file, entry)
+            super().upload(key, file, entry, **kw)
 
     with pytest.raises(KeyboardInterrupt):
         publish(site, Interrupted(target), "photos", workers=1)
-    assert not (target / "photos" / "manifest.json").exists()  # nothing went live
+    # nothing went live: the manifest lists no file, only what the publish was sending
+    live = json.loads((target / "photos" / "manifest.json").read_bytes())
+    assert live["files"] == {}
+    assert live["pending"]["creates"] == sorted(read_manifest(site)["files"])
     again = Recording(target)
     result = publish(site, again, "photos")
     assert len(result.resumed) == 5
@@ -194,10 +197,10 @@ def test_a_publish_that_lost_the_race_is_refused_and_the_winner_stays_whole(
 
 def test_an_overlapping_publish_is_refused_while_one_runs(site: Path, target: Path) -> None:
     class Meddling(FilePublisher):
-        def upload(self, key, file, entry):
+        def upload(self, key, file, entry, **kw):
             with pytest.raises(PublishConflict, match="another publish is writing"):
                 publish(site, FilePublisher(target), "photos")
-            super().upload(key, file, entry)
+            super().upload(key, file, entry, **kw)
 
     publish(site, Meddling(target), "photos", workers=1)
     assert published(target) == site_files(site)
@@ -283,10 +286,10 @@ class MemoryPublisher:
         return {k for k, e in entries.items() if k in self.objects
                 and hashlib.md5(self.objects[k]).hexdigest() == e["md5"]}  # fmt: skip
 
-    def upload(self, key, file, entry):
+    def upload(self, key, file, entry, **kw):
         self.objects[key] = file.read_bytes()
 
-    def retag(self, key, entry):
+    def retag(self, key, entry, **kw):
         pass
 
     def commit(self, key, data, base_etag):
@@ -338,10 +341,10 @@ def test_two_publishes_marking_the_same_base_are_not_taken_for_one(
     build_gallery(source, site)
 
     class FailingOnRoot(FilePublisher):
-        def upload(self, key, file, entry):
+        def upload(self, key, file, entry, **kw):
             if key == "photos/index.html":
                 raise GalleryError("connection lost")
-            super().upload(key, file, entry)
+            super().upload(key, file, entry, **kw)
 
     class LateQ(FilePublisher):
         @contextlib.contextmanager

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import pictures
 import pytest
 from conftest import TIMEOUT, links_of, read_manifest
+from gallery_builder.plugins.s3_lease import lease_key
 from gallery_builder.plugins.s3_publisher import s3_publisher
 from s3env import Fault, FaultProxy, MotoServer
 
@@ -30,6 +31,7 @@ from gallery_builder.testing import build_gallery, run_cli
 
 BUCKET = "killed-gallery"
 PREFIX = "photos"
+LEASE = lease_key(PREFIX)
 
 
 def broken_links(s3) -> dict[str, list[str]]:
@@ -129,7 +131,7 @@ def test_a_killed_publish_leaves_the_gallery_whole_and_resumes(
     mark = s3_server.mark()
     kill_publish_when_held(changed_site, s3_server, fault_proxy)
     arrived = successful_puts(s3_server.requests_since(mark)) - {
-        f"{PREFIX}/.gallery-lease",
+        LEASE,
         f"{PREFIX}/manifest.json",  # the live manifest, marked pending (below)
     }
     assert arrived, "nothing was sent before the kill"
@@ -157,7 +159,7 @@ def test_a_killed_publish_leaves_the_gallery_whole_and_resumes(
     old = json.loads(old_manifest)["files"]
     changed = {f"{PREFIX}/{p}" for p, e in files.items() if old.get(p, {}).get("md5") != e["md5"]}
     # exactly what had not arrived, plus the lease and the commit
-    assert resent == changed - arrived | {f"{PREFIX}/.gallery-lease", f"{PREFIX}/manifest.json"}
+    assert resent == changed - arrived | {LEASE, f"{PREFIX}/manifest.json"}
     assert broken_links(s3) == {}
     listed = {
         item["Key"].removeprefix(f"{PREFIX}/")

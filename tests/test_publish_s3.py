@@ -10,6 +10,7 @@ from pathlib import Path
 import pictures
 import pytest
 from conftest import read_manifest, site_files
+from gallery_builder.plugins.s3_lease import lease_key
 from gallery_builder.plugins.s3_publisher import S3Publisher, s3_publisher
 from s3env import Fault, FaultProxy, MotoServer, s3_client
 
@@ -18,6 +19,8 @@ from gallery_builder.publishing import PublishConflict, publish
 from gallery_builder.testing import build_gallery, run_cli
 
 BUCKET = "my-gallery"
+#: the lease of the gallery at "photos": outside every gallery's prefix
+LEASE = lease_key("photos")
 
 
 def publisher(server: MotoServer | FaultProxy, region: str = "us-east-1") -> S3Publisher:
@@ -61,7 +64,7 @@ def test_a_new_bucket_costs_no_needless_request(site: Path, s3_server: MotoServe
     # the manifest read finds no bucket: it is created at once, and a new bucket holds no
     # object of an interrupted publish to look for; its policy is read before the merge (in
     # us-east-1 CreateBucket also answers 200 for a bucket you already own) and read back
-    assert sent[:8] == [
+    assert sent[:9] == [
         f"GET /{BUCKET}/photos/manifest.json",
         f"PUT /{BUCKET}",
         f"PUT /{BUCKET}?publicAccessBlock",
@@ -69,18 +72,23 @@ def test_a_new_bucket_costs_no_needless_request(site: Path, s3_server: MotoServe
         f"GET /{BUCKET}?policy",
         f"PUT /{BUCKET}?policy",
         f"GET /{BUCKET}?policy",
-        f"PUT /{BUCKET}/photos/.gallery-lease",
+        f"PUT /{BUCKET}/{LEASE}",
+        # the pending mark, naming every file about to be sent (a new bucket: no neighbour)
+        f"PUT /{BUCKET}/photos/manifest.json",
     ]
     # the files, the policy checked again before the commit, the manifest, the lease's release
     assert sent[-3:-1] == [f"GET /{BUCKET}?policy", f"PUT /{BUCKET}/photos/manifest.json"]
-    assert len(sent) == 8 + files + 3
+    assert len(sent) == 9 + files + 3
 
 
 def manifest_is_live(s3) -> bool:
     """Whether the gallery has gone live: its manifest is in the bucket (if there is one)."""
     if BUCKET not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
         return False
-    return s3.list_objects_v2(Bucket=BUCKET, Prefix="photos/manifest.json")["KeyCount"] == 1
+    if s3.list_objects_v2(Bucket=BUCKET, Prefix="photos/manifest.json")["KeyCount"] != 1:
+        return False
+    live = json.loads(s3.get_object(Bucket=BUCKET, Key="photos/manifest.json")["Body"].read())
+    return "pending" not in live  # a pending mark lists only what was live before
 
 
 def writes(requests) -> list[str]:
@@ -118,7 +126,7 @@ def test_the_manifest_is_the_last_write_and_deletes_come_after(
     done = writes(s3_server.requests_since(mark))
     manifest_writes = [i for i, w in enumerate(done) if w == f"PUT /{BUCKET}/photos/manifest.json"]
     # first the live manifest marked "pending" (pages are about to be replaced), then the commit
-    assert len(manifest_writes) == 2 and done[manifest_writes[0] - 1].endswith(".gallery-lease")
+    assert len(manifest_writes) == 2 and done[manifest_writes[0] - 1].endswith(LEASE)
     commit = manifest_writes[1]
     uploads = [w for w in done[manifest_writes[0] + 1 : commit] if w.startswith("PUT")]
     assert all(not w.endswith(".html") for w in uploads[:-2])  # images first, then pages
@@ -128,7 +136,7 @@ def test_the_manifest_is_the_last_write_and_deletes_come_after(
     ]
     after = done[commit + 1 :]
     assert any(w.startswith("POST") for w in after)  # DeleteObjects, after the commit
-    assert after[-1] == f"DELETE /{BUCKET}/photos/.gallery-lease"  # the lease, released
+    assert after[-1] == f"DELETE /{BUCKET}/{LEASE}"  # the lease, released
     assert_bucket_equals_site(s3, site)
 
 
@@ -156,7 +164,7 @@ def test_one_changed_picture_sends_only_its_files_pages_and_manifest(
         for r in s3_server.requests_since(mark)
         if r.method == "PUT"
     }
-    assert puts - {"manifest.json", ".gallery-lease"} == new | {"index.html"}
+    assert puts - {"manifest.json", f"/{BUCKET}/{LEASE}"} == new | {"index.html"}
     assert_bucket_equals_site(s3, site)  # and no stale object is left
 
 
@@ -216,13 +224,13 @@ class Recording(S3Publisher):
 
     calls: list[tuple[str, str]]
 
-    def upload(self, key, file, entry):
+    def upload(self, key, file, entry, **kw):
         self.calls.append(("upload", key.removeprefix("photos/")))
-        super().upload(key, file, entry)
+        super().upload(key, file, entry, **kw)
 
-    def retag(self, key, entry):
+    def retag(self, key, entry, **kw):
         self.calls.append(("retag", key.removeprefix("photos/")))
-        super().retag(key, entry)
+        super().retag(key, entry, **kw)
 
 
 def recording(server: MotoServer) -> Recording:
@@ -317,17 +325,16 @@ def test_an_interrupted_publish_resends_nothing_that_arrived(
     class Killed(S3Publisher):
         sent = 0
 
-        def upload(self, key, file, entry):
+        def upload(self, key, file, entry, **kw):
             if Killed.sent == 6:
                 raise KeyboardInterrupt
             Killed.sent += 1
-            super().upload(key, file, entry)
+            super().upload(key, file, entry, **kw)
 
     base = publisher(s3_server)
     with pytest.raises(KeyboardInterrupt):
         publish(site, Killed(BUCKET, base.client, base.region), "photos", workers=1)
-    with pytest.raises(s3.exceptions.NoSuchKey):
-        s3.get_object(Bucket=BUCKET, Key="photos/manifest.json")  # nothing went live
+    assert not manifest_is_live(s3)  # nothing went live
     mark = s3_server.mark()
     result = publish(site, publisher(s3_server), "photos")
     assert len(result.resumed) == 6
@@ -338,11 +345,11 @@ def test_an_interrupted_publish_resends_nothing_that_arrived(
 
 def test_an_overlapping_publish_is_refused(site: Path, s3_server: MotoServer, s3) -> None:
     class Meddling(S3Publisher):
-        def upload(self, key, file, entry):
+        def upload(self, key, file, entry, **kw):
             if key.endswith("index.html"):
                 with pytest.raises(PublishConflict, match="another publish holds"):
                     publish(site, publisher(s3_server), "photos")
-            super().upload(key, file, entry)
+            super().upload(key, file, entry, **kw)
 
     base = publisher(s3_server)
     publish(site, Meddling(BUCKET, base.client, base.region), "photos")
@@ -606,12 +613,12 @@ def test_a_statement_lost_to_another_setup_meanwhile_is_put_back(
     class Overwritten(S3Publisher):
         done = False
 
-        def upload(self, key, file, entry):
+        def upload(self, key, file, entry, **kw):
             if not Overwritten.done:  # the other set-up's stale write lands now
                 Overwritten.done = True
                 s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(
                     {"Version": "2012-10-17", "Statement": [theirs]}))  # fmt: skip
-            super().upload(key, file, entry)
+            super().upload(key, file, entry, **kw)
 
     base = publisher(s3_server)
     result = publish(site, Overwritten(BUCKET, base.client, base.region), "photos")

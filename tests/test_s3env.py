@@ -248,6 +248,21 @@ def test_a_held_request_never_reaches_the_server_nor_answers(
     assert fault_proxy.events[-1] == ProxyEvent("PUT", "/site/a", "hang")
 
 
+def test_a_delayed_request_reaches_the_server_late_and_is_answered(
+    s3_server: MotoServer, fault_proxy: FaultProxy, s3: Any
+) -> None:
+    import time
+
+    client = s3_client(fault_proxy.endpoint, max_attempts=1)
+    client.create_bucket(Bucket="site")
+    fault_proxy.plan([Fault("delay", method="PUT", path="/site/a", seconds=1.0)])
+    started = time.monotonic()
+    client.put_object(Bucket="site", Key="a", Body=b"x")
+    assert time.monotonic() - started >= 1.0
+    assert s3.get_object(Bucket="site", Key="a")["Body"].read() == b"x"
+    assert fault_proxy.events[-1] == ProxyEvent("PUT", "/site/a", "delay")
+
+
 @pytest.mark.parametrize(
     ("kind", "status", "code"),
     [("not-implemented", 501, "NotImplemented"), ("access-denied", 403, "AccessDenied"),
