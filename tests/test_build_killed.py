@@ -181,3 +181,21 @@ def test_a_build_killed_while_saving_its_state_keeps_a_whole_state(
         kill(process)
     again = build_gallery(source, out)
     assert again.made == 0  # the state survived: every image is known and reused
+
+
+def test_image_workers_import_only_the_core() -> None:
+    """A worker imports its initializer by name. Run from a checkout of the project (the
+    README's main-job command, a non-editable install), a worker finds ``gallery_builder`` in
+    the current folder, where the plugins are not a sub-package: an initializer in a plugin
+    killed every worker ("No module named 'gallery_builder.plugins'")."""
+    from gallery_builder.config import load_config
+    from gallery_builder.plugins.executor import gallery_executor
+
+    config = load_config(Path(__file__).parent.parent / "examples" / "photos")
+    pool = gallery_executor(config=config, jobs=2)
+    try:
+        initializer = pool._initializer  # type: ignore[attr-defined]
+        assert initializer.__module__.startswith("gallery_builder.")
+        assert not initializer.__module__.startswith("gallery_builder.plugins")
+    finally:
+        pool.shutdown()
