@@ -188,8 +188,9 @@ def test_image_workers_import_only_the_core() -> None:
     README's main-job command, a non-editable install), a worker finds ``gallery_builder`` in
     the current folder, where the plugins are not a sub-package: an initializer in a plugin
     killed every worker ("No module named 'gallery_builder.plugins'")."""
-    from gallery_builder.config import load_config
     from gallery_builder.plugins.executor import gallery_executor
+
+    from gallery_builder.config import load_config
 
     config = load_config(Path(__file__).parent.parent / "examples" / "photos")
     pool = gallery_executor(config=config, jobs=2)
