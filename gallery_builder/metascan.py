@@ -60,8 +60,10 @@ _NAME = (
 #: such a name as an element (``<exif:GPSLatitude>``, ``<GPSLatitude xmlns="…">``) or as an
 #: attribute (``exif:GPSLatitude="…"``), starting where a name starts (never inside one, so no
 #: position is tried twice: linear)
-_ELEMENT = re.compile(rf"</?+{_NAME}", re.I)
-_ATTRIBUTE = re.compile(rf"(?<![^{_SEP}]){_NAME}\s*+=", re.I)
+# (atomic: once a name is matched to its end, the lazy part is never tried again at a later
+# "latitude" of the same name, which made a long name of repeats quadratic)
+_ELEMENT = re.compile(rf"</?+(?>{_NAME})", re.I)
+_ATTRIBUTE = re.compile(rf"(?<![^{_SEP}])(?>{_NAME})\s*+=", re.I)
 _KEYWORD = re.compile(_NAME, re.I)
 #: what opaque data (a maker's note, an unknown segment) must not mention, in ASCII or UTF-16
 _MENTION = re.compile(

@@ -284,6 +284,10 @@ HOSTILE = {
     "long-name": (b"XML:com.adobe.xmp", b"<a:" + b"a" * N),
     "attributes": (b"Comment", b" a" * (N // 2)),
     "names-then-spaces": (b"Comment", (b"x:GPSVersionID" + b" " * 64) * (N // 80)),
+    # one long name of repeated "latitude": every later one was tried again to the name's end
+    "repeated-latitude": (b"XML:com.adobe.xmp", b"GPSLatitude" * (N // 11)),
+    "repeated-latitude-element": (b"XML:com.adobe.xmp", b"<x:" + b"GPSLatitude" * (N // 11)),
+    "repeated-latitude-attribute": (b"Comment", b" exif:" + b"myLatitude" * (N // 10)),
 }
 
 
