@@ -11,9 +11,11 @@ folder without a ``theme.toml`` extends ``default`` and may override any single 
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -107,16 +109,40 @@ def theme_chain(spec: str, installed: dict[str, Theme]) -> list[Theme]:
     return chain
 
 
+def _inside(path: str | Path, folder: str | Path) -> bool:
+    """Whether ``path`` resolves (every link followed) inside ``folder`` (resolved too)."""
+    real, top = os.path.realpath(path), os.path.realpath(folder)
+    return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
+
+
+class ThemeLoader(jinja2.FileSystemLoader):
+    """Templates of one theme's folder, never through a link out of it: a theme is data, and
+    must not put ``/etc/passwd`` (or any file of the machine) into a page."""
+
+    def __init__(self, templates: Path, theme: Path):
+        super().__init__(str(templates))
+        self.theme = theme
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        source, filename, uptodate = super().get_source(environment, template)
+        if not _inside(filename, self.theme):
+            raise jinja2.TemplateError(
+                f"{template} is a link out of the theme's folder {self.theme}; a theme may "
+                "only use its own files"
+            )
+        return source, filename, uptodate
+
+
 def make_environment(chain: list[Theme]) -> jinja2.Environment:
     """A sandboxed Jinja2 environment over the chain: child first, ``name:`` prefix for each
     theme; its templates' ``render`` is bounded (:class:`BoundedTemplate`) and raises
     :class:`TemplateFailure` for any error inside a template."""
     loaders: list[jinja2.BaseLoader] = [
-        jinja2.FileSystemLoader(str(t.templates)) for t in chain if t.templates.is_dir()
+        ThemeLoader(t.templates, t.path) for t in chain if t.templates.is_dir()
     ]
     loaders.append(
         jinja2.PrefixLoader(
-            {t.name: jinja2.FileSystemLoader(str(t.templates)) for t in chain},
+            {t.name: ThemeLoader(t.templates, t.path) for t in chain},
             delimiter=":",
         )
     )
@@ -138,7 +164,8 @@ def make_environment(chain: list[Theme]) -> jinja2.Environment:
 def theme_assets(chain: list[Theme]) -> dict[str, Path]:
     """Static files by their name under ``static/`` (POSIX), the child's copy winning.
 
-    Hidden files and anything in a hidden folder (``.git/``, ``.env``) are left out."""
+    Hidden files and anything in a hidden folder (``.git/``, ``.env``) are left out. A link
+    out of the theme's folder is an error: a theme publishes only its own files."""
     assets: dict[str, Path] = {}
     for theme in reversed(chain):
         if not theme.static.is_dir():
@@ -146,5 +173,11 @@ def theme_assets(chain: list[Theme]) -> dict[str, Path]:
         for file in sorted(theme.static.rglob("*")):
             name = file.relative_to(theme.static)
             if file.is_file() and not any(part.startswith(".") for part in name.parts):
+                if not _inside(file, theme.path):
+                    raise ThemeError(
+                        f"theme {theme.name}: static/{name.as_posix()} is a link out of the "
+                        f"theme's folder {theme.path}; a theme publishes only its own files: "
+                        "copy the file into the theme instead"
+                    )
                 assets[name.as_posix()] = file
     return assets

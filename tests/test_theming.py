@@ -271,3 +271,44 @@ def test_the_sandbox_still_lets_a_theme_do_what_pages_need(one: Path, out: Path,
 def test_the_minimal_theme_still_builds(one: Path, out: Path) -> None:
     build_gallery(one, out, theme="minimal")
     assert "<footer" in (out / "index.html").read_text()
+
+
+SECRET = "root:x:0:0:the secret line"
+
+
+@pytest.mark.parametrize("how", ["static-file", "template-file", "template-folder"])
+def test_a_theme_never_brings_in_a_file_through_a_link_out_of_it(
+    how: str, one: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "passwd").write_text(SECRET + "\n")
+    mine = make_theme(tmp_path / "mine")
+    if how == "static-file":
+        (mine / "static").mkdir()
+        (mine / "static" / "pw.txt").symlink_to(outside / "passwd")
+    else:
+        (mine / "templates").mkdir()
+        if how == "template-file":
+            (mine / "templates" / "pw.html").symlink_to(outside / "passwd")
+            (mine / "templates" / "album.html").write_text("{% include 'pw.html' %}\n")
+        else:
+            (mine / "templates" / "sub").symlink_to(outside, target_is_directory=True)
+            (mine / "templates" / "album.html").write_text("{% include 'sub/passwd' %}\n")
+    out = tmp_path / "out"
+    run = gallery("build", one, "-o", out, "--theme", mine)
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    errors = [line for line in run.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "a link out of the theme's folder" in errors[0], run.stderr
+    for file in out.rglob("*"):
+        if file.is_file():
+            assert SECRET.encode() not in file.read_bytes(), file
+
+
+def test_a_link_inside_the_theme_still_works(one: Path, tmp_path: Path) -> None:
+    mine = make_theme(tmp_path / "mine", files={"static/a.txt": "shared\n"})
+    (mine / "static" / "b.txt").symlink_to(mine / "static" / "a.txt")
+    out = tmp_path / "out"
+    run = gallery("build", one, "-o", out, "--theme", mine)
+    assert run.returncode == 0, run.stderr
+    assert [f.read_text() for f in (out / "_static").glob("b.*.txt")] == ["shared\n"]
