@@ -194,14 +194,12 @@ def _pending_creates(pending: Any) -> tuple[str, ...]:
         return ()
     creates = pending["creates"]
     if not isinstance(creates, list) or not all(isinstance(k, str) for k in creates):
-        raise ManifestError(
-            f"the remote {MANIFEST_NAME} has a 'pending.creates' that is not a list of paths"
-        )
+        raise ManifestError(f"has a 'pending.creates' that is not a list of paths; {_ADVICE}")
     for key in creates:
         if key_problem(key):
             raise ManifestError(
-                f"the remote {MANIFEST_NAME} lists {key!r} in 'pending.creates', which is "
-                "not a clean relative path; nothing was deleted"
+                f"lists {key!r} in 'pending.creates', which is not a clean relative path: "
+                f"nothing was deleted or written; {_ADVICE}"
             )
     return tuple(sorted(set(creates)))
 
