@@ -274,14 +274,7 @@ def test_a_foreign_manifest_json_on_s3_is_refused_before_any_write(
         s3.put_object(Bucket=BUCKET, Key=f"photos/{name}", Body=b"the app's")
     s3.put_object(Bucket=BUCKET, Key="photos/manifest.json", Body=json.dumps(WEBPACK).encode())
     mark = s3_server.mark()
-    args = [
-        "publish",
-        f"s3://{BUCKET}/photos",
-        "--site",
-        site,
-        "--endpoint-url",
-        s3_server.endpoint,
-    ]
+    args = s3_publish(site, s3_server)
     result = run_cli(args)
     assert result.exit_code == 1, result.output
     assert "manifest.json is not a gallery's" in error_line(result.output)
@@ -298,6 +291,18 @@ def test_a_foreign_manifest_json_on_s3_is_refused_before_any_write(
 # --- the same on S3: nothing sent ----------------------------------------------------------
 
 
+def s3_publish(site: Path, s3_server: MotoServer) -> list[str | Path]:
+    """The arguments of `gallery publish` of ``site`` to the gallery ``photos`` on moto."""
+    return [
+        "publish",
+        f"s3://{BUCKET}/photos",
+        "--site",
+        site,
+        "--endpoint-url",
+        s3_server.endpoint,
+    ]
+
+
 def writes(requests) -> list[str]:
     """The requests that change the bucket: PUT, POST (DeleteObjects), DELETE."""
     return [str(r) for r in requests if r.method in ("PUT", "POST", "DELETE")]
@@ -309,14 +314,7 @@ def writes(requests) -> list[str]:
 def test_a_hostile_key_in_the_manifest_on_s3_is_refused_before_any_write(
     site: Path, s3_server: MotoServer, s3, key: str
 ) -> None:
-    args = [
-        "publish",
-        f"s3://{BUCKET}/photos",
-        "--site",
-        site,
-        "--endpoint-url",
-        s3_server.endpoint,
-    ]
+    args = s3_publish(site, s3_server)
     assert run_cli(args).exit_code == 0
     live = json.loads(s3.get_object(Bucket=BUCKET, Key="photos/manifest.json")["Body"].read())
     live["files"][key] = entry()
