@@ -243,6 +243,8 @@ def publish(
     except GalleryError as exc:
         _fail(str(exc), urls=(target, endpoint_url))
     if dry_run:
+        for line in result.hosting_plan:
+            click.echo(f"hosting: {line}")
         for line in result.plan.lines():
             click.echo(line)
         click.echo(f"dry run: {len(result.plan.uploads)} to upload, "

@@ -28,11 +28,12 @@ class ManifestError(ValueError):
 
 @dataclass(frozen=True)
 class RemoteState:
-    """What the last publish left: the files the gallery owns there, and the hosting
-    fingerprint it applied. ``legacy`` marks the original script's flat manifest."""
+    """What the last publish left: the files the gallery owns there, and the hosting record
+    it applied (``{"fingerprint": ..., publisher fields}``). ``legacy`` marks the original
+    script's flat manifest."""
 
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
-    hosting: str | None = None
+    hosting: dict[str, Any] | None = None
     legacy: bool = False
     exists: bool = False
     #: a publish started replacing files whose names stay (pages, originals) and did not
@@ -131,12 +132,9 @@ def _ours(manifest: dict[str, Any]) -> RemoteState:
                 raise ManifestError(
                     f"lists {key!r} with {name} {_kind(entry[name])}, not a string; {_ADVICE}"
                 )
-    hosting = manifest.get("hosting")
-    if not isinstance(hosting, str | None):
-        raise ManifestError(f"has 'hosting' {_kind(hosting)}, not a string; {_ADVICE}")
     return RemoteState(
         files=files,
-        hosting=hosting,
+        hosting=hosting_record(manifest.get("hosting")),
         exists=True,
         pending=bool(manifest.get("pending")),
         pending_creates=_pending_creates(manifest.get("pending")),
@@ -184,6 +182,23 @@ def _kind(value: object) -> str:
 
 #: the reason of an upload whose bytes the original script's manifest lists
 SCRIPT_UPLOAD = "new headers, if the script's upload is there"
+
+
+def hosting_record(hosting: Any) -> dict[str, Any] | None:
+    """The manifest's ``hosting`` as a record: an object whose ``fingerprint`` is a string
+    (an older version wrote the fingerprint alone, as a string)."""
+    if hosting is None:
+        return None
+    if isinstance(hosting, str):
+        return {"fingerprint": hosting}
+    if not isinstance(hosting, dict):
+        raise ManifestError(f"has 'hosting' {_kind(hosting)}, not an object; {_ADVICE}")
+    if not isinstance(hosting.get("fingerprint"), str):
+        raise ManifestError(
+            f"has a 'hosting' record whose fingerprint is {_kind(hosting.get('fingerprint'))}, "
+            f"not a string; {_ADVICE}"
+        )
+    return hosting
 
 
 def _pending_creates(pending: Any) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ objects that exist, and the live manifest is whole.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import threading
 import uuid
@@ -118,11 +119,18 @@ class Publisher(Protocol):
     # refuses a key that resolves outside the gallery's folder (then and at each access).
     # Optional: a publisher to a web host may also set the hosting up (see s3_publisher):
     # hosting_fingerprint(prefix) -> str, the fingerprint of the settings it would apply;
-    # set_up_hosting(prefix) -> list[str], applying them (idempotent) and returning notes on
-    # what it had to skip (a call the store does not support). The fingerprint is stored in
-    # the committed manifest, so the next publish skips the setup when it is unchanged;
+    # set_up_hosting(prefix, record=None) -> list[str], applying them (idempotent; ``record``
+    # is the live manifest's hosting record, e.g. to find what an earlier set-up made) and
+    # returning notes on what it had to skip; hosting_record(prefix) -> dict, what to keep
+    # beside the fingerprint after a set-up (ids, calls the store refused). The record
+    # ``{"fingerprint", ...}`` is stored in the committed manifest, so the next publish skips
+    # the set-up when the fingerprint is unchanged (``--reconfigure`` forces it);
     # hosting_in_place(prefix) -> bool, checked before the commit after a setup (see
-    # s3_publisher: the bucket policy still holds the gallery's statement).
+    # s3_publisher: the bucket policy still holds the gallery's statement);
+    # plan_hosting(prefix, record) -> list[str], for --dry-run: what a set-up would create or
+    # change (read-only requests only); after_commit(prefix, plan, manifest_md5) -> list[str]
+    # (notes), called once the new manifest is live and the deletes are done (a CDN
+    # invalidates there).
 
 
 def publisher_factories(pm: GalleryPluginManager) -> dict[str, Any]:
@@ -160,6 +168,8 @@ class PublishResult:
     uploaded: list[str] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)  #: already there from an interrupted run
     deleted: list[str] = field(default_factory=list)
+    #: what the hosting set-up would create or change (``--dry-run``, from ``plan_hosting``)
+    hosting_plan: list[str] = field(default_factory=list)
     #: what the hosting setup skipped, for the user to do by other means
     notes: list[str] = field(default_factory=list)
 
@@ -208,8 +218,6 @@ def publish(
     manifest_key = join_key(prefix, MANIFEST_NAME)
     hosting = getattr(publisher, "hosting_fingerprint", None)
     fingerprint = hosting(prefix) if hosting else None
-    if fingerprint:  # the manifest that goes live says which hosting settings were applied
-        manifest_bytes = dumps({**manifest, "hosting": fingerprint})
     remote = publisher.read(manifest_key)
     base_etag = remote[1] if remote else None
     try:
@@ -227,14 +235,25 @@ def publish(
             f"took over {publisher.location}{manifest_key}, which was not a gallery's: it is "
             "replaced by the gallery's, and none of the files it listed is deleted"
         )
+    previous = state.hosting
+    applied = previous is not None and previous.get("fingerprint") == fingerprint
+    set_up = bool(fingerprint and (not applied or reconfigure))
+    if fingerprint:  # the manifest that goes live says which hosting settings were applied
+        record = previous if applied else {"fingerprint": fingerprint}
+        manifest_bytes = dumps({**manifest, "hosting": record})
+    if dry_run:
+        plan_hosting = getattr(publisher, "plan_hosting", None)
+        if set_up and plan_hosting is not None:
+            result.hosting_plan = list(plan_hosting(prefix, previous) or [])
+        return result
     same_manifest = remote is not None and remote[0] == manifest_bytes
-    if dry_run or (plan.changes_nothing and same_manifest):
+    if plan.changes_nothing and same_manifest and not reconfigure:
         return result  # a no-op publish costs the one read above
     # before any write, the hosting set-up included (it changes bucket-wide settings)
     refuse_neighbours(publisher, prefix, plan, state, manifest["files"])
-    set_up = bool(fingerprint and (state.hosting != fingerprint or reconfigure))
     if set_up:
-        result.notes += publisher.set_up_hosting(prefix) or []
+        result.notes += _set_up_hosting(publisher, prefix, previous)
+        manifest_bytes = dumps({**manifest, "hosting": _record(publisher, prefix, fingerprint)})
     with publisher.lease(prefix):
         if plan.uploads:
             # Before sending anything, say so in the live manifest (kept whole): the keys
@@ -294,7 +313,32 @@ def publish(
         for start in range(0, len(deletes), DELETE_BATCH):
             publisher.delete(deletes[start : start + DELETE_BATCH])
         result.deleted = list(plan.deletes)
+        after_commit = getattr(publisher, "after_commit", None)  # optional: e.g. invalidate
+        if after_commit is not None:
+            md5 = hashlib.md5(manifest_bytes).hexdigest()
+            result.notes += list(after_commit(prefix, plan, md5) or [])
     return result
+
+
+def _set_up_hosting(
+    publisher: Publisher, prefix: str, previous: dict[str, Any] | None
+) -> list[str]:
+    """``publisher.set_up_hosting``, given the live hosting record when it takes one (a
+    publisher written for an older version takes the prefix alone)."""
+    set_up = publisher.set_up_hosting  # type: ignore[attr-defined]
+    try:
+        takes_record = len(inspect.signature(set_up).parameters) >= 2
+    except (TypeError, ValueError):
+        takes_record = False
+    return list((set_up(prefix, previous) if takes_record else set_up(prefix)) or [])
+
+
+def _record(publisher: Publisher, prefix: str, fingerprint: str) -> dict[str, Any]:
+    """The hosting record the manifest that goes live carries: the fingerprint of the settings
+    applied, and what the publisher keeps beside it (``hosting_record``: ids, refused calls)."""
+    extra = getattr(publisher, "hosting_record", None)
+    fields = dict(extra(prefix) or {}) if extra is not None else {}
+    return {**fields, "fingerprint": fingerprint}
 
 
 def _hosting_kept(publisher: Publisher, prefix: str, result: PublishResult) -> bool:
@@ -304,7 +348,7 @@ def _hosting_kept(publisher: Publisher, prefix: str, result: PublishResult) -> b
     in_place = getattr(publisher, "hosting_in_place", None)
     if in_place is None or in_place(prefix):
         return True
-    result.notes += publisher.set_up_hosting(prefix) or []  # type: ignore[attr-defined]
+    result.notes += _set_up_hosting(publisher, prefix, None)
     if in_place(prefix):
         return True
     result.notes.append(

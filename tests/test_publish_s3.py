@@ -629,4 +629,4 @@ def test_a_statement_lost_to_another_setup_meanwhile_is_put_back(
     ]
     assert result.notes == []
     live = json.loads(s3.get_object(Bucket=BUCKET, Key="photos/manifest.json")["Body"].read())
-    assert live["hosting"] == base.hosting_fingerprint("photos")
+    assert live["hosting"] == {"fingerprint": base.hosting_fingerprint("photos")}
