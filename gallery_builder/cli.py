@@ -247,12 +247,16 @@ def publish(
             click.echo(f"hosting: {line}")
         for line in result.plan.lines():
             click.echo(line)
+        for path in result.invalidations:
+            click.echo(f"invalidate: {path}")
         click.echo(f"dry run: {len(result.plan.uploads)} to upload, "
                    f"{len(result.plan.deletes)} to delete; nothing sent")  # fmt: skip
         return
     for note in result.notes:
         click.echo(f"warning: {redact_urls(note, target, endpoint_url)}", err=True)
     click.echo(result.summary())
+    for line in getattr(publisher, "hosting_lines", lambda: [])():  # optional: e.g. a CDN's id
+        click.echo(line)
     base = f"{prefix}/" if prefix else ""
     website = getattr(publisher, "website_url", None)  # optional: a web host's root URL
     if website is not None:

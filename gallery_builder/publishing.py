@@ -130,7 +130,10 @@ class Publisher(Protocol):
     # plan_hosting(prefix, record) -> list[str], for --dry-run: what a set-up would create or
     # change (read-only requests only); after_commit(prefix, plan, manifest_md5) -> list[str]
     # (notes), called once the new manifest is live and the deletes are done (a CDN
-    # invalidates there).
+    # invalidates there); invalidation_plan(prefix, plan) -> list[str], for --dry-run: the
+    # paths after_commit would invalidate; known_hosting(prefix, record), given the live
+    # record as soon as it is read (no request: e.g. the distribution's id for URLs);
+    # hosting_lines() -> list[str], printed after the summary (e.g. the distribution id).
 
 
 def publisher_factories(pm: GalleryPluginManager) -> dict[str, Any]:
@@ -170,6 +173,8 @@ class PublishResult:
     deleted: list[str] = field(default_factory=list)
     #: what the hosting set-up would create or change (``--dry-run``, from ``plan_hosting``)
     hosting_plan: list[str] = field(default_factory=list)
+    #: the paths a CDN would invalidate after the commit (``--dry-run``)
+    invalidations: list[str] = field(default_factory=list)
     #: what the hosting setup skipped, for the user to do by other means
     notes: list[str] = field(default_factory=list)
 
@@ -236,6 +241,9 @@ def publish(
             "replaced by the gallery's, and none of the files it listed is deleted"
         )
     previous = state.hosting
+    known = getattr(publisher, "known_hosting", None)  # optional: the live record (e.g. ids)
+    if known is not None:
+        known(prefix, previous)
     applied = previous is not None and previous.get("fingerprint") == fingerprint
     set_up = bool(fingerprint and (not applied or reconfigure))
     if fingerprint:  # the manifest that goes live says which hosting settings were applied
@@ -245,6 +253,9 @@ def publish(
         plan_hosting = getattr(publisher, "plan_hosting", None)
         if set_up and plan_hosting is not None:
             result.hosting_plan = list(plan_hosting(prefix, previous) or [])
+        invalidation_plan = getattr(publisher, "invalidation_plan", None)  # optional: a CDN
+        if invalidation_plan is not None:
+            result.invalidations = list(invalidation_plan(prefix, plan) or [])
         return result
     same_manifest = remote is not None and remote[0] == manifest_bytes
     if plan.changes_nothing and same_manifest and not reconfigure:

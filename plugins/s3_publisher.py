@@ -614,14 +614,22 @@ def s3_publisher(
     endpoint_url: str | None = None,
     region: str | None = None,
     profile: str | None = None,
+    cdn: str | None = None,
+    domain: str | None = None,
+    wait: bool = False,
+    purge: bool = False,
     **options: Any,
 ) -> S3Publisher:
-    """A publisher for ``target`` using the standard AWS credential chain."""
+    """A publisher for ``target`` using the standard AWS credential chain; with
+    ``cdn="cloudfront"``, one whose hosting is CloudFront (plugins/cloudfront_publisher.py),
+    its CloudFront, ACM and Route 53 clients made on first use from the same session,
+    endpoint and retry config."""
     import boto3
     from botocore.config import Config as BotoConfig
     from botocore.exceptions import ProfileNotFound
 
     bucket, prefix_hint = parse_target(target)
+    cdn = _cdn_choice(cdn, domain)
     try:
         session = boto3.Session(profile_name=profile, region_name=region)
     except ProfileNotFound:
@@ -637,7 +645,29 @@ def s3_publisher(
             f"--endpoint-url {redact_url(endpoint_url or '')} is not a valid URL; write "
             "http(s)://host[:port]"
         ) from None
-    return S3Publisher(bucket, client, client.meta.region_name or "us-east-1", prefix_hint)
+    region = client.meta.region_name or "us-east-1"
+    if cdn != "cloudfront":
+        return S3Publisher(bucket, client, region, prefix_hint)
+    from gallery_builder.plugins.cloudfront_publisher import CloudFrontPublisher
+    from gallery_builder.plugins.cloudfront_setup import AwsClients
+
+    clients = AwsClients(session, endpoint_url, BotoConfig(retries=_retries()))
+    return CloudFrontPublisher(bucket, client, region, prefix_hint, clients=clients,
+                               domain=domain, wait=wait, purge=purge)  # fmt: skip
+
+
+def _cdn_choice(cdn: str | None, domain: str | None) -> str | None:
+    """``--cdn``: none (S3 website hosting) or cloudfront; ``--domain`` needs cloudfront."""
+    from gallery_builder.plugins.cloudfront_config import CDN_CHOICES
+
+    if cdn is not None and cdn not in CDN_CHOICES:
+        raise SettingError(f"--cdn {cdn!r} is not one of: {', '.join(CDN_CHOICES)}")
+    if domain and cdn != "cloudfront":
+        raise SettingError(
+            f"--domain {domain} needs --cdn cloudfront (S3 website hosting serves no HTTPS, "
+            "so it cannot have a domain's certificate)"
+        )
+    return cdn
 
 
 @hookimpl

@@ -1,0 +1,62 @@
+"""What a publish invalidates on the CDN: only what changed under a name that stays.
+
+gallery-builder's hashed files are immutable and get new names when they change; pages,
+originals and the manifest are ``no-cache`` (revalidated at the edge at every request, the
+cache policy's MinTTL being 0). So a normal publish invalidates nothing. What does need it:
+
+* an object re-tagged in place (same bytes, new headers: the plan's uploads that send no
+  bytes), whose old headers the edge would otherwise keep until it expires;
+* with ``--purge``, the deleted keys, so a page the user took down is gone at once (pages in
+  both forms, ``/a/`` and ``/a/index.html``: the viewer-request function maps one to the
+  other, and the edge caches each URL apart).
+
+Above :data:`MAX_PATHS` paths the batch is one wildcard ``/prefix/*`` (a wildcard counts as one
+path of the 1,000 free a month; 20 paths cost as much as 20 single ones, $0.005 each past the
+free ones). Paths are percent-encoded (originals keep names with spaces and Unicode).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from gallery_builder.keys import join_key
+
+#: more paths than this become one ``/prefix/*``
+MAX_PATHS = 20
+#: what stays unencoded in a path (RFC 3986 unreserved and '/'; '~' is encoded: CloudFront
+#: handles a raw one inconsistently)
+_SAFE = "/-._"
+
+
+def encode_path(key: str) -> str:
+    """``/key``, percent-encoded the way CloudFront compares paths."""
+    return "/" + quote(key, safe=_SAFE)
+
+
+def _forms(key: str) -> list[str]:
+    """A page is reached as ``/a/`` and as ``/a/index.html``: both are invalidated."""
+    if key == "index.html" or key.endswith("/index.html"):
+        folder = key[: -len("index.html")]
+        return ["/" + quote(folder, safe=_SAFE), encode_path(key)]
+    return [encode_path(key)]
+
+
+def invalidation_paths(prefix: str, plan: Any, *, purge: bool = False) -> list[str]:
+    """The paths to invalidate after ``plan`` is live (empty for a normal publish)."""
+    keys = [join_key(prefix, u.path) for u in plan.uploads if u.reason == "new headers"]
+    if purge:
+        keys += [join_key(prefix, path) for path in plan.deletes]
+    paths = sorted({path for key in keys for path in _forms(key)})
+    if len(paths) > MAX_PATHS:
+        return [f"/{quote(prefix, safe=_SAFE)}/*" if prefix else "/*"]
+    return paths
+
+
+def invalidation_batch(paths: list[str], manifest_md5: str) -> dict[str, Any]:
+    """``create_invalidation``'s batch: the new manifest's MD5 as the caller reference, so a
+    retried publish is not charged twice (AWS returns the invalidation it already made)."""
+    return {
+        "Paths": {"Quantity": len(paths), "Items": list(paths)},
+        "CallerReference": manifest_md5,
+    }

@@ -1,0 +1,212 @@
+"""``s3://bucket/prefix --cdn cloudfront``: the S3 publisher whose hosting is CloudFront in
+front of a private bucket (plugins/cloudfront_setup.py) instead of S3 website hosting.
+
+Moving bytes is the S3 publisher's; this class only answers the hosting part of the
+Publisher protocol (gallery_builder/publishing.py): the fingerprint (no request: a no-op
+publish stays one request), the set-up and its record (the ids, kept in the manifest's
+``hosting.cdn``), the dry-run plan, the check before the commit, the invalidation after it,
+and the gallery's ``https://`` URL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from gallery_builder.plugins.cloudfront_config import (
+    caller_reference,
+    cloudfront_statements,
+    distribution_config,
+    drift,
+    fingerprint,
+    is_public,
+    policy_statements,
+    resource_name,
+)
+from gallery_builder.plugins.cloudfront_errors import cloudfront_error
+from gallery_builder.plugins.cloudfront_invalidation import (
+    invalidation_batch,
+    invalidation_paths,
+)
+from gallery_builder.plugins.cloudfront_resources import (
+    describe_function,
+    find_oac,
+    find_policy,
+    function_code_now,
+)
+from gallery_builder.plugins.cloudfront_setup import (
+    AwsClients,
+    CloudFrontSetup,
+    public_read_sid,
+)
+from gallery_builder.plugins.s3_publisher import S3Publisher
+
+try:
+    from gallery_builder.plugins.cloudfront_function import function_code
+except ImportError:  # integrator: replace with cffn's function_code()
+    _STAND_IN = (
+        b"function handler(event) {\n"
+        b"    var request = event.request;\n"
+        b"    if (request.uri.endsWith('/')) { request.uri += 'index.html'; }\n"
+        b"    return request;\n"
+        b"}\n"
+    )
+
+    def function_code() -> bytes:
+        return _STAND_IN
+
+
+class CloudFrontPublisher(S3Publisher):
+    """Publishes into one bucket served by its CloudFront distribution."""
+
+    def __init__(
+        self,
+        bucket: str,
+        client: Any,
+        region: str,
+        prefix_hint: str | None = None,
+        *,
+        clients: AwsClients,
+        domain: str | None = None,
+        wait: bool = False,
+        purge: bool = False,
+    ) -> None:
+        super().__init__(bucket, client, region, prefix_hint)
+        self.domain, self.purge = domain, purge
+        self.cdn = CloudFrontSetup(self, clients, domain=domain, wait=wait, code=function_code)
+        #: the ids of the live hosting record (``hosting.cdn``), then of this run's set-up
+        self.known: dict[str, Any] = {}
+
+    # --- what the live gallery's record says ------------------------------------------------
+
+    def known_hosting(self, prefix: str, record: dict[str, Any] | None) -> None:
+        """Given the live manifest's hosting record: the distribution is known without a
+        request (URLs, invalidation)."""
+        cdn = (record or {}).get("cdn")
+        if isinstance(cdn, dict) and not self.known:
+            self.known = {k: v for k, v in cdn.items() if isinstance(v, str | bool)}
+
+    @property
+    def host(self) -> str | None:
+        """The gallery's host name: the domain, else the distribution's dXXXX.cloudfront.net."""
+        name = self.known.get("domain_name")
+        return self.domain or (name if isinstance(name, str) else None)
+
+    def website_url(self) -> str:
+        return f"https://{self.host}/" if self.host else self.location
+
+    def url(self, key: str) -> str:
+        return self.website_url() + quote(key, safe="/")
+
+    def hosting_lines(self) -> list[str]:
+        """Printed after the summary: the distribution's id and host."""
+        ident = self.known.get("distribution_id")
+        if not isinstance(ident, str):
+            return []
+        return [f"distribution: {ident} ({self.known.get('domain_name')})"]
+
+    # --- the hosting set-up -----------------------------------------------------------------
+
+    def hosting_fingerprint(self, prefix: str) -> str:
+        return fingerprint(self.bucket, prefix, self.domain, function_code())
+
+    def set_up_hosting(self, prefix: str, record: dict[str, Any] | None = None) -> list[str]:
+        notes = self.cdn.set_up(prefix, record)
+        self.known = dict(self.cdn.ids)
+        return notes
+
+    def hosting_record(self, prefix: str) -> dict[str, Any]:
+        return {"cdn": dict(self.cdn.ids)}
+
+    def hosting_in_place(self, prefix: str) -> bool:
+        return self.cdn.in_place(prefix)
+
+    def plan_hosting(self, prefix: str, record: dict[str, Any] | None) -> list[str]:
+        return plan_lines(self.cdn, prefix, record, self.domain, function_code())
+
+    # --- invalidation -----------------------------------------------------------------------
+
+    def invalidation_plan(self, prefix: str, plan: Any) -> list[str]:
+        """The paths :meth:`after_commit` would invalidate (nothing on a normal publish)."""
+        return invalidation_paths(prefix, plan, purge=self.purge)
+
+    def after_commit(self, prefix: str, plan: Any, manifest_md5: str) -> list[str]:
+        paths = self.invalidation_plan(prefix, plan)
+        ident = self.known.get("distribution_id")
+        if not paths or not isinstance(ident, str):
+            return []
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.cdn.cf("create_invalidation", DistributionId=ident, handled=True,
+                        InvalidationBatch=invalidation_batch(paths, manifest_md5))  # fmt: skip
+        except (ClientError, BotoCoreError) as exc:  # the gallery is live: a note, not a failure
+            error = cloudfront_error(exc, self.cdn.clients.endpoint_url)
+            return [f"the gallery is live, but its invalidation failed: {error}"]
+        return [f"invalidated {len(paths)} path(s) on distribution {ident}: {', '.join(paths)}"]
+
+
+#: what the plan cannot compare before the set-up made or found them
+_IDS = ("CachePolicyId", "ResponseHeadersPolicyId", "origin access control",
+        "FunctionAssociations")  # fmt: skip
+
+
+def plan_lines(
+    cdn: CloudFrontSetup,
+    prefix: str,
+    record: dict[str, Any] | None,
+    domain: str | None,
+    code: bytes,
+) -> list[str]:
+    """What a set-up would create or change, from read-only requests."""
+    bucket, lines = cdn.bucket, []
+    if domain:
+        lines.append(f"certificate for {domain} in ACM us-east-1 (DNS-validated), then the "
+                     f"distribution's alias {domain}")  # fmt: skip
+    policy = cdn.bucket_policy() if not cdn.s3._bucket_missing else None
+    statements = policy_statements(policy) if isinstance(policy, str) else []
+    public_sid = public_read_sid(bucket, prefix)
+    if any(s.get("Sid") == public_sid and is_public(s) for s in statements):
+        lines.append(f"keep the public-read statement {public_sid} until the distribution is "
+                     "Deployed, then remove it and turn on Block Public Access")  # fmt: skip
+    else:
+        lines.append(f"bucket s3://{bucket}: Object Ownership BucketOwnerEnforced, all four "
+                     "Block Public Access flags on")  # fmt: skip
+    oac = find_oac(cdn.cf, bucket)
+    lines.append(f"origin access control {resource_name(bucket)}: "
+                 + (f"keep {oac}" if oac else "create (sigv4, always)"))  # fmt: skip
+    function = describe_function(cdn.cf, resource_name(bucket))
+    if function is None:
+        lines.append(f"CloudFront Function {resource_name(bucket)}: create and publish")
+    elif function_code_now(cdn.cf, resource_name(bucket)) != code:
+        lines.append(f"CloudFront Function {resource_name(bucket)}: update and publish")
+    for kind in ("cache", "headers"):
+        found = find_policy(cdn.cf, kind)
+        what = {False: "the managed one (this endpoint has no custom policies)",
+                None: "create"}.get(found, "keep")  # type: ignore[call-overload]  # fmt: skip
+        lines.append(f"{kind} policy: {what}")
+    previous = (record or {}).get("cdn")
+    found_dist = cdn.find_distribution(previous if isinstance(previous, dict) else {})
+    if found_dist is None:
+        lines.append(f"distribution: create ({caller_reference(bucket)}, origin "
+                     f"{bucket}.s3.<region>.amazonaws.com with OAC)")  # fmt: skip
+        arn = "the new distribution"
+    else:
+        dist = found_dist["Distribution"]
+        arn = dist.get("ARN", "?")
+        current = dist.get("DistributionConfig") or {}
+        origin = (current.get("Origins") or {}).get("Items") or [{}]
+        region = str(origin[0].get("DomainName", "")).split(".s3.")[-1].split(".")[0]
+        wanted = distribution_config(bucket, region or "us-east-1", oac_id="", function_arn="",
+                                     cache_policy_id="", headers_policy_id="")  # fmt: skip
+        changed = [c for c in drift(current, wanted, domain=False)
+                   if c not in _IDS]  # fmt: skip
+        lines.append(f"distribution {dist.get('Id')} ({dist.get('DomainName')}): "
+                     + (f"update {', '.join(changed)}" if changed else "keep"))  # fmt: skip
+    sids = [s["Sid"] for s in cloudfront_statements(bucket, prefix, str(arn))]
+    have = {s.get("Sid") for s in statements}
+    missing = [sid for sid in sids if sid not in have]
+    if missing:
+        lines.append(f"bucket policy: merge {', '.join(missing)} (CloudFront only, "
+                     "AWS:SourceArn = the distribution)")  # fmt: skip
+    return lines

@@ -1,0 +1,435 @@
+"""The CloudFront set-up of a gallery (``--cdn cloudfront``), in the order HOSTING.md §1.2
+gives: the certificate (``--domain``; first, so a pending one leaves nothing half-made), the
+bucket (private: Object Ownership BucketOwnerEnforced, all four Block Public Access flags),
+the Origin Access Control, the viewer-request function, the cache and response-headers
+policies, the bucket's one distribution (found again from the hosting record, else by its
+tag; made otherwise), and the bucket-policy statements that let only that distribution read
+the gallery. Idempotent: what is in place is kept, what drifted is put back.
+
+A gallery that moves from website hosting keeps its public-read statement (the website still
+serves it) until the distribution is Deployed: only then is the statement removed and the
+bucket locked (with ``--wait``, or on a later ``--reconfigure``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+from collections.abc import Callable
+from typing import Any
+
+from gallery_builder.plugins.cloudfront_config import (
+    BUCKET_TAG,
+    LOCKED,
+    cdn_sids,
+    cloudfront_statements,
+    current_alias,
+    distribution_config,
+    distribution_fields,
+    drift,
+    is_public,
+    merged_statements,
+    origin_domain,
+    policy_statements,
+    updated_config,
+)
+from gallery_builder.plugins.cloudfront_errors import cloudfront_error, error_code
+from gallery_builder.plugins.cloudfront_resources import (
+    ensure_function,
+    ensure_oac,
+    ensure_policy,
+)
+
+from gallery_builder.errors import GalleryError
+
+#: seconds between two polls of the ``distribution_deployed`` waiter, and how many polls
+#: (30 s × 60: deployment usually takes 5-15 minutes); the tests set the variable
+WAIT_DELAY_ENV = "GALLERY_CLOUDFRONT_WAIT_DELAY"
+WAIT_DELAY, WAIT_ATTEMPTS = 30.0, 60
+#: store error codes meaning "this S3-compatible store does not have that call"
+S3_UNSUPPORTED = frozenset({"NotImplemented", "XNotImplemented", "501", "MethodNotAllowed", "405"})
+#: how often the bucket policy is merged again when another set-up overwrote it meanwhile
+POLICY_ATTEMPTS = 3
+DEPLOYING = (
+    "the CloudFront distribution {id} is deploying; it usually takes 5-15 minutes before "
+    "https://{domain}/ serves the gallery (publish with --wait to wait for it)"
+)
+
+
+class AwsClients:
+    """CloudFront, ACM (always us-east-1: CloudFront takes certificates from there only) and
+    Route 53 clients, each made on first use from the publisher's session, endpoint and retry
+    config (moto answers every service on one endpoint)."""
+
+    def __init__(self, session: Any, endpoint_url: str | None, config: Any) -> None:
+        self.session, self.endpoint_url, self.config = session, endpoint_url, config
+
+    def _client(self, service: str, **kwargs: Any) -> Any:
+        return self.session.client(
+            service, endpoint_url=self.endpoint_url, config=self.config, **kwargs
+        )
+
+    @functools.cached_property
+    def cloudfront(self) -> Any:
+        return self._client("cloudfront")
+
+    @functools.cached_property
+    def acm(self) -> Any:
+        return self._client("acm", region_name="us-east-1")
+
+    @functools.cached_property
+    def route53(self) -> Any:
+        return self._client("route53")
+
+
+def public_read_sid(bucket: str, prefix: str) -> str:
+    """The Sid of the gallery's website-hosting statement (plugins/s3_publisher.py)."""
+    try:  # hostfix moves website hosting into s3_website.py
+        from gallery_builder.plugins.s3_website import public_read_statement
+    except ImportError:
+        from gallery_builder.plugins.s3_publisher import public_read_statement
+    return str(public_read_statement(bucket, prefix)["Sid"])
+
+
+class CloudFrontSetup:
+    """Applies (and plans) the CloudFront hosting of galleries in one bucket.
+
+    ``s3`` is the S3Publisher (its ``_call(op, **kw)`` adds the bucket, ``error(exc)`` says
+    what an S3 error means, ``_ensure_bucket()`` makes the bucket when missing)."""
+
+    def __init__(
+        self,
+        s3: Any,
+        clients: AwsClients,
+        *,
+        domain: str | None = None,
+        wait: bool = False,
+        code: Callable[[], bytes],
+    ) -> None:
+        self.s3, self.clients, self.domain, self.wait = s3, clients, domain, wait
+        self.bucket: str = s3.bucket
+        self._code = code
+        #: what the set-up made or found (the hosting record's ``cdn``)
+        self.ids: dict[str, Any] = {}
+        #: integrator: replace with the ``domain`` helper's certificate step (prepare_domain:
+        #: raises DomainPending, before any CloudFront write, while the certificate is not
+        #: ISSUED); returns the certificate's ARN
+        self.certificate_for: Callable[[str], str] = self._issued_certificate
+        #: integrator: replace with the ``domain`` helper's alias records (point_domain)
+        self.point_domain: Callable[[str, str], list[str]] = _point_by_hand
+
+    # --- calls ------------------------------------------------------------------------------
+
+    def cf(self, operation: str, *, handled: bool = False, **kwargs: Any) -> Any:
+        """A CloudFront call; its error as a one-line GalleryError (``handled``: raised as is,
+        for the caller to look at)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return getattr(self.clients.cloudfront, operation)(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            if handled:
+                raise
+            raise cloudfront_error(exc, self.clients.endpoint_url) from None
+
+    def s3_call(self, operation: str, **kwargs: Any) -> Any:
+        return self.s3._call(operation, **kwargs)
+
+    # --- the set-up -------------------------------------------------------------------------
+
+    def set_up(self, prefix: str, record: dict[str, Any] | None) -> list[str]:
+        notes: list[str] = []
+        previous = (record or {}).get("cdn")
+        previous = previous if isinstance(previous, dict) else {}
+        certificate = self.certificate_for(self.domain) if self.domain else None
+        self.s3._ensure_bucket()
+        region = self.bucket_region()
+        self._ownership(notes)
+        policy = self.bucket_policy()
+        public_sid = public_read_sid(self.bucket, prefix)
+        statements = policy_statements(policy) if isinstance(policy, str) else []
+        moving = any(s.get("Sid") == public_sid and is_public(s) for s in statements)
+        others = sorted(str(s.get("Sid", "(no Sid)")) for s in statements
+                        if is_public(s) and s.get("Sid") != public_sid)  # fmt: skip
+        if not moving and not others:
+            self._lock(notes)  # private before anything points at it
+        oac, _ = ensure_oac(self.cf, self.bucket)
+        function = ensure_function(self.cf, self.bucket, self._code(), notes)
+        cache_id, _ = ensure_policy(self.cf, "cache", notes)
+        headers_id, _ = ensure_policy(self.cf, "headers", notes)
+        wanted = distribution_config(
+            self.bucket, region, oac_id=oac, function_arn=function["function_arn"],
+            cache_policy_id=cache_id, headers_policy_id=headers_id,
+            alias=self.domain, certificate_arn=certificate,
+        )  # fmt: skip
+        ident, arn, name, status = self.ensure_distribution(wanted, previous, notes)
+        self.ids = {
+            "distribution_id": ident, "distribution_arn": arn, "domain_name": name,
+            "oac_id": oac, **function, "cache_policy_id": cache_id,
+            "headers_policy_id": headers_id, "region": region,
+        }  # fmt: skip
+        if certificate:
+            self.ids.update(certificate_arn=certificate, alias=self.domain)
+        self.put_statements(cloudfront_statements(self.bucket, prefix, arn), notes)
+        if self.wait and status != "Deployed":
+            status = self.wait_deployed(ident, notes)
+        locked = not moving and not others
+        if moving and status == "Deployed":
+            self.put_statements([], notes, remove=(public_sid,))
+            locked = not others
+            if locked:
+                self._lock(notes)
+            notes.append(
+                f"the distribution serves the gallery: removed its public-read statement "
+                f"{public_sid}; s3://{self.bucket} is private now"
+            )
+        elif moving:
+            notes.append(
+                f"s3://{self.bucket}/{prefix}/ keeps its public-read statement {public_sid} "
+                "(website hosting still serves it) until the distribution is Deployed: run "
+                "gallery publish --reconfigure once it is (or publish with --wait) to remove "
+                "it and make the bucket private"
+            )
+        if others:
+            notes.append(
+                f"s3://{self.bucket} stays public: its policy has other public statements "
+                f"({', '.join(others)}); Block Public Access is left as it is"
+            )
+        if status != "Deployed":
+            notes.append(DEPLOYING.format(id=ident, domain=self.domain or name))
+        self.ids["locked"] = locked
+        if self.domain:
+            notes += self.point_domain(self.domain, name)
+        return notes
+
+    def bucket_region(self) -> str:
+        answer = self.s3._translated(lambda: self.s3_call("get_bucket_location"))
+        region = answer.get("LocationConstraint") if isinstance(answer, dict) else None
+        if region in (None, ""):
+            return "us-east-1"
+        if region == "EU":
+            return "eu-west-1"
+        if not isinstance(region, str) or not re.fullmatch(r"[a-z]{2}(-[a-z0-9]+)+", region):
+            raise GalleryError(
+                f"S3 answered a bucket location that is not a region name for {self.bucket}"
+            )
+        return region
+
+    def _optional(self, operation: str, notes: list[str], **kwargs: Any) -> Any:
+        """An S3 call the store may lack: None (and a note) when it does."""
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.s3_call(operation, **kwargs)
+        except ClientError as exc:
+            if error_code(exc) in S3_UNSUPPORTED:
+                notes.append(f"the store does not support {operation}: skipped")
+                return None
+            raise self.s3.error(exc) from None
+
+    def _ownership(self, notes: list[str]) -> None:
+        """Object Ownership BucketOwnerEnforced (OAC needs it), written only if it is not."""
+        from botocore.exceptions import ClientError
+
+        try:
+            answer = self.s3_call("get_bucket_ownership_controls")
+            rules = (answer.get("OwnershipControls") or {}).get("Rules") or []
+            if [r.get("ObjectOwnership") for r in rules if isinstance(r, dict)] == [
+                "BucketOwnerEnforced"
+            ]:
+                return
+        except ClientError as exc:
+            if error_code(exc) in S3_UNSUPPORTED:
+                notes.append("the store does not support Object Ownership controls: skipped")
+                return
+            if error_code(exc) != "OwnershipControlsNotFoundError":
+                raise self.s3.error(exc) from None
+        self._optional(
+            "put_bucket_ownership_controls", notes,
+            OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+        )  # fmt: skip
+
+    def public_access_block(self) -> dict[str, Any] | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            answer = self.s3_call("get_public_access_block")
+        except ClientError as exc:
+            if error_code(exc) in ("NoSuchPublicAccessBlockConfiguration", *S3_UNSUPPORTED):
+                return None
+            raise self.s3.error(exc) from None
+        config = answer.get("PublicAccessBlockConfiguration")
+        return config if isinstance(config, dict) else None
+
+    def _lock(self, notes: list[str]) -> None:
+        """All four Block Public Access flags on, written only if they are not."""
+        now = self.public_access_block() or {}
+        if all(now.get(flag) is True for flag in LOCKED):
+            return
+        self._optional("put_public_access_block", notes,
+                       PublicAccessBlockConfiguration=dict(LOCKED))  # fmt: skip
+
+    def bucket_policy(self) -> str | bool | None:
+        """The bucket policy's JSON; None if there is none; False if the store has none."""
+        from botocore.exceptions import ClientError
+
+        try:
+            policy = self.s3_call("get_bucket_policy").get("Policy")
+        except ClientError as exc:
+            code = error_code(exc)
+            if code == "NoSuchBucketPolicy":
+                return None
+            if code in S3_UNSUPPORTED:
+                return False
+            raise self.s3.error(exc) from None
+        return policy if isinstance(policy, str) else None
+
+    def put_statements(
+        self, statements: list[dict[str, Any]], notes: list[str], remove: tuple[str, ...] = ()
+    ) -> None:
+        """Merge ``statements`` into the bucket policy (and drop the Sids in ``remove``),
+        keeping every other statement; read back, and merged again if another set-up's
+        write dropped ours meanwhile."""
+        for _ in range(POLICY_ATTEMPTS):
+            existing = self.bucket_policy()
+            if existing is False:
+                notes.append(
+                    "the store has no bucket policies: grant CloudFront (the distribution's "
+                    "origin access control) read access to the gallery by other means"
+                )
+                return
+            merged = merged_statements(existing or None, statements, remove)
+            if existing and json.loads(existing) == merged:
+                return
+            self.s3._translated(lambda m=merged: self.s3_call("put_bucket_policy",
+                                                              Policy=json.dumps(m)))  # fmt: skip
+            now = self.bucket_policy()
+            sids = {s.get("Sid") for s in policy_statements(now if isinstance(now, str) else "")}
+            if {s["Sid"] for s in statements} <= sids and not sids & set(remove):
+                return
+        raise GalleryError(
+            f"the policy of bucket {self.bucket} kept changing while this publish set it "
+            "(another publish setting up hosting?); run gallery publish again"
+        )
+
+    # --- the distribution -------------------------------------------------------------------
+
+    def find_distribution(self, previous: dict[str, Any]) -> dict[str, Any] | None:
+        """The bucket's distribution (``get_distribution``'s answer): by the record's id,
+        else the one tagged ``gallery-builder-bucket=BUCKET`` (another gallery of the
+        bucket made it)."""
+        ident = previous.get("distribution_id")
+        if isinstance(ident, str) and re.fullmatch(r"[A-Z0-9]{1,64}", ident):
+            try:
+                return self.cf("get_distribution", Id=ident, handled=True)
+            except Exception as exc:
+                if error_code(exc) != "NoSuchDistribution":
+                    raise cloudfront_error(exc, self.clients.endpoint_url) from None
+        marker: str | None = None
+        for _ in range(50):
+            answer = self.cf("list_distributions", **({"Marker": marker} if marker else {}))
+            listing = answer.get("DistributionList") if isinstance(answer, dict) else None
+            listing = listing if isinstance(listing, dict) else {}
+            for item in listing.get("Items") or []:
+                if self._is_ours(item):
+                    return self.cf("get_distribution", Id=item["Id"])
+            marker = listing.get("NextMarker")
+            if not isinstance(marker, str) or not marker:
+                return None
+        return None
+
+    def _is_ours(self, item: Any) -> bool:
+        if not isinstance(item, dict) or not isinstance(item.get("ARN"), str):
+            return False
+        origins = (item.get("Origins") or {}).get("Items") or []
+        names = [o.get("DomainName") for o in origins if isinstance(o, dict)]
+        if not any(isinstance(n, str) and n.startswith(f"{self.bucket}.s3.") for n in names):
+            return False
+        tags = self.cf("list_tags_for_resource", Resource=item["ARN"]).get("Tags") or {}
+        items = tags.get("Items") or [] if isinstance(tags, dict) else []
+        return {"Key": BUCKET_TAG, "Value": self.bucket} in [
+            {"Key": t.get("Key"), "Value": t.get("Value")} for t in items if isinstance(t, dict)
+        ]
+
+    def ensure_distribution(
+        self, wanted: dict[str, Any], previous: dict[str, Any], notes: list[str]
+    ) -> tuple[str, str, str, str]:
+        found = self.find_distribution(previous)
+        if found is None:
+            answer = self.cf(
+                "create_distribution_with_tags",
+                DistributionConfigWithTags={
+                    "DistributionConfig": wanted,
+                    "Tags": {"Items": [{"Key": BUCKET_TAG, "Value": self.bucket}]},
+                },
+            )
+            return distribution_fields(answer)
+        ident, arn, name, status = distribution_fields(found)
+        current = found["Distribution"].get("DistributionConfig")
+        if not isinstance(current, dict):
+            raise GalleryError(f"CloudFront answered distribution {ident} without its config")
+        alias = current_alias(current)
+        if self.domain and alias and alias != self.domain:
+            raise GalleryError(
+                f"the distribution {ident} of s3://{self.bucket} already serves {alias} (one "
+                f"domain per distribution): publish with --domain {alias}, or remove that "
+                "alias in the CloudFront console first"
+            )
+        changed = drift(current, wanted, domain=bool(self.domain))
+        if changed:
+            etag = found.get("ETag")
+            if not isinstance(etag, str) or not etag:
+                raise GalleryError(f"CloudFront answered distribution {ident} without an ETag")
+            config = updated_config(current, wanted, domain=bool(self.domain))
+            answer = self.cf("update_distribution", Id=ident, IfMatch=etag,
+                             DistributionConfig=config)  # fmt: skip
+            ident, arn, name, status = distribution_fields(answer)
+            notes.append(f"the distribution {ident} was put back as set up: {', '.join(changed)}")
+        return ident, arn, name, status
+
+    def wait_deployed(self, ident: str, notes: list[str]) -> str:
+        from botocore.exceptions import WaiterError
+
+        delay = float(os.environ.get(WAIT_DELAY_ENV) or WAIT_DELAY)
+        waiter = self.clients.cloudfront.get_waiter("distribution_deployed")
+        try:
+            waiter.wait(Id=ident, WaiterConfig={"Delay": delay, "MaxAttempts": WAIT_ATTEMPTS})
+        except WaiterError:
+            notes.append(
+                f"the distribution {ident} was still not Deployed after "
+                f"{delay * WAIT_ATTEMPTS:.0f} s"
+            )
+            return "InProgress"
+        return "Deployed"
+
+    # --- checks -----------------------------------------------------------------------------
+
+    def in_place(self, prefix: str) -> bool:
+        """Whether the bucket policy still holds the gallery's CloudFront statements."""
+        policy = self.bucket_policy()
+        if policy is False:
+            return True
+        sids = {s.get("Sid") for s in policy_statements(policy if isinstance(policy, str) else "")}
+        return set(cdn_sids(prefix)) <= sids
+
+    def _issued_certificate(self, domain: str) -> str:
+        """integrator: replace with the ``domain`` helper's prepare_domain / ensure_certificate.
+        Stand-in: an ISSUED us-east-1 certificate for exactly ``domain``."""
+        answer = self.clients.acm.list_certificates(CertificateStatuses=["ISSUED"])
+        for item in answer.get("CertificateSummaryList") or []:
+            if isinstance(item, dict) and item.get("DomainName") == domain:
+                return str(item["CertificateArn"])
+        raise GalleryError(
+            f"no ISSUED certificate for {domain} in ACM (us-east-1): nothing was set up; "
+            "request one, validate it, then run gallery publish again"
+        )
+
+    def origin(self, region: str) -> str:
+        return origin_domain(self.bucket, region)
+
+
+def _point_by_hand(domain: str, distribution_domain: str) -> list[str]:
+    """integrator: replace with the ``domain`` helper's alias records (point_domain)."""
+    return [f"point {domain} at {distribution_domain} (a CNAME, or an alias at the apex)"]

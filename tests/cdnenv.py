@@ -1,0 +1,80 @@
+"""Helpers for the CloudFront publish tests: a publisher through the recording proxy, what
+the recorded requests say, moto's state manager (a distribution held InProgress)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import xml.etree.ElementTree as ET
+from collections import Counter
+from typing import Any
+from urllib.parse import urlsplit
+
+from recording_proxy import CF, Recorded
+
+from gallery_builder.plugins.s3_publisher import s3_publisher
+
+BUCKET = "cdn-gallery"
+
+
+def cdn_publisher(endpoint: str, target: str = f"s3://{BUCKET}", **options: Any) -> Any:
+    return s3_publisher(target, endpoint_url=endpoint, region="us-east-1", cdn="cloudfront",
+                        **options)  # fmt: skip
+
+
+def cloudfront(requests: list[Recorded]) -> list[Recorded]:
+    return [r for r in requests if r.service == "cloudfront"]
+
+
+def counts(requests: list[Recorded]) -> dict[str, int]:
+    """Requests per service, e.g. {"s3": 12, "cloudfront": 9}."""
+    return dict(Counter(r.service for r in requests))
+
+
+def operation(requests: list[Recorded], method: str, path: str) -> list[Recorded]:
+    """The recorded requests with this method on this path (below /2020-05-31/)."""
+    return [r for r in requests if r.method == method and r.path == CF + path]
+
+
+def find(root: ET.Element, path: str) -> str | None:
+    node = root.find(path)
+    return None if node is None else node.text
+
+
+def sent_distribution(requests: list[Recorded]) -> ET.Element:
+    """The DistributionConfig of the last create or update sent."""
+    for r in reversed(requests):
+        if r.method == "POST" and r.path == CF + "distribution" and "WithTags" in r.query:
+            return r.xml().find("DistributionConfig")  # type: ignore[return-value]
+        if r.method == "PUT" and r.path.startswith(CF + "distribution/"):
+            return r.xml()
+    raise AssertionError("no distribution config was sent")
+
+
+def statements(s3: Any) -> dict[str, dict[str, Any]]:
+    policy = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+    return {s.get("Sid"): s for s in policy["Statement"]}
+
+
+def moto_api(endpoint: str, path: str, body: dict[str, Any]) -> None:
+    parts = urlsplit(endpoint)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        conn.request("POST", f"/moto-api/state-manager/{path}", body=json.dumps(body))
+        response = conn.getresponse()
+        response.read()
+        assert response.status == 200, response.status
+    finally:
+        conn.close()
+
+
+def hold_in_progress(endpoint: str, seconds: float) -> None:
+    """moto's distributions stay InProgress ``seconds`` after each create/update."""
+    moto_api(endpoint, "set-transition", {
+        "model_name": "cloudfront::distribution",
+        "transition": {"progression": "time", "seconds": seconds},
+    })  # fmt: skip
+
+
+def release(endpoint: str) -> None:
+    moto_api(endpoint, "unset-transition", {"model_name": "cloudfront::distribution"})
