@@ -10,9 +10,8 @@ from collections import Counter
 from typing import Any
 from urllib.parse import urlsplit
 
-from recording_proxy import CF, Recorded
-
 from gallery_builder.plugins.s3_publisher import s3_publisher
+from recording_proxy import CF, Recorded
 
 BUCKET = "cdn-gallery"
 

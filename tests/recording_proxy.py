@@ -22,7 +22,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 CF = "/2020-05-31/"
@@ -95,7 +95,7 @@ class RecordingProxy:
             def _any(self) -> None:
                 proxy._handle(self)
 
-            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any  # noqa: N815
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
@@ -196,9 +196,14 @@ class CloudFrontStandIns:
     """Stateful answers for PublishFunction, UpdateFunction, and Create/List/Get/Update of
     cache and response-headers policies (AWS's response shapes)."""
 
-    KINDS = {"cache-policy": ("CachePolicy", "CachePolicyList", "CachePolicySummary"),
-             "response-headers-policy": ("ResponseHeadersPolicy", "ResponseHeadersPolicyList",
-                                         "ResponseHeadersPolicySummary")}  # fmt: skip
+    KINDS: ClassVar[dict[str, tuple[str, str, str]]] = {
+        "cache-policy": ("CachePolicy", "CachePolicyList", "CachePolicySummary"),
+        "response-headers-policy": (
+            "ResponseHeadersPolicy",
+            "ResponseHeadersPolicyList",
+            "ResponseHeadersPolicySummary",
+        ),
+    }
 
     def __init__(self, proxy: RecordingProxy, account: str = "123456789012") -> None:
         self.account = account
@@ -233,7 +238,7 @@ class CloudFrontStandIns:
 
     def _list(self, request: Recorded, match: re.Match[str]) -> Answer:
         kind = self._kind(request)
-        element, listing, summary = self.KINDS[kind]
+        _, listing, summary = self.KINDS[kind]
         items = "".join(f"<{summary}><Type>custom</Type>{self._policy(kind, i)}</{summary}>"
                         for i in self.policies[kind])  # fmt: skip
         body = (f'<?xml version="1.0"?><{listing} xmlns="{NS}"><MaxItems>100</MaxItems>'

@@ -21,10 +21,10 @@ from cdnenv import (
     sent_distribution,
     statements,
 )
+from gallery_builder.plugins.cloudfront_config import LOCKED, cdn_sids
 from recording_proxy import CloudFrontStandIns, RecordingProxy
 from s3env import MotoServer, s3_client
 
-from gallery_builder.plugins.cloudfront_config import LOCKED, cdn_sids
 from gallery_builder.publishing import publish
 
 #: request counts measured by the tests, printed at the end of the module (-s) for the note
@@ -129,7 +129,8 @@ def test_the_first_publish_sets_up_cloudfront_in_front_of_a_private_bucket(
                                              "StringLike": {"s3:prefix": "photos/*"}}  # fmt: skip
     root = policy["GalleryBuilderCloudFront-Root"]
     assert sorted(root["Resource"]) == sorted(
-        f"arn:aws:s3:::{BUCKET}/{key}" for key in ("index.html", "error.html", "_root/*"))
+        f"arn:aws:s3:::{BUCKET}/{key}" for key in ("index.html", "error.html", "_root/*")
+    )
     assert not any(s.get("Principal") == "*" for s in policy.values())
     # the record keeps the ids; a note says it is deploying
     assert record["distribution_id"] and record["domain_name"].endswith(".cloudfront.net")
@@ -192,3 +193,143 @@ def _print_counts() -> Iterator[None]:
     yield
     for what, seen in MEASURED.items():
         print(f"\nrequests, {what}: {sum(seen.values())} ({seen})")
+
+
+def test_a_second_gallery_in_the_bucket_reuses_the_distribution(
+    site: Path, proxy: RecordingProxy, stand_ins: CloudFrontStandIns, s3: Any
+) -> None:
+    first_publish(site, proxy)
+    first = live_hosting(s3)["cdn"]
+    mark = proxy.mark()
+    publish(site, cdn_publisher(proxy.url, target=f"s3://{BUCKET}/other"), "other")
+    sent = proxy.since(mark)
+    MEASURED["second gallery in the bucket"] = counts(sent)
+    assert operation(sent, "POST", "distribution") == []  # found by its tag, not made again
+    assert operation(sent, "POST", "origin-access-control") == []
+    assert operation(sent, "POST", "function") == []
+    assert operation(sent, "POST", "cache-policy") == []
+    second = live_hosting(s3, "other")["cdn"]
+    assert second["distribution_id"] == first["distribution_id"]
+    assert second["oac_id"] == first["oac_id"]
+    policy = statements(s3)
+    assert {*cdn_sids("photos"), *cdn_sids("other")} <= set(policy)
+    assert policy[cdn_sids("other")[0]]["Resource"] == f"arn:aws:s3:::{BUCKET}/other/*"
+
+
+def test_reconfigure_repairs_drift_in_the_distribution_and_the_bucket_policy(
+    site: Path, proxy: RecordingProxy, stand_ins: CloudFrontStandIns, s3: Any, cf: Any
+) -> None:
+    first_publish(site, proxy)
+    ident = live_hosting(s3)["cdn"]["distribution_id"]
+    # drift: someone disabled IPv6 and removed the CloudFront statement
+    found = cf.get_distribution_config(Id=ident)
+    changed = {**found["DistributionConfig"], "IsIPV6Enabled": False}
+    cf.update_distribution(Id=ident, IfMatch=found["ETag"], DistributionConfig=changed)
+    s3.delete_bucket_policy(Bucket=BUCKET)
+    mark = proxy.mark()
+    result = first_publish(site, proxy)  # an ordinary publish trusts the record: one request
+    assert len(proxy.since(mark)) == 1 and not result.committed
+    mark = proxy.mark()
+    result = publish(site, cdn_publisher(proxy.url), "photos", reconfigure=True)
+    sent = proxy.since(mark)
+    MEASURED["--reconfigure repairing drift"] = counts(sent)
+    (update,) = [r for r in sent if r.method == "PUT" and r.path.endswith(f"/{ident}/config")]
+    assert update.headers["if-match"] == found["ETag"]
+    config = update.xml()
+    assert find(config, "IsIPV6Enabled") == "true"
+    assert find(config, "CallerReference") == found["DistributionConfig"]["CallerReference"]
+    # what moto drops on read-back is sent again, whole
+    assert find(config, "Origins/Items/Origin/OriginAccessControlId")
+    assert find(config, "DefaultCacheBehavior/FunctionAssociations/Quantity") == "1"
+    assert cf.get_distribution_config(Id=ident)["DistributionConfig"]["IsIPV6Enabled"] is True
+    assert set(cdn_sids("photos")) <= set(statements(s3))
+    assert any("IsIPV6Enabled" in note for note in result.notes)
+    assert result.uploaded == []
+
+
+def test_reconfigure_without_drift_sends_no_distribution_update(
+    site: Path, proxy: RecordingProxy, stand_ins: CloudFrontStandIns
+) -> None:
+    first_publish(site, proxy)
+    mark = proxy.mark()
+    publish(site, cdn_publisher(proxy.url), "photos", reconfigure=True)
+    sent = proxy.since(mark)
+    # (moto's describe_function answers UNPUBLISHED for ever, so the function is published
+    # again: the one write allowed)
+    writes = [r for r in sent if r.method in ("PUT", "POST") and r.service == "cloudfront"]
+    assert [r.path for r in writes] == [f"/2020-05-31/function/gallery-{BUCKET}/publish"]
+    assert [r for r in sent if r.method == "PUT" and "policy" in r.query] == []
+
+
+def _retag(site: Path, path: str, cache_control: str) -> None:
+    from gallery_builder.manifest import dumps
+
+    manifest = json.loads((site / "manifest.json").read_bytes())
+    manifest["files"][path]["cache_control"] = cache_control
+    (site / "manifest.json").write_bytes(dumps(manifest))
+
+
+def test_a_retagged_original_is_invalidated_with_the_manifest_md5_as_caller_reference(
+    site: Path, proxy: RecordingProxy, stand_ins: CloudFrontStandIns, s3: Any
+) -> None:
+    import hashlib
+
+    first_publish(site, proxy)
+    files = json.loads((site / "manifest.json").read_bytes())["files"]
+    original = next(p for p, e in files.items() if p.endswith(".jpg") and "/" not in p)
+    _retag(site, original, "no-cache, max-age=0")
+    dry = publish(site, cdn_publisher(proxy.url), "photos", dry_run=True)
+    assert dry.invalidations == [f"/photos/{original}"]
+    mark = proxy.mark()
+    result = first_publish(site, proxy)
+    sent = proxy.since(mark)
+    MEASURED["retagged original"] = counts(sent)
+    ident = live_hosting(s3)["cdn"]["distribution_id"]
+    (request,) = operation(sent, "POST", f"distribution/{ident}/invalidation")
+    batch = request.xml()
+    assert [x.text for x in batch.findall("Paths/Items/Path")] == [f"/photos/{original}"]
+    assert find(batch, "Paths/Quantity") == "1"
+    live = s3.get_object(Bucket=BUCKET, Key="photos/manifest.json")["Body"].read()
+    assert find(batch, "CallerReference") == hashlib.md5(live).hexdigest()
+    assert any("invalidated 1 path" in note for note in result.notes)
+
+
+def test_purge_invalidates_deleted_pages_in_both_forms_and_a_normal_publish_nothing(
+    site: Path, source: Path, proxy: RecordingProxy, stand_ins: CloudFrontStandIns, s3: Any
+) -> None:
+    from gallery_builder.testing import build_gallery
+
+    first_publish(site, proxy)
+    ident = live_hosting(s3)["cdn"]["distribution_id"]
+    (source / "Trip" / "Day" / "c.png").unlink()
+    build_gallery(source, site)
+    dry = publish(site, cdn_publisher(proxy.url, purge=True), "photos", dry_run=True)
+    mark = proxy.mark()
+    result = publish(site, cdn_publisher(proxy.url, purge=True), "photos")
+    sent = proxy.since(mark)
+    MEASURED["--purge after deleting an album"] = counts(sent)
+    pages = [p for p in result.deleted if p.endswith("index.html")]
+    assert pages, result.deleted
+    (request,) = operation(sent, "POST", f"distribution/{ident}/invalidation")
+    paths = [x.text for x in request.xml().findall("Paths/Items/Path")]
+    assert paths == dry.invalidations
+    if len(paths) == 1 and paths[0] == "/photos/*":  # collapsed: more than MAX_PATHS
+        assert 2 * len(pages) + len(result.deleted) - len(pages) > 20
+    else:
+        for page in pages:
+            assert f"/photos/{page}" in paths
+            assert f"/photos/{page.removesuffix('index.html')}" in paths
+
+
+def test_without_purge_deleted_files_are_not_invalidated(
+    site: Path, source: Path, proxy: RecordingProxy, stand_ins: CloudFrontStandIns
+) -> None:
+    from gallery_builder.testing import build_gallery
+
+    first_publish(site, proxy)
+    (source / "Trip" / "Day" / "c.png").unlink()
+    build_gallery(source, site)
+    mark = proxy.mark()
+    result = first_publish(site, proxy)
+    assert result.deleted
+    assert [r for r in proxy.since(mark) if "invalidation" in r.path] == []
