@@ -62,7 +62,7 @@ def moto_api(endpoint: str, path: str, body: dict[str, Any]) -> None:
         conn.request("POST", f"/moto-api/state-manager/{path}", body=json.dumps(body))
         response = conn.getresponse()
         response.read()
-        assert response.status == 200, response.status
+        assert response.status in (200, 201), response.status
     finally:
         conn.close()
 

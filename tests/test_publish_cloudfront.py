@@ -333,3 +333,121 @@ def test_without_purge_deleted_files_are_not_invalidated(
     result = first_publish(site, proxy)
     assert result.deleted
     assert [r for r in proxy.since(mark) if "invalidation" in r.path] == []
+
+
+@pytest.fixture
+def held(s3_server: MotoServer) -> Iterator[Any]:
+    """``held(seconds)``: moto's distributions stay InProgress that long after a change."""
+    from cdnenv import hold_in_progress, release
+
+    yield lambda seconds: hold_in_progress(s3_server.endpoint, seconds)
+    release(s3_server.endpoint)
+
+
+def test_a_gallery_moving_from_website_hosting_keeps_its_public_statement_until_deployed(
+    site: Path, proxy: RecordingProxy, stand_ins: CloudFrontStandIns, s3: Any, held: Any
+) -> None:
+    import time
+
+    from gallery_builder.plugins.s3_publisher import s3_publisher
+
+    publish(site, s3_publisher(f"s3://{BUCKET}", endpoint_url=proxy.url), "photos")
+    (public_sid,) = [sid for sid in statements(s3) if sid.startswith("GalleryBuilderPublicRead")]
+    held(2)
+    result = first_publish(site, proxy)
+    policy = statements(s3)
+    assert public_sid in policy and set(cdn_sids("photos")) <= set(policy)
+    block = s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"]
+    assert block != LOCKED  # the website still serves the gallery
+    assert any(public_sid in n and "--reconfigure" in n for n in result.notes)
+    assert live_hosting(s3)["cdn"]["locked"] is False
+    time.sleep(2.2)  # deployed now
+    result = publish(site, cdn_publisher(proxy.url), "photos", reconfigure=True)
+    policy = statements(s3)
+    assert public_sid not in policy and set(cdn_sids("photos")) <= set(policy)
+    block = s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"]
+    assert block == LOCKED
+    assert live_hosting(s3)["cdn"]["locked"] is True
+    assert any("is private now" in note for note in result.notes)
+
+
+def test_wait_waits_for_the_deployment_then_locks_a_bucket_moving_from_website_hosting(
+    site: Path,
+    proxy: RecordingProxy,
+    stand_ins: CloudFrontStandIns,
+    s3: Any,
+    held: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    from gallery_builder.plugins.cloudfront_setup import WAIT_DELAY_ENV
+    from gallery_builder.plugins.s3_publisher import s3_publisher
+
+    publish(site, s3_publisher(f"s3://{BUCKET}", endpoint_url=proxy.url), "photos")
+    monkeypatch.setenv(WAIT_DELAY_ENV, "0.5")
+    held(1.5)
+    start, mark = time.monotonic(), proxy.mark()
+    result = first_publish(site, proxy, wait=True)
+    waited = time.monotonic() - start
+    ident = live_hosting(s3)["cdn"]["distribution_id"]
+    polls = operation(proxy.since(mark), "GET", f"distribution/{ident}")
+    assert waited >= 1.5 and len(polls) >= 2
+    assert not any("deploying" in note for note in result.notes)
+    assert not [sid for sid in statements(s3) if sid.startswith("GalleryBuilderPublicRead")]
+    block = s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"]
+    assert block == LOCKED
+
+
+def test_without_custom_policies_or_publish_function_the_managed_policies_are_used(
+    site: Path, proxy: RecordingProxy, s3: Any
+) -> None:
+    """Against moto as it is (no stand-ins): 404 for the policies and publish_function."""
+    from gallery_builder.plugins.cloudfront_config import (
+        MANAGED_CACHE_POLICY,
+        MANAGED_HEADERS_POLICY,
+    )
+
+    result = first_publish(site, proxy)
+    assert result.committed
+    behaviour = sent_distribution(proxy.requests).find("DefaultCacheBehavior")
+    assert find(behaviour, "CachePolicyId") == MANAGED_CACHE_POLICY
+    assert find(behaviour, "ResponseHeadersPolicyId") == MANAGED_HEADERS_POLICY
+    arn = live_hosting(s3)["cdn"]["function_arn"]
+    assert find(behaviour, "FunctionAssociations/Items/FunctionAssociation/FunctionARN") == arn
+    notes = " | ".join(result.notes)
+    assert "CachingOptimized" in notes and "SecurityHeadersPolicy" in notes
+    assert "does not support publish_function" in notes
+    assert operation(proxy.requests, "POST", f"function/gallery-{BUCKET}/publish")
+
+
+def test_the_dry_run_says_what_the_set_up_would_create_and_sends_no_write(
+    site: Path, proxy: RecordingProxy, stand_ins: CloudFrontStandIns
+) -> None:
+    result = publish(site, cdn_publisher(proxy.url), "photos", dry_run=True)
+    plan = "\n".join(result.hosting_plan)
+    assert "origin access control gallery-cdn-gallery: create" in plan
+    assert "CloudFront Function gallery-cdn-gallery: create and publish" in plan
+    assert "cache policy: create" in plan and "headers policy: create" in plan
+    assert "distribution: create" in plan
+    assert "all four Block Public Access flags on" in plan
+    assert "bucket policy: merge GalleryBuilderCloudFront" in plan
+    assert [r for r in proxy.requests if r.method not in ("GET", "HEAD")] == []
+    assert result.invalidations == []
+
+
+def test_the_url_is_the_distributions_https_host_and_the_id_a_line(
+    site: Path, proxy: RecordingProxy, stand_ins: CloudFrontStandIns, s3: Any
+) -> None:
+    publisher = cdn_publisher(proxy.url)
+    publish(site, publisher, "photos")
+    record = live_hosting(s3)["cdn"]
+    assert publisher.website_url() == f"https://{record['domain_name']}/"
+    assert publisher.url("photos/a b.html") == f"https://{record['domain_name']}/photos/a%20b.html"
+    assert publisher.hosting_lines() == [
+        f"distribution: {record['distribution_id']} ({record['domain_name']})"]  # fmt: skip
+    again = cdn_publisher(proxy.url)  # a no-op publish knows it from the live record
+    mark = proxy.mark()
+    publish(site, again, "photos")
+    assert len(proxy.since(mark)) == 1
+    assert again.website_url() == publisher.website_url()
