@@ -143,6 +143,9 @@ class CloudFrontSetup:
         notes: list[str] = []
         previous = (record or {}).get("cdn")
         previous = previous if isinstance(previous, dict) else {}
+        found = self.find_distribution(previous)  # read-only: a clash stops before any write
+        if found is not None and self.domain:
+            self._one_domain(found)
         certificate = self.certificate_for(self.domain) if self.domain else None
         self.s3._ensure_bucket()
         region = self.bucket_region()
@@ -164,7 +167,7 @@ class CloudFrontSetup:
             cache_policy_id=cache_id, headers_policy_id=headers_id,
             alias=self.domain, certificate_arn=certificate,
         )  # fmt: skip
-        ident, arn, name, status = self.ensure_distribution(wanted, previous, notes)
+        ident, arn, name, status = self.ensure_distribution(wanted, found, notes)
         self.ids = {
             "distribution_id": ident, "distribution_arn": arn, "domain_name": name,
             "oac_id": oac, **function, "cache_policy_id": cache_id,
@@ -353,10 +356,21 @@ class CloudFrontSetup:
             {"Key": t.get("Key"), "Value": t.get("Value")} for t in items if isinstance(t, dict)
         ]
 
+    def _one_domain(self, found: dict[str, Any]) -> None:
+        """One domain per distribution: another one is refused (before any write)."""
+        ident = found["Distribution"].get("Id")
+        alias = current_alias(found["Distribution"].get("DistributionConfig") or {})
+        if alias and alias != self.domain:
+            raise GalleryError(
+                f"the distribution {ident} of s3://{self.bucket} already serves {alias} (one "
+                f"domain per distribution): publish with --domain {alias}, or remove that "
+                "alias in the CloudFront console first; nothing was changed"
+            )
+
     def ensure_distribution(
-        self, wanted: dict[str, Any], previous: dict[str, Any], notes: list[str]
+        self, wanted: dict[str, Any], found: dict[str, Any] | None, notes: list[str]
     ) -> tuple[str, str, str, str]:
-        found = self.find_distribution(previous)
+        """The distribution made, or ``found`` put back as ``wanted`` where it drifted."""
         if found is None:
             answer = self.cf(
                 "create_distribution_with_tags",
@@ -370,13 +384,6 @@ class CloudFrontSetup:
         current = found["Distribution"].get("DistributionConfig")
         if not isinstance(current, dict):
             raise GalleryError(f"CloudFront answered distribution {ident} without its config")
-        alias = current_alias(current)
-        if self.domain and alias and alias != self.domain:
-            raise GalleryError(
-                f"the distribution {ident} of s3://{self.bucket} already serves {alias} (one "
-                f"domain per distribution): publish with --domain {alias}, or remove that "
-                "alias in the CloudFront console first"
-            )
         changed = drift(current, wanted, domain=bool(self.domain))
         if changed:
             etag = found.get("ETag")

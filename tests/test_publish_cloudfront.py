@@ -25,6 +25,7 @@ from gallery_builder.plugins.cloudfront_config import LOCKED, cdn_sids
 from recording_proxy import CloudFrontStandIns, RecordingProxy
 from s3env import MotoServer, s3_client
 
+from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.publishing import publish
 
 #: request counts measured by the tests, printed at the end of the module (-s) for the note
@@ -451,3 +452,115 @@ def test_the_url_is_the_distributions_https_host_and_the_id_a_line(
     publish(site, again, "photos")
     assert len(proxy.since(mark)) == 1
     assert again.website_url() == publisher.website_url()
+
+
+def _issued_certificate(endpoint: str, domain: str) -> str:
+    """A certificate for ``domain`` in moto's ACM (us-east-1), imported: ISSUED at once."""
+    import datetime
+
+    import boto3
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domain)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=90))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(domain)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    acm = boto3.client("acm", endpoint_url=endpoint, region_name="us-east-1")
+    return acm.import_certificate(
+        Certificate=cert.public_bytes(serialization.Encoding.PEM),
+        PrivateKey=key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )["CertificateArn"]
+
+
+def test_a_domain_gives_the_distribution_its_alias_and_certificate(
+    site: Path, proxy: RecordingProxy, stand_ins: CloudFrontStandIns, s3: Any, s3_server: Any
+) -> None:
+    arn = _issued_certificate(s3_server.endpoint, "photos.example.com")
+    publisher = cdn_publisher(proxy.url, domain="photos.example.com")
+    result = publish(site, publisher, "photos")
+    MEASURED["first publish --cdn cloudfront --domain (certificate ISSUED)"] = counts(
+        proxy.requests)  # fmt: skip
+    assert result.committed
+    config = sent_distribution(proxy.requests)
+    assert [x.text for x in config.findall("Aliases/Items/CNAME")] == ["photos.example.com"]
+    certificate = config.find("ViewerCertificate")
+    assert find(certificate, "ACMCertificateArn") == arn
+    assert find(certificate, "SSLSupportMethod") == "sni-only"
+    assert find(certificate, "MinimumProtocolVersion") == "TLSv1.2_2021"
+    assert live_hosting(s3)["cdn"]["certificate_arn"] == arn
+    assert publisher.website_url() == "https://photos.example.com/"
+    # one domain per distribution: another one later is a clear error
+    with pytest.raises(GalleryError, match=r"already serves photos\.example\.com") as caught:
+        publish(site, cdn_publisher(proxy.url, domain="other.example.com"), "photos")
+    assert "\n" not in str(caught.value)
+
+
+def test_a_domain_without_an_issued_certificate_leaves_nothing_half_made(
+    site: Path, proxy: RecordingProxy, stand_ins: CloudFrontStandIns
+) -> None:
+    with pytest.raises(GalleryError, match="certificate"):
+        publish(site, cdn_publisher(proxy.url, domain="photos.example.com"), "photos")
+    # no write to S3 or CloudFront (ACM's calls are all POSTs: only its ListCertificates)
+    writes = [
+        str(r)
+        for r in proxy.requests
+        if r.method not in ("GET", "HEAD")
+        and r.headers.get("x-amz-target") != "CertificateManager.ListCertificates"
+    ]
+    assert writes == []
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected"),
+    [
+        (403, "AccessDenied", "needs cloudfront:CreateDistribution and cloudfront:TagResource"),
+        (400, "TooManyDistributions", "delete an unused one, or ask AWS for a higher quota"),
+        (409, "CNAMEAlreadyExists", "remove it there, or choose another --domain"),
+        (400, "InvalidViewerCertificate", "must be in us-east-1, ISSUED, and cover the domain"),
+    ],
+)
+def test_cloudfront_errors_are_one_line_that_says_what_to_do(
+    site: Path,
+    proxy: RecordingProxy,
+    stand_ins: CloudFrontStandIns,
+    s3: Any,
+    status: int,
+    code: str,
+    expected: str,
+) -> None:
+    from botocore.exceptions import ClientError
+
+    proxy.fail("POST", "/2020-05-31/distribution", status, code)
+    with pytest.raises(GalleryError) as caught:
+        first_publish(site, proxy)
+    message = str(caught.value)
+    assert expected in message and "\n" not in message
+    assert not isinstance(caught.value.__cause__, ClientError)  # no traceback chain shown
+    with pytest.raises(s3.exceptions.NoSuchKey):
+        s3.get_object(Bucket=BUCKET, Key="photos/manifest.json")  # nothing went live
+
+
+def test_the_factory_takes_cdn_none_or_cloudfront_only(s3_server: Any) -> None:
+    from gallery_builder.plugins.cloudfront_publisher import CloudFrontPublisher
+    from gallery_builder.plugins.s3_publisher import S3Publisher, s3_publisher
+
+    with pytest.raises(SettingError, match="'fastly' is not one of: none, cloudfront"):
+        s3_publisher(f"s3://{BUCKET}", cdn="fastly")
+    with pytest.raises(SettingError, match=r"--domain photos\.example\.com needs --cdn"):
+        s3_publisher(f"s3://{BUCKET}", domain="photos.example.com")
+    plain = s3_publisher(f"s3://{BUCKET}", cdn="none")
+    assert type(plain) is S3Publisher
+    assert isinstance(s3_publisher(f"s3://{BUCKET}", cdn="cloudfront"), CloudFrontPublisher)
