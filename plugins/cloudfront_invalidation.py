@@ -12,33 +12,43 @@ cache policy's MinTTL being 0). So a normal publish invalidates nothing. What do
 
 Above :data:`MAX_PATHS` paths the batch is one wildcard ``/prefix/*`` (a wildcard counts as one
 path of the 1,000 free a month; 20 paths cost as much as 20 single ones, $0.005 each past the
-free ones). Paths are percent-encoded (originals keep names with spaces and Unicode).
+free ones). Paths are percent-encoded as AWS asks (originals keep names with spaces and Unicode).
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from gallery_builder.keys import join_key
 
 #: more paths than this become one ``/prefix/*``
 MAX_PATHS = 20
-#: what stays unencoded in a path (RFC 3986 unreserved and '/'; '~' is encoded: CloudFront
-#: handles a raw one inconsistently)
-_SAFE = "/-._"
+#: encoded besides non-ASCII and control characters: RFC 1738's unsafe characters (AWS:
+#: "URL-encode unsafe characters as defined in RFC 1738; do not URL-encode any other
+#: characters", or the old version is not invalidated), plus '?' and '*' (a query, a
+#: wildcard: neither may come from a key)
+_UNSAFE = frozenset(' "<>#%{}|\\^~[]`?*')
+
+
+def _encode(text: str) -> str:
+    def one(ch: str) -> str:
+        if ch in _UNSAFE or not 0x21 <= ord(ch) <= 0x7E:
+            return "".join(f"%{byte:02X}" for byte in ch.encode())
+        return ch
+
+    return "".join(map(one, text))
 
 
 def encode_path(key: str) -> str:
     """``/key``, percent-encoded the way CloudFront compares paths."""
-    return "/" + quote(key, safe=_SAFE)
+    return "/" + _encode(key)
 
 
 def _forms(key: str) -> list[str]:
     """A page is reached as ``/a/`` and as ``/a/index.html``: both are invalidated."""
     if key == "index.html" or key.endswith("/index.html"):
         folder = key[: -len("index.html")]
-        return ["/" + quote(folder, safe=_SAFE), encode_path(key)]
+        return ["/" + _encode(folder), encode_path(key)]
     return [encode_path(key)]
 
 
@@ -49,7 +59,7 @@ def invalidation_paths(prefix: str, plan: Any, *, purge: bool = False) -> list[s
         keys += [join_key(prefix, path) for path in plan.deletes]
     paths = sorted({path for key in keys for path in _forms(key)})
     if len(paths) > MAX_PATHS:
-        return [f"/{quote(prefix, safe=_SAFE)}/*" if prefix else "/*"]
+        return [f"/{_encode(prefix)}/*" if prefix else "/*"]
     return paths
 
 
