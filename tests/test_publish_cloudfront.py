@@ -25,6 +25,7 @@ from gallery_builder.plugins.cloudfront_config import LOCKED, cdn_sids
 from recording_proxy import CloudFrontStandIns, RecordingProxy
 from s3env import MotoServer, s3_client
 
+from gallery_builder import hookimpl
 from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.publishing import publish
 
@@ -564,3 +565,65 @@ def test_the_factory_takes_cdn_none_or_cloudfront_only(s3_server: Any) -> None:
     plain = s3_publisher(f"s3://{BUCKET}", cdn="none")
     assert type(plain) is S3Publisher
     assert isinstance(s3_publisher(f"s3://{BUCKET}", cdn="cloudfront"), CloudFrontPublisher)
+
+
+class _CdnScheme:
+    """A plugin publishing ``cdntest://bucket/prefix`` through the proxy with the CDN on: the
+    real CLI, before its --cdn option exists in this branch."""
+
+    def __init__(self, endpoint: str, **options: Any) -> None:
+        self.endpoint, self.options = endpoint, options
+
+    @hookimpl
+    def gallery_publishers(self) -> dict[str, Any]:
+        def factory(target: str, **kw: Any) -> Any:
+            return cdn_publisher(self.endpoint, "s3://" + target.split("://", 1)[1],
+                                 **self.options)  # fmt: skip
+
+        return {"cdntest": factory}
+
+
+def test_the_cli_prints_the_https_url_the_distribution_and_the_invalidation_plan(
+    site: Path, proxy: RecordingProxy, stand_ins: CloudFrontStandIns, s3: Any
+) -> None:
+    from gallery_builder.testing import run_cli
+
+    target = f"cdntest://{BUCKET}/photos"
+    result = run_cli(["publish", target, "--site", site], _CdnScheme(proxy.url))
+    assert result.exit_code == 0, result.output
+    record = live_hosting(s3)["cdn"]
+    lines = result.output.splitlines()
+    assert f"distribution: {record['distribution_id']} ({record['domain_name']})" in lines
+    assert f"gallery: https://{record['domain_name']}/photos/" in lines
+    files = json.loads((site / "manifest.json").read_bytes())["files"]
+    original = next(p for p, e in files.items() if p.endswith(".jpg") and "/" not in p)
+    _retag(site, original, "no-cache, max-age=0")
+    result = run_cli(["publish", target, "--site", site, "--dry-run"], _CdnScheme(proxy.url))
+    assert result.exit_code == 0, result.output
+    assert f"invalidate: /photos/{original}" in result.output.splitlines()
+
+
+def test_a_cloudfront_error_in_the_cli_is_one_line(
+    site: Path, proxy: RecordingProxy, stand_ins: CloudFrontStandIns
+) -> None:
+    from gallery_builder.testing import run_cli
+
+    proxy.fail("POST", "/2020-05-31/distribution", 403, "AccessDenied")
+    result = run_cli(["publish", f"cdntest://{BUCKET}/photos", "--site", site],
+                     _CdnScheme(proxy.url))  # fmt: skip
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("Error: access denied to CloudFront CreateDistributionWithTags")
+
+
+def test_a_bucket_another_gallery_serves_by_website_hosting_is_not_locked(
+    site: Path, proxy: RecordingProxy, stand_ins: CloudFrontStandIns, s3: Any
+) -> None:
+    from gallery_builder.plugins.s3_publisher import s3_publisher
+
+    publish(site, s3_publisher(f"s3://{BUCKET}/web", endpoint_url=proxy.url), "web")
+    result = first_publish(site, proxy)
+    block = s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"]
+    assert block != LOCKED  # the website gallery still needs its public statement
+    assert any(s.startswith("GalleryBuilderPublicRead") for s in statements(s3))
+    assert any("stays public" in note for note in result.notes)
