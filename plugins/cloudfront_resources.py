@@ -127,7 +127,10 @@ def ensure_function(call: Call, bucket: str, code: bytes, notes: list[str]) -> d
             try:
                 answer = call("update_function", Name=name, IfMatch=etag, FunctionConfig=config,
                               FunctionCode=code, handled=True)  # fmt: skip
-                etag = _string(answer.get("ETag"), "function ETag")
+                # the new version's ETag (AWS names that header "ETtag" here); else asked
+                etag = answer.get("ETag") or _string(
+                    (describe_function(call, name) or ("", "", ""))[2], "function ETag"
+                )
             except Exception as exc:
                 if error_code(exc) not in NOT_IMPLEMENTED:
                     raise

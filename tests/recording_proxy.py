@@ -210,6 +210,7 @@ class CloudFrontStandIns:
         #: kind -> id -> (config XML, etag)
         self.policies: dict[str, dict[str, tuple[str, str]]] = {k: {} for k in self.KINDS}
         self.published: list[tuple[str, str]] = []  #: (function name, IfMatch)
+        self.updated_etags: list[str] = []  #: what each UpdateFunction answered
         for kind in self.KINDS:
             proxy.answer("POST", f"{CF}{kind}", self._create)
             proxy.answer("GET", f"{CF}{kind}", self._list)
@@ -278,4 +279,8 @@ class CloudFrontStandIns:
 
     def _update_function(self, request: Recorded, match: re.Match[str]) -> Answer:
         body = f'<?xml version="1.0"?>{self._summary(match[1], "DEVELOPMENT")}'.encode()
-        return 200, {"ETag": "E" + uuid.uuid4().hex[:12].upper(), "Content-Type": "text/xml"}, body
+        # AWS documents this answer's version header as "ETtag" (sic: the API reference and
+        # botocore's model)
+        etag = "E" + uuid.uuid4().hex[:12].upper()
+        self.updated_etags.append(etag)
+        return 200, {"ETtag": etag, "Content-Type": "text/xml"}, body

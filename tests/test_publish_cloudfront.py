@@ -5,6 +5,7 @@ the proxy answers itself as AWS documents them)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -627,3 +628,43 @@ def test_a_bucket_another_gallery_serves_by_website_hosting_is_not_locked(
     assert block != LOCKED  # the website gallery still needs its public statement
     assert any(s.startswith("GalleryBuilderPublicRead") for s in statements(s3))
     assert any("stays public" in note for note in result.notes)
+
+
+def test_a_policy_of_ours_with_other_content_is_updated_with_its_etag(
+    site: Path, proxy: RecordingProxy, stand_ins: CloudFrontStandIns
+) -> None:
+    import boto3
+    from gallery_builder.plugins.cloudfront_config import cache_policy_config
+
+    client = boto3.client("cloudfront", endpoint_url=proxy.url, region_name="us-east-1")
+    old = client.create_cache_policy(CachePolicyConfig={**cache_policy_config(), "MinTTL": 5})
+    ident, etag = old["CachePolicy"]["Id"], old["ETag"]
+    mark = proxy.mark()
+    first_publish(site, proxy)
+    sent = proxy.since(mark)
+    assert operation(sent, "POST", "cache-policy") == []
+    (update,) = operation(sent, "PUT", f"cache-policy/{ident}")
+    assert update.headers["if-match"] == etag and find(update.xml(), "MinTTL") == "0"
+    behaviour = sent_distribution(sent).find("DefaultCacheBehavior")
+    assert find(behaviour, "CachePolicyId") == ident
+
+
+def test_a_function_with_older_code_is_updated_then_published_with_the_new_etag(
+    site: Path, proxy: RecordingProxy, stand_ins: CloudFrontStandIns, cf: Any
+) -> None:
+    from gallery_builder.plugins.cloudfront_publisher import function_code
+
+    name = f"gallery-{BUCKET}"
+    old = b"function handler(e) { return e.request; }"
+    config = {"Comment": "old", "Runtime": "cloudfront-js-2.0"}
+    cf.create_function(Name=name, FunctionCode=old, FunctionConfig=config)
+    mark = proxy.mark()
+    first_publish(site, proxy)
+    sent = proxy.since(mark)
+    assert operation(sent, "POST", "function") == []
+    (update,) = operation(sent, "PUT", f"function/{name}")
+    assert update.headers["if-match"] == cf.describe_function(Name=name)["ETag"]
+    code = find(update.xml(), "FunctionCode")
+    assert code is not None and base64.b64decode(code) == function_code()
+    (published,) = operation(sent, "POST", f"function/{name}/publish")
+    assert published.headers["if-match"] == stand_ins.updated_etags[0]  # the update's ETag
