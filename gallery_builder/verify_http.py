@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
-from gallery_builder.errors import GalleryError
+from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.http_fetch import Fetcher, FetchError, Response, host_port, peer_certificate
 from gallery_builder.manifest import MANIFEST_NAME
 from gallery_builder.verify import (
@@ -43,6 +43,12 @@ _REPUBLISH = "run gallery publish --reconfigure (the hosting set-up serves it)"
 def base_url(url: str) -> str:
     """The gallery's base URL, ending in ``/`` (a ``.../manifest.json`` given is its folder)."""
     parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise SettingError(f"{url!r} is not a URL to check: write http(s)://host[/path/]")
+    try:
+        parts.port  # noqa: B018 (a bad port raises)
+    except ValueError:
+        raise SettingError(f"{url!r} has a bad port: write http(s)://host[:port][/path/]") from None
     path = parts.path or "/"
     if path.endswith("/" + MANIFEST_NAME):
         path = path[: -len(MANIFEST_NAME)]
@@ -82,6 +88,8 @@ class HttpVerifier:
         self.warn_days = warn_days
         self.fetcher = fetcher or Fetcher()
         self.now = time.time() if now is None else now
+        #: files found missing: their folder checks would only say it again
+        self.missing: set[str] = set()
 
     def url(self, path: str) -> str:
         return self.base + quote(path, safe="/")
@@ -156,12 +164,13 @@ class HttpVerifier:
         paths = sample(live.files, self.sample_n)
         with ThreadPoolExecutor(max_workers=HTTP_WORKERS) as pool:
             answers = list(pool.map(self.observe, paths))
-        self.report.count("files over HTTP", len(paths))
+        self.report.count("http_files", len(paths))
         for path, (response, info) in zip(paths, answers, strict=True):
             url = self.url(path)
             if response is None:
                 continue  # unreachable: named already
             if response.status == 404:
+                self.missing.add(path)
                 self.problem("missing", url, "200", "404", REPAIR)
             elif response.status != 200:
                 self.problem(
@@ -179,6 +188,8 @@ class HttpVerifier:
         if self.sample_n is not None:
             found = found[: max(1, self.sample_n)]
         for folder in found:
+            if f"{folder}index.html" in self.missing:
+                continue
             url = self.url(folder)
             page = self.get(url)
             entry = live.files[f"{folder}index.html"]

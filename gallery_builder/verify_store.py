@@ -76,7 +76,7 @@ def check_origin(publisher: Any, prefix: str, live: LiveManifest, report: Report
         return
     key = join_key(prefix, page)
     readable = _shaped(stat([key], anonymous=True).get(key)) is not None
-    report.count("origin checks")
+    report.count("origin_checks")
     where = publisher.location + key
     if is_private(live.hosting) and readable:
         report.problems.append(

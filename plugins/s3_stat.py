@@ -1,10 +1,11 @@
 """What the S3 store really holds under a gallery's keys, for ``gallery verify`` and
 ``gallery publish --repair``: one listing (ETags, sizes) of the keys' common prefix, then a
 HEAD of each key found (content type and cache control, which a listing does not give), ten at
-a time. With ``anonymous``, unsigned HEADs instead: what anyone on the internet may read."""
+a time. With ``anonymous``, unsigned GETs instead: what anyone on the internet may read."""
 
 from __future__ import annotations
 
+import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -58,6 +59,24 @@ def _head(client: Any, bucket: str, key: str) -> ObjectInfo | None:
     )
 
 
+def _anonymous_get(client: Any, bucket: str, key: str) -> ObjectInfo | None:
+    """An unsigned GET (as a browser sends it: a HEAD needs the same permission on AWS, but
+    not every store evaluates it the same way)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        answer = client.get_object(Bucket=bucket, Key=key)
+        data = answer["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in _GONE + _REFUSED:
+            return None
+        raise
+    return ObjectInfo(
+        hashlib.md5(data).hexdigest(), len(data), answer.get("ContentType"),
+        answer.get("CacheControl"),
+    )  # fmt: skip
+
+
 def unsigned_client(client: Any) -> Any:
     """A client for the same endpoint and region as ``client`` that signs nothing."""
     import boto3
@@ -86,8 +105,9 @@ def stat_objects(
     else:
         listing = _listing(client, bucket, common_prefix(keys))
         present = [key for key in keys if key in listing]
+    look = _anonymous_get if anonymous else _head
     with ThreadPoolExecutor(max_workers=STAT_WORKERS) as pool:
-        answers = pool.map(lambda key: _head(client, bucket, key), present)
+        answers = pool.map(lambda key: look(client, bucket, key), present)
         heads = dict(zip(present, answers, strict=True))
     found: dict[str, ObjectInfo | None] = {}
     for key in keys:
