@@ -55,9 +55,14 @@ def run_verify(
     url = public_url(live.hosting, prefix) if live is not None else None
     if url and not api_only:
         report.notes.append(f"public URL: {url}")
-        HttpVerifier(url, report, sample_n=sample_n, warn_days=warn_days).run(
-            expected_manifest=live.data if live is not None else None
-        )
+        try:
+            HttpVerifier(url, report, sample_n=sample_n, warn_days=warn_days).run(
+                expected_manifest=live.data if live is not None else None
+            )
+        except GalleryError as exc:  # what the API found still counts
+            report.problems.append(
+                Problem("unreachable", url, "an HTTP answer", str(exc), "check the public URL")
+            )
     return report
 
 

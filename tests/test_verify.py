@@ -460,3 +460,40 @@ def test_an_expired_or_untrusted_certificate_is_a_problem(
     with TlsHost(site, certificate(other, 200)) as host:
         code, report = verify(host.url)
     assert code == 1 and [p["kind"] for p in report["problems"]] == ["certificate"]
+
+
+def test_an_s3_gallery_is_checked_at_its_public_url_too(
+    site: Path, s3_server: MotoServer, s3, tmp_path: Path
+) -> None:
+    # the public host: gallery serve of a copy of the gallery, the same manifest as the store's
+    www = tmp_path / "www"
+    publish(site, file_publisher(f"file://{www}"), "photos")
+    published(site, s3_server)
+    target = (f"s3://{BUCKET}/photos", "--endpoint-url", s3_server.endpoint)
+    with serving(f"file://{www}") as url:
+        live = {**live_manifest(s3), "hosting": {"fingerprint": "f", "website_url": url + "/"}}
+        put_manifest(s3, live)
+        (www / "photos" / "manifest.json").write_bytes(json.dumps(live).encode())
+        code, report = verify(*target)
+        assert code == 0, report["problems"]
+        assert report["checked"]["http_files"] == report["checked"]["files"]
+        assert f"public URL: {url}/photos/" in report["notes"]
+        code, report = verify(*target, "--api-only")
+        assert code == 0 and "urls" not in report["checked"]
+        # the public host serves another manifest (a stale cache), and lacks a page
+        (www / "photos" / "manifest.json").write_bytes(json.dumps({**live, "title": "x"}).encode())
+        (www / "photos" / "index.html").unlink()
+        code, report = verify(*target)
+    assert code == 1
+    assert {p["kind"] for p in report["problems"]} == {"stale-manifest", "missing"}
+    assert [p["where"] for p in report["problems"] if p["kind"] == "missing"] == [
+        f"{url}/photos/index.html"
+    ]
+
+
+def test_a_sample_checks_fewer_files(site: Path, www: Path) -> None:
+    code, report = verify(f"file://{www}", "-d", "photos", "--sample", "3")
+    assert code == 0 and report["checked"]["files"] == 3
+    with serving(f"file://{www}") as url:
+        code, report = verify(url, "-d", "photos", "--sample", "2")
+    assert code == 0 and report["checked"]["http_files"] == 2
