@@ -91,10 +91,10 @@ class Report:
         self.checked[what] = self.checked.get(what, 0) + n
 
     def summary(self) -> str:
-        done = ", ".join(f"{n} {what}" for what, n in self.checked.items()) or "nothing"
+        done = ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in self.checked.items())
         verdict = "ok" if self.ok else f"{len(self.problems)} problem(s)"
         warned = f", {len(self.warnings)} warning(s)" if self.warnings else ""
-        return f"{self.target}: {verdict}{warned} ({done} checked)"
+        return f"{self.target}: {verdict}{warned} ({done or 'nothing'} checked)"
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -252,6 +252,9 @@ def test_what_is_not_a_gallery_is_one_line_not_a_traceback(site: Path, tmp_path:
     result = run_cli(["verify", f"http://127.0.0.1:{port}/g/"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert re.search(r"Error: cannot reach 127\.0\.0\.1:\d+: .*check the URL", result.output)
+    result = run_cli(["verify", f"http://127.0.0.1:{port}/g/", "--json"])
+    assert result.exit_code == 1
+    assert [p["kind"] for p in json.loads(result.stdout)["problems"]] == ["error"]
     result = run_cli(["verify", "http://"])
     assert result.exit_code == 2 and "is not a URL to check" in result.output
     assert run_cli(["verify"]).exit_code == 2
