@@ -110,6 +110,9 @@ class Publisher(Protocol):
         writes, before its first write (on S3 its listing is the one :meth:`existing`
         reuses)."""
 
+    # Optional: stat(keys, anonymous=False) -> {key: gallery_builder.verify.ObjectInfo | None},
+    # what the store really holds under each key (MD5, size, headers), for gallery verify and
+    # publish --repair; anonymous=True: what an unsigned request may read (without it: read()).
     # Optional: url(key) -> str, the public URL of a key (the command prints it; without it,
     # ``location + key``); website_url() -> str, a web host's root URL (printed as "website:");
     # prefix_hint, the prefix the TARGET named (s3://bucket/PREFIX); max_key_bytes, the

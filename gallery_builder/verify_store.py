@@ -10,7 +10,6 @@ from typing import Any
 
 from gallery_builder.keys import join_key
 from gallery_builder.verify import (
-    REPAIR,
     LiveManifest,
     ObjectInfo,
     Problem,
@@ -109,9 +108,6 @@ def damaged(publisher: Any, prefix: str, files: dict[str, dict[str, Any]]) -> di
     observed = observe(publisher, prefix, sorted(files))
     broken: dict[str, bool] = {}
     for problem in compare_objects(files, observed):
-        kinds = broken.setdefault(problem.where, True)
-        broken[problem.where] = kinds and problem.kind in ("content-type", "cache-control")
+        headers_only = problem.kind in ("content-type", "cache-control")
+        broken[problem.where] = broken.get(problem.where, True) and headers_only
     return broken
-
-
-__all__ = ["REPAIR", "check_origin", "damaged", "observe", "verify_store"]
