@@ -61,6 +61,10 @@ def test_repair_puts_back_what_was_deleted_or_damaged_on_s3(
     assert "up to date, nothing sent" in publish(site, BUCKET, *endpoint)
     assert not verified(f"s3://{BUCKET}/photos", *endpoint)["ok"]
 
+    dry = publish(site, BUCKET, "--repair", "--dry-run", *endpoint)
+    assert f"upload {jpg} (repair: missing or damaged)" in dry
+    assert "upload trip/index.html (repair: missing or damaged)" in dry
+    assert f"upload {webp} (new headers)" in dry  # its bytes are right: copied in place
     mark = s3_server.mark()
     output = publish(site, BUCKET, "--repair", *endpoint)
     assert "3 uploaded, 0 deleted" in output
