@@ -225,6 +225,13 @@ class S3Publisher:
             return {key for key, ok in zip(same_bytes, checks, strict=True) if ok}
 
     @_s3_errors
+    def stat(self, keys: list[str], *, anonymous: bool = False) -> dict[str, Any]:
+        """What is stored under ``keys`` (plugins/s3_stat.py): verify and --repair."""
+        from gallery_builder.plugins.s3_stat import stat_objects
+
+        return stat_objects(self.client, self.bucket, keys, anonymous=anonymous)
+
+    @_s3_errors
     def manifests_near(self, prefix: str) -> list[str]:
         if self._created or self._bucket_missing:  # no bucket yet, or a new one: empty
             return []
