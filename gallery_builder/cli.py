@@ -12,6 +12,7 @@ from urllib.parse import quote, unquote, urlsplit
 import click
 
 from gallery_builder import __version__, theming
+from gallery_builder.cli_verify import verify as verify_command
 from gallery_builder.config import CONFIG_NAME, ConfigError, init_text, load_config
 from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.pipeline import build as build_site
@@ -188,6 +189,10 @@ def themes(app: AppContext) -> None:
     "--take-over", is_flag=True,
     help="Replace a manifest.json at the prefix that is not a gallery's; delete none of its files.",
 )  # fmt: skip
+@click.option(
+    "--repair", is_flag=True,
+    help="Check every file in the store; send again those missing or damaged.",
+)  # fmt: skip
 @click.option("-v", "--verbose", is_flag=True, help="List each uploaded file's URL.")
 @click.pass_obj
 def publish(
@@ -202,6 +207,7 @@ def publish(
     keep_stale: bool,
     reconfigure: bool,
     take_over: bool,
+    repair: bool,
     verbose: bool,
 ) -> None:
     """Publish the built site to TARGET: s3://bucket[/prefix], a bare bucket name, or
@@ -236,7 +242,7 @@ def publish(
 
         result = publish_site(
             site, publisher, prefix, dry_run=dry_run, keep_stale=keep_stale,
-            reconfigure=reconfigure, take_over=take_over, on_upload=on_upload,
+            reconfigure=reconfigure, take_over=take_over, on_upload=on_upload, repair=repair,
         )  # fmt: skip
     except SettingError as exc:
         _fail(str(exc), EXIT_USAGE, urls=(target, endpoint_url))
@@ -304,6 +310,9 @@ def serve(site: str, port: int, host: str, timeout: float, verbose: bool) -> Non
         pass
     finally:
         server.server_close()
+
+
+cli.add_command(verify_command)
 
 
 def site_path(manifest: dict) -> str:

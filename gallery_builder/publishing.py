@@ -46,6 +46,7 @@ from gallery_builder.plan import (
 )
 from gallery_builder.plugin_manager import GalleryPluginManager
 from gallery_builder.publish_checks import check_site
+from gallery_builder.repair import with_repairs
 
 #: uploads at a time (botocore's connection pool holds 10 by default)
 UPLOAD_WORKERS = 10
@@ -110,6 +111,9 @@ class Publisher(Protocol):
         writes, before its first write (on S3 its listing is the one :meth:`existing`
         reuses)."""
 
+    # Optional: stat(keys, anonymous=False) -> {key: gallery_builder.verify.ObjectInfo | None},
+    # what the store really holds under each key (MD5, size, headers), for gallery verify and
+    # publish --repair; anonymous=True: what an unsigned request may read (without it: read()).
     # Optional: url(key) -> str, the public URL of a key (the command prints it; without it,
     # ``location + key``); website_url() -> str, a web host's root URL (printed as "website:");
     # prefix_hint, the prefix the TARGET named (s3://bucket/PREFIX); max_key_bytes, the
@@ -211,13 +215,16 @@ def publish(
     keep_stale: bool = False,
     reconfigure: bool = False,
     take_over: bool = False,
+    repair: bool = False,
     on_upload: Callable[[str], None] = lambda key: None,
     workers: int = UPLOAD_WORKERS,
 ) -> PublishResult:
     """Make the gallery at ``publisher``/``prefix`` equal the built ``site``.
 
     ``take_over``: a ``manifest.json`` at the prefix that is not a gallery's is replaced by
-    ours, and none of the files it lists is deleted (they were never the gallery's)."""
+    ours, and none of the files it lists is deleted (they were never the gallery's).
+    ``repair``: every file the plan would keep is checked in the store (gallery_builder.repair)
+    and sent again if it is missing or damaged, even when the manifest is unchanged."""
     manifest, manifest_bytes = read_site_manifest(site)
     check_site(site, manifest, publisher, prefix)
     manifest_key = join_key(prefix, MANIFEST_NAME)
@@ -230,6 +237,8 @@ def publish(
     except ManifestError as exc:
         raise GalleryError(f"{publisher.location}{manifest_key} {exc}") from None
     plan = plan_publish(manifest["files"], state, keep_stale=keep_stale)
+    if repair:  # what the store really holds, not what the manifest says it does
+        plan = with_repairs(plan, publisher, prefix, manifest["files"])
     confine = getattr(publisher, "confine", None)
     if confine is not None and not dry_run:  # every path this plan touches, before any write
         touched = [u.path for u in plan.uploads] + list(plan.deletes)

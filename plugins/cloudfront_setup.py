@@ -175,6 +175,7 @@ class CloudFrontSetup:
         }  # fmt: skip
         if certificate:
             self.ids.update(certificate_arn=certificate, alias=self.domain)
+        self.ids["url"] = f"https://{self.domain or name}/"  # the bucket root's (gallery verify)
         self.put_statements(cloudfront_statements(self.bucket, prefix, arn), notes)
         if self.wait and status != "Deployed":
             status = self.wait_deployed(ident, notes)

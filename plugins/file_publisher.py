@@ -94,6 +94,17 @@ class FilePublisher:
                 found.add(key)
         return found
 
+    def stat(self, keys: list[str], *, anonymous: bool = False) -> dict[str, Any]:
+        """What is stored under ``keys``: bytes only (a folder keeps no headers); a folder
+        has no anonymous readers of its own (its web server's are checked over HTTP)."""
+        from gallery_builder.verify import ObjectInfo
+
+        found: dict[str, Any] = {}
+        for key in keys:
+            current = None if anonymous else self.read(key)
+            found[key] = current and ObjectInfo(current[1], len(current[0]), headers=False)
+        return found
+
     def upload(
         self, key: str, file: Path, entry: dict[str, Any], *, replaces: str | None = None
     ) -> None:

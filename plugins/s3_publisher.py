@@ -2,10 +2,8 @@
 hosting, set up safely, with conditional commits.
 
 Hosting (ARCHITECTURE.md §5, step 2): the bucket is created if missing (in the client's
-region); Block Public Access lifts only BlockPublicPolicy and RestrictPublicBuckets (the site
-uses a policy, not ACLs); the website configuration names index.html and the gallery's
-error.html; a public-read statement scoped to ``bucket/prefix/*`` is merged into the bucket
-policy, keeping every other statement.
+region); the website set-up itself (Block Public Access, the website configuration, the
+public-read statement merged into the bucket policy) is plugins/s3_website.py.
 """
 
 from __future__ import annotations
@@ -26,6 +24,17 @@ from urllib.parse import quote, urlsplit
 
 from gallery_builder.plugins.s3_lease import S3Lease
 from gallery_builder.plugins.s3_listing import BucketListing, common_prefix
+from gallery_builder.plugins.s3_website import (  # noqa: F401 (importable from here too)
+    DASH_REGIONS,
+    SID_PREFIX,
+    UNSUPPORTED,
+    WebsiteHosting,
+    _statements,
+    hosting_settings,
+    merged_policy,
+    public_read_statement,
+    website_endpoint,
+)
 
 from gallery_builder import hookimpl
 from gallery_builder.errors import GalleryError, SettingError
@@ -33,17 +42,8 @@ from gallery_builder.keys import ALLOWED, S3_KEY_BYTES, prefix_problem
 from gallery_builder.publishing import PublishConflict
 from gallery_builder.redact import redact_url, redact_urls
 
-#: regions whose website endpoint is s3-website-REGION; every other uses s3-website.REGION
-DASH_REGIONS = frozenset(
-    {"us-east-1", "us-west-1", "us-west-2", "ap-southeast-1", "ap-southeast-2",
-     "ap-northeast-1", "eu-west-1", "sa-east-1", "us-gov-west-1"}
-)  # fmt: skip
 #: how often a body read cut off mid-stream is tried (botocore retries only the request)
 READ_ATTEMPTS = 5
-#: how often the policy merge is made again when another setup overwrote it meanwhile
-POLICY_ATTEMPTS = 3
-#: error codes with which S3-compatible stores refuse a call they do not implement
-UNSUPPORTED = frozenset({"NotImplemented", "XNotImplemented", "501", "MethodNotAllowed", "405"})
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 #: the IAM permission each S3 API call needs, for AccessDenied messages (as the tutorial lists)
 PERMISSIONS = {
@@ -103,56 +103,6 @@ def bucket_name_problem(name: str) -> str | None:
     if name.startswith(("xn--", "sthree-")) or name.endswith(("-s3alias", "--ol-s3")):
         return "a prefix or suffix S3 reserves"
     return None
-
-
-def website_endpoint(bucket: str, region: str) -> str:
-    """The bucket's website URL: dash or dot form depending on the region."""
-    sep = "-" if region in DASH_REGIONS else "."
-    return f"http://{bucket}.s3-website{sep}{region}.amazonaws.com"
-
-
-#: every public-read statement gallery-builder writes has a Sid starting with this
-SID_PREFIX = "GalleryBuilderPublicRead"
-
-
-def public_read_statement(bucket: str, prefix: str) -> dict[str, Any]:
-    """The statement opening ``bucket/prefix/*`` to the public. Its Sid is unique to the exact
-    prefix (``trips/2024`` and ``trips-2024`` differ), and readable."""
-    resource = f"arn:aws:s3:::{bucket}/{prefix}/*" if prefix else f"arn:aws:s3:::{bucket}/*"
-    sid = SID_PREFIX
-    if prefix:
-        readable = re.sub(r"[^A-Za-z0-9]", "", prefix.title())[:40]
-        sid += f"-{readable}-{hashlib.sha256(prefix.encode()).hexdigest()[:8]}"
-    return {
-        "Sid": sid,
-        "Effect": "Allow",
-        "Principal": "*",
-        "Action": "s3:GetObject",
-        "Resource": resource,
-    }
-
-
-def _statements(policy_json: str) -> list[dict[str, Any]]:
-    statements = json.loads(policy_json).get("Statement", [])
-    return [statements] if isinstance(statements, dict) else list(statements)
-
-
-def merged_policy(existing: str | None, statement: dict[str, Any]) -> dict[str, Any]:
-    """``existing`` (JSON) with ``statement`` added, replacing ours for the same Sid or the
-    same resource (written by an older version); every other statement is kept."""
-    policy = json.loads(existing) if existing else {"Version": "2012-10-17", "Statement": []}
-    statements = policy.get("Statement", [])
-    if isinstance(statements, dict):
-        statements = [statements]
-
-    def ours_for_this_prefix(s: dict[str, Any]) -> bool:
-        sid = str(s.get("Sid", ""))
-        return sid == statement["Sid"] or (
-            sid.startswith(SID_PREFIX) and s.get("Resource") == statement["Resource"]
-        )
-
-    policy["Statement"] = [*(s for s in statements if not ours_for_this_prefix(s)), statement]
-    return policy
 
 
 class S3Publisher:
@@ -273,6 +223,13 @@ class S3Publisher:
         with ThreadPoolExecutor(max_workers=10) as pool:
             checks = pool.map(has_headers, same_bytes)
             return {key for key, ok in zip(same_bytes, checks, strict=True) if ok}
+
+    @_s3_errors
+    def stat(self, keys: list[str], *, anonymous: bool = False) -> dict[str, Any]:
+        """What is stored under ``keys`` (plugins/s3_stat.py): verify and --repair."""
+        from gallery_builder.plugins.s3_stat import stat_objects
+
+        return stat_objects(self.client, self.bucket, keys, anonymous=anonymous)
 
     @_s3_errors
     def manifests_near(self, prefix: str) -> list[str]:
@@ -419,115 +376,29 @@ class S3Publisher:
     # --- hosting -------------------------------------------------------------------------------
 
     def hosting_settings(self, prefix: str) -> dict[str, Any]:
-        error_key = f"{prefix}/error.html" if prefix else "error.html"
-        return {
-            "region": self.region,
-            "public_access_block": {
-                "BlockPublicAcls": True,
-                "IgnorePublicAcls": True,
-                "BlockPublicPolicy": False,
-                "RestrictPublicBuckets": False,
-            },
-            "website": {
-                "IndexDocument": {"Suffix": "index.html"},
-                "ErrorDocument": {"Key": error_key},
-            },
-            "statement": public_read_statement(self.bucket, prefix),
-        }
+        return hosting_settings(self.bucket, self.region, prefix)
 
     def hosting_fingerprint(self, prefix: str) -> str:
         settings = json.dumps(self.hosting_settings(prefix), sort_keys=True)
         return hashlib.sha256(f"{self.bucket}|{settings}".encode()).hexdigest()[:16]
 
+    @property
+    def _website(self) -> WebsiteHosting:
+        return WebsiteHosting(self._call, self.bucket, self._store)
+
     @_s3_errors
     def set_up_hosting(self, prefix: str) -> list[str]:
-        """Create and open the bucket for website hosting: idempotent, keeps what it can.
-
-        A call the store does not support (S3-compatible stores answer ``NotImplemented``)
-        is skipped; the returned notes say which, and what to do instead."""
+        """Create the bucket if missing, and open it for website hosting (s3_website.py):
+        idempotent; the returned notes say what the store did not support."""
         settings = self.hosting_settings(prefix)
         self._ensure_bucket()
-        notes: list[str] = []
-        if not self._supported(
-            "put_public_access_block", notes,
-            PublicAccessBlockConfiguration=settings["public_access_block"],
-        ):  # fmt: skip
-            notes[-1] += " (stores without it have no Block Public Access to lift)"
-        if not self._supported(
-            "put_bucket_website", notes, WebsiteConfiguration=settings["website"]
-        ):
-            notes[-1] += (
-                f"; set index.html and {settings['website']['ErrorDocument']['Key']} "
-                "as the index and error documents in the store's own settings"
-            )
-        self._put_policy(settings["statement"], notes)
-        return notes
-
-    def _put_policy(self, statement: dict[str, Any], notes: list[str]) -> None:
-        """Merge ``statement`` into the bucket policy; never replace a policy we cannot read.
-        The policy is read back: another gallery's setup writing its own merge at the same
-        moment could have dropped ours, and then the merge is made again."""
-        for _ in range(POLICY_ATTEMPTS):
-            existing = self._bucket_policy(notes)
-            if existing is False:
-                return  # the store has no bucket policies: noted
-            policy = merged_policy(existing or None, statement)
-            if not self._supported("put_bucket_policy", notes, Policy=json.dumps(policy)):
-                notes[-1] += (
-                    "; make the gallery's objects publicly readable in the store's settings"
-                )
-                return
-            now = self._bucket_policy(notes)
-            sids = [s.get("Sid") for s in _statements(now)] if isinstance(now, str) else []
-            if statement["Sid"] in sids:
-                return
-        raise GalleryError(
-            f"the policy of bucket {self.bucket} kept changing while this publish set it (another "
-            "publish setting up hosting?); run gallery publish again"
-        )
+        return self._website.set_up(settings)
 
     @_s3_errors
     def hosting_in_place(self, prefix: str) -> bool:
         """Whether the bucket policy still holds this gallery's statement (a store without
         bucket policies has nothing to check)."""
-        policy = self._bucket_policy([])
-        if policy is False:
-            return True
-        sid = self.hosting_settings(prefix)["statement"]["Sid"]
-        return isinstance(policy, str) and sid in [s.get("Sid") for s in _statements(policy)]
-
-    def _bucket_policy(self, notes: list[str]) -> str | bool | None:
-        """The bucket policy's JSON; None if there is none; False if the store has none."""
-        from botocore.exceptions import ClientError
-
-        try:
-            return self._call("get_bucket_policy")["Policy"]
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
-            if code in UNSUPPORTED:
-                notes.append(
-                    f"{self._store} does not support bucket policies ({code}): skipped "
-                    "get_bucket_policy and put_bucket_policy; make the gallery's objects "
-                    "publicly readable with the store's own settings"
-                )
-                return False
-            if code != "NoSuchBucketPolicy":
-                raise
-            return None
-
-    def _supported(self, operation: str, notes: list[str], **kwargs: Any) -> bool:
-        """Call a hosting operation; False (and a note) when the store does not support it."""
-        from botocore.exceptions import ClientError
-
-        try:
-            self._call(operation, **kwargs)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
-            if code not in UNSUPPORTED:
-                raise
-            notes.append(f"{self._store} does not support {operation} ({code}): skipped")
-            return False
-        return True
+        return self._website.in_place(self.hosting_settings(prefix)["statement"]["Sid"])
 
     @property
     def _endpoint(self) -> str:

@@ -1,0 +1,137 @@
+"""``gallery verify [TARGET | URL]``: check a live gallery against its manifest. Exit codes:
+0 clean (warnings allowed), 1 a problem found (each named), 2 bad usage."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+from urllib.parse import quote, urljoin
+
+import click
+
+from gallery_builder.errors import GalleryError, SettingError
+from gallery_builder.publish_checks import check_prefix
+from gallery_builder.publishing import publisher_for
+from gallery_builder.redact import redact_urls
+from gallery_builder.verify import Problem, Report, public_url
+from gallery_builder.verify_http import HttpVerifier, base_url
+from gallery_builder.verify_store import verify_store
+
+
+def _is_url(target: str) -> bool:
+    return target.lower().startswith(("http://", "https://"))
+
+
+def run_verify(
+    pm: Any,
+    target: str,
+    *,
+    prefix: str | None = None,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    warn_days: int = 30,
+    sample_n: int | None = None,
+    api_only: bool = False,
+) -> Report:
+    """Every check of the gallery at ``target`` (s3://, file://, a bare bucket name, or an
+    http(s) URL); raises GalleryError (SettingError for bad usage) when it cannot check."""
+    if prefix is not None:
+        prefix = prefix.removesuffix("/")
+        check_prefix(prefix)
+    if _is_url(target):
+        base = base_url(target)
+        if prefix:
+            base = urljoin(base, quote(prefix) + "/")
+        report = Report(base)
+        HttpVerifier(base, report, sample_n=sample_n, warn_days=warn_days).run()
+        return report
+    _, factory = publisher_for(pm, target)
+    publisher = factory(target, endpoint_url=endpoint_url, region=region, profile=profile)
+    if prefix is None:
+        prefix = str(getattr(publisher, "prefix_hint", None) or "")
+    report = Report(publisher.location + (f"{prefix}/" if prefix else ""))
+    live = verify_store(publisher, prefix, report, sample_n=sample_n)
+    url = public_url(live.hosting, prefix) if live is not None else None
+    if url and not api_only:
+        report.notes.append(f"public URL: {url}")
+        try:
+            HttpVerifier(url, report, sample_n=sample_n, warn_days=warn_days).run(
+                expected_manifest=live.data if live is not None else None
+            )
+        except GalleryError as exc:  # what the API found still counts
+            report.problems.append(
+                Problem("unreachable", url, "an HTTP answer", str(exc), "check the public URL")
+            )
+    return report
+
+
+@click.command()
+@click.argument("target", metavar="[TARGET | URL]", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "-d", "--dest", "prefix", metavar="PREFIX",
+    help="The gallery's prefix (default: TARGET's, else the root).",
+)  # fmt: skip
+@click.option("--endpoint-url", help="An S3-compatible endpoint (also AWS_ENDPOINT_URL).")
+@click.option("--region", help="The AWS region (default: the profile's or AWS_REGION).")
+@click.option("--profile", help="The AWS profile to use (default: the credential chain's).")
+@click.option(
+    "--warn-days", type=click.IntRange(min=0), default=30, show_default=True,
+    help="Warn when the certificate expires within this many days.",
+)  # fmt: skip
+@click.option(
+    "--sample", "sample_n", type=click.IntRange(min=1), metavar="N",
+    help="Check N of the files (spread over the gallery), not all.",
+)  # fmt: skip
+@click.option("--api-only", is_flag=True, help="For TARGET: skip the checks over HTTP.")
+@click.pass_obj
+def verify(
+    app: Any,
+    target: str | None,
+    as_json: bool,
+    prefix: str | None,
+    endpoint_url: str | None,
+    region: str | None,
+    profile: str | None,
+    warn_days: int,
+    sample_n: int | None,
+    api_only: bool,
+) -> None:
+    """Check the live gallery at TARGET (s3://bucket[/prefix], file:///path) or URL
+    (a website, CloudFront or gallery serve URL) against its manifest: every file there with
+    its MD5, content type and cache policy; folder URLs, the slash redirect, a real 404; for
+    https, the redirect from http, HSTS and the certificate. Exit 1 names each problem."""
+    urls = (target, endpoint_url)
+    if not target:
+        _fail("give the gallery to check: gallery verify s3://bucket/prefix, or a URL", 2)
+    try:
+        report = run_verify(
+            app.pm, target, prefix=prefix, endpoint_url=endpoint_url, region=region,
+            profile=profile, warn_days=warn_days, sample_n=sample_n, api_only=api_only,
+        )  # fmt: skip
+    except SettingError as exc:
+        _fail(redact_urls(str(exc), *urls), 2)
+    except GalleryError as exc:
+        message = redact_urls(str(exc), *urls)
+        if as_json:  # a monitoring system still gets its JSON
+            report = Report(redact_urls(target, *urls))
+            report.problems.append(Problem("error", report.target, advice=message))
+            click.echo(report.dumps())
+        _fail(message, 1)
+    if as_json:
+        click.echo(redact_urls(report.dumps(), *urls))
+    else:
+        for problem in report.problems:
+            click.echo(f"problem: {redact_urls(problem.line(), *urls)}")
+        for warning in report.warnings:
+            click.echo(f"warning: {redact_urls(warning.line(), *urls)}")
+        for note in report.notes:
+            click.echo(redact_urls(note, *urls))
+        click.echo(redact_urls(report.summary(), *urls))
+    sys.exit(0 if report.ok else 1)
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
