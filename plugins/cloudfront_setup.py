@@ -404,7 +404,20 @@ class CloudFrontSetup:
         waiter = self.clients.cloudfront.get_waiter("distribution_deployed")
         try:
             waiter.wait(Id=ident, WaiterConfig={"Delay": delay, "MaxAttempts": WAIT_ATTEMPTS})
-        except WaiterError:
+        except WaiterError as exc:
+            error = (exc.last_response or {}).get("Error") if isinstance(
+                exc.last_response, dict) else None  # fmt: skip
+            if isinstance(error, dict) and error.get("Code"):  # not a wait: a refusal
+                code = error.get("Code")
+                if code in ("AccessDenied", "AccessDeniedException"):
+                    raise GalleryError(
+                        "access denied to CloudFront GetDistribution while waiting: your IAM "
+                        "identity needs cloudfront:GetDistribution"
+                    ) from None
+                raise GalleryError(
+                    f"CloudFront refused GetDistribution while waiting: {code}; nothing of the "
+                    "gallery was sent yet: run gallery publish --wait again"
+                ) from None
             notes.append(
                 f"the distribution {ident} was still not Deployed after "
                 f"{delay * WAIT_ATTEMPTS:.0f} s"

@@ -668,3 +668,13 @@ def test_a_function_with_older_code_is_updated_then_published_with_the_new_etag(
     assert code is not None and base64.b64decode(code) == function_code()
     (published,) = operation(sent, "POST", f"function/{name}/publish")
     assert published.headers["if-match"] == stand_ins.updated_etags[0]  # the update's ETag
+
+
+def test_a_refusal_while_waiting_is_an_error_naming_the_permission_not_a_timeout(
+    site: Path, proxy: RecordingProxy, stand_ins: CloudFrontStandIns, s3: Any
+) -> None:
+    proxy.fail("GET", "/2020-05-31/distribution/[A-Z0-9]+", 403, "AccessDenied")
+    with pytest.raises(GalleryError, match="needs cloudfront:GetDistribution"):
+        first_publish(site, proxy, wait=True)
+    with pytest.raises(s3.exceptions.NoSuchKey):
+        s3.get_object(Bucket=BUCKET, Key="photos/manifest.json")
