@@ -113,6 +113,7 @@ class CloudFrontSetup:
         self._code = code
         #: what the set-up made or found (the hosting record's ``cdn``)
         self.ids: dict[str, Any] = {}
+        self._created: Any = None
         #: integrator: replace with the ``domain`` helper's certificate step (prepare_domain:
         #: raises DomainPending, before any CloudFront write, while the certificate is not
         #: ISSUED); returns the certificate's ARN
@@ -373,14 +374,9 @@ class CloudFrontSetup:
     ) -> tuple[str, str, str, str]:
         """The distribution made, or ``found`` put back as ``wanted`` where it drifted."""
         if found is None:
-            answer = self.cf(
-                "create_distribution_with_tags",
-                DistributionConfigWithTags={
-                    "DistributionConfig": wanted,
-                    "Tags": {"Items": [{"Key": BUCKET_TAG, "Value": self.bucket}]},
-                },
-            )
-            return distribution_fields(answer)
+            found = self._create(wanted)
+            if found is None:
+                return distribution_fields(self._created)
         ident, arn, name, status = distribution_fields(found)
         current = found["Distribution"].get("DistributionConfig")
         if not isinstance(current, dict):
@@ -396,6 +392,26 @@ class CloudFrontSetup:
             ident, arn, name, status = distribution_fields(answer)
             notes.append(f"the distribution {ident} was put back as set up: {', '.join(changed)}")
         return ident, arn, name, status
+
+    def _create(self, wanted: dict[str, Any]) -> dict[str, Any] | None:
+        """Create the tagged distribution (None; its answer in ``_created``), or, when one
+        with our CallerReference exists untagged (the error names it), tag and return it."""
+        tags = {"Items": [{"Key": BUCKET_TAG, "Value": self.bucket}]}
+        try:
+            self._created = self.cf(
+                "create_distribution_with_tags", handled=True,
+                DistributionConfigWithTags={"DistributionConfig": wanted, "Tags": tags},
+            )  # fmt: skip
+            return None
+        except Exception as exc:
+            message = str((getattr(exc, "response", {}) or {}).get("Error", {}).get("Message"))
+            named = re.search(r"Already exists: ([A-Z0-9]{1,64})\b", message)
+            if error_code(exc) != "DistributionAlreadyExists" or named is None:
+                raise cloudfront_error(exc, self.clients.endpoint_url) from None
+        found = self.cf("get_distribution", Id=named[1])
+        _, arn, _, _ = distribution_fields(found)
+        self.cf("tag_resource", Resource=arn, Tags=tags)
+        return found
 
     def wait_deployed(self, ident: str, notes: list[str]) -> str:
         from botocore.exceptions import WaiterError

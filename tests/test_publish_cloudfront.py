@@ -678,3 +678,18 @@ def test_a_refusal_while_waiting_is_an_error_naming_the_permission_not_a_timeout
         first_publish(site, proxy, wait=True)
     with pytest.raises(s3.exceptions.NoSuchKey):
         s3.get_object(Bucket=BUCKET, Key="photos/manifest.json")
+
+
+def test_an_untagged_distribution_with_our_caller_reference_is_found_and_tagged(
+    site: Path, proxy: RecordingProxy, stand_ins: CloudFrontStandIns, s3: Any, cf: Any
+) -> None:
+    from gallery_builder.plugins.cloudfront_config import distribution_config
+
+    config = distribution_config(BUCKET, "us-east-1", oac_id="x", function_arn="arn:f",
+                                 cache_policy_id="c", headers_policy_id="h")  # fmt: skip
+    made = cf.create_distribution(DistributionConfig=config)["Distribution"]
+    first_publish(site, proxy)
+    assert live_hosting(s3)["cdn"]["distribution_id"] == made["Id"]
+    tags = cf.list_tags_for_resource(Resource=made["ARN"])["Tags"]["Items"]
+    assert {"Key": "gallery-builder-bucket", "Value": BUCKET} in tags
+    assert len(cf.list_distributions()["DistributionList"]["Items"]) == 1
