@@ -693,3 +693,39 @@ def test_an_untagged_distribution_with_our_caller_reference_is_found_and_tagged(
     tags = cf.list_tags_for_resource(Resource=made["ARN"])["Tags"]["Items"]
     assert {"Key": "gallery-builder-bucket", "Value": BUCKET} in tags
     assert len(cf.list_distributions()["DistributionList"]["Items"]) == 1
+
+
+def test_the_origin_is_in_the_buckets_own_region_not_the_clients(
+    site: Path, proxy: RecordingProxy, stand_ins: CloudFrontStandIns, s3_server: Any
+) -> None:
+    s3_client(s3_server.endpoint, "eu-west-3").create_bucket(
+        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})  # fmt: skip
+    first_publish(site, proxy)  # the client's region is us-east-1
+    origin = sent_distribution(proxy.requests).find("Origins/Items/Origin")
+    assert find(origin, "DomainName") == f"{BUCKET}.s3.eu-west-3.amazonaws.com"
+
+
+def test_an_answer_of_the_wrong_shape_is_a_clear_error(
+    site: Path, proxy: RecordingProxy, stand_ins: CloudFrontStandIns
+) -> None:
+    body = b'<?xml version="1.0"?><OriginAccessControl><Id></Id></OriginAccessControl>'
+    proxy.answer("POST", "/2020-05-31/origin-access-control",
+                 lambda r, m: (201, {"Content-Type": "text/xml"}, body))  # fmt: skip
+    with pytest.raises(GalleryError, match="CloudFront answered without a usable OAC Id"):
+        first_publish(site, proxy)
+
+
+def test_the_clients_share_the_endpoint_and_acm_is_always_us_east_1(s3_server: Any) -> None:
+    publisher = s3_publisher_for(s3_server.endpoint, region="eu-west-3")
+    clients = publisher.cdn.clients
+    assert "cloudfront" not in vars(clients)  # made on first use only
+    assert clients.acm.meta.region_name == "us-east-1"
+    assert clients.cloudfront.meta.endpoint_url == s3_server.endpoint
+    assert clients.route53.meta.endpoint_url == s3_server.endpoint
+    assert clients.cloudfront.meta.config.retries == publisher.client.meta.config.retries
+
+
+def s3_publisher_for(endpoint: str, **options: Any) -> Any:
+    from gallery_builder.plugins.s3_publisher import s3_publisher
+
+    return s3_publisher(f"s3://{BUCKET}", endpoint_url=endpoint, cdn="cloudfront", **options)
