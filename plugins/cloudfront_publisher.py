@@ -13,15 +13,18 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from gallery_builder.plugins.cloudfront_bucket import public_read_sid
 from gallery_builder.plugins.cloudfront_config import (
     caller_reference,
     cloudfront_statements,
     distribution_config,
-    drift,
     fingerprint,
     is_public,
     policy_statements,
     resource_name,
+)
+from gallery_builder.plugins.cloudfront_drift import (
+    drift,
 )
 from gallery_builder.plugins.cloudfront_errors import cloudfront_error
 from gallery_builder.plugins.cloudfront_invalidation import (
@@ -34,11 +37,7 @@ from gallery_builder.plugins.cloudfront_resources import (
     find_policy,
     function_code_now,
 )
-from gallery_builder.plugins.cloudfront_setup import (
-    AwsClients,
-    CloudFrontSetup,
-    public_read_sid,
-)
+from gallery_builder.plugins.cloudfront_setup import AwsClients, CloudFrontSetup
 from gallery_builder.plugins.s3_publisher import S3Publisher
 
 try:
@@ -163,7 +162,7 @@ def plan_lines(
     if domain:
         lines.append(f"certificate for {domain} in ACM us-east-1 (DNS-validated), then the "
                      f"distribution's alias {domain}")  # fmt: skip
-    policy = cdn.bucket_policy() if not cdn.s3._bucket_missing else None
+    policy = cdn.private.bucket_policy() if not cdn.s3._bucket_missing else None
     statements = policy_statements(policy) if isinstance(policy, str) else []
     public_sid = public_read_sid(bucket, prefix)
     if any(s.get("Sid") == public_sid and is_public(s) for s in statements):

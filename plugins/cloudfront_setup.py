@@ -14,25 +14,25 @@ bucket locked (with ``--wait``, or on a later ``--reconfigure``).
 from __future__ import annotations
 
 import functools
-import json
 import os
 import re
 from collections.abc import Callable
 from typing import Any
 
+from gallery_builder.plugins.cloudfront_bucket import PrivateBucket, public_read_sid
 from gallery_builder.plugins.cloudfront_config import (
     BUCKET_TAG,
-    LOCKED,
     cdn_sids,
     cloudfront_statements,
-    current_alias,
     distribution_config,
-    distribution_fields,
-    drift,
     is_public,
-    merged_statements,
     origin_domain,
     policy_statements,
+)
+from gallery_builder.plugins.cloudfront_drift import (
+    current_alias,
+    distribution_fields,
+    drift,
     updated_config,
 )
 from gallery_builder.plugins.cloudfront_errors import cloudfront_error, error_code
@@ -48,10 +48,6 @@ from gallery_builder.errors import GalleryError
 #: (30 s × 60: deployment usually takes 5-15 minutes); the tests set the variable
 WAIT_DELAY_ENV = "GALLERY_CLOUDFRONT_WAIT_DELAY"
 WAIT_DELAY, WAIT_ATTEMPTS = 30.0, 60
-#: store error codes meaning "this S3-compatible store does not have that call"
-S3_UNSUPPORTED = frozenset({"NotImplemented", "XNotImplemented", "501", "MethodNotAllowed", "405"})
-#: how often the bucket policy is merged again when another set-up overwrote it meanwhile
-POLICY_ATTEMPTS = 3
 DEPLOYING = (
     "the CloudFront distribution {id} is deploying; it usually takes 5-15 minutes before "
     "https://{domain}/ serves the gallery (publish with --wait to wait for it)"
@@ -84,15 +80,6 @@ class AwsClients:
         return self._client("route53")
 
 
-def public_read_sid(bucket: str, prefix: str) -> str:
-    """The Sid of the gallery's website-hosting statement (plugins/s3_publisher.py)."""
-    try:  # hostfix moves website hosting into s3_website.py
-        from gallery_builder.plugins.s3_website import public_read_statement
-    except ImportError:
-        from gallery_builder.plugins.s3_publisher import public_read_statement
-    return str(public_read_statement(bucket, prefix)["Sid"])
-
-
 class CloudFrontSetup:
     """Applies (and plans) the CloudFront hosting of galleries in one bucket.
 
@@ -111,6 +98,7 @@ class CloudFrontSetup:
         self.s3, self.clients, self.domain, self.wait = s3, clients, domain, wait
         self.bucket: str = s3.bucket
         self._code = code
+        self.private = PrivateBucket(s3)
         #: what the set-up made or found (the hosting record's ``cdn``)
         self.ids: dict[str, Any] = {}
         self._created: Any = None
@@ -135,9 +123,6 @@ class CloudFrontSetup:
                 raise
             raise cloudfront_error(exc, self.clients.endpoint_url) from None
 
-    def s3_call(self, operation: str, **kwargs: Any) -> Any:
-        return self.s3._call(operation, **kwargs)
-
     # --- the set-up -------------------------------------------------------------------------
 
     def set_up(self, prefix: str, record: dict[str, Any] | None) -> list[str]:
@@ -149,16 +134,16 @@ class CloudFrontSetup:
             self._one_domain(found)
         certificate = self.certificate_for(self.domain) if self.domain else None
         self.s3._ensure_bucket()
-        region = self.bucket_region()
-        self._ownership(notes)
-        policy = self.bucket_policy()
+        region = self.private.region()
+        self.private.ownership(notes)
+        policy = self.private.bucket_policy()
         public_sid = public_read_sid(self.bucket, prefix)
         statements = policy_statements(policy) if isinstance(policy, str) else []
         moving = any(s.get("Sid") == public_sid and is_public(s) for s in statements)
         others = sorted(str(s.get("Sid", "(no Sid)")) for s in statements
                         if is_public(s) and s.get("Sid") != public_sid)  # fmt: skip
         if not moving and not others:
-            self._lock(notes)  # private before anything points at it
+            self.private.lock(notes)  # private before anything points at it
         oac, _ = ensure_oac(self.cf, self.bucket)
         function = ensure_function(self.cf, self.bucket, self._code(), notes)
         cache_id, _ = ensure_policy(self.cf, "cache", notes)
@@ -177,15 +162,15 @@ class CloudFrontSetup:
         if certificate:
             self.ids.update(certificate_arn=certificate, alias=self.domain)
         self.ids["url"] = f"https://{self.domain or name}/"  # the bucket root's (gallery verify)
-        self.put_statements(cloudfront_statements(self.bucket, prefix, arn), notes)
+        self.private.put_statements(cloudfront_statements(self.bucket, prefix, arn), notes)
         if self.wait and status != "Deployed":
             status = self.wait_deployed(ident, notes)
         locked = not moving and not others
         if moving and status == "Deployed":
-            self.put_statements([], notes, remove=(public_sid,))
+            self.private.put_statements([], notes, remove=(public_sid,))
             locked = not others
             if locked:
-                self._lock(notes)
+                self.private.lock(notes)
             notes.append(
                 f"the distribution serves the gallery: removed its public-read statement "
                 f"{public_sid}; s3://{self.bucket} is private now"
@@ -208,116 +193,6 @@ class CloudFrontSetup:
         if self.domain:
             notes += self.point_domain(self.domain, name)
         return notes
-
-    def bucket_region(self) -> str:
-        answer = self.s3._translated(lambda: self.s3_call("get_bucket_location"))
-        region = answer.get("LocationConstraint") if isinstance(answer, dict) else None
-        if region in (None, ""):
-            return "us-east-1"
-        if region == "EU":
-            return "eu-west-1"
-        if not isinstance(region, str) or not re.fullmatch(r"[a-z]{2}(-[a-z0-9]+)+", region):
-            raise GalleryError(
-                f"S3 answered a bucket location that is not a region name for {self.bucket}"
-            )
-        return region
-
-    def _optional(self, operation: str, notes: list[str], **kwargs: Any) -> Any:
-        """An S3 call the store may lack: None (and a note) when it does."""
-        from botocore.exceptions import ClientError
-
-        try:
-            return self.s3_call(operation, **kwargs)
-        except ClientError as exc:
-            if error_code(exc) in S3_UNSUPPORTED:
-                notes.append(f"the store does not support {operation}: skipped")
-                return None
-            raise self.s3.error(exc) from None
-
-    def _ownership(self, notes: list[str]) -> None:
-        """Object Ownership BucketOwnerEnforced (OAC needs it), written only if it is not."""
-        from botocore.exceptions import ClientError
-
-        try:
-            answer = self.s3_call("get_bucket_ownership_controls")
-            rules = (answer.get("OwnershipControls") or {}).get("Rules") or []
-            if [r.get("ObjectOwnership") for r in rules if isinstance(r, dict)] == [
-                "BucketOwnerEnforced"
-            ]:
-                return
-        except ClientError as exc:
-            if error_code(exc) in S3_UNSUPPORTED:
-                notes.append("the store does not support Object Ownership controls: skipped")
-                return
-            if error_code(exc) != "OwnershipControlsNotFoundError":
-                raise self.s3.error(exc) from None
-        self._optional(
-            "put_bucket_ownership_controls", notes,
-            OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-        )  # fmt: skip
-
-    def public_access_block(self) -> dict[str, Any] | None:
-        from botocore.exceptions import ClientError
-
-        try:
-            answer = self.s3_call("get_public_access_block")
-        except ClientError as exc:
-            if error_code(exc) in ("NoSuchPublicAccessBlockConfiguration", *S3_UNSUPPORTED):
-                return None
-            raise self.s3.error(exc) from None
-        config = answer.get("PublicAccessBlockConfiguration")
-        return config if isinstance(config, dict) else None
-
-    def _lock(self, notes: list[str]) -> None:
-        """All four Block Public Access flags on, written only if they are not."""
-        now = self.public_access_block() or {}
-        if all(now.get(flag) is True for flag in LOCKED):
-            return
-        self._optional("put_public_access_block", notes,
-                       PublicAccessBlockConfiguration=dict(LOCKED))  # fmt: skip
-
-    def bucket_policy(self) -> str | bool | None:
-        """The bucket policy's JSON; None if there is none; False if the store has none."""
-        from botocore.exceptions import ClientError
-
-        try:
-            policy = self.s3_call("get_bucket_policy").get("Policy")
-        except ClientError as exc:
-            code = error_code(exc)
-            if code == "NoSuchBucketPolicy":
-                return None
-            if code in S3_UNSUPPORTED:
-                return False
-            raise self.s3.error(exc) from None
-        return policy if isinstance(policy, str) else None
-
-    def put_statements(
-        self, statements: list[dict[str, Any]], notes: list[str], remove: tuple[str, ...] = ()
-    ) -> None:
-        """Merge ``statements`` into the bucket policy (and drop the Sids in ``remove``),
-        keeping every other statement; read back, and merged again if another set-up's
-        write dropped ours meanwhile."""
-        for _ in range(POLICY_ATTEMPTS):
-            existing = self.bucket_policy()
-            if existing is False:
-                notes.append(
-                    "the store has no bucket policies: grant CloudFront (the distribution's "
-                    "origin access control) read access to the gallery by other means"
-                )
-                return
-            merged = merged_statements(existing or None, statements, remove)
-            if existing and json.loads(existing) == merged:
-                return
-            self.s3._translated(lambda m=merged: self.s3_call("put_bucket_policy",
-                                                              Policy=json.dumps(m)))  # fmt: skip
-            now = self.bucket_policy()
-            sids = {s.get("Sid") for s in policy_statements(now if isinstance(now, str) else "")}
-            if {s["Sid"] for s in statements} <= sids and not sids & set(remove):
-                return
-        raise GalleryError(
-            f"the policy of bucket {self.bucket} kept changing while this publish set it "
-            "(another publish setting up hosting?); run gallery publish again"
-        )
 
     # --- the distribution -------------------------------------------------------------------
 
@@ -445,7 +320,7 @@ class CloudFrontSetup:
 
     def in_place(self, prefix: str) -> bool:
         """Whether the bucket policy still holds the gallery's CloudFront statements."""
-        policy = self.bucket_policy()
+        policy = self.private.bucket_policy()
         if policy is False:
             return True
         sids = {s.get("Sid") for s in policy_statements(policy if isinstance(policy, str) else "")}

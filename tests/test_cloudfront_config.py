@@ -8,13 +8,15 @@ import pytest
 from gallery_builder.plugins.cloudfront_config import (
     cloudfront_statements,
     distribution_config,
-    distribution_fields,
-    drift,
     fingerprint,
     is_public,
     merged_statements,
     policy_statements,
     resource_name,
+)
+from gallery_builder.plugins.cloudfront_drift import (
+    distribution_fields,
+    drift,
     updated_config,
 )
 from gallery_builder.plugins.cloudfront_invalidation import MAX_PATHS, invalidation_paths
