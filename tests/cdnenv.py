@@ -1,5 +1,6 @@
 """Helpers for the CloudFront publish tests: a publisher through the recording proxy, what
-the recorded requests say, moto's state manager (a distribution held InProgress)."""
+the recorded requests say, moto's state manager (a distribution held InProgress), and the
+fixtures tests/conftest.py takes from here."""
 
 from __future__ import annotations
 
@@ -7,11 +8,17 @@ import http.client
 import json
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 from gallery_builder.plugins.s3_publisher import s3_publisher
-from recording_proxy import CF, Recorded
+from recording_proxy import CF, CloudFrontStandIns, Recorded, RecordingProxy
+from s3env import MotoServer
+
+from gallery_builder.publishing import publish
 
 BUCKET = "cdn-gallery"
 
@@ -77,3 +84,51 @@ def hold_in_progress(endpoint: str, seconds: float) -> None:
 
 def release(endpoint: str) -> None:
     moto_api(endpoint, "unset-transition", {"model_name": "cloudfront::distribution"})
+
+
+# --- fixtures (tests/conftest.py imports them) ----------------------------------------------
+
+
+@pytest.fixture
+def cdn_proxy(s3_server: MotoServer) -> Iterator[RecordingProxy]:
+    """The recording proxy in front of the (emptied) moto server."""
+    with RecordingProxy(s3_server.endpoint) as recording:
+        yield recording
+
+
+@pytest.fixture
+def stand_ins(cdn_proxy: RecordingProxy) -> CloudFrontStandIns:
+    """The proxy answers what moto lacks (publish_function, the policies)."""
+    return CloudFrontStandIns(cdn_proxy)
+
+
+@pytest.fixture
+def cf(s3_server: MotoServer) -> Any:
+    """A CloudFront client straight to moto (for drift made by hand, read-backs)."""
+    import boto3
+
+    return boto3.client("cloudfront", endpoint_url=s3_server.endpoint, region_name="us-east-1")
+
+
+@pytest.fixture
+def held(s3_server: MotoServer) -> Iterator[Callable[[float], None]]:
+    """``held(seconds)``: moto's distributions stay InProgress that long after a change."""
+    yield lambda seconds: hold_in_progress(s3_server.endpoint, seconds)
+    release(s3_server.endpoint)
+
+
+def live_hosting(s3: Any, prefix: str = "photos") -> dict[str, Any]:
+    key = f"{prefix}/manifest.json" if prefix else "manifest.json"
+    return json.loads(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())["hosting"]
+
+
+def first_publish(site: Path, proxy: RecordingProxy, **options: Any) -> Any:
+    return publish(site, cdn_publisher(proxy.url, **options), "photos")
+
+
+def retag(site: Path, path: str, cache_control: str) -> None:
+    from gallery_builder.manifest import dumps
+
+    manifest = json.loads((site / "manifest.json").read_bytes())
+    manifest["files"][path]["cache_control"] = cache_control
+    (site / "manifest.json").write_bytes(dumps(manifest))
