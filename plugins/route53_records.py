@@ -74,7 +74,8 @@ def hosted_zones(route53: Any) -> list[Any]:
 
 def find_zone(route53: Any, domain: str) -> HostedZone | None:
     """The public hosted zone with the longest name that contains ``domain``, or None."""
-    return zone_choice(hosted_zones(route53), checked_domain(domain))
+    domain = checked_domain(domain)  # before any request
+    return zone_choice(hosted_zones(route53), domain)
 
 
 def zone_for(route53: Any, domain: str) -> str | None:
