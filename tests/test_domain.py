@@ -8,8 +8,13 @@ certificates and record sets are read back to see what was made.
 
 from __future__ import annotations
 
+import http.client
+import http.server
+import json
 import re
+import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +30,7 @@ from gallery_builder.plugins.certificate_choice import (
 from gallery_builder.plugins.cloudfront_certificate import (
     WAIT_DELAY,
     WAIT_DELAY_ENV,
+    describe_with_records,
     ensure_certificate,
     wait_delay,
 )
@@ -667,3 +673,105 @@ def test_access_denied_names_the_iam_permission(
     with pytest.raises(GalleryError, match=f"your IAM identity needs {permission}"):
         prepare_domain(acm, route53, DOMAIN)
     assert fault_proxy.pending() == []
+
+
+# --- what ACM was sent, and ACM's slowness, through a recording proxy ---------------------------
+
+
+class AcmProxy:
+    """A small HTTP proxy on 127.0.0.1 in front of the moto server that records each ACM call
+    (its ``X-Amz-Target`` operation and JSON body) and, for the first ``hide_records``
+    DescribeCertificate answers, leaves the validation ``ResourceRecord`` out, as real ACM
+    does for a few seconds after a request (moto gives it at once)."""
+
+    def __init__(self, upstream: str, *, hide_records: int = 0) -> None:
+        self.upstream = urllib.parse.urlsplit(upstream)
+        self.hide_records = hide_records
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                operation = (self.headers.get("X-Amz-Target") or "").rpartition(".")[2]
+                proxy.calls.append((operation, json.loads(body or b"{}")))
+                conn = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                conn.request("POST", self.path, body=body, headers=headers)
+                answer = conn.getresponse()
+                data = answer.read()
+                if operation == "DescribeCertificate" and proxy.hide_records > 0:
+                    proxy.hide_records -= 1
+                    parsed = json.loads(data)
+                    for option in parsed["Certificate"].get("DomainValidationOptions", []):
+                        option.pop("ResourceRecord", None)
+                    data = json.dumps(parsed).encode()
+                self.send_response(answer.status)
+                for key, value in answer.getheaders():
+                    if key.lower() not in ("content-length", "connection", "server", "date"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                conn.close()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def operations(self) -> list[str]:
+        return [operation for operation, _ in self.calls]
+
+    def __enter__(self) -> AcmProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_the_request_asks_for_dns_validation_rsa_2048_and_is_idempotent(
+    s3_server: MotoServer,
+) -> None:
+    with AcmProxy(s3_server.endpoint) as proxy:
+        acm, _ = clients(proxy.endpoint)
+        ensure_certificate(acm, DOMAIN, wait=False)
+    assert proxy.operations() == ["ListCertificates", "RequestCertificate", "DescribeCertificate"]
+    listed, requested = proxy.calls[0][1], proxy.calls[1][1]
+    assert listed == {
+        "CertificateStatuses": ["ISSUED", "PENDING_VALIDATION"],
+        "Includes": {"keyTypes": ["RSA_2048", "EC_prime256v1"]},
+    }
+    assert requested == {
+        "DomainName": DOMAIN,
+        "ValidationMethod": "DNS",
+        "IdempotencyToken": idempotency_token(DOMAIN),
+        "KeyAlgorithm": "RSA_2048",
+        "Tags": [{"Key": "gallery-builder-domain", "Value": DOMAIN}],
+    }
+
+
+def test_the_certificate_is_described_again_until_acm_gives_its_records(
+    s3_server: MotoServer,
+) -> None:
+    with AcmProxy(s3_server.endpoint, hide_records=1) as proxy:
+        acm, _ = clients(proxy.endpoint)
+        state = ensure_certificate(acm, DOMAIN, wait=False)
+    assert proxy.operations().count("DescribeCertificate") == 2
+    assert state.complete and len(state.records) == 1
+
+
+def test_records_acm_never_gives_are_an_error_not_a_silence(s3_server: MotoServer) -> None:
+    with AcmProxy(s3_server.endpoint, hide_records=100) as proxy:
+        acm, _ = clients(proxy.endpoint)
+        arn = acm.request_certificate(DomainName=DOMAIN, ValidationMethod="DNS")["CertificateArn"]
+        with pytest.raises(GalleryError, match="has not given the DNS validation records"):
+            describe_with_records(acm, arn, DOMAIN, polls=2)
+    assert proxy.operations().count("DescribeCertificate") == 2
