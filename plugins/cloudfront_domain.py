@@ -44,7 +44,7 @@ CLOUDFRONT_KEY_TYPES = ("RSA_2048", "EC_prime256v1")
 #: the TTL of the validation CNAMEs written into Route 53
 VALIDATION_TTL = 300
 #: how long validation usually takes once the records are visible (for messages)
-VALIDATION_TIME = "a few minutes, at most about 30 minutes"
+VALIDATION_TIME = "within a few minutes (at most about 30 minutes)"
 ISSUED = "ISSUED"
 PENDING = "PENDING_VALIDATION"
 #: statuses a certificate can be reused in
@@ -195,14 +195,14 @@ class ValidationRecord:
 
 def point_instructions(domain: str, distribution_domain: str | None) -> str:
     """How to point ``domain`` at the distribution at a DNS host other than Route 53."""
-    target = distribution_domain or "the distribution's dxxxx.cloudfront.net name (printed then)"
+    target = distribution_domain or "the distribution's dxxxx.cloudfront.net name, printed then"
     text = f"CNAME {domain} -> {target}"
     if is_apex_like(domain):
         return (
             f"{text}; {domain} looks like a zone apex, where a CNAME is not allowed: use your "
             "DNS host's ALIAS, ANAME or CNAME-flattening record instead"
         )
-    return text + " (at a zone apex use an ALIAS or ANAME record instead)"
+    return text + "; at a zone apex use an ALIAS or ANAME record instead"
 
 
 def pending_message(
@@ -221,15 +221,15 @@ def pending_message(
     if zone is not None:
         head = (
             f"the certificate for {domain} ({state.arn}) is not issued yet: its validation "
-            f"record(s) are in Route 53 zone {zone.name} ({records}); ACM validates "
-            f"{VALIDATION_TIME} after that"
+            f"record(s) are in Route 53 zone {zone.name} ({records}); ACM usually "
+            f"validates it {VALIDATION_TIME}"
         )
         then = ""
     else:
         head = (
             f"the certificate for {domain} ({state.arn}) is not issued yet, and {domain} is "
             "not in a Route 53 hosted zone of this account: add at your DNS host "
-            f"{records}; ACM validates {VALIDATION_TIME} after the record is visible"
+            f"{records}; ACM usually validates it {VALIDATION_TIME} once the record is visible"
         )
         then = (
             "; once the certificate is issued the command sets up the distribution: then add "

@@ -415,7 +415,7 @@ def test_no_zone_in_route_53_stops_with_the_exact_records_to_add(
     message = str(caught.value)
     assert f"CNAME {record['Name']} -> {record['Value']}" in message
     assert "not in a Route 53 hosted zone" in message
-    assert "a few minutes, at most about 30 minutes" in message
+    assert "validates it within a few minutes (at most about 30 minutes)" in message
     assert f"`gallery publish ... --domain {DOMAIN}` command again" in message
     assert "(add --wait to wait for validation)" in message
     assert f"CNAME {DOMAIN} -> the distribution's dxxxx.cloudfront.net name" in message
@@ -590,8 +590,8 @@ def test_a_rerun_with_wait_waits_for_a_certificate_whose_records_the_user_added(
     setup = prepare_domain(acm, route53, DOMAIN, wait=True, delay=1)
     assert setup.certificate.issued and not setup.certificate.requested and setup.zone is None
     assert point_domain(route53, setup, DIST) == [
-        f"{DOMAIN} is not in Route 53: at your DNS host add CNAME {DOMAIN} -> {DIST} "
-        "(at a zone apex use an ALIAS or ANAME record instead)"
+        f"{DOMAIN} is not in Route 53: at your DNS host add CNAME {DOMAIN} -> {DIST}; "
+        "at a zone apex use an ALIAS or ANAME record instead"
     ]
 
 
