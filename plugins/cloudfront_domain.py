@@ -211,23 +211,28 @@ def pending_message(
     zone: HostedZone | None,
     distribution_domain: str | None = None,
     command: str = "gallery publish ... --domain",
+    waited: float | None = None,
 ) -> str:
     """The one paragraph :class:`DomainPending` says: the records to add (or that were
-    written), how long validation takes, and how to go on."""
+    written), how long validation takes, and how to go on. ``waited``: the seconds this run
+    waited for validation, if it did."""
     domain = state.domain
+    not_yet = "is not issued yet"
+    if waited:
+        not_yet = f"is still not issued after waiting {_duration(waited)}"
     records = "; ".join(f"{r.type} {r.name} -> {r.value}" for r in state.records)
     if not records:
         records = "(ACM has not given them yet; run the command again in a minute)"
     if zone is not None:
         head = (
-            f"the certificate for {domain} ({state.arn}) is not issued yet: its validation "
+            f"the certificate for {domain} ({state.arn}) {not_yet}: its validation "
             f"record(s) are in Route 53 zone {zone.name} ({records}); ACM usually "
             f"validates it {VALIDATION_TIME}"
         )
         then = ""
     else:
         head = (
-            f"the certificate for {domain} ({state.arn}) is not issued yet, and {domain} is "
+            f"the certificate for {domain} ({state.arn}) {not_yet}, and {domain} is "
             "not in a Route 53 hosted zone of this account: add at your DNS host "
             f"{records}; ACM usually validates it {VALIDATION_TIME} once the record is visible"
         )
@@ -239,6 +244,12 @@ def pending_message(
         f"{head}{then}; no distribution was made or changed for the domain: run the same "
         f"`{command} {domain}` command again (add --wait to wait for validation)"
     )
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 90:
+        return f"{round(seconds / 60)} minutes"
+    return f"{round(seconds)} s"
 
 
 def aws_error(exc: Exception, endpoint: str | None, service: str) -> GalleryError:

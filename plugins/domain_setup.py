@@ -16,10 +16,12 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any
 
 from gallery_builder.plugins.certificate_choice import CertificateState, unusable_problem
 from gallery_builder.plugins.cloudfront_certificate import (
+    WAIT_ATTEMPTS,
     check_region,
     describe,
     ensure_certificate,
@@ -75,14 +77,15 @@ def prepare_domain(
     wait: bool = False,
     distribution_domain: str | None = None,
     delay: float | None = None,
+    attempts: int = WAIT_ATTEMPTS,
     command: str = "gallery publish ... --domain",
 ) -> DomainSetup:
     """Everything ``domain`` needs before a distribution may carry it (see the module).
 
     ``distribution_domain``: the gallery's existing distribution (``dxxxx.cloudfront.net``),
     if there is one; an alias of the domain to any other distribution is refused. With
-    ``wait``, a pending certificate is waited for (15 s x 60, ``delay`` or
-    ``GALLERY_CERTIFICATE_WAIT_DELAY`` between polls) when its records can already be
+    ``wait``, a pending certificate is waited for (``attempts`` polls, 60 by default,
+    ``delay`` or ``GALLERY_CERTIFICATE_WAIT_DELAY`` or 15 s apart) when its records can be
     visible: written into Route 53 now, or the certificate was requested by an earlier run
     (the user had the records to add). Raises :class:`DomainPending` while it is not issued.
     """
@@ -106,12 +109,19 @@ def prepare_domain(
             notes.append(
                 f"wrote the certificate's validation record(s) into Route 53 zone {zone.name}"
             )
+    waited = None
     if state.status == PENDING and wait and (zone is not None or not state.requested):
-        state = wait_for_certificate(acm, state, delay=delay)
+        started = time.monotonic()
+        state = wait_for_certificate(acm, state, delay=delay, attempts=attempts)
+        waited = time.monotonic() - started
     if state.status != ISSUED:
         raise DomainPending(
             pending_message(
-                state, zone=zone, distribution_domain=distribution_domain, command=command
+                state,
+                zone=zone,
+                distribution_domain=distribution_domain,
+                command=command,
+                waited=waited,
             ),
             domain=domain,
             records=state.records,

@@ -98,17 +98,19 @@ def record_sets_at(route53: Any, zone_id: str, domain: str) -> list[dict[str, An
             rrsets = rrsets if isinstance(rrsets, list) else []
             here = records_at(rrsets, domain)
             found.extend(here)
-            next_name = page.get("NextRecordName")
+            next_name, next_type = page.get("NextRecordName"), page.get("NextRecordType")
+            next_id = page.get("NextRecordIdentifier")
             if (
                 not page.get("IsTruncated")
                 or len(here) < len(rrsets)  # the listing went past the name
                 or not isinstance(next_name, str)
+                or not isinstance(next_type, str)
                 or next_name.rstrip(".").lower() != domain
             ):
                 break
-            kwargs = {"StartRecordName": next_name, "StartRecordType": page["NextRecordType"]}
-            if page.get("NextRecordIdentifier"):
-                kwargs["StartRecordIdentifier"] = page["NextRecordIdentifier"]
+            kwargs = {"StartRecordName": next_name, "StartRecordType": next_type}
+            if isinstance(next_id, str) and next_id:
+                kwargs["StartRecordIdentifier"] = next_id
     return found
 
 

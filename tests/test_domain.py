@@ -15,7 +15,7 @@ import re
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -680,13 +680,22 @@ def test_access_denied_names_the_iam_permission(
 
 class AcmProxy:
     """A small HTTP proxy on 127.0.0.1 in front of the moto server that records each ACM call
-    (its ``X-Amz-Target`` operation and JSON body) and, for the first ``hide_records``
-    DescribeCertificate answers, leaves the validation ``ResourceRecord`` out, as real ACM
-    does for a few seconds after a request (moto gives it at once)."""
+    (its ``X-Amz-Target`` operation and JSON body). ``hide_records``: the first so many
+    DescribeCertificate answers leave the validation ``ResourceRecord`` out, as real ACM does
+    for a few seconds after a request (moto gives it at once). ``rewrite``: a function
+    ``(operation, answer) -> answer`` applied to each JSON answer (what a wrong endpoint
+    might say)."""
 
-    def __init__(self, upstream: str, *, hide_records: int = 0) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        hide_records: int = 0,
+        rewrite: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> None:
         self.upstream = urllib.parse.urlsplit(upstream)
         self.hide_records = hide_records
+        self.rewrite = rewrite
         self.calls: list[tuple[str, dict[str, Any]]] = []
         proxy = self
 
@@ -706,6 +715,8 @@ class AcmProxy:
                     for option in parsed["Certificate"].get("DomainValidationOptions", []):
                         option.pop("ResourceRecord", None)
                     data = json.dumps(parsed).encode()
+                if proxy.rewrite is not None and answer.status == 200:
+                    data = json.dumps(proxy.rewrite(operation, json.loads(data))).encode()
                 self.send_response(answer.status)
                 for key, value in answer.getheaders():
                     if key.lower() not in ("content-length", "connection", "server", "date"):
@@ -775,3 +786,41 @@ def test_records_acm_never_gives_are_an_error_not_a_silence(s3_server: MotoServe
         with pytest.raises(GalleryError, match="has not given the DNS validation records"):
             describe_with_records(acm, arn, DOMAIN, polls=2)
     assert proxy.operations().count("DescribeCertificate") == 2
+
+
+def test_a_wait_that_runs_out_says_how_long_it_waited(aws: tuple[Any, Any]) -> None:
+    acm, route53 = aws  # moto issues only after 60 s
+    make_zone(route53, "example.com")
+    with pytest.raises(DomainPending, match="is still not issued after waiting 0 s: its"):
+        prepare_domain(acm, route53, DOMAIN, wait=True, delay=0.1, attempts=2)
+
+
+def test_a_certificate_acm_answers_from_another_region_is_refused(s3_server: MotoServer) -> None:
+    def elsewhere(operation: str, answer: dict[str, Any]) -> dict[str, Any]:
+        if operation == "RequestCertificate":
+            answer["CertificateArn"] = answer["CertificateArn"].replace("us-east-1", "eu-west-1")
+        return answer
+
+    with AcmProxy(s3_server.endpoint, rewrite=elsewhere) as proxy:
+        acm, _ = clients(proxy.endpoint)
+        with pytest.raises(GalleryError, match="which is not in us-east-1"):
+            ensure_certificate(acm, DOMAIN, wait=False)
+    assert proxy.operations() == ["ListCertificates", "RequestCertificate"]
+
+
+def test_a_listed_certificate_for_another_name_is_not_taken(s3_server: MotoServer) -> None:
+    # an endpoint that lists a certificate under the domain's name whose description says
+    # otherwise: the description is what counts
+    acm, _ = clients(s3_server.endpoint)
+    other = acm.request_certificate(DomainName="other.example.com", ValidationMethod="DNS")
+
+    def renamed(operation: str, answer: dict[str, Any]) -> dict[str, Any]:
+        if operation == "ListCertificates":
+            for summary in answer["CertificateSummaryList"]:
+                summary["DomainName"] = DOMAIN
+        return answer
+
+    with AcmProxy(s3_server.endpoint, rewrite=renamed) as proxy:
+        acm, _ = clients(proxy.endpoint)
+        with pytest.raises(GalleryError, match=f"{other['CertificateArn']} does not name"):
+            ensure_certificate(acm, DOMAIN, wait=False)
