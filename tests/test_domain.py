@@ -8,18 +8,14 @@ certificates and record sets are read back to see what was made.
 
 from __future__ import annotations
 
-import http.client
-import http.server
-import json
 import re
-import threading
 import time
-import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
+from acm_proxy import AcmProxy
 from botocore.config import Config
 from gallery_builder.plugins.certificate_choice import (
     CertificateState,
@@ -676,76 +672,6 @@ def test_access_denied_names_the_iam_permission(
 
 
 # --- what ACM was sent, and ACM's slowness, through a recording proxy ---------------------------
-
-
-class AcmProxy:
-    """A small HTTP proxy on 127.0.0.1 in front of the moto server that records each ACM call
-    (its ``X-Amz-Target`` operation and JSON body). ``hide_records``: the first so many
-    DescribeCertificate answers leave the validation ``ResourceRecord`` out, as real ACM does
-    for a few seconds after a request (moto gives it at once). ``rewrite``: a function
-    ``(operation, answer) -> answer`` applied to each JSON answer (what a wrong endpoint
-    might say)."""
-
-    def __init__(
-        self,
-        upstream: str,
-        *,
-        hide_records: int = 0,
-        rewrite: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
-    ) -> None:
-        self.upstream = urllib.parse.urlsplit(upstream)
-        self.hide_records = hide_records
-        self.rewrite = rewrite
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                operation = (self.headers.get("X-Amz-Target") or "").rpartition(".")[2]
-                proxy.calls.append((operation, json.loads(body or b"{}")))
-                conn = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port)
-                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-                conn.request("POST", self.path, body=body, headers=headers)
-                answer = conn.getresponse()
-                data = answer.read()
-                if operation == "DescribeCertificate" and proxy.hide_records > 0:
-                    proxy.hide_records -= 1
-                    parsed = json.loads(data)
-                    for option in parsed["Certificate"].get("DomainValidationOptions", []):
-                        option.pop("ResourceRecord", None)
-                    data = json.dumps(parsed).encode()
-                if proxy.rewrite is not None and answer.status == 200:
-                    data = json.dumps(proxy.rewrite(operation, json.loads(data))).encode()
-                self.send_response(answer.status)
-                for key, value in answer.getheaders():
-                    if key.lower() not in ("content-length", "connection", "server", "date"):
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-                conn.close()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def operations(self) -> list[str]:
-        return [operation for operation, _ in self.calls]
-
-    def __enter__(self) -> AcmProxy:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def test_the_request_asks_for_dns_validation_rsa_2048_and_is_idempotent(
