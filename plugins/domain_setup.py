@@ -50,7 +50,14 @@ from gallery_builder.plugins.route53_records import (
     write_validation_records,
 )
 
-__all__ = ["DomainPending", "DomainSetup", "plan_domain", "point_domain", "prepare_domain"]
+__all__ = [
+    "DomainPending",
+    "DomainSetup",
+    "DomainSteps",
+    "plan_domain",
+    "point_domain",
+    "prepare_domain",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -203,3 +210,55 @@ def plan_domain(
     else:
         lines.append(f"DNS: UPSERT A and AAAA alias {domain} -> {target} in {where}")
     return lines
+
+
+class DomainSteps:
+    """The ``--domain`` steps in the shape the CloudFront set-up takes them: made once per
+    publish from an object whose ``acm`` (us-east-1) and ``route53`` attributes are the
+    clients (read only when a step runs, so lazily made clients stay unmade without a domain).
+
+    - :meth:`certificate_for` before any CloudFront write: the issued certificate's ARN, or
+      :class:`DomainPending`;
+    - :meth:`point` once the distribution carries the alias: notes for the user;
+    - :meth:`plan` for ``--dry-run``.
+    """
+
+    def __init__(self, clients: Any, *, wait: bool = False, delay: float | None = None) -> None:
+        self.clients, self.wait, self.delay = clients, wait, delay
+        #: what :meth:`certificate_for` prepared
+        self.setup: DomainSetup | None = None
+
+    def certificate_for(self, domain: str, distribution_domain: str | None = None) -> str:
+        """The ARN of the ISSUED certificate for ``domain`` (see :func:`prepare_domain`;
+        ``distribution_domain``: the bucket's distribution, if it exists already)."""
+        self.setup = prepare_domain(
+            self.clients.acm,
+            self.clients.route53,
+            domain,
+            wait=self.wait,
+            distribution_domain=distribution_domain,
+            delay=self.delay,
+        )
+        return self.setup.certificate_arn
+
+    def point(self, domain: str, distribution_domain: str) -> list[str]:
+        """Point ``domain`` at the distribution (see :func:`point_domain`); the notes of the
+        certificate step come first."""
+        setup = self.setup
+        if setup is None or setup.domain != checked_domain(domain):
+            setup = self.setup = prepare_domain(
+                self.clients.acm,
+                self.clients.route53,
+                domain,
+                distribution_domain=distribution_domain,
+            )
+        return [*setup.notes, *point_domain(self.clients.route53, setup, distribution_domain)]
+
+    def plan(self, domain: str, distribution_domain: str | None = None) -> list[str]:
+        """What the steps would do (see :func:`plan_domain`)."""
+        return plan_domain(
+            self.clients.acm,
+            self.clients.route53,
+            domain,
+            distribution_domain=distribution_domain,
+        )

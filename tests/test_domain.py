@@ -38,7 +38,12 @@ from gallery_builder.plugins.cloudfront_domain import (
     domain_problem,
     idempotency_token,
 )
-from gallery_builder.plugins.domain_setup import plan_domain, point_domain, prepare_domain
+from gallery_builder.plugins.domain_setup import (
+    DomainSteps,
+    plan_domain,
+    point_domain,
+    prepare_domain,
+)
 from gallery_builder.plugins.route53_records import (
     write_alias_records,
     write_validation_records,
@@ -750,3 +755,41 @@ def test_a_listed_certificate_for_another_name_is_not_taken(s3_server: MotoServe
         acm, _ = clients(proxy.endpoint)
         with pytest.raises(GalleryError, match=f"{other['CertificateArn']} does not name"):
             ensure_certificate(acm, DOMAIN, wait=False)
+
+
+class Clients:
+    """Lazily made clients, as the CloudFront set-up holds them: counts what was made."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint, self.made = endpoint, []
+
+    @property
+    def acm(self) -> Any:
+        self.made.append("acm")
+        return clients(self.endpoint)[0]
+
+    @property
+    def route53(self) -> Any:
+        self.made.append("route53")
+        return clients(self.endpoint)[1]
+
+
+def test_domain_steps_give_the_arn_then_point_the_domain(issuing_server: MotoServer) -> None:
+    issuing_server.reset()
+    lazy = Clients(issuing_server.endpoint)
+    steps = DomainSteps(lazy, wait=True, delay=1)
+    assert lazy.made == []  # nothing made before a step runs
+    zone = make_zone(clients(issuing_server.endpoint)[1], "example.com")
+    arn = steps.certificate_for(DOMAIN)
+    assert arn.startswith("arn:aws:acm:us-east-1:") and steps.setup is not None
+    notes = steps.point(DOMAIN, DIST)
+    assert notes[0] == f"requested certificate {arn} for {DOMAIN} in ACM us-east-1"
+    assert notes[-1].endswith("A and AAAA alias records written in Route 53 zone example.com")
+    assert {r["Type"] for r in record_sets(clients(issuing_server.endpoint)[1], zone)} == {
+        "A",
+        "AAAA",
+        "CNAME",
+    }
+    assert steps.plan(DOMAIN, DIST)[-1] == (
+        f"DNS: {DOMAIN} already aliases to {DIST} in Route 53 zone example.com ({zone})"
+    )
