@@ -793,3 +793,35 @@ def test_domain_steps_give_the_arn_then_point_the_domain(issuing_server: MotoSer
     assert steps.plan(DOMAIN, DIST)[-1] == (
         f"DNS: {DOMAIN} already aliases to {DIST} in Route 53 zone example.com ({zone})"
     )
+
+
+def test_hosted_zones_are_read_page_by_page(s3_server: MotoServer) -> None:
+    # moto answers every zone at once whatever MaxItems says; Route 53 pages by 100. The
+    # proxy cuts moto's first answer after example.com and says where the next page starts,
+    # as Route 53 does; moto answers that next page (DNSName=...) with that name's zones
+    _, direct = clients(s3_server.endpoint)
+    make_zone(direct, "example.com")
+    photos = make_zone(direct, "photos.example.com")
+
+    def first_page_only(target: str, body: bytes) -> bytes:
+        if not target.startswith("/2013-04-01/hostedzonesbyname") or "dnsname=" in target:
+            return body
+        text = body.decode()
+        zones = re.findall(r"<HostedZone>.*?</HostedZone>", text, re.S)
+        second = re.search(r"<Name>(.*?)</Name>", zones[1])
+        second_id = re.search(r"<Id>/hostedzone/(.*?)</Id>", zones[1])
+        assert second and second_id
+        text = text.replace(zones[1], "", 1)
+        more = (
+            f"<IsTruncated>true</IsTruncated><NextDNSName>{second[1]}</NextDNSName>"
+            f"<NextHostedZoneId>{second_id[1]}</NextHostedZoneId>"
+        )
+        text = re.sub(r"<IsTruncated>false</IsTruncated>", "", text)
+        return text.replace(
+            "</ListHostedZonesByNameResponse>", more + "</ListHostedZonesByNameResponse>"
+        ).encode()
+
+    with AcmProxy(s3_server.endpoint, rewrite_raw=first_page_only) as proxy:
+        _, route53 = clients(proxy.endpoint)
+        assert zone_for(route53, DOMAIN) == photos
+    assert proxy.operations() == ["GET /2013-04-01/hostedzonesbyname"] * 2
