@@ -176,7 +176,15 @@ def _inside(path: str, folder: str) -> bool:
 
 
 def file_publisher(target: str, **options: Any) -> FilePublisher:
-    """``file:///abs/path`` -> a publisher into that folder."""
+    """``file:///abs/path`` -> a publisher into that folder. A folder has no CDN: ``cdn=
+    "cloudfront"`` and ``domain=`` are refused (``cdn="none"``, ``wait``, ``purge`` mean
+    nothing here and are accepted)."""
+    if options.get("cdn") == "cloudfront" or options.get("domain"):
+        given = "--cdn cloudfront" if options.get("cdn") == "cloudfront" else "--domain"
+        raise SettingError(
+            f"{given} is for S3: a file target has no CDN and no domain; publish to "
+            "s3://bucket[/prefix] for HTTPS through CloudFront, or leave it out"
+        )
     parts = urlsplit(target)
     if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
         raise SettingError(f"'{target}' is not a file URL; write file:///absolute/path")
