@@ -355,6 +355,20 @@ strip_gps = true
 # the original upload script put it). With strip_gps = true, those holding a GPS position
 # are left out.
 originals = false
+
+[publish]
+# Where `gallery publish` sends the site when given no TARGET: "s3://bucket/prefix", a bare
+# bucket name, or "file:///path". The build makes the gallery for the target's prefix.
+# target = "s3://my-bucket/{name}"
+# "cloudfront" (HTTPS through a CloudFront distribution) or "none" (S3 website hosting).
+# cdn = "none"
+# Your own host name for the distribution (with cdn = "cloudfront").
+# domain = "photos.example.com"
+# The AWS region and profile (default: the credential chain's).
+# region = "eu-west-1"
+# profile = "default"
+# Wait for CloudFront to deploy a change (usually 5-15 minutes).
+# wait = false
 """
 
 
