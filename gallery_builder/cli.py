@@ -246,7 +246,7 @@ def publish(
     except GalleryError as exc:
         _fail(str(exc), urls=(target, endpoint_url))
     if dry_run:
-        for line in [*setup.lines(), *result.plan.lines()]:
+        for line in [*map(redact_urls, setup.lines()), *result.plan.lines()]:
             click.echo(line)
         click.echo(f"dry run: {len(result.plan.uploads)} to upload, "
                    f"{len(result.plan.deletes)} to delete; nothing sent")  # fmt: skip

@@ -121,7 +121,8 @@ def resolve(site: Path, target: str | None, **given: Any) -> PublishSetup:
     # the CDN belongs to the bucket [publish] target names: not to a TARGET elsewhere
     here = publish.target is None or same_place(setup.target, publish.target)
     for name in ("region", "profile", *CDN_KEYS):
-        value, origin = given.get(name), "--" + name
+        value = given.get(name)
+        origin = "--no-wait" if name == "wait" and value is False else "--" + name
         if value is None and hasattr(publish, name):
             value, origin = getattr(publish, name), where(name)
             if value is not None and name in CDN_KEYS and not here:

@@ -342,9 +342,10 @@ def test_dry_run_says_where_each_setting_came_from(photos: Path, tmp_path: Path)
     recorder = Recorder(tmp_path / "rec")
     path = settings(photos, 'target = "rec://one"\ncdn = "cloudfront"\nregion = "eu-west-3"')
     build(recorder)
-    result = run_cli(["publish", "--dry-run", "--region", "us-west-2"], recorder)
+    result = run_cli(["publish", "--dry-run", "--region", "us-west-2", "--no-wait"], recorder)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
+    assert "using wait no (--no-wait)" in lines
     assert f"using target rec://one ({path.resolve()}:5)" in lines
     assert "using region us-west-2 (--region)" in lines
     assert f"using cdn cloudfront ({path.resolve()}:6)" in lines
