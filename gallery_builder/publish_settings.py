@@ -20,8 +20,6 @@ from gallery_builder.keys import ALLOWED, prefix_problem
 
 CDN_CHOICES = ("cloudfront", "none")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*$")
-#: S3's bucket name rules, the basic part (the s3 publisher checks the rest before any request)
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _REGION = re.compile(r"^[a-z0-9][a-z0-9-]{0,49}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -83,16 +81,15 @@ _TARGET_ALLOWED = (
 
 
 def target_problem(value: str) -> str | None:
-    """Why ``value`` cannot be a publish target, or None. The rules ``gallery publish``
-    applies before any request: a known shape, a valid prefix (gallery_builder.keys), no
-    credentials in the URL. (Whether a plugin publishes to its scheme is checked with the
-    plugins loaded: :func:`gallery_builder.site_settings.check_publisher`.)"""
+    """Why ``value`` cannot be a publish target, or None: the shape every target has, a
+    valid prefix (gallery_builder.keys), no credentials in the URL. What a publisher checks
+    besides (S3's bucket name rules, a file URL's three slashes), and whether a plugin
+    publishes to the scheme at all, is checked with the plugins loaded, by the publisher's
+    own code: :func:`gallery_builder.site_settings.check_publisher`."""
     if not value or value != value.strip() or _CONTROL.search(value):
         return "no spaces around it, no control characters"
     if "://" not in value:
-        if not _BUCKET.match(value):
-            return "a bare name is an S3 bucket: 3 to 63 lower-case letters, digits, '.' and '-'"
-        return None
+        return None  # a bare bucket name: the s3 publisher's to check
     scheme = value.split("://", 1)[0]
     if not _SCHEME.match(scheme):
         return f"'{scheme}://' is not a URL scheme"
@@ -102,13 +99,9 @@ def target_problem(value: str) -> str | None:
     if parts.query or parts.fragment or "?" in value or "#" in value:
         return "no '?' or '#' part"
     if parts.scheme.lower() == "file":
-        if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
-            return 'a file target is "file:///absolute/path" (three slashes)'
-        return None
+        return None  # a folder, not a bucket and a prefix: the file publisher's to check
     if not parts.netloc:
         return f"a bucket after '{scheme}://'"
-    if parts.scheme.lower() == "s3" and not _BUCKET.match(parts.netloc):
-        return "an S3 bucket name: 3 to 63 lower-case letters, digits, '.' and '-'"
     prefix = parts.path.removeprefix("/").removesuffix("/")
     problem = prefix_problem(prefix)
     if problem:

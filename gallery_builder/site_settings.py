@@ -81,11 +81,19 @@ def check_publisher(config: Config, pm: Any) -> None:
     factories = publisher_factories(pm)
     if scheme not in factories:
         installed = ", ".join(f"{s}://" for s in sorted(factories)) or "none"
-        error = ConfigError(
-            f"[publish] target = {toml_value(target)} is not allowed; no installed plugin "
-            f"publishes to '{scheme}://' (installed: {installed}): install the plugin that "
-            "does, or choose another target",
-            file=config.file,
-            line=config.publish.line("target"),
+        problem = (
+            f"no installed plugin publishes to '{scheme}://' (installed: {installed}): "
+            "install the plugin that does, or choose another target"
         )
-        raise SettingError(str(error))
+    else:
+        try:  # the publisher's own checks, those `gallery publish` makes before any request
+            getattr(factories[scheme], "check_target", lambda target: None)(target)
+            return
+        except SettingError as exc:
+            problem = str(exc)
+    error = ConfigError(
+        f"[publish] target = {toml_value(target)} is not allowed; {problem}",
+        file=config.file,
+        line=config.publish.line("target"),
+    )
+    raise SettingError(str(error))

@@ -18,6 +18,7 @@ from gallery_builder.plugins.file_publisher import FilePublisher
 from s3env import MotoServer
 
 from gallery_builder import hookimpl
+from gallery_builder.errors import SettingError
 from gallery_builder.testing import build_gallery, run_cli
 
 BUCKET = "my-gallery"
@@ -70,6 +71,11 @@ class Recorder:
             self.calls.append((target, options))
             return FilePublisher(self.root / urlsplit(target).netloc)
 
+        def check_target(target: str) -> None:
+            if urlsplit(target).netloc == "nowhere":
+                raise SettingError("rec://nowhere is where nothing can go; write rec://NAME")
+
+        factory.check_target = check_target  # type: ignore[attr-defined]
         return {"rec": factory}
 
 
@@ -305,6 +311,20 @@ def test_the_settings_reach_the_factory(photos: Path, tmp_path: Path) -> None:
         })
     ]  # fmt: skip
     assert (tmp_path / "rec" / "one" / "trip" / "manifest.json").is_file()
+
+
+def test_the_build_checks_the_target_with_its_publishers_check(photos: Path, tmp_path: Path):
+    recorder = Recorder(tmp_path / "rec")
+    path = settings(photos, 'target = "rec://nowhere/x"')
+    result = run_cli(["build", "photos", "-j", "1"], recorder)
+    assert result.exit_code == 2
+    assert result.output == (
+        f'Error: {Path("photos/gallery.toml")}:5: [publish] target = "rec://nowhere/x" is not '
+        "allowed; rec://nowhere is where nothing can go; write rec://NAME\n"
+    )
+    assert recorder.calls == []  # checked, not made: no factory call at build time
+    path.write_text(path.read_text().replace("nowhere", "somewhere"))
+    build(recorder)
 
 
 def test_options_override_the_settings(photos: Path, tmp_path: Path) -> None:
