@@ -47,7 +47,7 @@ class TargetParts:
     """A target split the way the built-in publishers read it."""
 
     scheme: str  #: "s3" for a bare bucket name
-    bucket: str  #: the netloc ("" for file://)
+    bucket: str  #: the netloc; for file://, the folder's path
     #: the prefix the target names (s3 only; a file:// target names a folder, not a prefix)
     prefix: str | None
 
@@ -59,6 +59,8 @@ def split_target(target: str) -> TargetParts:
         return TargetParts("s3", target, None)
     parts = urlsplit(target)
     scheme = parts.scheme.lower()
+    if scheme == "file":
+        return TargetParts(scheme, parts.path.rstrip("/") or "/", None)
     prefix = None
     if scheme == "s3":
         prefix = parts.path.removeprefix("/").removesuffix("/") or None
@@ -69,6 +71,8 @@ def same_place(a: str, b: str) -> bool:
     """Whether two targets are in one bucket (the same scheme and bucket; a bare name is
     ``s3://name``): a CDN and a domain belong to a bucket, not to one prefix of it."""
     one, other = split_target(a), split_target(b)
+    if one.scheme == "file":  # a folder's path is case-sensitive; a host name is not
+        return (one.scheme, one.bucket) == (other.scheme, other.bucket)
     return (one.scheme, one.bucket.lower()) == (other.scheme, other.bucket.lower())
 
 

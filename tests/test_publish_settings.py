@@ -19,6 +19,7 @@ from s3env import MotoServer
 
 from gallery_builder import hookimpl
 from gallery_builder.errors import SettingError
+from gallery_builder.publish_settings import same_place
 from gallery_builder.testing import build_gallery, run_cli
 
 BUCKET = "my-gallery"
@@ -356,6 +357,22 @@ def test_the_cdn_settings_stay_with_their_bucket(photos: Path, tmp_path: Path) -
     same = run_cli(["publish", "rec://one/other", "--dry-run"], recorder)
     assert recorder.calls[1][1]["cdn"] == "cloudfront"  # another prefix of the same bucket
     assert "not using" not in same.output
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("s3://my-bucket/g", "my-bucket", True),
+        ("s3://my-bucket/g", "S3://my-bucket/h", True),
+        ("s3://my-bucket", "s3://other-bucket", False),
+        ("s3://www", "file:///www", False),
+        ("file:///srv/www/", "file:///srv/www", True),
+        ("file:///srv/www", "file:///srv/WWW", False),
+        ("file:///srv/a", "file:///srv/b", False),
+    ],
+)
+def test_which_targets_share_a_bucket(a: str, b: str, same: bool) -> None:
+    assert same_place(a, b) is same and same_place(b, a) is same
 
 
 def test_dry_run_says_where_each_setting_came_from(photos: Path, tmp_path: Path) -> None:
