@@ -511,6 +511,11 @@ def s3_publisher(
     return S3Publisher(bucket, client, client.meta.region_name or "us-east-1", prefix_hint)
 
 
+#: the checks the factory makes of a target before any request (`gallery build` runs them on
+#: [publish] target): bucket name, prefix, no credentials in the URL
+s3_publisher.check_target = parse_target  # type: ignore[attr-defined]
+
+
 @hookimpl
 def gallery_publishers() -> dict[str, Any]:
     return {"s3": s3_publisher}
