@@ -428,3 +428,30 @@ def test_the_s3_publisher_takes_the_new_options(photos: Path, s3_server: MotoSer
                       "--cdn", "none", "--no-wait", "--purge"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert s3.head_object(Bucket=BUCKET, Key="photos/index.html")
+
+
+# --- gallery verify with no arguments -------------------------------------------------------
+
+
+def test_verify_with_no_arguments_checks_where_the_settings_publish(
+    photos: Path, tmp_path: Path
+) -> None:
+    www = tmp_path / "www"
+    settings(photos, f'target = "{www.as_uri()}"')
+    build()
+    assert run_cli(["publish"]).exit_code == 0
+    clean = run_cli(["verify"])
+    assert clean.exit_code == 0, clean.output
+    (www / "trip" / "index.html").unlink()  # the gallery's prefix is its name, as publish chose
+    damaged = run_cli(["verify"])
+    assert damaged.exit_code == 1, damaged.output
+    assert "index.html" in damaged.output
+
+
+def test_verify_with_no_arguments_and_no_target_is_a_usage_error(photos: Path) -> None:
+    build()  # no gallery.toml
+    result = run_cli(["verify"])
+    assert result.exit_code == 2
+    assert "gallery verify s3://bucket/prefix" in result.output
+    assert "or give a URL to check" in result.output
+    assert "Traceback" not in result.output
