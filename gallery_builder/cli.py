@@ -12,6 +12,8 @@ from urllib.parse import quote, unquote, urlsplit
 import click
 
 from gallery_builder import __version__, theming
+from gallery_builder.cli_publish import cdn_options, placement_warning
+from gallery_builder.cli_publish import resolve as resolve_publish
 from gallery_builder.cli_verify import verify as verify_command
 from gallery_builder.config import CONFIG_NAME, ConfigError, init_text, load_config
 from gallery_builder.errors import GalleryError, SettingError
@@ -166,7 +168,7 @@ def themes(app: AppContext) -> None:
 
 
 @cli.command()
-@click.argument("target")
+@click.argument("target", required=False)
 @click.option(
     "--site", type=click.Path(file_okay=False, path_type=Path), default=Path("_site"),
     show_default=True, help="The built site to publish.",
@@ -176,8 +178,9 @@ def themes(app: AppContext) -> None:
     help="Key prefix to publish into (default: TARGET's, else the gallery's name).",
 )  # fmt: skip
 @click.option("--endpoint-url", help="An S3-compatible endpoint (also AWS_ENDPOINT_URL).")
-@click.option("--region", help="The AWS region (default: the profile's or AWS_REGION).")
-@click.option("--profile", help="The AWS profile to use (default: the credential chain's).")
+@click.option("--region", help="The AWS region (default: [publish], the profile's, AWS_REGION).")
+@click.option("--profile", help="The AWS profile (default: [publish], the credential chain's).")
+@cdn_options
 @click.option("--dry-run", is_flag=True, help="Print the plan; send no write.")
 @click.option(
     "--keep-stale",
@@ -209,27 +212,27 @@ def publish(
     take_over: bool,
     repair: bool,
     verbose: bool,
+    **cdn: str | bool | None,
 ) -> None:
     """Publish the built site to TARGET: s3://bucket[/prefix], a bare bucket name, or
-    file:///path. Sends only what changed; writes manifest.json last."""
+    file:///path (default: [publish] target in the site's gallery.toml). Sends only what
+    changed; writes manifest.json last."""
     try:
-        _, factory = publisher_for(app.pm, target)
         manifest, _ = read_site_manifest(site)
-        publisher = factory(target, endpoint_url=endpoint_url, region=region, profile=profile)
+        setup = resolve_publish(site, target, region=region, profile=profile, **cdn)
+        target = setup.target
+        _, factory = publisher_for(app.pm, target)
+        publisher = factory(target, endpoint_url=endpoint_url, **setup.options)
+        dest = prefix is not None
         if prefix is None:
             prefix = getattr(publisher, "prefix_hint", None) or manifest.get("name") or ""
         prefix = str(prefix).removesuffix("/")  # "trips/" is "trips"; "/trips" is refused
         check_prefix(prefix)
-        built_for = manifest.get("base_path")
-        published_at = f"/{prefix}/" if prefix else "/"
-        if isinstance(built_for, str) and unquote(built_for) != published_at and not dry_run:
-            click.echo(
-                f"warning: the site was built to be served at {unquote(built_for)} but goes to "
-                f"{published_at}: its pages work anywhere, but error.html links from "
-                f'{unquote(built_for)}; set [gallery] base_url = "{quote(published_at)}" and '
-                "build again",
-                err=True,
-            )
+        warning = placement_warning(manifest.get("base_path"), prefix, setup, dest)
+        if warning and not dry_run:
+            click.echo(f"warning: {redact_urls(warning, target)}", err=True)
+        if setup.ignored and not dry_run:
+            click.echo(f"note: {redact_urls(setup.ignored_note(), target)}", err=True)
 
         # a publisher may give public URLs (optional): else keys are shown under its location
         url_of = getattr(publisher, "url", None) or (
@@ -244,14 +247,14 @@ def publish(
             site, publisher, prefix, dry_run=dry_run, keep_stale=keep_stale,
             reconfigure=reconfigure, take_over=take_over, on_upload=on_upload, repair=repair,
         )  # fmt: skip
-    except SettingError as exc:
+    except (SettingError, ConfigError) as exc:
         _fail(str(exc), EXIT_USAGE, urls=(target, endpoint_url))
     except GalleryError as exc:
         _fail(str(exc), urls=(target, endpoint_url))
     if dry_run:
         for line in result.hosting_plan:
             click.echo(f"hosting: {line}")
-        for line in result.plan.lines():
+        for line in [*map(redact_urls, setup.lines()), *result.plan.lines()]:
             click.echo(line)
         for path in result.invalidations:
             click.echo(f"invalidate: {path}")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urljoin
 
@@ -33,6 +34,7 @@ def run_verify(
     warn_days: int = 30,
     sample_n: int | None = None,
     api_only: bool = False,
+    default_prefix: str = "",
 ) -> Report:
     """Every check of the gallery at ``target`` (s3://, file://, a bare bucket name, or an
     http(s) URL); raises GalleryError (SettingError for bad usage) when it cannot check."""
@@ -49,7 +51,7 @@ def run_verify(
     _, factory = publisher_for(pm, target)
     publisher = factory(target, endpoint_url=endpoint_url, region=region, profile=profile)
     if prefix is None:
-        prefix = str(getattr(publisher, "prefix_hint", None) or "")
+        prefix = str(getattr(publisher, "prefix_hint", None) or default_prefix)
     report = Report(publisher.location + (f"{prefix}/" if prefix else ""))
     live = verify_store(publisher, prefix, report, sample_n=sample_n)
     url = public_url(live.hosting, prefix) if live is not None else None
@@ -85,6 +87,10 @@ def run_verify(
     help="Check N of the files (spread over the gallery), not all.",
 )  # fmt: skip
 @click.option("--api-only", is_flag=True, help="For TARGET: skip the checks over HTTP.")
+@click.option(
+    "--site", type=click.Path(file_okay=False, path_type=Path), default=Path("_site"),
+    show_default=True, help="Without TARGET: the built site whose [publish] target to check.",
+)  # fmt: skip
 @click.pass_obj
 def verify(
     app: Any,
@@ -97,18 +103,21 @@ def verify(
     warn_days: int,
     sample_n: int | None,
     api_only: bool,
+    site: Path,
 ) -> None:
     """Check the live gallery at TARGET (s3://bucket[/prefix], file:///path) or URL
     (a website, CloudFront or gallery serve URL) against its manifest: every file there with
     its MD5, content type and cache policy; folder URLs, the slash redirect, a real 404; for
     https, the redirect from http, HSTS and the certificate. Exit 1 names each problem."""
+    default_prefix = ""
+    if not target:  # the site's [publish] target, where gallery publish puts it
+        target, default_prefix, region, profile = _from_settings(site, region, profile)
     urls = (target, endpoint_url)
-    if not target:
-        _fail("give the gallery to check: gallery verify s3://bucket/prefix, or a URL", 2)
     try:
         report = run_verify(
             app.pm, target, prefix=prefix, endpoint_url=endpoint_url, region=region,
             profile=profile, warn_days=warn_days, sample_n=sample_n, api_only=api_only,
+            default_prefix=default_prefix,
         )  # fmt: skip
     except SettingError as exc:
         _fail(redact_urls(str(exc), *urls), 2)
@@ -130,6 +139,30 @@ def verify(
             click.echo(redact_urls(note, *urls))
         click.echo(redact_urls(report.summary(), *urls))
     sys.exit(0 if report.ok else 1)
+
+
+def _from_settings(
+    site: Path, region: str | None, profile: str | None
+) -> tuple[str, str, str | None, str | None]:
+    """TARGET, the prefix to use when TARGET names none (the gallery's name, as ``gallery
+    publish`` chooses), region and profile, from the built ``site``'s ``[publish]`` settings."""
+    from gallery_builder.cli_publish import resolve
+    from gallery_builder.config import ConfigError
+    from gallery_builder.publishing import read_site_manifest
+
+    try:
+        setup = resolve(site, None, region=region, profile=profile)
+        name = str(read_site_manifest(site)[0].get("name") or "")
+    except (SettingError, ConfigError) as exc:
+        _fail(
+            f"{exc}".replace("gallery publish s3://", "gallery verify s3://")
+            + " (or give a URL to check)",
+            2,
+        )
+    except GalleryError as exc:
+        _fail(str(exc), 2)
+    options = setup.options
+    return setup.target, name, options.get("region"), options.get("profile")
 
 
 def _fail(message: str, code: int) -> None:

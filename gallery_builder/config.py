@@ -11,11 +11,16 @@ import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from gallery_builder.publish_settings import PUBLISH_SCHEMA, PublishSettings, SettingConflict
+from gallery_builder.publish_settings import base_url_for as _base_url_for
 from gallery_builder.slugs import slugify
+from gallery_builder.toml_text import line_of as _line_of
+from gallery_builder.toml_text import toml_string, toml_value
 
 CONFIG_NAME = "gallery.toml"
 FORMATS = ("webp", "avif", "jpeg", "png")
@@ -83,6 +88,8 @@ class Config:
     source: Path
     gallery: GallerySettings
     images: ImageSettings = field(default_factory=ImageSettings)
+    #: where `gallery publish` sends the site by default (publish_settings.py)
+    publish: PublishSettings = field(default_factory=PublishSettings)
     #: the file the settings came from, if any
     file: Path | None = None
 
@@ -218,83 +225,8 @@ SCHEMA: dict[str, dict[str, Callable[[Any], Any]]] = {
         "strip_gps": _bool,
         "originals": _bool,
     },
+    "publish": PUBLISH_SCHEMA,
 }
-
-
-_KEY_PART = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
-_DOTTED_KEY = rf"{_KEY_PART}(?:\s*\.\s*{_KEY_PART})*"
-_HEADER_RE = re.compile(rf"^\[\[?\s*({_DOTTED_KEY})\s*\]")
-_KEY_RE = re.compile(rf"^({_DOTTED_KEY})\s*=")
-
-
-def _key_path(dotted: str) -> tuple[str, ...]:
-    """``images . "sizes"`` -> ``("images", "sizes")``."""
-    return tuple(part.strip("\"'") for part in re.findall(_KEY_PART, dotted))
-
-
-#: the characters TOML basic strings escape with a short form
-_TOML_ESCAPES = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "\b": "\\b",
-    "\t": "\\t",
-    "\n": "\\n",
-    "\f": "\\f",
-    "\r": "\\r",
-}
-
-
-def toml_string(text: str) -> str:
-    """``text`` as a TOML basic string (``"…"``) that reads back as ``text``.
-
-    Escapes what TOML requires (quote, backslash, U+0000-U+001F, U+007F). A lone surrogate (a
-    byte of a file name that is not UTF-8, as Python decodes it) has no TOML spelling and
-    becomes U+FFFD."""
-    out = []
-    for char in text:
-        if char in _TOML_ESCAPES:
-            out.append(_TOML_ESCAPES[char])
-        elif char < " " or char == "\x7f":
-            out.append(f"\\u{ord(char):04X}")
-        elif "\ud800" <= char <= "\udfff":
-            out.append("\ufffd")
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
-
-
-def toml_value(value: Any) -> str:
-    """``value`` as it would be written in TOML, for messages."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return toml_string(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
-    return str(value)
-
-
-def _line_of(text: str, *path: str) -> int | None:
-    """The 1-based line where the table or key at ``path`` (``("images", "sizes")``) is set:
-    in a ``[section]``, as a dotted key, or (the nearest line we can tell) in an inline table."""
-    table: tuple[str, ...] = ()
-    nearest, nearest_depth = None, 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        header = _HEADER_RE.match(stripped)
-        if header:
-            table = defined = _key_path(header.group(1))
-        elif key := _KEY_RE.match(stripped):
-            defined = table + _key_path(key.group(1))
-        else:
-            continue
-        if defined[: len(path)] == path:
-            return number
-        if not header and nearest_depth < len(defined) and path[: len(defined)] == defined:
-            nearest, nearest_depth = number, len(defined)  # e.g. images = { sizes = … }
-    return nearest
 
 
 def default_config(source: Path) -> Config:
@@ -371,7 +303,15 @@ def _apply(base: Config, raw: dict[str, Any], text: str, path: Path) -> Config:
     if "theme" in clean.get("gallery", {}):
         gallery = replace(gallery, theme=_resolve_theme(gallery.theme, path.parent))
     images = replace(base.images, **clean.get("images", {}))
-    return replace(base, gallery=gallery, images=images, file=path)
+    lines = tuple((k, _line_of(text, "publish", k) or 0) for k in clean.get("publish", {}))
+    publish = PublishSettings(**clean.get("publish", {}), lines=lines)
+    try:  # the base URL may come from [publish] target and domain
+        base_url = _base_url_for(gallery.name, gallery.base_url, publish, partial(_line_of, text))
+    except SettingConflict as exc:
+        line = _line_of(text, exc.section, exc.key)
+        raise ConfigError(str(exc), file=path, line=line) from None
+    gallery = replace(gallery, base_url=base_url)
+    return replace(base, gallery=gallery, images=images, publish=publish, file=path)
 
 
 def _resolve_theme(theme: str, relative_to: Path) -> str:
@@ -415,6 +355,20 @@ strip_gps = true
 # the original upload script put it). With strip_gps = true, those holding a GPS position
 # are left out.
 originals = false
+
+[publish]
+# Where `gallery publish` sends the site when given no TARGET: "s3://bucket/prefix", a bare
+# bucket name, or "file:///path". The build makes the gallery for the target's prefix.
+# target = "s3://my-bucket/{name}"
+# "cloudfront" (HTTPS through a CloudFront distribution) or "none" (S3 website hosting).
+# cdn = "none"
+# Your own host name for the distribution (with cdn = "cloudfront").
+# domain = "photos.example.com"
+# The AWS region and profile (default: the credential chain's).
+# region = "eu-west-1"
+# profile = "default"
+# Wait for CloudFront to deploy a change (usually 5-15 minutes).
+# wait = false
 """
 
 

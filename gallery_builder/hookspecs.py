@@ -53,7 +53,9 @@ def gallery_publishers() -> dict[str, Any]:
     """Publishers this plugin provides, as ``{url_scheme: publisher_factory}``.
 
     ``gallery publish s3://…`` picks the factory registered for ``s3``. Two plugins claiming
-    one scheme is an error that names both.
+    one scheme is an error that names both. A factory may carry ``check_target(target)``,
+    raising ``SettingError`` for a malformed target: ``gallery build`` runs it on
+    ``[publish] target``.
     """
 
 

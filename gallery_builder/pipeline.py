@@ -50,7 +50,9 @@ from gallery_builder.originals import (
 )
 from gallery_builder.plugin_manager import GalleryPluginManager, collected, required
 from gallery_builder.progress import Reporter
+from gallery_builder.publish_settings import PublishSettings
 from gallery_builder.rendering import page_context
+from gallery_builder.site_settings import check_publisher, record_settings
 from gallery_builder.sitefiles import SiteWriter, exists, remove_stale, site_file
 from gallery_builder.sourcefilter import (
     TOO_DEEP,
@@ -123,6 +125,7 @@ def build(
                 f"this Pillow cannot write {fmt} (set by [images] formats); "
                 "install a Pillow built with it or remove it from formats"
             )
+    check_publisher(config, pm)
     chain = theming.theme_chain(
         config.gallery.theme, theming.installed_themes(collected(pm.hook.gallery_themes()))
     )
@@ -143,9 +146,11 @@ def build(
             # what a killed build may have left: images it was making, temporary files
             state.discard_staging()
             remove_leftovers(out_dir, state.unsure)
-            return _build(
+            result = _build(
                 pm, config, state, out_dir, result, jobs, force, strict, reporter, chain, started
             )
+            record_settings(out_dir, config)  # for `gallery publish` with no TARGET
+            return result
         except StrictFailure:
             raise  # it failed before anything in OUT changed, the state included
         except BaseException:
@@ -351,7 +356,10 @@ def _fingerprint(config: Config, chain: list[theming.Theme], pm: GalleryPluginMa
     active plugins, the theme's files. Plugins are assumed to answer the same for the same
     input; ``--force`` rebuilds regardless."""
     # the settings, not where they were typed from: `photos` and `/home/me/photos` are one build
-    settings = dataclasses.replace(config, source=config.source.resolve(), file=None)
+    # and not where it is published ([publish]): what of it shapes the site is in base_url
+    settings = dataclasses.replace(
+        config, source=config.source.resolve(), file=None, publish=PublishSettings()
+    )
     parts = [repr(settings), __version__, imaging.PROCESSOR_VERSION]
     for name, plugin in sorted(pm.list_name_plugin(), key=lambda item: item[0]):
         if plugin is None:

@@ -186,15 +186,32 @@ def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def file_publisher(target: str, **options: Any) -> FilePublisher:
-    """``file:///abs/path`` -> a publisher into that folder."""
+def folder_of(target: str) -> Path:
+    """The folder a ``file:///abs/path`` target names (a SettingError for any other shape)."""
     parts = urlsplit(target)
     if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
         raise SettingError(f"'{target}' is not a file URL; write file:///absolute/path")
-    root = Path(unquote(parts.path))
+    return Path(unquote(parts.path))
+
+
+def file_publisher(target: str, **options: Any) -> FilePublisher:
+    """``file:///abs/path`` -> a publisher into that folder. A folder has no CDN: ``cdn=
+    "cloudfront"`` and ``domain=`` are refused (``cdn="none"``, ``wait``, ``purge`` mean
+    nothing here and are accepted)."""
+    if options.get("cdn") == "cloudfront" or options.get("domain"):
+        given = "--cdn cloudfront" if options.get("cdn") == "cloudfront" else "--domain"
+        raise SettingError(
+            f"{given} is for S3: a file target has no CDN and no domain; publish to "
+            "s3://bucket[/prefix] for HTTPS through CloudFront, or leave it out"
+        )
+    root = folder_of(target)
     if root.exists() and not root.is_dir():
         raise SettingError(f"{root} is not a folder")
     return FilePublisher(Path(os.path.abspath(root)))
+
+
+#: the checks of a target before any request (`gallery build` runs them on [publish] target)
+file_publisher.check_target = folder_of  # type: ignore[attr-defined]
 
 
 @hookimpl

@@ -541,6 +541,11 @@ def _cdn_choice(cdn: str | None, domain: str | None) -> str | None:
     return cdn
 
 
+#: the checks the factory makes of a target before any request (`gallery build` runs them on
+#: [publish] target): bucket name, prefix, no credentials in the URL
+s3_publisher.check_target = parse_target  # type: ignore[attr-defined]
+
+
 @hookimpl
 def gallery_publishers() -> dict[str, Any]:
     return {"s3": s3_publisher}

@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import IO, Any, Literal
 from urllib.parse import parse_qsl, unquote
@@ -125,9 +125,18 @@ class MotoServer:
     startup banner, so parallel test runs never collide.
     """
 
-    def __init__(self, *, start_timeout: float = 30.0, python: str = sys.executable) -> None:
+    def __init__(
+        self,
+        *,
+        start_timeout: float = 30.0,
+        python: str = sys.executable,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.start_timeout = start_timeout
         self._python = python
+        #: variables set in the server's environment besides ours (e.g. moto's settings,
+        #: such as ``MOTO_ACM_VALIDATION_WAIT``, which the server process reads)
+        self._env = dict(env or {})
         self._proc: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
         self._port: int | None = None
@@ -146,7 +155,7 @@ class MotoServer:
         """
         if self._proc is not None:
             raise RuntimeError("MotoServer already started")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
+        env = {**os.environ, **self._env, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
         self._proc = subprocess.Popen(
             [self._python, "-c", _BOOT, "-H", HOST, "-p", "0"],
             stdin=subprocess.PIPE,

@@ -152,7 +152,11 @@ def test_a_killed_build_then_rebuilt_equals_a_clean_build(
     build_gallery(source, clean, theme=str(theme))
     assert folder_contents(out) == folder_contents(clean)
     # the build state too: nothing of the killed build is left there
-    assert sorted(p.name for p in (out / ".gallery").iterdir()) == ["lock", "state.sqlite"]
+    assert sorted(p.name for p in (out / ".gallery").iterdir()) == [
+        "lock",
+        "settings.json",
+        "state.sqlite",
+    ]
     state = (out / ".gallery" / "state.sqlite").read_bytes()
     assert state == (clean / ".gallery" / "state.sqlite").read_bytes()
 

@@ -482,3 +482,227 @@ def test_init_overwrites_with_force(source: Path) -> None:
     result = run_cli(["init", source, "--force"])
     assert result.exit_code == 0, result.output
     assert load_config(source).gallery == default_config(source).gallery
+
+
+# --- [publish] --------------------------------------------------------------------------------
+
+PUBLISH_TEMPLATE = '[gallery]\ntitle = "Trip"\n\n[publish]\n{line}\n'
+
+
+def test_every_publish_key_is_read(source: Path) -> None:
+    write_config(
+        source,
+        '[publish]\ntarget = "s3://my-bucket/trips/2024"\ncdn = "cloudfront"\n'
+        'domain = "Photos.Example.com"\nregion = "eu-west-3"\nprofile = "work"\nwait = true\n',
+    )
+    publish = load_config(source).publish
+    assert (publish.target, publish.cdn, publish.domain) == (
+        "s3://my-bucket/trips/2024",
+        "cloudfront",
+        "photos.example.com",  # host names are case-insensitive: kept as the certificate has it
+    )
+    assert (publish.region, publish.profile, publish.wait) == ("eu-west-3", "work", True)
+    assert publish.line("target") == 2 and publish.line("wait") == 7
+
+
+def test_no_publish_table_sets_nothing(source: Path) -> None:
+    write_config(source, '[gallery]\ntitle = "Trip"\n')
+    publish = load_config(source).publish
+    assert (publish.target, publish.cdn, publish.domain, publish.wait) == (None,) * 4
+    assert load_config(source).gallery.base_url == ""
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "allowed"),
+    [
+        ("target", "42", "a publish target"),
+        ("target", '""', "a publish target"),
+        ("target", '" s3://my-bucket"', "no spaces around it"),
+        ("target", '"s3://my-bucket/../x"', "its prefix '../x' has a '..' segment"),
+        ("target", '"s3://my-bucket/a//b"', "has an empty segment"),
+        ("target", '"s3://my-bucket/x?versionId=1"', "no '?' or '#' part"),
+        ("target", '"s3:///x"', "a bucket after 's3://'"),
+        ("target", '"1s3://my-bucket"', "is not a URL scheme"),
+        ("target", '"s3://AKIA:secret@my-bucket/x"', "no credentials in the URL"),
+        ("cdn", '"akamai"', '"cloudfront" (HTTPS through a CloudFront distribution) or "none"'),
+        ("cdn", "true", '"cloudfront"'),
+        ("domain", '"https://photos.example.com"', "the host name alone"),
+        ("domain", '"localhost"', "at least two"),
+        ("domain", '"-photos.example.com"', "not at either end of a label"),
+        ("domain", '"photos_x.example.com"', "lower-case letters, digits and '-'"),
+        ("domain", '"10.0.0.1"', "a name, not an IP address"),
+        ("domain", "1", 'a host name such as "photos.example.com"'),
+        ("region", '"EU West"', 'a region name such as "eu-west-1"'),
+        ("region", "3", "a region name"),
+        ("profile", '""', "the name of a profile in ~/.aws/config"),
+        ("profile", '" work"', "no spaces around it"),
+        ("wait", '"yes"', "true or false"),
+    ],
+)
+def test_bad_publish_value_names_file_line_key_and_what_is_allowed(
+    source: Path, key: str, value: str, allowed: str
+) -> None:
+    path = write_config(source, PUBLISH_TEMPLATE.format(line=f"{key} = {value}"))
+    error = config_error(source)
+    assert_points_at(error, path, 5)
+    assert f"[publish] {key} = " in str(error)
+    assert allowed in str(error)
+
+
+def test_unknown_publish_key_names_the_allowed_keys(source: Path) -> None:
+    path = write_config(source, PUBLISH_TEMPLATE.format(line='bucket = "my-bucket"'))
+    error = config_error(source)
+    assert_points_at(error, path, 5)
+    assert (
+        "unknown key 'bucket' in [publish]; allowed: target, cdn, domain, region, profile, wait"
+        in str(error)
+    )
+
+
+def test_publish_that_is_not_a_table_names_its_line(source: Path) -> None:
+    path = write_config(source, 'publish = "s3://my-bucket"\n')
+    error = config_error(source)
+    assert_points_at(error, path, 1)
+    assert "[publish] must be a table" in str(error)
+
+
+def test_publish_is_an_allowed_section(source: Path) -> None:
+    write_config(source, "[publsh]\n")
+    assert "allowed: [gallery], [images], [publish]" in str(config_error(source))
+
+
+def test_a_domain_without_cloudfront_is_refused(source: Path) -> None:
+    path = write_config(source, '[publish]\ncdn = "none"\ndomain = "photos.example.com"\n')
+    error = config_error(source)
+    assert_points_at(error, path, 3)
+    assert 'domain needs CloudFront, but cdn = "none" (line 2)' in str(error)
+    assert 'set cdn = "cloudfront", or remove domain' in str(error)
+
+
+@pytest.mark.parametrize(
+    ("line", "key"), [('cdn = "cloudfront"', "cdn"), ('domain = "photos.example.com"', "domain")]
+)
+def test_a_file_target_has_no_cdn(source: Path, line: str, key: str) -> None:
+    path = write_config(source, f'[publish]\ntarget = "file:///srv/www"\n{line}\n')
+    error = config_error(source)
+    assert_points_at(error, path, 3)
+    assert f"[publish] {key} is for an S3 target, but target is a folder (line 2)" in str(error)
+    assert "a file target has no CDN" in str(error)
+
+
+def test_a_file_target_with_cdn_none_is_fine(source: Path) -> None:
+    write_config(source, '[publish]\ntarget = "file:///srv/www"\ncdn = "none"\n')
+    assert load_config(source).publish.cdn == "none"
+
+
+# The base URL comes from [publish]: a gallery cannot be built for one place and published to
+# another (its error.html links from where it was built for).
+
+
+@pytest.mark.parametrize(
+    ("publish", "base_url"),
+    [
+        ('target = "s3://my-bucket/trips/2024"', "/trips/2024/"),
+        ('target = "s3://my-bucket/trips/2024/"', "/trips/2024/"),  # a trailing '/' is dropped
+        ('target = "s3://my-bucket/my trips"', "/my%20trips/"),
+        (
+            'target = "s3://my-bucket/g"\ndomain = "photos.example.com"',
+            "https://photos.example.com/g/",
+        ),
+        # no prefix: the gallery's name, where publish puts it
+        (
+            'target = "s3://my-bucket"\ndomain = "photos.example.com"',
+            "https://photos.example.com/trip/",
+        ),
+        ('domain = "photos.example.com"', "https://photos.example.com/trip/"),
+        ('target = "my-bucket"', ""),
+        ('target = "s3://my-bucket"', ""),
+        ('target = "file:///srv/www"', ""),
+    ],
+)
+def test_base_url_comes_from_the_publish_target(source: Path, publish: str, base_url: str) -> None:
+    write_config(source, f'[gallery]\nname = "trip"\n\n[publish]\n{publish}\n')
+    gallery = load_config(source).gallery
+    assert gallery.base_url == base_url
+    if base_url.startswith("https://"):
+        assert gallery.absolute_url == base_url  # link previews get absolute URLs
+        assert gallery.base_path == base_url.removeprefix("https://photos.example.com")
+
+
+def test_a_base_url_that_agrees_with_the_target_is_kept(source: Path) -> None:
+    write_config(
+        source,
+        '[gallery]\nbase_url = "https://x.example.org/g/"\n\n[publish]\n'
+        'target = "s3://my-bucket/g"\n',
+    )
+    assert load_config(source).gallery.base_url == "https://x.example.org/g/"
+
+
+def test_a_base_url_that_disagrees_with_the_target_prefix_is_refused(source: Path) -> None:
+    path = write_config(
+        source, '[gallery]\nbase_url = "/trip/"\n\n[publish]\ntarget = "s3://my-bucket/g"\n'
+    )
+    error = config_error(source)
+    assert_points_at(error, path, 2)  # at base_url, naming the target's line
+    message = str(error)
+    assert '[gallery] base_url = "/trip/" serves the gallery at /trip/' in message
+    assert '[publish] target = "s3://my-bucket/g" (line 5) publishes it at /g/' in message
+    assert "remove [gallery] base_url (the target's prefix gives it)" in message
+
+
+def test_a_base_url_that_disagrees_with_the_domain_is_refused(source: Path) -> None:
+    path = write_config(
+        source,
+        '[gallery]\nbase_url = "https://other.example.org/g/"\n\n[publish]\n'
+        'target = "s3://my-bucket/g"\ncdn = "cloudfront"\ndomain = "photos.example.com"\n',
+    )
+    error = config_error(source)
+    assert_points_at(error, path, 2)
+    assert "names the host other.example.org, but [publish] domain" in str(error)
+    assert '"photos.example.com" (line 7)' in str(error)
+
+
+def test_build_with_a_bad_publish_setting_exits_2(source: Path, out: Path) -> None:
+    path = write_config(source, '[publish]\ntarget = "s3://AKIA:hush@my-bucket/g"\n')
+    result = run_cli(["build", source, "-o", out, "-j", "1"])
+    assert result.exit_code == 2
+    assert f"{path}:2: [publish] target = " in result.output
+    assert "no credentials in the URL" in result.output
+    assert "hush" not in result.output  # the secret a user put in the URL is never shown
+    assert "Traceback" not in result.output
+    assert not (out / "manifest.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("target", "problem"),
+    [
+        # the publisher's own checks, the ones `gallery publish` makes before any request
+        ("s3://My_Bucket/x", "'My_Bucket' is not a valid S3 bucket name: 3 to 63 lower-case"),
+        ("My_Bucket", "'My_Bucket' is not a valid S3 bucket name"),
+        ("s3://xn--bucket/x", "a prefix or suffix S3 reserves"),
+        ("file://relative/folder", "is not a file URL; write file:///absolute/path"),
+    ],
+)
+def test_build_checks_the_target_as_its_publisher_does(
+    source: Path, out: Path, target: str, problem: str
+) -> None:
+    assert load_config(source).publish.target is None
+    path = write_config(source, f'[gallery]\ntitle = "T"\n[publish]\ntarget = "{target}"\n')
+    assert load_config(source).publish.target == target  # the shape is fine; the publisher…
+    result = run_cli(["build", source, "-o", out, "-j", "1"])
+    assert result.exit_code == 2
+    assert result.output.startswith(
+        f'Error: {path}:4: [publish] target = "{target}" is not allowed; '
+    )
+    assert problem in result.output
+    assert "Traceback" not in result.output
+    assert not (out / "manifest.json").exists()
+
+
+def test_build_with_a_target_no_plugin_publishes_to_exits_2(source: Path, out: Path) -> None:
+    path = write_config(source, '[gallery]\ntitle = "T"\n[publish]\ntarget = "gcs://b/g"\n')
+    result = run_cli(["build", source, "-o", out, "-j", "1"])
+    assert result.exit_code == 2
+    assert f'{path}:4: [publish] target = "gcs://b/g" is not allowed' in result.output
+    assert "no installed plugin publishes to 'gcs://' (installed: file://, s3://)" in result.output
+    assert not (out / "manifest.json").exists()
