@@ -159,9 +159,6 @@ def plan_lines(
 ) -> list[str]:
     """What a set-up would create or change, from read-only requests."""
     bucket, lines = cdn.bucket, []
-    if domain:
-        lines.append(f"certificate for {domain} in ACM us-east-1 (DNS-validated), then the "
-                     f"distribution's alias {domain}")  # fmt: skip
     policy = cdn.private.bucket_policy() if not cdn.s3._bucket_missing else None
     statements = policy_statements(policy) if isinstance(policy, str) else []
     public_sid = public_read_sid(bucket, prefix)
@@ -186,6 +183,9 @@ def plan_lines(
         lines.append(f"{kind} policy: {what}")
     previous = (record or {}).get("cdn")
     found_dist = cdn.find_distribution(previous if isinstance(previous, dict) else {})
+    if domain and cdn.domain_steps is not None:  # the certificate and records (https.md)
+        existing = found_dist["Distribution"].get("DomainName") if found_dist else None
+        lines += cdn.domain_steps.plan(domain, existing)
     if found_dist is None:
         lines.append(f"distribution: create ({caller_reference(bucket)}, origin "
                      f"{bucket}.s3.<region>.amazonaws.com with OAC)")  # fmt: skip

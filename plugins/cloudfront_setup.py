@@ -41,6 +41,7 @@ from gallery_builder.plugins.cloudfront_resources import (
     ensure_oac,
     ensure_policy,
 )
+from gallery_builder.plugins.domain_setup import DomainSteps
 
 from gallery_builder.errors import GalleryError
 
@@ -102,12 +103,9 @@ class CloudFrontSetup:
         #: what the set-up made or found (the hosting record's ``cdn``)
         self.ids: dict[str, Any] = {}
         self._created: Any = None
-        #: integrator: replace with the ``domain`` helper's certificate step (prepare_domain:
-        #: raises DomainPending, before any CloudFront write, while the certificate is not
-        #: ISSUED); returns the certificate's ARN
-        self.certificate_for: Callable[[str], str] = self._issued_certificate
-        #: integrator: replace with the ``domain`` helper's alias records (point_domain)
-        self.point_domain: Callable[[str, str], list[str]] = _point_by_hand
+        #: the ``--domain`` steps (plugins/domain_setup.py): the certificate before any
+        #: CloudFront write (its ARN once ISSUED, else DomainPending), then the DNS records
+        self.domain_steps = DomainSteps(clients, wait=wait) if domain else None
 
     # --- calls ------------------------------------------------------------------------------
 
@@ -132,7 +130,10 @@ class CloudFrontSetup:
         found = self.find_distribution(previous)  # read-only: a clash stops before any write
         if found is not None and self.domain:
             self._one_domain(found)
-        certificate = self.certificate_for(self.domain) if self.domain else None
+        certificate = None
+        if self.domain_steps is not None and self.domain:
+            existing = found["Distribution"].get("DomainName") if found else None
+            certificate = self.domain_steps.certificate_for(self.domain, existing)
         self.s3._ensure_bucket()
         region = self.private.region()
         self.private.ownership(notes)
@@ -190,8 +191,8 @@ class CloudFrontSetup:
         if status != "Deployed":
             notes.append(DEPLOYING.format(id=ident, domain=self.domain or name))
         self.ids["locked"] = locked
-        if self.domain:
-            notes += self.point_domain(self.domain, name)
+        if self.domain_steps is not None and self.domain:
+            notes += self.domain_steps.point(self.domain, name)
         return notes
 
     # --- the distribution -------------------------------------------------------------------
@@ -326,22 +327,5 @@ class CloudFrontSetup:
         sids = {s.get("Sid") for s in policy_statements(policy if isinstance(policy, str) else "")}
         return set(cdn_sids(prefix)) <= sids
 
-    def _issued_certificate(self, domain: str) -> str:
-        """integrator: replace with the ``domain`` helper's prepare_domain / ensure_certificate.
-        Stand-in: an ISSUED us-east-1 certificate for exactly ``domain``."""
-        answer = self.clients.acm.list_certificates(CertificateStatuses=["ISSUED"])
-        for item in answer.get("CertificateSummaryList") or []:
-            if isinstance(item, dict) and item.get("DomainName") == domain:
-                return str(item["CertificateArn"])
-        raise GalleryError(
-            f"no ISSUED certificate for {domain} in ACM (us-east-1): nothing was set up; "
-            "request one, validate it, then run gallery publish again"
-        )
-
     def origin(self, region: str) -> str:
         return origin_domain(self.bucket, region)
-
-
-def _point_by_hand(domain: str, distribution_domain: str) -> list[str]:
-    """integrator: replace with the ``domain`` helper's alias records (point_domain)."""
-    return [f"point {domain} at {distribution_domain} (a CNAME, or an alias at the apex)"]

@@ -85,18 +85,38 @@ def test_a_domain_gives_the_distribution_its_alias_and_certificate(
 
 
 def test_a_domain_without_an_issued_certificate_leaves_nothing_half_made(
-    site: Path, cdn_proxy: RecordingProxy, stand_ins: CloudFrontStandIns
+    site: Path, cdn_proxy: RecordingProxy, stand_ins: CloudFrontStandIns, s3: Any
 ) -> None:
-    with pytest.raises(GalleryError, match="certificate"):
+    from gallery_builder.plugins.domain_setup import DomainPending
+
+    with pytest.raises(DomainPending) as caught:
         publish(site, cdn_publisher(cdn_proxy.url, domain="photos.example.com"), "photos")
-    # no write to S3 or CloudFront (ACM's calls are all POSTs: only its ListCertificates)
-    writes = [
-        str(r)
-        for r in cdn_proxy.requests
-        if r.method not in ("GET", "HEAD")
-        and r.headers.get("x-amz-target") != "CertificateManager.ListCertificates"
-    ]
+    assert caught.value.records  # the validation records to add
+    # the certificate was requested (ACM), but nothing was written to S3 or CloudFront
+    writes = [str(r) for r in cdn_proxy.requests
+              if r.method not in ("GET", "HEAD") and r.service in ("s3", "cloudfront")]  # fmt: skip
     assert writes == []
+    requested = "CertificateManager.RequestCertificate"
+    assert [r for r in cdn_proxy.requests if r.headers.get("x-amz-target") == requested]
+
+
+def test_a_domain_in_route_53_gets_its_alias_records_pointing_at_the_distribution(
+    site: Path, cdn_proxy: RecordingProxy, stand_ins: CloudFrontStandIns, s3: Any, s3_server: Any
+) -> None:
+    import boto3
+
+    route53 = boto3.client("route53", endpoint_url=s3_server.endpoint, region_name="us-east-1")
+    zone = route53.create_hosted_zone(Name="example.com", CallerReference="z")["HostedZone"]
+    _issued_certificate(s3_server.endpoint, "photos.example.com")
+    result = publish(site, cdn_publisher(cdn_proxy.url, domain="photos.example.com"), "photos")
+    print("\nrequests, first publish --cdn cloudfront --domain (zone in Route 53, certificate "
+          "issued):", counts(cdn_proxy.requests))  # fmt: skip
+    name = live_hosting(s3)["cdn"]["domain_name"]
+    records = route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]
+    aliases = {r["Type"]: r["AliasTarget"]["DNSName"].rstrip(".") for r in records
+               if r["Name"].rstrip(".") == "photos.example.com" and "AliasTarget" in r}  # fmt: skip
+    assert aliases == {"A": name, "AAAA": name}
+    assert any("alias records written" in note for note in result.notes)
 
 
 @pytest.mark.parametrize(
