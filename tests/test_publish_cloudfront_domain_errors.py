@@ -26,7 +26,6 @@ from gallery_builder.plugins.cloudfront_config import LOCKED
 from recording_proxy import CloudFrontStandIns, RecordingProxy
 from s3env import s3_client
 
-from gallery_builder import hookimpl
 from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.publishing import publish
 
@@ -162,53 +161,53 @@ def test_the_factory_takes_cdn_none_or_cloudfront_only(s3_server: Any) -> None:
     assert isinstance(s3_publisher(f"s3://{BUCKET}", cdn="cloudfront"), CloudFrontPublisher)
 
 
-class _CdnScheme:
-    """A plugin publishing ``cdntest://bucket/prefix`` through the cdn_proxy with the CDN on: the
-    real CLI, before its --cdn option exists in this branch."""
+def cli(*args: Any, endpoint: str) -> Any:
+    """The real ``gallery publish ... --cdn cloudfront`` through the proxy."""
+    from gallery_builder.testing import run_cli
 
-    def __init__(self, endpoint: str, **options: Any) -> None:
-        self.endpoint, self.options = endpoint, options
-
-    @hookimpl
-    def gallery_publishers(self) -> dict[str, Any]:
-        def factory(target: str, **kw: Any) -> Any:
-            return cdn_publisher(self.endpoint, "s3://" + target.split("://", 1)[1],
-                                 **self.options)  # fmt: skip
-
-        return {"cdntest": factory}
+    return run_cli(["publish", *args, "--endpoint-url", endpoint, "--cdn", "cloudfront"])
 
 
 def test_the_cli_prints_the_https_url_the_distribution_and_the_invalidation_plan(
     site: Path, cdn_proxy: RecordingProxy, stand_ins: CloudFrontStandIns, s3: Any
 ) -> None:
-    from gallery_builder.testing import run_cli
-
-    target = f"cdntest://{BUCKET}/photos"
-    result = run_cli(["publish", target, "--site", site], _CdnScheme(cdn_proxy.url))
+    target = f"s3://{BUCKET}/photos"
+    result = cli(target, "--site", site, endpoint=cdn_proxy.url)
     assert result.exit_code == 0, result.output
     record = live_hosting(s3)["cdn"]
     lines = result.output.splitlines()
     assert f"distribution: {record['distribution_id']} ({record['domain_name']})" in lines
     assert f"gallery: https://{record['domain_name']}/photos/" in lines
+    assert any("usually takes 5-15 minutes" in line for line in lines)
     files = json.loads((site / "manifest.json").read_bytes())["files"]
     original = next(p for p, e in files.items() if p.endswith(".jpg") and "/" not in p)
     retag(site, original, "no-cache, max-age=0")
-    result = run_cli(["publish", target, "--site", site, "--dry-run"], _CdnScheme(cdn_proxy.url))
+    result = cli(target, "--site", site, "--dry-run", endpoint=cdn_proxy.url)
     assert result.exit_code == 0, result.output
     assert f"invalidate: /photos/{original}" in result.output.splitlines()
+    mark = cdn_proxy.mark()
+    result = cli(target, "--site", site, "--purge", endpoint=cdn_proxy.url)
+    assert result.exit_code == 0, result.output
+    assert operation(cdn_proxy.since(mark), "POST",
+                     f"distribution/{record['distribution_id']}/invalidation")  # fmt: skip
 
 
 def test_a_cloudfront_error_in_the_cli_is_one_line(
     site: Path, cdn_proxy: RecordingProxy, stand_ins: CloudFrontStandIns
 ) -> None:
-    from gallery_builder.testing import run_cli
-
     cdn_proxy.fail("POST", "/2020-05-31/distribution", 403, "AccessDenied")
-    result = run_cli(["publish", f"cdntest://{BUCKET}/photos", "--site", site],
-                     _CdnScheme(cdn_proxy.url))  # fmt: skip
+    result = cli(f"s3://{BUCKET}/photos", "--site", site, endpoint=cdn_proxy.url)
     assert result.exit_code == 1
     (line,) = result.output.strip().splitlines()
     assert line.startswith("Error: access denied to CloudFront CreateDistributionWithTags")
+
+
+def test_a_cdn_the_cli_does_not_know_is_a_usage_error(site: Path, s3_server: Any) -> None:
+    from gallery_builder.testing import run_cli
+
+    result = run_cli(["publish", f"s3://{BUCKET}", "--site", site, "--cdn", "fastly",
+                      "--endpoint-url", s3_server.endpoint])  # fmt: skip
+    assert result.exit_code == 2
 
 
 def test_a_bucket_another_gallery_serves_by_website_hosting_is_not_locked(
