@@ -50,6 +50,7 @@ PERMISSIONS = {
     "CreateBucket": "s3:CreateBucket",
     "HeadBucket": "s3:ListBucket",
     "PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
     "PutBucketWebsite": "s3:PutBucketWebsite",
     "PutBucketPolicy": "s3:PutBucketPolicy",
     "GetBucketPolicy": "s3:GetBucketPolicy",

@@ -82,7 +82,7 @@ class RecordingProxy:
         parts = urlsplit(upstream)
         self._upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.requests: list[Recorded] = []
-        self._routes: list[tuple[str, re.Pattern[str], Responder]] = []
+        self._routes: list[tuple[str, re.Pattern[str], Responder, str | None]] = []
         self._lock = threading.Lock()
         proxy = self
 
@@ -108,14 +108,21 @@ class RecordingProxy:
 
     # --- what to answer ---------------------------------------------------------------------
 
-    def answer(self, method: str, path: str, responder: Responder) -> None:
-        """Answer ``method`` on paths matching the regex ``path`` (full match) with
-        ``responder`` instead of moto; the latest route wins."""
+    def answer(
+        self, method: str, path: str, responder: Responder, *, query: str | None = None
+    ) -> None:
+        """Answer ``method`` on paths matching the regex ``path`` (full match; with ``query``,
+        only requests with that query parameter) with ``responder`` instead of moto; the
+        latest route wins."""
         with self._lock:
-            self._routes.insert(0, (method, re.compile(path), responder))
+            self._routes.insert(0, (method, re.compile(path), responder, query))
 
-    def fail(self, method: str, path: str, status: int, code: str, message: str = "") -> None:
-        self.answer(method, path, lambda r, m: error_answer(status, code, message or code))
+    def fail(
+        self, method: str, path: str, status: int, code: str, message: str = "",
+        *, query: str | None = None,
+    ) -> None:  # fmt: skip
+        self.answer(method, path, lambda r, m: error_answer(status, code, message or code),
+                    query=query)  # fmt: skip
 
     def clear(self) -> None:
         with self._lock:
@@ -145,9 +152,9 @@ class RecordingProxy:
         with self._lock:
             self.requests.append(request)
             routes = list(self._routes)
-        for method, pattern, responder in routes:
+        for method, pattern, responder, query in routes:
             match = pattern.fullmatch(request.path)
-            if method == request.method and match:
+            if method == request.method and match and (query is None or query in request.query):
                 status, headers, data = responder(request, match)
                 break
         else:

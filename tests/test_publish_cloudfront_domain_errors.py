@@ -322,3 +322,18 @@ def s3_publisher_for(endpoint: str, **options: Any) -> Any:
     from gallery_builder.plugins.s3_publisher import s3_publisher
 
     return s3_publisher(f"s3://{BUCKET}", endpoint_url=endpoint, cdn="cloudfront", **options)
+
+
+@pytest.mark.parametrize(
+    ("query", "permission"),
+    [("publicAccessBlock", "s3:GetBucketPublicAccessBlock"),
+     ("ownershipControls", "s3:GetBucketOwnershipControls"),
+     ("location", "s3:GetBucketLocation")],
+)  # fmt: skip
+def test_an_s3_refusal_in_the_cdn_set_up_names_the_permission(
+    site: Path, cdn_proxy: RecordingProxy, stand_ins: CloudFrontStandIns, query: str,
+    permission: str,
+) -> None:  # fmt: skip
+    cdn_proxy.fail("GET", f"/{BUCKET}", 403, "AccessDenied", query=query)
+    with pytest.raises(GalleryError, match=f"needs {permission}$"):
+        first_publish(site, cdn_proxy)
