@@ -282,8 +282,13 @@ class CloudFrontSetup:
         except Exception as exc:
             message = str((getattr(exc, "response", {}) or {}).get("Error", {}).get("Message"))
             named = re.search(r"Already exists: ([A-Z0-9]{1,64})\b", message)
-            if error_code(exc) != "DistributionAlreadyExists" or named is None:
+            if error_code(exc) != "DistributionAlreadyExists":
                 raise cloudfront_error(exc, self.clients.endpoint_url) from None
+            if named is None:  # another gallery's set-up made it meanwhile? look again
+                again = self.find_distribution({})
+                if again is None:
+                    raise cloudfront_error(exc, self.clients.endpoint_url) from None
+                return again
         found = self.cf("get_distribution", Id=named[1])
         _, arn, _, _ = distribution_fields(found)
         self.cf("tag_resource", Resource=arn, Tags=tags)

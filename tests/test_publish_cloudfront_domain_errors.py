@@ -23,7 +23,7 @@ from cdnenv import (
     statements,
 )
 from gallery_builder.plugins.cloudfront_config import LOCKED
-from recording_proxy import CloudFrontStandIns, RecordingProxy
+from recording_proxy import CloudFrontStandIns, RecordingProxy, error_answer
 from s3env import s3_client
 
 from gallery_builder.errors import GalleryError, SettingError
@@ -337,3 +337,43 @@ def test_an_s3_refusal_in_the_cdn_set_up_names_the_permission(
     cdn_proxy.fail("GET", f"/{BUCKET}", 403, "AccessDenied", query=query)
     with pytest.raises(GalleryError, match=f"needs {permission}$"):
         first_publish(site, cdn_proxy)
+
+
+def test_a_domain_added_later_updates_the_distribution_with_the_alias(
+    site: Path, cdn_proxy: RecordingProxy, stand_ins: CloudFrontStandIns, s3: Any, s3_server: Any
+) -> None:
+    first_publish(site, cdn_proxy)
+    ident = live_hosting(s3)["cdn"]["distribution_id"]
+    arn = _issued_certificate(s3_server.endpoint, "photos.example.com")
+    mark = cdn_proxy.mark()
+    publish(site, cdn_publisher(cdn_proxy.url, domain="photos.example.com"), "photos")
+    sent = cdn_proxy.since(mark)
+    assert operation(sent, "POST", "distribution") == []
+    (update,) = operation(sent, "PUT", f"distribution/{ident}/config")
+    config = update.xml()
+    assert [x.text for x in config.findall("Aliases/Items/CNAME")] == ["photos.example.com"]
+    assert find(config, "ViewerCertificate/ACMCertificateArn") == arn
+    assert live_hosting(s3)["cdn"]["distribution_id"] == ident
+
+
+def test_a_create_that_lost_the_race_to_another_gallery_uses_its_distribution(
+    site: Path, cdn_proxy: RecordingProxy, stand_ins: CloudFrontStandIns, s3: Any, cf: Any
+) -> None:
+    """AWS's DistributionAlreadyExists need not name the distribution: it is looked up."""
+    from gallery_builder.plugins.cloudfront_config import distribution_config
+
+    config = distribution_config(BUCKET, "us-east-1", oac_id="x", function_arn="arn:f",
+                                 cache_policy_id="c", headers_policy_id="h")  # fmt: skip
+    tags = {"Items": [{"Key": "gallery-builder-bucket", "Value": BUCKET}]}
+    calls = []
+
+    def made_meanwhile(request: Any, match: Any) -> Any:
+        calls.append(request)  # the other gallery's create lands first
+        cf.create_distribution_with_tags(
+            DistributionConfigWithTags={"DistributionConfig": config, "Tags": tags})  # fmt: skip
+        return error_answer(409, "DistributionAlreadyExists", "caller reference in use")
+
+    cdn_proxy.answer("POST", "/2020-05-31/distribution", made_meanwhile)
+    first_publish(site, cdn_proxy)
+    (made,) = cf.list_distributions()["DistributionList"]["Items"]
+    assert live_hosting(s3)["cdn"]["distribution_id"] == made["Id"] and len(calls) == 1
