@@ -9,7 +9,9 @@ from gallery_builder.errors import GalleryError
 from gallery_builder.redact import redact_urls
 
 #: error codes that mean "this endpoint does not have that call" (moto: no route -> 404)
-NOT_IMPLEMENTED = frozenset({"404", "NotImplemented", "501", "InternalError", "500"})
+NOT_IMPLEMENTED = frozenset({"404", "NotImplemented", "501"})
+#: moto 5.2.5 answers update_function with a 500 (NotImplementedError in the server)
+UPDATE_NOT_IMPLEMENTED = NOT_IMPLEMENTED | {"InternalError", "500"}
 
 _WHAT_TO_DO = {
     "CNAMEAlreadyExists": (
@@ -88,8 +90,30 @@ def cloudfront_error(exc: Exception, endpoint: str | None) -> GalleryError:
     )
 
 
+class CloudFrontRefused(GalleryError):
+    """A CloudFront call refused, already said in one line; ``code`` and ``aws_message`` are
+    what CloudFront answered, for the caller that handles some codes itself."""
+
+    def __init__(self, message: str, *, code: str, aws_message: str) -> None:
+        super().__init__(message)
+        self.code, self.aws_message = code, aws_message
+
+
+def refused(exc: Exception, endpoint: str | None) -> CloudFrontRefused:
+    """``exc`` (from botocore) as a :class:`CloudFrontRefused`."""
+    response = getattr(exc, "response", None)
+    error = (response.get("Error") or {}) if isinstance(response, dict) else {}
+    return CloudFrontRefused(
+        str(cloudfront_error(exc, endpoint)),
+        code=error_code(exc),
+        aws_message=str(error.get("Message") or ""),
+    )
+
+
 def error_code(exc: Exception) -> str:
-    """The error code of a botocore ClientError ('' for anything else)."""
+    """The error code of a botocore ClientError or a CloudFrontRefused ('' otherwise)."""
+    if isinstance(exc, CloudFrontRefused):
+        return exc.code
     response = getattr(exc, "response", None)
     if not isinstance(response, dict):
         return ""

@@ -26,7 +26,6 @@ from gallery_builder.plugins.cloudfront_config import (
 from gallery_builder.plugins.cloudfront_drift import (
     drift,
 )
-from gallery_builder.plugins.cloudfront_errors import cloudfront_error
 from gallery_builder.plugins.cloudfront_invalidation import (
     invalidation_batch,
     invalidation_paths,
@@ -39,6 +38,8 @@ from gallery_builder.plugins.cloudfront_resources import (
 )
 from gallery_builder.plugins.cloudfront_setup import AwsClients, CloudFrontSetup
 from gallery_builder.plugins.s3_publisher import S3Publisher
+
+from gallery_builder.errors import GalleryError
 
 try:
     from gallery_builder.plugins.cloudfront_function import function_code
@@ -134,14 +135,11 @@ class CloudFrontPublisher(S3Publisher):
         ident = self.known.get("distribution_id")
         if not paths or not isinstance(ident, str):
             return []
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
-            self.cdn.cf("create_invalidation", DistributionId=ident, handled=True,
+            self.cdn.cf("create_invalidation", DistributionId=ident,
                         InvalidationBatch=invalidation_batch(paths, manifest_md5))  # fmt: skip
-        except (ClientError, BotoCoreError) as exc:  # the gallery is live: a note, not a failure
-            error = cloudfront_error(exc, self.cdn.clients.endpoint_url)
-            return [f"the gallery is live, but its invalidation failed: {error}"]
+        except GalleryError as exc:  # the gallery is live: a note, not a failure
+            return [f"the gallery is live, but its invalidation failed: {exc}"]
         return [f"invalidated {len(paths)} path(s) on distribution {ident}: {', '.join(paths)}"]
 
 

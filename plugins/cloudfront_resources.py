@@ -22,7 +22,12 @@ from gallery_builder.plugins.cloudfront_config import (
     oac_config,
     resource_name,
 )
-from gallery_builder.plugins.cloudfront_errors import NOT_IMPLEMENTED, error_code
+from gallery_builder.plugins.cloudfront_errors import (
+    NOT_IMPLEMENTED,
+    UPDATE_NOT_IMPLEMENTED,
+    CloudFrontRefused,
+    error_code,
+)
 
 from gallery_builder.errors import GalleryError
 
@@ -94,7 +99,7 @@ def describe_function(call: Call, name: str) -> tuple[str, str, str] | None:
     """(ARN, Status, ETag) of the function's DEVELOPMENT stage, or None if there is none."""
     try:
         answer = call("describe_function", Name=name, Stage="DEVELOPMENT", handled=True)
-    except Exception as exc:
+    except CloudFrontRefused as exc:
         if error_code(exc) in ("NoSuchFunctionExists", "404"):
             return None
         raise
@@ -131,8 +136,8 @@ def ensure_function(call: Call, bucket: str, code: bytes, notes: list[str]) -> d
                 etag = answer.get("ETag") or _string(
                     (describe_function(call, name) or ("", "", ""))[2], "function ETag"
                 )
-            except Exception as exc:
-                if error_code(exc) not in NOT_IMPLEMENTED:
+            except CloudFrontRefused as exc:
+                if error_code(exc) not in UPDATE_NOT_IMPLEMENTED:
                     raise
                 notes.append(
                     f"this endpoint does not support update_function ({error_code(exc)}): the "
@@ -144,7 +149,7 @@ def ensure_function(call: Call, bucket: str, code: bytes, notes: list[str]) -> d
         try:
             answer = call("publish_function", Name=name, IfMatch=etag, handled=True)
             arn, _ = _summary(answer)
-        except Exception as exc:
+        except CloudFrontRefused as exc:
             if error_code(exc) not in NOT_IMPLEMENTED:
                 raise
             notes.append(
@@ -181,7 +186,7 @@ def find_policy(call: Call, kind: str) -> tuple[str, dict[str, Any]] | bool | No
             config = policy.get(config_key) if isinstance(policy, dict) else None
             if isinstance(config, dict) and config.get("Name") == name:
                 return _string(policy.get("Id"), f"{kind} policy Id"), config
-    except Exception as exc:
+    except CloudFrontRefused as exc:
         if error_code(exc) in NOT_IMPLEMENTED:
             return False
         raise

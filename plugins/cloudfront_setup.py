@@ -35,7 +35,11 @@ from gallery_builder.plugins.cloudfront_drift import (
     drift,
     updated_config,
 )
-from gallery_builder.plugins.cloudfront_errors import cloudfront_error, error_code
+from gallery_builder.plugins.cloudfront_errors import (
+    CloudFrontRefused,
+    cloudfront_error,
+    refused,
+)
 from gallery_builder.plugins.cloudfront_resources import (
     ensure_function,
     ensure_oac,
@@ -110,15 +114,15 @@ class CloudFrontSetup:
     # --- calls ------------------------------------------------------------------------------
 
     def cf(self, operation: str, *, handled: bool = False, **kwargs: Any) -> Any:
-        """A CloudFront call; its error as a one-line GalleryError (``handled``: raised as is,
-        for the caller to look at)."""
+        """A CloudFront call; its error as a one-line GalleryError (``handled``: a
+        :class:`CloudFrontRefused`, whose ``code`` the caller may look at)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             return getattr(self.clients.cloudfront, operation)(**kwargs)
         except (ClientError, BotoCoreError) as exc:
             if handled:
-                raise
+                raise refused(exc, self.clients.endpoint_url) from None
             raise cloudfront_error(exc, self.clients.endpoint_url) from None
 
     # --- the set-up -------------------------------------------------------------------------
@@ -205,9 +209,9 @@ class CloudFrontSetup:
         if isinstance(ident, str) and re.fullmatch(r"[A-Z0-9]{1,64}", ident):
             try:
                 return self.cf("get_distribution", Id=ident, handled=True)
-            except Exception as exc:
-                if error_code(exc) != "NoSuchDistribution":
-                    raise cloudfront_error(exc, self.clients.endpoint_url) from None
+            except CloudFrontRefused as exc:
+                if exc.code != "NoSuchDistribution":
+                    raise
         marker: str | None = None
         for _ in range(50):
             answer = self.cf("list_distributions", **({"Marker": marker} if marker else {}))
@@ -279,15 +283,14 @@ class CloudFrontSetup:
                 DistributionConfigWithTags={"DistributionConfig": wanted, "Tags": tags},
             )  # fmt: skip
             return None
-        except Exception as exc:
-            message = str((getattr(exc, "response", {}) or {}).get("Error", {}).get("Message"))
-            named = re.search(r"Already exists: ([A-Z0-9]{1,64})\b", message)
-            if error_code(exc) != "DistributionAlreadyExists":
-                raise cloudfront_error(exc, self.clients.endpoint_url) from None
+        except CloudFrontRefused as exc:
+            named = re.search(r"Already exists: ([A-Z0-9]{1,64})\b", exc.aws_message)
+            if exc.code != "DistributionAlreadyExists":
+                raise
             if named is None:  # another gallery's set-up made it meanwhile? look again
                 again = self.find_distribution({})
                 if again is None:
-                    raise cloudfront_error(exc, self.clients.endpoint_url) from None
+                    raise
                 return again
         found = self.cf("get_distribution", Id=named[1])
         _, arn, _, _ = distribution_fields(found)

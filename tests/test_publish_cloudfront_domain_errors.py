@@ -377,3 +377,34 @@ def test_a_create_that_lost_the_race_to_another_gallery_uses_its_distribution(
     first_publish(site, cdn_proxy)
     (made,) = cf.list_distributions()["DistributionList"]["Items"]
     assert live_hosting(s3)["cdn"]["distribution_id"] == made["Id"] and len(calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "action"),
+    [("GET", f"/2020-05-31/function/gallery-{BUCKET}/describe", "cloudfront:DescribeFunction"),
+     ("POST", f"/2020-05-31/function/gallery-{BUCKET}/publish", "cloudfront:PublishFunction"),
+     ("GET", "/2020-05-31/cache-policy", "cloudfront:ListCachePolicies")],
+)  # fmt: skip
+def test_a_refusal_of_a_call_the_set_up_handles_itself_is_still_one_line(
+    site: Path, cdn_proxy: RecordingProxy, stand_ins: CloudFrontStandIns, method: str,
+    path: str, action: str,
+) -> None:  # fmt: skip
+    cdn_proxy.fail(method, path, 403, "AccessDenied")
+    with pytest.raises(GalleryError, match=f"needs {action} ") as caught:
+        first_publish(site, cdn_proxy)
+    assert "\n" not in str(caught.value) and caught.value.__suppress_context__
+
+
+def test_a_failed_invalidation_is_a_note_the_gallery_being_live(
+    site: Path, cdn_proxy: RecordingProxy, stand_ins: CloudFrontStandIns, s3: Any
+) -> None:
+    first_publish(site, cdn_proxy)
+    files = json.loads((site / "manifest.json").read_bytes())["files"]
+    original = next(p for p, e in files.items() if p.endswith(".jpg") and "/" not in p)
+    retag(site, original, "no-cache, max-age=0")
+    cdn_proxy.fail("POST", "/2020-05-31/distribution/[A-Z0-9]+/invalidation", 400,
+                   "TooManyInvalidationsInProgress")  # fmt: skip
+    result = first_publish(site, cdn_proxy)
+    assert result.committed
+    assert any("invalidation failed" in n and "TooManyInvalidationsInProgress" in n
+               for n in result.notes)  # fmt: skip
