@@ -128,6 +128,9 @@ class CloudFrontSetup:
     # --- the set-up -------------------------------------------------------------------------
 
     def set_up(self, prefix: str, record: dict[str, Any] | None) -> list[str]:
+        """Apply the hosting of the gallery at ``prefix`` (``record``: the live manifest's
+        hosting record, whose ``cdn`` ids find the distribution again); the notes for the
+        user. ``ids`` holds what to remember afterwards."""
         notes: list[str] = []
         previous = (record or {}).get("cdn")
         previous = previous if isinstance(previous, dict) else {}
@@ -170,15 +173,28 @@ class CloudFrontSetup:
         self.private.put_statements(cloudfront_statements(self.bucket, prefix, arn), notes)
         if self.wait and status != "Deployed":
             status = self.wait_deployed(ident, notes)
-        locked = not moving and not others
+        locked = self._finish_move(prefix, status, moving, others, notes)
+        if status != "Deployed":
+            notes.append(DEPLOYING.format(id=ident, domain=self.domain or name))
+        self.ids["locked"] = locked
+        if self.domain_steps is not None and self.domain:
+            notes += self.domain_steps.point(self.domain, name)
+        return notes
+
+    def _finish_move(
+        self, prefix: str, status: str, moving: bool, others: list[str], notes: list[str]
+    ) -> bool:
+        """A gallery moving from website hosting loses its public-read statement once the
+        distribution is Deployed, and the bucket is locked then (unless other public
+        statements need it open). Whether the bucket is locked."""
+        public_sid = public_read_sid(self.bucket, prefix)
         if moving and status == "Deployed":
             self.private.put_statements([], notes, remove=(public_sid,))
-            locked = not others
-            if locked:
+            if not others:
                 self.private.lock(notes)
             notes.append(
                 f"the distribution serves the gallery: removed its public-read statement "
-                f"{public_sid}; s3://{self.bucket} is private now"
+                f"{public_sid}" + ("" if others else f"; s3://{self.bucket} is private now")
             )
         elif moving:
             notes.append(
@@ -192,12 +208,7 @@ class CloudFrontSetup:
                 f"s3://{self.bucket} stays public: its policy has other public statements "
                 f"({', '.join(others)}); Block Public Access is left as it is"
             )
-        if status != "Deployed":
-            notes.append(DEPLOYING.format(id=ident, domain=self.domain or name))
-        self.ids["locked"] = locked
-        if self.domain_steps is not None and self.domain:
-            notes += self.domain_steps.point(self.domain, name)
-        return notes
+        return not others and (not moving or status == "Deployed")
 
     # --- the distribution -------------------------------------------------------------------
 
