@@ -106,7 +106,6 @@ class CloudFrontSetup:
         self.private = PrivateBucket(s3)
         #: what the set-up made or found (the hosting record's ``cdn``)
         self.ids: dict[str, Any] = {}
-        self._created: Any = None
         #: the ``--domain`` steps (plugins/domain_setup.py): the certificate before any
         #: CloudFront write (its ARN once ISSUED, else DomainPending), then the DNS records
         self.domain_steps = DomainSteps(clients, wait=wait) if domain else None
@@ -265,9 +264,10 @@ class CloudFrontSetup:
     ) -> tuple[str, str, str, str]:
         """The distribution made, or ``found`` put back as ``wanted`` where it drifted."""
         if found is None:
-            found = self._create(wanted)
-            if found is None:
-                return distribution_fields(self._created)
+            answer, made = self._create(wanted)
+            if made:
+                return distribution_fields(answer)
+            found = answer
         ident, arn, name, status = distribution_fields(found)
         current = found["Distribution"].get("DistributionConfig")
         if not isinstance(current, dict):
@@ -284,16 +284,17 @@ class CloudFrontSetup:
             notes.append(f"the distribution {ident} was put back as set up: {', '.join(changed)}")
         return ident, arn, name, status
 
-    def _create(self, wanted: dict[str, Any]) -> dict[str, Any] | None:
-        """Create the tagged distribution (None; its answer in ``_created``), or, when one
-        with our CallerReference exists untagged (the error names it), tag and return it."""
+    def _create(self, wanted: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Create the tagged distribution: (its answer, True). When one with our
+        CallerReference exists (made meanwhile by another gallery's set-up, or untagged, and
+        then the error names it): (``get_distribution``'s answer for it, False)."""
         tags = {"Items": [{"Key": BUCKET_TAG, "Value": self.bucket}]}
         try:
-            self._created = self.cf(
+            answer = self.cf(
                 "create_distribution_with_tags", handled=True,
                 DistributionConfigWithTags={"DistributionConfig": wanted, "Tags": tags},
             )  # fmt: skip
-            return None
+            return answer, True
         except CloudFrontRefused as exc:
             named = re.search(r"Already exists: ([A-Z0-9]{1,64})\b", exc.aws_message)
             if exc.code != "DistributionAlreadyExists":
@@ -302,11 +303,11 @@ class CloudFrontSetup:
                 again = self.find_distribution({})
                 if again is None:
                     raise
-                return again
+                return again, False
         found = self.cf("get_distribution", Id=named[1])
         _, arn, _, _ = distribution_fields(found)
         self.cf("tag_resource", Resource=arn, Tags=tags)
-        return found
+        return found, False
 
     def wait_deployed(self, ident: str, notes: list[str]) -> str:
         from botocore.exceptions import WaiterError
