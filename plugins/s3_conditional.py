@@ -95,6 +95,11 @@ class ConditionalWrites:
             )
         self.checked = True
 
+    def verdict(self) -> tuple[str, str] | None:
+        """What the canary says (one GET): (ENFORCED or IGNORED, why), or None: unchecked."""
+        found = self._get()
+        return canary_verdict(found[0]) if found else None
+
     def _get(self) -> tuple[bytes, str] | None:
         from botocore.exceptions import ClientError
 

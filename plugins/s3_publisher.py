@@ -56,6 +56,9 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 PERMISSIONS = {
     "CreateBucket": "s3:CreateBucket",
     "HeadBucket": "s3:ListBucket",
+    "GetBucketLocation": "s3:GetBucketLocation",
+    "GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
+    "GetBucketWebsite": "s3:GetBucketWebsite",
     "PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
     "PutBucketWebsite": "s3:PutBucketWebsite",
     "PutBucketPolicy": "s3:PutBucketPolicy",
@@ -524,10 +527,16 @@ class S3Publisher:
             exists = False
         lines = [] if exists else [f"create the bucket {self.bucket} in {self.region}"]
         lines += web.plan(settings, exists=exists)
-        if not exists or again or self._conditional_writes()._get() is None:
+        verdict = self._conditional_writes().verdict() if exists else None
+        if verdict is None:
             lines.append(
                 f"check once that {self._store} enforces conditional writes (a canary object, "
                 f"{CANARY_KEY}); a store that does not is refused before any gallery write"
+            )
+        elif verdict[0] != "enforced" and not again:
+            lines.append(
+                f"the publish would stop: {self._store} does not enforce conditional writes "
+                f"({verdict[1]}); --reconfigure checks again"
             )
         return lines or ["nothing to change: the bucket's website hosting is in place"]
 
