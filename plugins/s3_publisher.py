@@ -22,7 +22,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from gallery_builder.plugins.s3_conditional import CANARY_KEY, ConditionalWrites
+from gallery_builder.plugins.s3_conditional import (
+    CANARY_KEY,
+    CONDITION_FAILED,
+    ConditionalWrites,
+)
 from gallery_builder.plugins.s3_lease import S3Lease
 from gallery_builder.plugins.s3_listing import BucketListing, common_prefix
 from gallery_builder.plugins.s3_website import (  # noqa: F401 (importable from here too)
@@ -312,7 +316,7 @@ class S3Publisher:
 
     def _replaced(self, key: str, exc: Any, replaces: str | None) -> GalleryError:
         code = exc.response.get("Error", {}).get("Code", "")
-        if replaces and code in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+        if replaces and code in CONDITION_FAILED - {"409"}:
             return PublishConflict(
                 f"s3://{self.bucket}/{key} no longer holds the file the live manifest lists: "
                 "another publish replaced it while this one ran; this one stopped before its "
@@ -393,7 +397,7 @@ class S3Publisher:
             )
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
+            if code in CONDITION_FAILED:  # 304: what R2 (and MinIO before 2024) may answer
                 raise PublishConflict(
                     f"another publish changed s3://{self.bucket}/{key} since this one started; "
                     "nothing of this publish is live yet: run gallery publish again"

@@ -16,7 +16,7 @@ from s3env import Fault, FaultProxy, MotoServer
 from s3rverenv import ACCESS_KEY, SECRET_KEY, S3rver
 
 from gallery_builder.errors import GalleryError
-from gallery_builder.publishing import publish
+from gallery_builder.publishing import PublishConflict, publish
 from gallery_builder.testing import run_cli
 
 BUCKET = "cas-gallery"
@@ -95,6 +95,17 @@ def test_a_304_to_a_failed_condition_counts_as_enforced(
     assert fault_proxy.pending() == []
     verdict = json.loads(s3.get_object(Bucket=BUCKET, Key=CANARY_KEY)["Body"].read())
     assert verdict["conditional_writes"] == "enforced"
+
+
+def test_a_304_to_the_commit_is_a_conflict(
+    site: Path, s3_server: MotoServer, fault_proxy: FaultProxy, s3
+) -> None:
+    # the pending mark lands; the commit's condition "fails" as R2 may say it
+    fault_proxy.plan([Fault("not-modified", method="PUT", path="photos/manifest.json", nth=2)])
+    publisher = s3_publisher(f"s3://{BUCKET}", endpoint_url=fault_proxy.endpoint)
+    with pytest.raises(PublishConflict, match="another publish changed"):
+        publish(site, publisher, "photos")
+    assert fault_proxy.pending() == []
 
 
 def test_a_verdict_in_the_bucket_refuses_at_lease_time_and_reconfigure_checks_again(
