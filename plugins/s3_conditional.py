@@ -100,6 +100,21 @@ class ConditionalWrites:
         found = self._get()
         return canary_verdict(found[0]) if found else None
 
+    def plan(self, *, exists: bool, recheck: bool) -> list[str]:
+        """For --dry-run: whether a publish would check, or would be refused (one GET)."""
+        verdict = self.verdict() if exists else None
+        if verdict is None:
+            return [
+                f"check once that {self._store} enforces conditional writes (a canary object, "
+                f"{CANARY_KEY}); a store that does not is refused before any gallery write"
+            ]
+        if verdict[0] != ENFORCED and not recheck:
+            return [
+                f"the publish would stop: {self._store} does not enforce conditional writes "
+                f"({verdict[1]}); --reconfigure checks again"
+            ]
+        return []
+
     def _get(self) -> tuple[bytes, str] | None:
         from botocore.exceptions import ClientError
 

@@ -29,22 +29,25 @@ from gallery_builder.plugins.s3_conditional import (
 )
 from gallery_builder.plugins.s3_lease import S3Lease
 from gallery_builder.plugins.s3_listing import BucketListing, common_prefix
+from gallery_builder.plugins.s3_region import (
+    DASH_REGIONS,  # noqa: F401 (importable from here too)
+    bucket_region,
+    is_aws_endpoint,
+    non_aws_note,
+    record_region,
+    region_problem,
+    regional_endpoint,
+    website_endpoint,
+)
 from gallery_builder.plugins.s3_website import (  # noqa: F401 (importable from here too)
-    DASH_REGIONS,
     SID_PREFIX,
     UNSUPPORTED,
     WebsiteHosting,
     _statements,
-    bucket_region,
     hosting_settings,
-    is_aws_endpoint,
     merged_policy,
     public_read_statement,
-    record_region,
     record_skipped,
-    region_problem,
-    regional_endpoint,
-    website_endpoint,
 )
 
 from gallery_builder import hookimpl
@@ -488,11 +491,7 @@ class S3Publisher:
         notes = self._website.set_up(settings, created=self._created, skip=skip)
         if not self.aws and not self._non_aws_noted:
             self._non_aws_noted = True
-            notes.append(
-                f"{self._store} is not AWS S3: no amazonaws.com website address applies; the "
-                "store's own website settings (if it has any) decide where the gallery is "
-                "served; the URLs printed are its objects' path-style URLs"
-            )
+            notes.append(non_aws_note(self._store))
         return notes
 
     def hosting_record(self, prefix: str) -> dict[str, Any]:
@@ -531,17 +530,7 @@ class S3Publisher:
             exists = False
         lines = [] if exists else [f"create the bucket {self.bucket} in {self.region}"]
         lines += web.plan(settings, exists=exists)
-        verdict = self._conditional_writes().verdict() if exists else None
-        if verdict is None:
-            lines.append(
-                f"check once that {self._store} enforces conditional writes (a canary object, "
-                f"{CANARY_KEY}); a store that does not is refused before any gallery write"
-            )
-        elif verdict[0] != "enforced" and not again:
-            lines.append(
-                f"the publish would stop: {self._store} does not enforce conditional writes "
-                f"({verdict[1]}); --reconfigure checks again"
-            )
+        lines += self._conditional_writes().plan(exists=exists, recheck=again)
         return lines or ["nothing to change: the bucket's website hosting is in place"]
 
     @property

@@ -15,15 +15,14 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import urlsplit
+
+from gallery_builder.plugins.s3_region import (  # noqa: F401 (importable from here too)
+    DASH_REGIONS,
+    website_endpoint,
+)
 
 from gallery_builder.errors import GalleryError
 
-#: regions whose website endpoint is s3-website-REGION; every other uses s3-website.REGION
-DASH_REGIONS = frozenset(
-    {"us-east-1", "us-west-1", "us-west-2", "ap-southeast-1", "ap-southeast-2",
-     "ap-northeast-1", "eu-west-1", "sa-east-1", "us-gov-west-1"}
-)  # fmt: skip
 #: how often the policy merge is made again when another setup overwrote it meanwhile
 POLICY_ATTEMPTS = 3
 #: error codes with which S3-compatible stores refuse a call they do not implement
@@ -37,17 +36,10 @@ BPA_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "Restri
 POLICY_FLAGS = ("BlockPublicPolicy", "RestrictPublicBuckets")
 #: the hosting writes a store may refuse (their names go in the hosting record's "skipped")
 HOSTING_WRITES = ("put_public_access_block", "put_bucket_website", "put_bucket_policy")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z0-9]+){1,3}-\d{1,2}$")
 #: every public-read statement gallery-builder writes has a Sid starting with this
 SID_PREFIX = "GalleryBuilderPublicRead"
 
 Call = Callable[..., Any]
-
-
-def website_endpoint(bucket: str, region: str) -> str:
-    """The bucket's website URL: dash or dot form depending on the region."""
-    sep = "-" if region in DASH_REGIONS else "."
-    return f"http://{bucket}.s3-website{sep}{region}.amazonaws.com"
 
 
 def public_read_statement(bucket: str, prefix: str) -> dict[str, Any]:
@@ -108,61 +100,6 @@ def hosting_settings(bucket: str, region: str, prefix: str) -> dict[str, Any]:
         },
         "statement": public_read_statement(bucket, prefix),
     }
-
-
-# --- AWS or not: endpoints and regions (pure) -----------------------------------------------
-
-
-def is_aws_endpoint(endpoint_url: str | None) -> bool:
-    """Whether requests go to AWS S3 itself: no endpoint URL, or one on amazonaws.com."""
-    if not endpoint_url:
-        return True
-    host = (urlsplit(endpoint_url).hostname or "").lower()
-    return host in ("amazonaws.com", "amazonaws.com.cn") or host.endswith(
-        (".amazonaws.com", ".amazonaws.com.cn")
-    )
-
-
-def region_problem(region: Any) -> str | None:
-    """Why ``region`` (read from the store or a manifest: untrusted) is not a region name."""
-    if not isinstance(region, str) or not _REGION.match(region):
-        return f"{str(region)[:40]!r} is not an AWS region name"
-    return None
-
-
-def regional_endpoint(endpoint_url: str | None, old: str, new: str) -> str | None:
-    """The endpoint for a client in region ``new``: AWS's own (None) stays None; an AWS
-    endpoint naming the region ``old`` names ``new``; any other endpoint is kept."""
-    if not endpoint_url or not is_aws_endpoint(endpoint_url):
-        return endpoint_url
-    parts = urlsplit(endpoint_url)
-    labels = (parts.hostname or "").split(".")
-    if old not in labels:
-        return endpoint_url
-    host = ".".join(new if label == old else label for label in labels)
-    netloc = host + (f":{parts.port}" if parts.port else "")
-    return parts._replace(netloc=netloc).geturl()
-
-
-def bucket_region(location: dict[str, Any]) -> str | None:
-    """The region GetBucketLocation names (None and "" mean us-east-1, "EU" eu-west-1)."""
-    constraint = location.get("LocationConstraint")
-    if constraint in (None, ""):
-        return "us-east-1"
-    if constraint == "EU":
-        return "eu-west-1"
-    return None if region_problem(constraint) else constraint
-
-
-def record_region(manifest: bytes) -> str | None:
-    """The bucket region a published manifest's hosting record names, if it names a valid one
-    (the manifest is remote state: anything else is ignored)."""
-    try:
-        hosting = json.loads(manifest).get("hosting")
-    except (ValueError, UnicodeDecodeError, RecursionError, AttributeError):
-        return None
-    region = hosting.get("region") if isinstance(hosting, dict) else None
-    return None if region_problem(region) else region
 
 
 def record_skipped(record: dict[str, Any] | None) -> set[str]:
