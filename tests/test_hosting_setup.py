@@ -87,6 +87,15 @@ def test_a_non_aws_store_refusing_a_hosting_write_is_skipped(
     assert live_hosting(s3)["skipped"] == [operation]
 
 
+def test_malformed_xml_from_aws_itself_is_an_error_not_a_refusal(
+    site: Path, s3_server: MotoServer, fault_proxy: FaultProxy, aws_names
+) -> None:
+    fault_proxy.plan([Fault("malformed-xml", method="PUT", path="?website")])
+    result = cli(site, aws_names("us-east-1"))
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert f"S3 refused PutBucketWebsite on bucket {BUCKET}: MalformedXML" in result.output
+
+
 def test_a_set_up_for_changed_settings_does_not_retry_a_refused_write(
     site: Path, s3_server: MotoServer, fault_proxy: FaultProxy, s3
 ) -> None:
