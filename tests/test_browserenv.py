@@ -158,7 +158,14 @@ def test_axe_runs_under_a_strict_content_security_policy(page, served: str) -> N
     # the blocked inline script was logged, as a problem
     assert len(problems.problems) == 1
     assert "violates the following Content Security Policy" in problems.problems[0]
+    # and as the securitypolicyviolation event the page saw
+    problems.flush()
+    assert [(v["directive"], v["blocked"]) for v in problems.csp_violations] == [
+        ("script-src-elem", "inline")
+    ], problems.csp_violations
+    assert "CSP violation: script-src-elem blocked inline" in str(problems)
     problems.problems.clear()
+    problems.csp_violations.clear()
     assert_no_serious_violations(page)
     problems.assert_none()
 
