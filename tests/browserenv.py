@@ -324,13 +324,6 @@ class PageProblems:
         self.flush()
         assert not self.all(), f"{self.page.url}: {self}"
 
-    def assert_no_csp_violations(self) -> None:
-        """Fail, listing them, if the page's Content-Security-Policy blocked anything."""
-        self.flush()
-        assert not self.csp_violations, f"{self.page.url}: " + "; ".join(
-            map(describe_violation, self.csp_violations)
-        )
-
 
 _collectors: weakref.WeakKeyDictionary[Page, PageProblems] = weakref.WeakKeyDictionary()
 
