@@ -268,8 +268,9 @@ def publish(
         click.echo(line)
     base = f"{prefix}/" if prefix else ""
     website = getattr(publisher, "website_url", None)  # optional: a web host's root URL
-    if website is not None:
-        click.echo(f"website: {website()}")
+    root = website() if website is not None else None  # None: none applies (not AWS)
+    if root:
+        click.echo(f"website: {root}")
     click.echo(f"gallery: {url_of(base)}")
     click.echo(f"manifest: {url_of(base + 'manifest.json')}")
 

@@ -3,7 +3,9 @@
 - ``/album/`` serves ``album/index.html``; ``/album`` redirects (302) to ``/album/`` when
   that index exists;
 - a missing key answers 404 with the gallery's ``error.html`` as the body;
-- each file goes out with the content type and cache control the manifest lists.
+- each file goes out with the content type and cache control the manifest lists;
+- every answer carries the security headers the CDN sends (gallery_builder.security_headers:
+  the content security policy and the rest, but HSTS: this server is plain HTTP).
 
 The site on disk and its manifest are untrusted: a file is sent only when its real path (every
 symlink followed) is inside the served folder, and a header value from a manifest only when it
@@ -32,12 +34,15 @@ from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.manifest import MANIFEST_NAME
 from gallery_builder.model import REVALIDATE
 from gallery_builder.pooled_server import DEFAULT_TIMEOUT, PooledHTTPServer, PooledRequestHandler
+from gallery_builder.security_headers import security_headers
 from gallery_builder.sitefiles import content_type
 
 ERROR_DOCUMENT = "error.html"
 INDEX_DOCUMENT = "index.html"
 #: what a file whose manifest gives no usable content type goes out as (never sniffed as HTML)
 FALLBACK_CONTENT_TYPE = "application/octet-stream"
+#: what every answer carries, the errors http.server sends by itself too
+SECURITY_HEADERS = tuple(security_headers(https=False).items())
 
 _TOKEN = r"[A-Za-z0-9!#$%&'*+.^_`|~-]+"
 _QUOTED = r'"[ !#-\[\]-~]*"'  # printable ASCII but '"' and '\\'
@@ -321,6 +326,11 @@ def make_server(
             self.end_headers()
             if body:
                 self.wfile.write(data)
+
+        def end_headers(self) -> None:
+            for name, value in SECURITY_HEADERS:
+                self.send_header(name, value)
+            super().end_headers()
 
         def log_message(self, format: str, *args: Any) -> None:
             if self.server.verbose:  # type: ignore[attr-defined]

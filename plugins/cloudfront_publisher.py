@@ -10,6 +10,7 @@ and the gallery's ``https://`` URL.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -66,12 +67,13 @@ class CloudFrontPublisher(S3Publisher):
         region: str,
         prefix_hint: str | None = None,
         *,
+        regional: Callable[[str], Any] | None = None,
         clients: AwsClients,
         domain: str | None = None,
         wait: bool = False,
         purge: bool = False,
     ) -> None:
-        super().__init__(bucket, client, region, prefix_hint)
+        super().__init__(bucket, client, region, prefix_hint, regional=regional)
         self.domain, self.purge = domain, purge
         self.cdn = CloudFrontSetup(self, clients, domain=domain, wait=wait, code=function_code)
         #: the ids of the live hosting record (``hosting.cdn``), then of this run's set-up
@@ -108,15 +110,25 @@ class CloudFrontPublisher(S3Publisher):
     # --- the hosting set-up -----------------------------------------------------------------
 
     def hosting_fingerprint(self, prefix: str) -> str:
+        self._manifest_key = f"{prefix}/manifest.json" if prefix else "manifest.json"
         return fingerprint(self.bucket, prefix, self.domain, function_code())
 
     def set_up_hosting(self, prefix: str, record: dict[str, Any] | None = None) -> list[str]:
-        notes = self.cdn.set_up(prefix, record)
+        again = record is not None and record.get("fingerprint") == self.hosting_fingerprint(
+            prefix
+        )  # a --reconfigure: the conditional writes are checked again too
+
+        def bucket_ready() -> None:  # the store must enforce conditional writes (as S3's)
+            self._translated(lambda: self._conditional_writes().ensure(
+                missing=self._created, recheck=again))  # fmt: skip
+
+        notes = self.cdn.set_up(prefix, record, bucket_ready=bucket_ready)
         self.known = dict(self.cdn.ids)
         return notes
 
     def hosting_record(self, prefix: str) -> dict[str, Any]:
-        return {"cdn": dict(self.cdn.ids)}
+        """The ids, and the bucket's region (where the S3 publisher reads it first)."""
+        return {"region": self.cdn.ids.get("region"), "cdn": dict(self.cdn.ids)}
 
     def hosting_in_place(self, prefix: str) -> bool:
         return self.cdn.in_place(prefix)

@@ -126,10 +126,17 @@ class CloudFrontSetup:
 
     # --- the set-up -------------------------------------------------------------------------
 
-    def set_up(self, prefix: str, record: dict[str, Any] | None) -> list[str]:
+    def set_up(
+        self,
+        prefix: str,
+        record: dict[str, Any] | None,
+        *,
+        bucket_ready: Callable[[], None] = lambda: None,
+    ) -> list[str]:
         """Apply the hosting of the gallery at ``prefix`` (``record``: the live manifest's
         hosting record, whose ``cdn`` ids find the distribution again); the notes for the
-        user. ``ids`` holds what to remember afterwards."""
+        user. ``ids`` holds what to remember afterwards. ``bucket_ready`` is called once
+        the bucket exists (the S3 publisher's check of conditional writes)."""
         notes: list[str] = []
         previous = (record or {}).get("cdn")
         previous = previous if isinstance(previous, dict) else {}
@@ -141,7 +148,8 @@ class CloudFrontSetup:
             existing = found["Distribution"].get("DomainName") if found else None
             certificate = self.domain_steps.certificate_for(self.domain, existing)
         self.s3._ensure_bucket()
-        region = self.private.region()
+        bucket_ready()
+        region = getattr(self.s3, "bucket_region", None) or self.private.region()
         self.private.ownership(notes)
         policy = self.private.bucket_policy()
         public_sid = public_read_sid(self.bucket, prefix)

@@ -56,7 +56,9 @@ SAFETY_SECONDS = 2 * RENEW_SECONDS
 #: how far ahead of our clock another machine's may run (a lease further ahead is not one
 #: gallery-builder wrote)
 CLOCK_SKEW_SECONDS = 5 * 60
-_PRECONDITION = ("PreconditionFailed", "412", "ConditionalRequestConflict", "409")
+#: how a store says a condition did not hold (304: Cloudflare R2, MinIO before 2024)
+_PRECONDITION = ("PreconditionFailed", "412", "ConditionalRequestConflict", "409", "304",
+                 "NotModified")  # fmt: skip
 
 
 def lease_key(prefix: str) -> str:

@@ -22,10 +22,24 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from gallery_builder.plugins.s3_conditional import (
+    CANARY_KEY,
+    CONDITION_FAILED,
+    ConditionalWrites,
+)
 from gallery_builder.plugins.s3_lease import S3Lease
 from gallery_builder.plugins.s3_listing import BucketListing, common_prefix
+from gallery_builder.plugins.s3_region import (
+    DASH_REGIONS,  # noqa: F401 (importable from here too)
+    bucket_region,
+    is_aws_endpoint,
+    non_aws_note,
+    record_region,
+    region_problem,
+    regional_endpoint,
+    website_endpoint,
+)
 from gallery_builder.plugins.s3_website import (  # noqa: F401 (importable from here too)
-    DASH_REGIONS,
     SID_PREFIX,
     UNSUPPORTED,
     WebsiteHosting,
@@ -33,7 +47,7 @@ from gallery_builder.plugins.s3_website import (  # noqa: F401 (importable from 
     hosting_settings,
     merged_policy,
     public_read_statement,
-    website_endpoint,
+    record_skipped,
 )
 
 from gallery_builder import hookimpl
@@ -49,8 +63,10 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 PERMISSIONS = {
     "CreateBucket": "s3:CreateBucket",
     "HeadBucket": "s3:ListBucket",
-    "PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "GetBucketLocation": "s3:GetBucketLocation",
     "GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
+    "GetBucketWebsite": "s3:GetBucketWebsite",
+    "PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
     "PutBucketWebsite": "s3:PutBucketWebsite",
     "PutBucketPolicy": "s3:PutBucketPolicy",
     "GetBucketPolicy": "s3:GetBucketPolicy",
@@ -112,8 +128,26 @@ class S3Publisher:
     #: S3 refuses longer keys; the publish refuses them before any write, naming them
     max_key_bytes = S3_KEY_BYTES
 
-    def __init__(self, bucket: str, client: Any, region: str, prefix_hint: str | None = None):
+    def __init__(
+        self,
+        bucket: str,
+        client: Any,
+        region: str,
+        prefix_hint: str | None = None,
+        *,
+        regional: Callable[[str], Any] | None = None,
+    ):
+        #: ``region``: the client's (a new bucket is created there; part of the fingerprint)
         self.bucket, self.client, self.region = bucket, client, region
+        #: region -> a client like ``client`` for that region (None: keep ``client``)
+        self._regional = regional
+        #: the bucket's own region, once known (HeadBucket, its creation, the hosting record)
+        self.bucket_region: str | None = None
+        #: the gallery's manifest key (known from hosting_fingerprint), whose record is read
+        self._manifest_key: str | None = None
+        self._hosting: WebsiteHosting | None = None
+        self._conditional: ConditionalWrites | None = None
+        self._non_aws_noted = False
         self.location = f"s3://{bucket}/"
         #: the prefix the target named (s3://bucket/PREFIX), used unless -d says otherwise
         self.prefix_hint = prefix_hint
@@ -127,12 +161,55 @@ class S3Publisher:
         self._created = False
 
     def url(self, key: str) -> str:
-        """The public URL of ``key`` on the bucket's website endpoint."""
-        return self.website_url() + quote(key, safe="/")
+        """The public URL of ``key``: on AWS, on the bucket's website endpoint; on another
+        store, the object's path-style URL on the endpoint (its own website settings, if any,
+        may serve it elsewhere)."""
+        root = self.website_url()
+        if root is None:
+            parts = urlsplit(self._endpoint)
+            host = parts.netloc.rpartition("@")[2]  # never the credentials of the URL
+            root = f"{parts.scheme}://{host}{parts.path.rstrip('/')}/{quote(self.bucket)}/"
+        return root + quote(key, safe="/")
 
-    def website_url(self) -> str:
-        """The bucket's website endpoint (region-correct), with a trailing slash."""
-        return website_endpoint(self.bucket, self.region) + "/"
+    @property
+    def aws(self) -> bool:
+        """Whether the store is AWS S3 itself (no endpoint URL, or one on amazonaws.com)."""
+        return is_aws_endpoint(self._endpoint or None)
+
+    def website_url(self) -> str | None:
+        """The bucket's website endpoint in the bucket's own region, with a trailing slash;
+        None for a store other than AWS (no amazonaws.com address applies to it), or when the
+        region cannot be told. The region is the one the publish learnt (its creation,
+        HeadBucket, the live hosting record), else asked once (HeadBucket)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if not self.aws:
+            return None
+        if self.bucket_region is None:
+            try:
+                self._learn_region(self.client.head_bucket(Bucket=self.bucket))
+            except (ClientError, BotoCoreError):
+                return None
+        return website_endpoint(self.bucket, self.bucket_region or self.region) + "/"
+
+    def _learn_region(self, head: dict[str, Any]) -> None:
+        """The bucket's region from a HeadBucket answer (else GetBucketLocation, on AWS)."""
+        region = head.get("BucketRegion")
+        if region_problem(region) is None:
+            self._use_region(region)
+        elif self.aws:
+            self._use_region(bucket_region(self._call("get_bucket_location")))
+
+    def _use_region(self, region: str | None) -> None:
+        """The bucket is in ``region``: later requests go there (on AWS a client for another
+        region than the bucket's is redirected, and signs for the wrong one, at each new
+        connection), and the website URL names it."""
+        if region is None:
+            return
+        self.bucket_region = region
+        if region != self.client.meta.region_name and self._regional is not None:
+            self.client = self._regional(region)
+            self._listing.client = self.client
 
     # --- errors ------------------------------------------------------------------------------
 
@@ -181,7 +258,10 @@ class S3Publisher:
                 response = self._call("get_object", Key=key)
                 self._bucket_missing = False
                 # botocore retries a failed request, but not a body cut off mid-stream
-                return response["Body"].read(), response["ETag"].strip('"')
+                data = response["Body"].read()
+                if key == self._manifest_key and self.bucket_region is None:
+                    self._use_region(record_region(data))  # the live record names it
+                return data, response["ETag"].strip('"')
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code")
                 if code in ("NoSuchKey", "NoSuchBucket", "404"):
@@ -246,7 +326,7 @@ class S3Publisher:
 
     def _replaced(self, key: str, exc: Any, replaces: str | None) -> GalleryError:
         code = exc.response.get("Error", {}).get("Code", "")
-        if replaces and code in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+        if replaces and code in CONDITION_FAILED - {"409"}:
             return PublishConflict(
                 f"s3://{self.bucket}/{key} no longer holds the file the live manifest lists: "
                 "another publish replaced it while this one ran; this one stopped before its "
@@ -327,7 +407,7 @@ class S3Publisher:
             )
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
+            if code in CONDITION_FAILED:  # 304: what R2 (and MinIO before 2024) may answer
                 raise PublishConflict(
                     f"another publish changed s3://{self.bucket}/{key} since this one started; "
                     "nothing of this publish is live yet: run gallery publish again"
@@ -356,6 +436,7 @@ class S3Publisher:
         """The gallery's lease (plugins/s3_lease.py): overlapping publishes of one gallery are
         refused; it is renewed while held, and every write checks it is still held."""
         lease = S3Lease(self._call, self.location, prefix)
+        self._translated(self._conditional_writes().ensure)  # once per publish: one GET
         self._translated(lease.take)
         self._lease = lease
         try:
@@ -380,26 +461,84 @@ class S3Publisher:
         return hosting_settings(self.bucket, self.region, prefix)
 
     def hosting_fingerprint(self, prefix: str) -> str:
+        self._manifest_key = f"{prefix}/manifest.json" if prefix else "manifest.json"
         settings = json.dumps(self.hosting_settings(prefix), sort_keys=True)
         return hashlib.sha256(f"{self.bucket}|{settings}".encode()).hexdigest()[:16]
 
     @property
     def _website(self) -> WebsiteHosting:
-        return WebsiteHosting(self._call, self.bucket, self._store)
+        """The website set-up's requests; one per publisher, so that what the store refused
+        in this publish is neither tried nor warned about again."""
+        if self._hosting is None:
+            self._hosting = WebsiteHosting(self._call, self.bucket, self._store, aws=self.aws)
+        return self._hosting
+
+    def _conditional_writes(self) -> ConditionalWrites:
+        if self._conditional is None:
+            where = f"{self.location}{CANARY_KEY}"
+            self._conditional = ConditionalWrites(self._call, where, self._store)
+        return self._conditional
+
+    def _reconfiguring(self, prefix: str, record: dict[str, Any] | None) -> bool:
+        """A set-up given the record of the same settings is a ``--reconfigure``."""
+        return record is not None and record.get("fingerprint") == self.hosting_fingerprint(prefix)
 
     @_s3_errors
-    def set_up_hosting(self, prefix: str) -> list[str]:
-        """Create the bucket if missing, and open it for website hosting (s3_website.py):
-        idempotent; the returned notes say what the store did not support."""
+    def set_up_hosting(self, prefix: str, record: dict[str, Any] | None = None) -> list[str]:
+        """Create the bucket if missing, check once that the store enforces conditional
+        writes (s3_conditional.py), and open the bucket for website hosting (s3_website.py):
+        idempotent; the returned notes say what the store did not support. The writes an
+        earlier set-up found refused (``record["skipped"]``) are not tried again, unless this
+        is a ``--reconfigure``, which also checks the conditional writes again."""
         settings = self.hosting_settings(prefix)
+        again = self._reconfiguring(prefix, record)
         self._ensure_bucket()
-        return self._website.set_up(settings)
+        self._conditional_writes().ensure(missing=self._created, recheck=again)
+        skip = set() if again else record_skipped(record)
+        notes = self._website.set_up(settings, created=self._created, skip=skip)
+        if not self.aws and not self._non_aws_noted:
+            self._non_aws_noted = True
+            notes.append(non_aws_note(self._store))
+        return notes
+
+    def hosting_record(self, prefix: str) -> dict[str, Any]:
+        """What the manifest keeps beside the fingerprint: the bucket's region, and the
+        hosting writes the store refused (not tried again until ``--reconfigure``)."""
+        record: dict[str, Any] = {}
+        if self.bucket_region:
+            record["region"] = self.bucket_region
+        skipped = self._website.skipped
+        if skipped:
+            record["skipped"] = sorted(skipped)
+        return record
 
     @_s3_errors
     def hosting_in_place(self, prefix: str) -> bool:
         """Whether the bucket policy still holds this gallery's statement (a store without
-        bucket policies has nothing to check)."""
+        bucket policies, or that refused the policy write, has nothing to check)."""
         return self._website.in_place(self.hosting_settings(prefix)["statement"]["Sid"])
+
+    @_s3_errors
+    def plan_hosting(self, prefix: str, record: dict[str, Any] | None = None) -> list[str]:
+        """What :meth:`set_up_hosting` would create or change, from read-only requests (for
+        ``--dry-run``); one line saying so when everything is in place."""
+        from botocore.exceptions import ClientError
+
+        settings = self.hosting_settings(prefix)
+        again = self._reconfiguring(prefix, record)
+        web = self._website
+        web.skipped |= set() if again else record_skipped(record)
+        try:
+            self._learn_region(self.client.head_bucket(Bucket=self.bucket))
+            exists = True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+                raise
+            exists = False
+        lines = [] if exists else [f"create the bucket {self.bucket} in {self.region}"]
+        lines += web.plan(settings, exists=exists)
+        lines += self._conditional_writes().plan(exists=exists, recheck=again)
+        return lines or ["nothing to change: the bucket's website hosting is in place"]
 
     @property
     def _endpoint(self) -> str:
@@ -415,8 +554,7 @@ class S3Publisher:
 
         if not self._bucket_missing:
             try:
-                self.client.head_bucket(Bucket=self.bucket)
-                return
+                head = self.client.head_bucket(Bucket=self.bucket)
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")
                 if code in ("403", "AccessDenied"):
@@ -426,6 +564,9 @@ class S3Publisher:
                     ) from None
                 if code not in ("404", "NoSuchBucket", "NotFound"):
                     raise
+            else:
+                self._learn_region(head)
+                return
         options: dict[str, Any] = {}
         if self.region != "us-east-1":
             options["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
@@ -434,6 +575,7 @@ class S3Publisher:
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code == "BucketAlreadyOwnedByYou":  # made meanwhile, by another of your runs
+                self._learn_region(self.client.head_bucket(Bucket=self.bucket))
                 return
             if code == "BucketAlreadyExists":
                 raise GalleryError(
@@ -442,6 +584,7 @@ class S3Publisher:
                 ) from None
             raise
         self._created = True
+        self._use_region(self.region)
 
 
 def parse_target(target: str) -> tuple[str, str | None]:
@@ -507,25 +650,29 @@ def s3_publisher(
     except ProfileNotFound:
         raise SettingError(f"no AWS profile named '{profile}'") from None
     try:
-        client = session.client(
-            "s3",
-            endpoint_url=endpoint_url,
-            config=BotoConfig(retries=_retries()),
-        )
+        config = BotoConfig(retries=_retries())
+        client = session.client("s3", endpoint_url=endpoint_url, config=config)
     except ValueError:  # botocore's message quotes the URL, credentials included
         raise SettingError(
             f"--endpoint-url {redact_url(endpoint_url or '')} is not a valid URL; write "
             "http(s)://host[:port]"
         ) from None
-    region = client.meta.region_name or "us-east-1"
+    region_name = client.meta.region_name or "us-east-1"
+
+    def regional(other: str) -> Any:
+        """A client like ``client`` for the bucket's own region."""
+        endpoint = regional_endpoint(endpoint_url, region_name, other)
+        return session.client("s3", region_name=other, endpoint_url=endpoint, config=config)
+
     if cdn != "cloudfront":
-        return S3Publisher(bucket, client, region, prefix_hint)
+        return S3Publisher(bucket, client, region_name, prefix_hint, regional=regional)
     from gallery_builder.plugins.cloudfront_publisher import CloudFrontPublisher
     from gallery_builder.plugins.cloudfront_setup import AwsClients
 
-    clients = AwsClients(session, endpoint_url, BotoConfig(retries=_retries()))
-    return CloudFrontPublisher(bucket, client, region, prefix_hint, clients=clients,
-                               domain=domain, wait=wait, purge=purge)  # fmt: skip
+    clients = AwsClients(session, endpoint_url, config)
+    return CloudFrontPublisher(bucket, client, region_name, prefix_hint, regional=regional,
+                               clients=clients, domain=domain, wait=wait,
+                               purge=purge)  # fmt: skip
 
 
 def _cdn_choice(cdn: str | None, domain: str | None) -> str | None:

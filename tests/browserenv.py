@@ -8,8 +8,9 @@ recorder of what went wrong in a page.
   repository root and installed by ``npm ci`` into ``node_modules/``. :func:`run_axe` injects
   it into a page through the DevTools protocol, so a page's Content-Security-Policy cannot
   block it and it leaves no console error behind.
-- :class:`PageProblems` collects console errors, uncaught exceptions, failed requests and HTTP
-  errors of a page, so that a test can assert there were none.
+- :class:`PageProblems` collects console errors, uncaught exceptions, failed requests, HTTP
+  errors and Content-Security-Policy violations of a page, so that a test can assert there
+  were none; :func:`problems_of` gives a page's one collector.
 
 A missing part is an error with the command that installs it, never a skip.
 
@@ -22,10 +23,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import itertools
 import os
 import re
 import shutil
 import threading
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -204,9 +207,31 @@ def assert_no_serious_violations(
 _FAILED_LOAD = re.compile(r"^Failed to load resource: the server responded with a status of (\d+)")
 
 
+#: reports each ``securitypolicyviolation`` event of every document the page loads to the
+#: exposed function named in it, at once (so a violation is kept though the page moves on)
+_CSP_RECORDER = """document.addEventListener('securitypolicyviolation', (event) => {
+    window[%r]({directive: event.effectiveDirective, blocked: event.blockedURI,
+                sample: event.sample, source: event.sourceFile, line: event.lineNumber,
+                document: event.documentURI});
+}, true);"""
+
+_recorder_names = itertools.count()
+
+
+def describe_violation(report: Mapping[str, Any]) -> str:
+    """A CSP violation report as one readable line."""
+    where = f" at {report.get('source')}:{report.get('line')}" if report.get("source") else ""
+    sample = f" ({report.get('sample')!r})" if report.get("sample") else ""
+    return (
+        f"CSP violation: {report.get('directive')} blocked {report.get('blocked') or '?'}"
+        f"{sample} in {report.get('document')}{where}"
+    )
+
+
 class PageProblems:
     """Everything that went wrong in one page: console errors, uncaught exceptions, failed
-    requests, HTTP responses of status 400 or more, and a crash of the page.
+    requests, HTTP responses of status 400 or more, Content-Security-Policy violations (its
+    ``securitypolicyviolation`` events, in :attr:`csp_violations`), and a crash of the page.
 
     Attach it before loading: ``problems = PageProblems(page)``, then ``page.goto(...)``,
     interact, and ``problems.assert_none()``. An HTTP error that the test means to cause is
@@ -234,6 +259,13 @@ class PageProblems:
         page.on("requestfailed", self._on_request_failed)
         page.on("response", self._on_response)
         page.on("crash", self._on_crash)
+        #: each CSP violation as the browser reported it (directive, blocked, sample, ...)
+        self.csp_violations: list[dict[str, Any]] = []
+        # An exposed function and an init script outlive navigations and a page's CSP (both
+        # go through the DevTools protocol); the init script runs before the page's own.
+        name = f"__galleryCspViolation{next(_recorder_names)}"
+        page.expose_function(name, self._on_csp_violation)
+        page.add_init_script(_CSP_RECORDER % name)
 
     def expect(self, url_or_path: str, status: int) -> None:
         """Declare that ``url_or_path`` is meant to answer ``status`` (e.g. 404)."""
@@ -266,6 +298,9 @@ class PageProblems:
                 f"HTTP {response.status}: {response.request.method} {response.url}"
             )
 
+    def _on_csp_violation(self, report: dict[str, Any]) -> None:
+        self.csp_violations.append(report)
+
     def _on_crash(self, page: Page) -> None:
         self.problems.append(f"page crashed: {page.url}")
 
@@ -274,15 +309,33 @@ class PageProblems:
         if not self.page.is_closed():
             self.page.evaluate("0")
 
+    def all(self) -> list[str]:
+        """Every problem so far, CSP violations last."""
+        return [*self.problems, *map(describe_violation, self.csp_violations)]
+
     def __str__(self) -> str:
-        if not self.problems:
+        found = self.all()
+        if not found:
             return "no problems"
-        return "\n".join([f"{len(self.problems)} problem(s) in the page:", *self.problems])
+        return "\n".join([f"{len(found)} problem(s) in the page:", *found])
 
     def assert_none(self) -> None:
         """Fail, listing them, if anything went wrong in the page so far."""
         self.flush()
-        assert not self.problems, f"{self.page.url}: {self}"
+        assert not self.all(), f"{self.page.url}: {self}"
+
+
+_collectors: weakref.WeakKeyDictionary[Page, PageProblems] = weakref.WeakKeyDictionary()
+
+
+def problems_of(page: Page, expected: Mapping[str, int] | None = None) -> PageProblems:
+    """The page's :class:`PageProblems`, made on the first call (attach it before loading);
+    ``expected`` HTTP errors are added to it."""
+    problems = _collectors.get(page)
+    if problems is None:
+        problems = _collectors[page] = PageProblems(page)
+    problems.expected.update(expected or {})
+    return problems
 
 
 # --- A static file server for this module's own tests -----------------------------------------

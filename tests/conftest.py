@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -171,6 +171,30 @@ def fault_proxy(s3_server: MotoServer) -> Iterator[FaultProxy]:
     """A fault-injecting proxy in front of the (emptied) moto server."""
     with FaultProxy(s3_server.endpoint) as proxy:
         yield proxy
+
+
+@pytest.fixture
+def aws_names(fault_proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], str]:
+    """Moto answering for AWS's own host names: ``aws_names(REGION)`` is the endpoint URL
+    ``http://s3.REGION.amazonaws.com``, which every client of the process (botocore reads
+    HTTP_PROXY) reaches through the proxy, forwarding to the moto server (which tells the
+    region from the host name, as AWS does). ``fault_proxy.events`` shows each request's
+    absolute URL, so its host: the region it went to."""
+    monkeypatch.setenv("HTTP_PROXY", fault_proxy.endpoint)
+    for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    return lambda region: f"http://s3.{region}.amazonaws.com"
+
+
+def aws_client(endpoint: str, proxy: FaultProxy, region: str) -> Any:
+    """A boto3 S3 client for an ``aws_names`` endpoint, through ``proxy``."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3", region_name=region, endpoint_url=endpoint, aws_access_key_id="testing",
+        aws_secret_access_key="testing", config=Config(proxies={"http": proxy.endpoint}),
+    )  # fmt: skip
 
 
 # --- Browser: Debian's Chromium via Playwright (tests/browserenv.py) ---------------------------

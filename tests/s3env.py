@@ -385,6 +385,9 @@ FaultKind = Literal[
     "not-implemented",
     "access-denied",
     "invalid-request",
+    "malformed-xml",
+    "method-not-allowed",
+    "not-modified",
 ]
 
 
@@ -407,6 +410,18 @@ _ANSWERS: dict[str, tuple[str, bytes]] = {
     ),
     "access-denied": ("403 Forbidden", _error_body("AccessDenied", "Access Denied")),
     "invalid-request": ("400 Bad Request", _error_body("InvalidRequest", "Invalid Request")),
+    # old MinIO, to a bucket call it does not know (it parses the body as another call's)
+    "malformed-xml": (
+        "400 Bad Request",
+        _error_body("MalformedXML", "The XML you provided was not well-formed"),
+    ),
+    # Ceph RGW with static websites disabled, s3rver's GetBucketPolicy
+    "method-not-allowed": (
+        "405 Method Not Allowed",
+        _error_body("MethodNotAllowed", "The specified method is not allowed"),
+    ),
+    # Cloudflare R2 (and MinIO until 2024) to a conditional write whose condition fails
+    "not-modified": ("304 Not Modified", b""),
 }
 _MAX_HEAD = 64 * 1024
 _BLOCK = 64 * 1024
@@ -427,6 +442,11 @@ class Fault:
     - ``"access-denied"``: do not forward; answer ``403 AccessDenied``, as S3 does for a call
       the IAM identity may not make (or that account-level Block Public Access forbids).
     - ``"invalid-request"``: do not forward; answer ``400 InvalidRequest`` (not retried).
+    - ``"malformed-xml"``: do not forward; answer ``400 MalformedXML``, as old MinIO answers
+      PutBucketWebsite and PutPublicAccessBlock.
+    - ``"method-not-allowed"``: do not forward; answer ``405 MethodNotAllowed``.
+    - ``"not-modified"``: do not forward; answer ``304 Not Modified`` with no body, as R2 may
+      answer a conditional write whose condition does not hold.
     - ``"truncate"``: forward, then send the head and only half of the response's body and
       close the connection; a response with an empty body (HEAD, a PUT's 200) is cut inside
       its status line, so the client sees the answer broken, although the server acted.

@@ -24,9 +24,10 @@ from urllib.parse import urljoin, urlsplit
 
 import pictures
 import pytest
-from browserenv import TIMEOUT_MS, PageProblems, assert_no_serious_violations
+from browserenv import TIMEOUT_MS, PageProblems, assert_no_serious_violations, problems_of
 from playwright.sync_api import Browser, Page
 
+from gallery_builder.security_headers import CONTENT_SECURITY_POLICY
 from gallery_builder.serve import SiteFolder, make_server, serve_in_thread
 from gallery_builder.testing import build_gallery
 
@@ -151,16 +152,28 @@ def big_album(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 # --- helpers -----------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def page(page: Page) -> Iterator[Page]:
+    """conftest's page, watched: the test fails on anything that went wrong in it (a CSP
+    violation, a console error, an HTTP error it did not declare with problems_of(page))."""
+    problems = problems_of(page)
+    yield page
+    problems.assert_none()
+
+
 @contextlib.contextmanager
 def new_page(browser: Browser, **options: Any) -> Iterator[Page]:
-    """A page in a new context made with ``options`` (viewport, colour scheme, ...)."""
+    """A page in a new context made with ``options`` (viewport, colour scheme, ...), watched
+    like the ``page`` fixture's: anything that went wrong in it fails the test."""
     context = browser.new_context(**options)
     context.set_default_timeout(TIMEOUT_MS)
     try:
         page = context.new_page()
+        problems = problems_of(page)
         if options.get("java_script_enabled") is False:
             _settlers[page] = quiet(page, frames=False)  # no frame callbacks without it
         yield page
+        problems.assert_none()
     finally:
         context.close()
 
@@ -321,8 +334,11 @@ def album_path(page: Page, title: str) -> str:
 
 
 def test_pages_load_without_a_problem(served: Served, page: Page) -> None:
-    problems = PageProblems(page)
-    load(page, served.url)
+    problems = problems_of(page)
+    with page.expect_response(served.url) as answer:
+        load(page, served.url)
+    # under the policy the CDN sends (security_headers): any violation is a problem
+    assert answer.value.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     assert_theme_applied(page, served)
     paths = ["", "trip/", album_path(page, MARKUP_FOLDER), album_path(page, LONG_FOLDER)]
     for path in paths:
@@ -338,7 +354,7 @@ def test_pages_load_without_a_problem(served: Served, page: Page) -> None:
 
 def test_the_error_page_is_styled_at_any_depth(served: Served, page: Page) -> None:
     missing = "/photos/trip/nope/x.html"
-    problems = PageProblems(page, expected={missing: 404})
+    problems = problems_of(page, expected={missing: 404})
     load(page, urljoin(served.url, missing), status=404)
     assert page.title().startswith("Not found")
     assert_theme_applied(page, served)  # its stylesheet's URL works two folders down
@@ -349,11 +365,55 @@ def test_the_error_page_is_styled_at_any_depth(served: Served, page: Page) -> No
     problems.assert_none()
 
 
+#: a theme that breaks the content security policy: an inline script and an inline handler
+INLINE_SCRIPT_BASE = """{% extends "default:base.html" %}
+{% block footer %}<footer><button id="inline" type="button" onclick="alert(2)">Hi</button></footer>
+<script>alert(1)</script>{% endblock %}
+"""
+
+
+def test_a_theme_with_an_inline_script_is_caught_by_the_policy(
+    tmp_path: Path, browser: Browser
+) -> None:
+    """The check the tests above rely on can fail: under the served CSP, a theme's inline
+    script and inline event handler do not run, and each is reported as a violation."""
+    source = tmp_path / "photos"
+    pictures.jpeg(source / "cover.jpg", (320, 240))
+    theme = tmp_path / "inline-theme"
+    (theme / "templates").mkdir(parents=True)
+    (theme / "templates" / "base.html").write_text(INLINE_SCRIPT_BASE, encoding="utf-8")
+    out = tmp_path / "site"
+    build_gallery(source, out, theme=str(theme))
+    assert "<script>alert(1)</script>" in (out / "index.html").read_text(encoding="utf-8")
+    context = browser.new_context()
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        problems = PageProblems(page)
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        with serving(out, "inline") as served:
+            load(page, served.url)
+            page.click("#inline")
+            page.wait_for_function("() => true")  # one more round trip for the reports
+            problems.flush()
+        assert dialogs == []  # neither ran
+        assert sorted(v["directive"] for v in problems.csp_violations) == [
+            "script-src-attr",
+            "script-src-elem",
+        ], problems.csp_violations
+        assert all(v["blocked"] == "inline" for v in problems.csp_violations)
+        with pytest.raises(AssertionError, match="CSP violation: script-src-elem blocked"):
+            problems.assert_none()
+    finally:
+        context.close()
+
+
 # --- the viewer --------------------------------------------------------------------------------
 
 
 def test_a_click_shows_the_picture_larger_and_arrows_move_around(served: Served, page: Page):
-    problems = PageProblems(page)
+    problems = problems_of(page)
     load(page, served.at("trip/"))
     ids = slugs(page)
     assert len(ids) == len(TRIP)
@@ -390,7 +450,7 @@ def test_a_click_shows_the_picture_larger_and_arrows_move_around(served: Served,
 
 
 def test_a_deep_link_opens_its_picture(served: Served, page: Page) -> None:
-    problems = PageProblems(page)
+    problems = problems_of(page)
     load(page, served.at("trip/"))
     ids = slugs(page)
     page.goto("about:blank")
@@ -407,7 +467,7 @@ def test_a_deep_link_opens_its_picture(served: Served, page: Page) -> None:
 
 
 def test_back_closes_the_viewer(served: Served, page: Page) -> None:
-    problems = PageProblems(page)
+    problems = problems_of(page)
     load(page, served.at("trip/"))
     ids = slugs(page)
     page.locator(f"[id='{ids[2]}']").click()
@@ -442,7 +502,7 @@ def test_without_javascript_a_thumbnail_is_a_link_to_its_picture(
     served: Served, browser: Browser
 ) -> None:
     with new_page(browser, java_script_enabled=False) as page:
-        problems = PageProblems(page)
+        problems = problems_of(page)
         load(page, served.at("trip/"))
         link = page.locator(".pictures a[id]").first
         target = urljoin(served.at("trip/"), link.get_attribute("href"))
@@ -458,7 +518,7 @@ def test_without_javascript_a_thumbnail_is_a_link_to_its_picture(
 
 def test_a_swipe_moves_to_the_next_picture(served: Served, browser: Browser) -> None:
     with new_page(browser, **PHONE, device_scale_factor=2) as page:
-        problems = PageProblems(page)
+        problems = problems_of(page)
         load(page, served.at("trip/"))
         ids = slugs(page)
         page.locator(f"[id='{ids[0]}']").tap()
@@ -519,6 +579,7 @@ AXE_OPTIONS = {"light": None, "dark": {"runOnly": ["color-contrast", "link-in-te
 def test_axe_finds_nothing_serious(served: Served, browser: Browser, scheme: str) -> None:
     options = AXE_OPTIONS[scheme]
     with new_page(browser, color_scheme=scheme) as page:
+        problems_of(page, expected={"/photos/trip/nope/x.html": 404})
         load(page, served.url)
         dark = page.evaluate("() => matchMedia('(prefers-color-scheme: dark)').matches")
         assert dark == (scheme == "dark")
@@ -543,7 +604,7 @@ def test_axe_finds_nothing_serious(served: Served, browser: Browser, scheme: str
 
 def test_a_phone_never_scrolls_sideways(served: Served, browser: Browser) -> None:
     with new_page(browser, **PHONE, device_scale_factor=3) as page:
-        problems = PageProblems(page, expected={"/photos/trip/nope/x.html": 404})
+        problems = problems_of(page, expected={"/photos/trip/nope/x.html": 404})
         load(page, served.url)
         paths = [album_path(page, MARKUP_FOLDER), album_path(page, LONG_FOLDER)]
         for path in ["", "trip/", *paths]:
@@ -601,7 +662,7 @@ def test_a_dense_wide_screen_fetches_more_than_the_crop(served: Served, browser:
 
 
 def test_markup_in_names_and_captions_shows_as_text(served: Served, page: Page) -> None:
-    problems = PageProblems(page)
+    problems = problems_of(page)
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     load(page, served.url)
@@ -667,7 +728,7 @@ def test_pictures_below_the_fold_load_only_when_scrolled_to(
     big_album: Served, browser: Browser
 ) -> None:
     with new_page(browser, viewport={"width": 1280, "height": 720}) as page:
-        problems = PageProblems(page)
+        problems = problems_of(page)
         requested: list[str] = []
         page.on(
             "request",
@@ -713,7 +774,7 @@ def test_the_viewer_offers_the_original_only_where_it_is_published(
     with_originals: tuple[Served, Path], page: Page
 ) -> None:
     served, source = with_originals
-    problems = PageProblems(page)
+    problems = problems_of(page)
     load(page, served.at("trip/"))
     first, second = slugs(page)
     page.click(f"a#{first}")
@@ -733,12 +794,17 @@ def test_the_viewer_offers_the_original_only_where_it_is_published(
 def test_pages_request_nothing_from_another_site(served: Served, browser: Browser) -> None:
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(served.url))
     with new_page(browser) as page:
+        problems_of(page, expected={"/photos/trip/nope/": 404})
         requested: list[str] = []
         page.on("request", lambda request: requested.append(request.url))
-        for path in ("", "trip/", "trip/#x", "trip/nope/"):
-            page.goto(served.at(path))
+        for path, status in (("", 200), ("trip/", 200), ("trip/#x", None), ("trip/nope/", 404)):
+            if status is None:  # a fragment: the same document, no response; Chromium
+                page.goto(served.at(path))  # may fetch the icon again: let it finish
+                _settlers[page]()
+            else:
+                load(page, served.at(path), status=status)
             page.wait_for_load_state("networkidle")
-        page.goto(served.at("trip/"))
+        load(page, served.at("trip/"))
         page.click(".pictures a[id]")
         page.wait_for_selector(VIEWER_IMG)
         page.wait_for_load_state("networkidle")

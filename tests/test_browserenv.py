@@ -17,6 +17,7 @@ from browserenv import (
     assert_no_serious_violations,
     chromium_path,
     format_violations,
+    problems_of,
     run_axe,
     serious_violations,
     static_server,
@@ -158,9 +159,35 @@ def test_axe_runs_under_a_strict_content_security_policy(page, served: str) -> N
     # the blocked inline script was logged, as a problem
     assert len(problems.problems) == 1
     assert "violates the following Content Security Policy" in problems.problems[0]
+    # and as the securitypolicyviolation event the page saw
+    problems.flush()
+    assert [(v["directive"], v["blocked"]) for v in problems.csp_violations] == [
+        ("script-src-elem", "inline")
+    ], problems.csp_violations
+    assert "CSP violation: script-src-elem blocked inline" in str(problems)
     problems.problems.clear()
+    problems.csp_violations.clear()
     assert_no_serious_violations(page)
     problems.assert_none()
+
+
+def test_csp_violations_are_kept_when_the_page_moves_on(page, served: str) -> None:
+    problems = problems_of(page)
+    assert problems_of(page) is problems  # one collector a page
+    page.route(
+        "**/good.html",
+        lambda route: route.fulfill(
+            response=route.fetch(), headers={"Content-Security-Policy": "script-src 'none'"}
+        ),
+    )
+    page.goto(served + "good.html")
+    page.goto("about:blank")  # the document that saw it is gone; its report is not
+    problems.flush()
+    assert [(v["directive"], v["document"]) for v in problems.csp_violations] == [
+        ("script-src-elem", served + "good.html")
+    ]
+    with pytest.raises(AssertionError, match="CSP violation: script-src-elem blocked inline"):
+        problems.assert_none()
 
 
 def test_page_problems_catch_console_errors_exceptions_and_http_errors(page, served: str) -> None:

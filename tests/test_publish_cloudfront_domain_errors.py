@@ -327,8 +327,7 @@ def s3_publisher_for(endpoint: str, **options: Any) -> Any:
 @pytest.mark.parametrize(
     ("query", "permission"),
     [("publicAccessBlock", "s3:GetBucketPublicAccessBlock"),
-     ("ownershipControls", "s3:GetBucketOwnershipControls"),
-     ("location", "s3:GetBucketLocation")],
+     ("ownershipControls", "s3:GetBucketOwnershipControls")],
 )  # fmt: skip
 def test_an_s3_refusal_in_the_cdn_set_up_names_the_permission(
     site: Path, cdn_proxy: RecordingProxy, stand_ins: CloudFrontStandIns, query: str,

@@ -21,6 +21,7 @@ from gallery_builder.plugins.file_publisher import file_publisher
 
 from gallery_builder.model import IMMUTABLE
 from gallery_builder.publishing import publish
+from gallery_builder.security_headers import security_headers
 from gallery_builder.serve import SiteFolder, TargetFolder, key_of, make_server, serve_in_thread
 from gallery_builder.testing import build_gallery
 
@@ -398,3 +399,35 @@ def test_a_kept_alive_connection_answers_pipelined_requests(site: Path) -> None:
             data += chunk
     assert data.count(b"HTTP/1.1 200 OK") == 4
     assert data.count((site / "index.html").read_bytes()) == 3
+
+
+def raw_exchange(port: int, request: bytes) -> tuple[int, dict[str, str]]:
+    """Send ``request`` as it is; the status and the headers of the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    lines = data.partition(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split(" ", 2)[1]), headers
+
+
+def test_every_answer_carries_the_security_headers(served: int) -> None:
+    """The CDN's headers but HSTS (serve is plain HTTP), on a page, a file, a redirect, a 404,
+    a refused path, a HEAD, and on what http.server answers by itself (an unknown method, too
+    many headers), so the browser tests run under the policy the CDN sends."""
+    expected = security_headers(https=False)
+    assert "Strict-Transport-Security" not in expected
+    answers = [fetch(served, path)[:2] for path in ("/photos/", "/photos/trip", "/", "/photos/x")]
+    answers.append(fetch(served, "/photos/", method="HEAD")[:2])
+    answers.append(fetch(served, "/photos/", method="POST")[:2])
+    answers.append(raw_exchange(served, b"GET /photos/%2e%2e/ HTTP/1.1\r\nHost: x\r\n"
+                                        b"Connection: close\r\n\r\n"))  # fmt: skip
+    many = b"".join(b"X-%d: 1\r\n" % n for n in range(101))  # http.server refuses: 431
+    answers.append(raw_exchange(served, b"GET /photos/ HTTP/1.1\r\n" + many + b"\r\n"))
+    assert [status for status, _ in answers] == [200, 302, 302, 404, 200, 501, 400, 431]
+    for status, headers in answers:
+        got = {name: headers.get(name) for name in expected}
+        assert got == expected, status
+        assert "Strict-Transport-Security" not in headers, status
