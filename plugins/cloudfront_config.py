@@ -16,16 +16,12 @@ import re
 from typing import Any
 
 from gallery_builder.errors import GalleryError
-
-try:
-    from gallery_builder.security_headers import CONTENT_SECURITY_POLICY, HSTS_MAX_AGE
-except ImportError:  # integrator: replace with cffn's gallery_builder.security_headers
-    CONTENT_SECURITY_POLICY = (
-        "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self'; "
-        "img-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
-        "frame-ancestors 'none'"
-    )
-    HSTS_MAX_AGE = 63072000  # two years
+from gallery_builder.security_headers import (
+    CONTENT_SECURITY_POLICY,
+    FRAME_OPTIONS,
+    HSTS_MAX_AGE,
+    REFERRER_POLICY,
+)
 
 #: the values ``--cdn`` takes (None: not given)
 CDN_CHOICES = ("none", "cloudfront")
@@ -109,10 +105,10 @@ def headers_policy_config() -> dict[str, Any]:
                 "Preload": False,
             },
             "ContentTypeOptions": {"Override": True},
-            "FrameOptions": {"Override": True, "FrameOption": "DENY"},
+            "FrameOptions": {"Override": True, "FrameOption": FRAME_OPTIONS},
             "ReferrerPolicy": {
                 "Override": True,
-                "ReferrerPolicy": "strict-origin-when-cross-origin",
+                "ReferrerPolicy": REFERRER_POLICY,
             },
             "ContentSecurityPolicy": {
                 "Override": True,

@@ -27,6 +27,7 @@ from gallery_builder.plugins.cloudfront_config import (
 from gallery_builder.plugins.cloudfront_drift import (
     drift,
 )
+from gallery_builder.plugins.cloudfront_function import function_code
 from gallery_builder.plugins.cloudfront_invalidation import (
     invalidation_batch,
     invalidation_paths,
@@ -41,20 +42,6 @@ from gallery_builder.plugins.cloudfront_setup import AwsClients, CloudFrontSetup
 from gallery_builder.plugins.s3_publisher import S3Publisher
 
 from gallery_builder.errors import GalleryError
-
-try:
-    from gallery_builder.plugins.cloudfront_function import function_code
-except ImportError:  # integrator: replace with cffn's function_code()
-    _STAND_IN = (
-        b"function handler(event) {\n"
-        b"    var request = event.request;\n"
-        b"    if (request.uri.endsWith('/')) { request.uri += 'index.html'; }\n"
-        b"    return request;\n"
-        b"}\n"
-    )
-
-    def function_code() -> bytes:
-        return _STAND_IN
 
 
 class CloudFrontPublisher(S3Publisher):

@@ -28,6 +28,7 @@ from gallery_builder.plugins.cloudfront_errors import (
     CloudFrontRefused,
     error_code,
 )
+from gallery_builder.plugins.cloudfront_function import FUNCTION_RUNTIME
 
 from gallery_builder.errors import GalleryError
 
@@ -119,7 +120,7 @@ def ensure_function(call: Call, bucket: str, code: bytes, notes: list[str]) -> d
     Returns ``{"function_name", "function_arn", "function_etag"}``."""
     name = resource_name(bucket)
     config = {"Comment": "gallery-builder: folder URLs like S3 website hosting",
-              "Runtime": "cloudfront-js-2.0"}  # fmt: skip
+              "Runtime": FUNCTION_RUNTIME}  # fmt: skip
     found = describe_function(call, name)
     publish = True
     if found is None:
