@@ -234,6 +234,7 @@ def publish(
     refuse_neighbours(publisher, prefix, plan, state, manifest["files"])
     set_up = bool(fingerprint and (state.hosting != fingerprint or reconfigure))
     if set_up:
+        result.notes += _bucket_root().prepare_root(publisher, prefix, site)  # error.html first
         result.notes += publisher.set_up_hosting(prefix) or []
     with publisher.lease(prefix):
         if plan.uploads:
@@ -294,7 +295,14 @@ def publish(
         for start in range(0, len(deletes), DELETE_BATCH):
             publisher.delete(deletes[start : start + DELETE_BATCH])
         result.deleted = list(plan.deletes)
+    result.notes += _bucket_root().rebuild_root(publisher, prefix, site)  # the bucket's listing
     return result
+
+
+def _bucket_root() -> Any:
+    from gallery_builder import bucket_root  # it imports this module
+
+    return bucket_root
 
 
 def _hosting_kept(publisher: Publisher, prefix: str, result: PublishResult) -> bool:

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from gallery_builder.plugins.s3_lease import S3Lease
-from gallery_builder.plugins.s3_listing import BucketListing, common_prefix
+from gallery_builder.plugins.s3_listing import BucketListing, common_prefix, gallery_manifests
 
 from gallery_builder import hookimpl
 from gallery_builder.errors import GalleryError, SettingError
@@ -111,6 +111,8 @@ def website_endpoint(bucket: str, region: str) -> str:
     return f"http://{bucket}.s3-website{sep}{region}.amazonaws.com"
 
 
+#: the bucket root's keys every gallery under a prefix opens too
+ROOT_KEYS = ("index.html", "error.html", "_root/*")
 #: every public-read statement gallery-builder writes has a Sid starting with this
 SID_PREFIX = "GalleryBuilderPublicRead"
 
@@ -118,7 +120,11 @@ SID_PREFIX = "GalleryBuilderPublicRead"
 def public_read_statement(bucket: str, prefix: str) -> dict[str, Any]:
     """The statement opening ``bucket/prefix/*`` to the public. Its Sid is unique to the exact
     prefix (``trips/2024`` and ``trips-2024`` differ), and readable."""
-    resource = f"arn:aws:s3:::{bucket}/{prefix}/*" if prefix else f"arn:aws:s3:::{bucket}/*"
+    resource: str | list[str] = (
+        f"arn:aws:s3:::{bucket}/{prefix}/*" if prefix else f"arn:aws:s3:::{bucket}/*"
+    )
+    if prefix:  # and the bucket root's pages and files (gallery_builder.bucket_root)
+        resource = [resource, *(f"arn:aws:s3:::{bucket}/{key}" for key in ROOT_KEYS)]
     sid = SID_PREFIX
     if prefix:
         readable = re.sub(r"[^A-Za-z0-9]", "", prefix.title())[:40]
@@ -281,6 +287,17 @@ class S3Publisher:
         self._listing.forget()  # asked first in a publish: what an earlier one listed is old
         return self._listing.manifests_near(prefix)
 
+    @_s3_errors
+    def gallery_manifests(self) -> list[str]:
+        """Every gallery's ``manifest.json`` key in the bucket (for the bucket root)."""
+        return gallery_manifests(self.client, self.bucket)
+
+    @_s3_errors
+    def ensure_bucket(self) -> None:
+        """Create the bucket if it is missing (before the bucket root's first write)."""
+        self._ensure_bucket()
+        self._bucket_missing = False
+
     def _guard(self) -> None:
         """Every write under a lease first checks it is still held."""
         if self._lease is not None:
@@ -419,7 +436,9 @@ class S3Publisher:
     # --- hosting -------------------------------------------------------------------------------
 
     def hosting_settings(self, prefix: str) -> dict[str, Any]:
-        error_key = f"{prefix}/error.html" if prefix else "error.html"
+        error_key = (
+            "error.html"  # the bucket root's, for every gallery (gallery_builder.bucket_root)
+        )
         return {
             "region": self.region,
             "public_access_block": {
