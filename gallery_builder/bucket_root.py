@@ -65,16 +65,20 @@ def rebuild_root(
     *,
     themes: dict[str, Any] | None = None,
     base: str | None = None,
+    error_only: bool = False,
 ) -> list[str]:
     """Rebuild the root of ``publisher``'s bucket after the gallery at ``prefix`` changed
     (published from ``site``, or unpublished: ``site`` None). ``themes``: the installed
     themes, to find the one the root's record names when no site says which. ``base``: the
     URL path the root is served at (default: from the site's ``base_path`` without the
-    prefix, else ``/``). Returns notes (warnings); never raises a GalleryError."""
+    prefix, else ``/``). ``error_only``: write ``error.html`` (and what it links to) alone,
+    before the gallery is live. Returns notes (warnings); never raises a GalleryError."""
     if not prefix or getattr(publisher, "gallery_manifests", None) is None:
         return []
     try:
-        return _with_root_lease(publisher, lambda: _rebuild(publisher, prefix, site, themes, base))
+        return _with_root_lease(
+            publisher, lambda: _rebuild(publisher, prefix, site, themes, base, error_only)
+        )
     except GalleryError as exc:
         return [
             f"the bucket root of {publisher.location} (index.html listing the galleries) was "
@@ -93,7 +97,7 @@ def prepare_root(publisher: Publisher, prefix: str, site: Path | None) -> list[s
             ensure()
         except GalleryError as exc:
             return [f"the bucket root's error.html could not be written first: {exc}"]
-    return rebuild_root(publisher, prefix, site)
+    return rebuild_root(publisher, prefix, site, error_only=True)
 
 
 def _with_root_lease(publisher: Publisher, work: Callable[[], list[str]]) -> list[str]:
@@ -157,6 +161,7 @@ def _rebuild(
     site: Path | None,
     themes: dict[str, Any] | None,
     base: str | None,
+    error_only: bool = False,
 ) -> list[str]:
     notes: list[str] = []
     where = publisher.location
@@ -176,7 +181,7 @@ def _rebuild(
         bodies = list(pool.map(publisher.read, keys))
     entries = [gallery_entry(k, b[0] if b else None) for k, b in zip(keys, bodies, strict=True)]
     galleries = listing_order([e for e in entries if e is not None])
-    if not galleries:
+    if not galleries and not error_only:
         return _remove_root(publisher, record, record_etag)
     theme = _theme(site, record, themes)
     root_base = base or _root_base(site, prefix)
@@ -191,7 +196,10 @@ def _rebuild(
         )
         theme = default_theme()
         pages = render_root(theme, galleries, root_base)
-    return notes + _write_root(publisher, record, record_etag, pages, theme, galleries)
+    if error_only:  # the page and the files it links to; the record's others stay as they are
+        error = pages[ERROR][0]
+        pages = {k: v for k, v in pages.items() if k == ERROR or k.encode() in error}
+    return notes + _write_root(publisher, record, record_etag, pages, theme, galleries, error_only)
 
 
 def _current_md5(publisher: Publisher, key: str) -> str | None:
@@ -206,11 +214,15 @@ def _write_root(
     pages: dict[str, tuple[bytes, dict[str, str]]],
     theme: RootTheme,
     galleries: list[Any],
+    partial: bool = False,
 ) -> list[str]:
     notes: list[str] = []
     where = publisher.location
     known = record or RootRecord()
-    owned: dict[str, str] = {}
+    # a partial rebuild (error.html alone) keeps what the record says of the other keys
+    owned: dict[str, str] = (
+        {k: v for k, v in known.files.items() if k not in pages} if partial else {}
+    )
     writes: dict[str, str] = {}  #: key -> what it holds now (ABSENT: nothing)
     for key, (data, _) in pages.items():
         md5 = hashlib.md5(data).hexdigest()
@@ -229,9 +241,11 @@ def _write_root(
     state = RootRecord(
         files=owned,
         theme={"names": theme.names, "lang": theme.lang},
-        galleries=tuple(g.prefix for g in galleries),
+        galleries=known.galleries if partial else tuple(g.prefix for g in galleries),
     )
     stale = sorted(k for k in known.owned() - set(owned) if k not in (INDEX, ERROR))
+    if partial:
+        stale = []
     unchanged = record is not None and (record.files, record.galleries) == (owned, state.galleries)
     if unchanged and not writes and not stale and not record.pending:  # type: ignore[union-attr]
         return notes  # the root is already what it would become
