@@ -347,7 +347,7 @@ def test_two_rebuilds_at_once_end_with_a_root_that_lists_both(
                 stderr=subprocess.STDOUT,
                 text=True,
                 env=env,
-            )  # fmt: skip
+            )
             for site in new.values()
         ]
         deadline = time.monotonic() + TIMEOUT
