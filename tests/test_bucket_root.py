@@ -371,13 +371,6 @@ def test_two_rebuilds_at_once_end_with_a_root_that_lists_both(
     ]
 
 
-def _maybe(s3, key: str) -> bytes | None:
-    try:
-        return get(s3, key)
-    except s3.exceptions.NoSuchKey:
-        return None
-
-
 def test_a_rebuild_that_cannot_get_the_root_says_so_and_the_publish_stands(
     two: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -60,25 +60,52 @@ def test_a_new_bucket_costs_no_needless_request(site: Path, s3_server: MotoServe
     sent = [
         f"{r.method} {r.path}?{r.raw_query}".rstrip("?") for r in s3_server.requests_since(mark)
     ]
-    files = len(read_manifest(site)["files"])
-    # the manifest read finds no bucket: it is created at once, and a new bucket holds no
-    # object of an interrupted publish to look for; its policy is read before the merge (in
-    # us-east-1 CreateBucket also answers 200 for a bucket you already own) and read back
-    assert sent[:9] == [
-        f"GET /{BUCKET}/photos/manifest.json",
-        f"PUT /{BUCKET}",
-        f"PUT /{BUCKET}?publicAccessBlock",
-        f"PUT /{BUCKET}?website",
-        f"GET /{BUCKET}?policy",
-        f"PUT /{BUCKET}?policy",
-        f"GET /{BUCKET}?policy",
-        f"PUT /{BUCKET}/{LEASE}",
+    files = set(read_manifest(site)["files"])
+    b, root = f"/{BUCKET}", f"/{BUCKET}/{ROOT_LEASE}"
+    # the manifest read finds no bucket: it is created at once; the bucket root's error.html
+    # (and the stylesheet and icon it links to) are written under the root's lease before the
+    # website points at it; the policy is read before the merge and read back
+    assert [s for s in sent if not is_file_put(s, files)] == [
+        f"GET {b}/photos/manifest.json",
+        f"PUT {b}",
+        f"PUT {root}", f"GET {b}/manifest.json", f"GET {b}/.gallery-root.json",
+        f"GET {b}?list-type=2&encoding-type=url",
+        f"GET {b}/error.html", f"GET {b}/_root/{FAVICON}", f"GET {b}/_root/{STYLE}",
+        f"PUT {b}/.gallery-root.json",
+        # a new key is written only where nothing is: If-Match, 404, then If-None-Match
+        *[f"PUT {b}/{key}" for key in (f"_root/{FAVICON}", f"_root/{STYLE}", "error.html")
+          for _ in range(2)],
+        f"PUT {b}/.gallery-root.json", f"DELETE {root}",
+        f"HEAD {b}",
+        f"PUT {b}?publicAccessBlock",
+        f"PUT {b}?website",
+        f"GET {b}?policy",
+        f"PUT {b}?policy",
+        f"GET {b}?policy",
+        f"PUT {b}/{LEASE}",
         # the pending mark, naming every file about to be sent (a new bucket: no neighbour)
-        f"PUT /{BUCKET}/photos/manifest.json",
-    ]
-    # the files, the policy checked again before the commit, the manifest, the lease's release
-    assert sent[-3:-1] == [f"GET /{BUCKET}?policy", f"PUT /{BUCKET}/photos/manifest.json"]
-    assert len(sent) == 9 + files + 3
+        f"PUT {b}/photos/manifest.json",
+        f"GET {b}?list-type=2&prefix=photos/&encoding-type=url",
+        # the files; the policy checked again before the commit; the manifest; the release
+        f"GET {b}?policy", f"PUT {b}/photos/manifest.json", f"DELETE {b}/{LEASE}",
+        # the root's listing, now that the gallery is live
+        f"PUT {root}", f"GET {b}/manifest.json", f"GET {b}/.gallery-root.json",
+        f"GET {b}?list-type=2&encoding-type=url", f"GET {b}/photos/manifest.json",
+        f"GET {b}/index.html", f"GET {b}/error.html",
+        f"GET {b}/_root/{FAVICON}", f"GET {b}/_root/{STYLE}",
+        f"PUT {b}/.gallery-root.json", f"PUT {b}/index.html", f"PUT {b}/index.html",
+        f"PUT {b}/.gallery-root.json", f"DELETE {root}",
+    ]  # fmt: skip
+    assert len([s for s in sent if is_file_put(s, files)]) == len(files)
+
+
+#: the lease of the bucket root (the empty prefix), and the default theme's root files
+ROOT_LEASE = lease_key("")
+FAVICON, STYLE = "favicon.fab74129.svg", "style.a6321219.css"
+
+
+def is_file_put(line: str, files: set[str]) -> bool:
+    return line.startswith(f"PUT /{BUCKET}/photos/") and line.split("/photos/", 1)[1] in files
 
 
 def manifest_is_live(s3) -> bool:
