@@ -143,6 +143,11 @@ def _statements(policy_json: str) -> list[dict[str, Any]]:
     return [statements] if isinstance(statements, dict) else list(statements)
 
 
+def _resources(statement: dict[str, Any]) -> list[str]:
+    value = statement.get("Resource")
+    return [value] if isinstance(value, str) else [r for r in value or [] if isinstance(r, str)]
+
+
 def merged_policy(existing: str | None, statement: dict[str, Any]) -> dict[str, Any]:
     """``existing`` (JSON) with ``statement`` added, replacing ours for the same Sid or the
     same resource (written by an older version); every other statement is kept."""
@@ -151,11 +156,11 @@ def merged_policy(existing: str | None, statement: dict[str, Any]) -> dict[str, 
     if isinstance(statements, dict):
         statements = [statements]
 
+    main = _resources(statement)[0]  # the gallery's own prefix (then the bucket root's keys)
+
     def ours_for_this_prefix(s: dict[str, Any]) -> bool:
         sid = str(s.get("Sid", ""))
-        return sid == statement["Sid"] or (
-            sid.startswith(SID_PREFIX) and s.get("Resource") == statement["Resource"]
-        )
+        return sid == statement["Sid"] or (sid.startswith(SID_PREFIX) and main in _resources(s))
 
     policy["Statement"] = [*(s for s in statements if not ours_for_this_prefix(s)), statement]
     return policy

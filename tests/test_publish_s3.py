@@ -108,6 +108,11 @@ def is_file_put(line: str, files: set[str]) -> bool:
     return line.startswith(f"PUT /{BUCKET}/photos/") and line.split("/photos/", 1)[1] in files
 
 
+def resources(statement: dict) -> list[str]:
+    value = statement["Resource"]
+    return [value] if isinstance(value, str) else value
+
+
 def manifest_is_live(s3) -> bool:
     """Whether the gallery has gone live: its manifest is in the bucket (if there is one)."""
     if BUCKET not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
@@ -120,6 +125,14 @@ def manifest_is_live(s3) -> bool:
 
 def writes(requests) -> list[str]:
     return [f"{r.method} {r.path}" for r in requests if r.method in ("PUT", "POST", "DELETE")]
+
+
+def is_root_step(path: str) -> bool:
+    """A request of the bucket root's rebuild (tests/test_bucket_root.py), not the gallery's."""
+    key = path.removeprefix(f"/{BUCKET}/")
+    return key in (ROOT_LEASE, ".gallery-root.json", "index.html", "error.html") or key.startswith(
+        "_root/"
+    )
 
 
 def test_a_first_publish_sets_up_website_hosting_and_uploads_the_site(
@@ -135,10 +148,14 @@ def test_a_first_publish_sets_up_website_hosting_and_uploads_the_site(
                      "BlockPublicPolicy": False, "RestrictPublicBuckets": False}  # fmt: skip
     website = s3.get_bucket_website(Bucket=BUCKET)
     assert website["IndexDocument"] == {"Suffix": "index.html"}
-    assert website["ErrorDocument"] == {"Key": "photos/error.html"}
-    assert s3.head_object(Bucket=BUCKET, Key="photos/error.html")  # the error document exists
+    # the bucket root's error.html serves every gallery in the bucket (test_bucket_root.py)
+    assert website["ErrorDocument"] == {"Key": "error.html"}
+    assert s3.head_object(Bucket=BUCKET, Key="error.html")  # the error document exists
     (statement,) = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]
-    assert statement["Resource"] == f"arn:aws:s3:::{BUCKET}/photos/*"
+    assert statement["Resource"] == [
+        f"arn:aws:s3:::{BUCKET}/photos/*",
+        *(f"arn:aws:s3:::{BUCKET}/{key}" for key in ("index.html", "error.html", "_root/*")),
+    ]
     assert statement["Action"] == "s3:GetObject" and statement["Principal"] == "*"
 
 
@@ -150,7 +167,7 @@ def test_the_manifest_is_the_last_write_and_deletes_come_after(
     build_gallery(source, site)
     mark = s3_server.mark()
     publish(site, publisher(s3_server), "photos")
-    done = writes(s3_server.requests_since(mark))
+    done = [w for w in writes(s3_server.requests_since(mark)) if not is_root_step(w.split()[1])]
     manifest_writes = [i for i, w in enumerate(done) if w == f"PUT /{BUCKET}/photos/manifest.json"]
     # first the live manifest marked "pending" (pages are about to be replaced), then the commit
     assert len(manifest_writes) == 2 and done[manifest_writes[0] - 1].endswith(LEASE)
@@ -189,7 +206,7 @@ def test_one_changed_picture_sends_only_its_files_pages_and_manifest(
     puts = {
         r.path.removeprefix(f"/{BUCKET}/photos/")
         for r in s3_server.requests_since(mark)
-        if r.method == "PUT"
+        if r.method == "PUT" and not is_root_step(r.path)
     }
     assert puts - {"manifest.json", f"/{BUCKET}/{LEASE}"} == new | {"index.html"}
     assert_bucket_equals_site(s3, site)  # and no stale object is left
@@ -353,6 +370,8 @@ def test_an_interrupted_publish_resends_nothing_that_arrived(
         sent = 0
 
         def upload(self, key, file, entry, **kw):
+            if not key.startswith("photos/"):  # the bucket root's
+                return super().upload(key, file, entry, **kw)
             if Killed.sent == 6:
                 raise KeyboardInterrupt
             Killed.sent += 1
@@ -373,7 +392,7 @@ def test_an_interrupted_publish_resends_nothing_that_arrived(
 def test_an_overlapping_publish_is_refused(site: Path, s3_server: MotoServer, s3) -> None:
     class Meddling(S3Publisher):
         def upload(self, key, file, entry, **kw):
-            if key.endswith("index.html"):
+            if key.startswith("photos/") and key.endswith("index.html"):
                 with pytest.raises(PublishConflict, match="another publish holds"):
                     publish(site, publisher(s3_server), "photos")
             super().upload(key, file, entry, **kw)
@@ -436,7 +455,7 @@ def test_hosting_calls_a_store_does_not_implement_are_reported_and_skipped(
     store = f"the store at {fault_proxy.endpoint}"
     assert f"{store} does not support put_public_access_block (NotImplemented)" in warnings[0]
     assert "put_bucket_website (NotImplemented)" in warnings[1]
-    assert "photos/error.html" in warnings[1]  # what to set by other means
+    assert "and error.html as the index" in warnings[1]  # what to set by other means
     assert "does not support bucket policies (NotImplemented)" in warnings[2]
     assert_bucket_equals_site(s3, site)  # the gallery itself is published
     # a policy that could not be read is never replaced
@@ -459,7 +478,7 @@ def test_a_store_without_policy_writes_keeps_the_rest_of_hosting(
     assert result.exit_code == 0, result.output
     assert "does not support put_bucket_policy (NotImplemented): skipped" in result.stderr
     assert "publicly readable" in result.stderr
-    assert s3.get_bucket_website(Bucket=BUCKET)["ErrorDocument"] == {"Key": "photos/error.html"}
+    assert s3.get_bucket_website(Bucket=BUCKET)["ErrorDocument"] == {"Key": "error.html"}
     assert_bucket_equals_site(s3, site)
 
 
@@ -610,7 +629,7 @@ def test_galleries_whose_prefixes_differ_only_in_punctuation_each_stay_public(
     publish(site, publisher(s3_server), "trips/2024")
     publish(site, publisher(s3_server), "trips-2024")
     statements = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]
-    assert sorted(s["Resource"] for s in statements) == [
+    assert sorted(resources(s)[0] for s in statements) == [
         f"arn:aws:s3:::{BUCKET}/trips-2024/*",
         f"arn:aws:s3:::{BUCKET}/trips/2024/*",
     ]
@@ -626,7 +645,7 @@ def test_an_older_statement_for_the_same_prefix_is_replaced(site, s3_server, s3)
     )
     publish(site, publisher(s3_server), "photos")
     (statement,) = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]
-    assert statement["Resource"] == older["Resource"] and statement["Sid"] != older["Sid"]
+    assert resources(statement)[0] == older["Resource"] and statement["Sid"] != older["Sid"]
 
 
 def test_a_statement_lost_to_another_setup_meanwhile_is_put_back(
@@ -641,7 +660,8 @@ def test_a_statement_lost_to_another_setup_meanwhile_is_put_back(
         done = False
 
         def upload(self, key, file, entry, **kw):
-            if not Overwritten.done:  # the other set-up's stale write lands now
+            if not Overwritten.done and key.startswith("photos/"):  # the other set-up's
+                # stale write lands now
                 Overwritten.done = True
                 s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(
                     {"Version": "2012-10-17", "Statement": [theirs]}))  # fmt: skip
@@ -650,7 +670,7 @@ def test_a_statement_lost_to_another_setup_meanwhile_is_put_back(
     base = publisher(s3_server)
     result = publish(site, Overwritten(BUCKET, base.client, base.region), "photos")
     statements = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]
-    assert sorted(s["Resource"] for s in statements) == [
+    assert sorted(resources(s)[0] for s in statements) == [
         f"arn:aws:s3:::{BUCKET}/photos/*",
         f"arn:aws:s3:::{BUCKET}/theirs/*",
     ]
