@@ -79,7 +79,7 @@ def rebuild_root(
         return _with_root_lease(
             publisher, lambda: _rebuild(publisher, prefix, site, themes, base, error_only)
         )
-    except GalleryError as exc:
+    except (GalleryError, OSError) as exc:
         return [
             f"the bucket root of {publisher.location} (index.html listing the galleries) was "
             f"not rebuilt: {exc}; the next publish or unpublish of a gallery here rebuilds it"

@@ -123,6 +123,9 @@ class Publisher(Protocol):
     # the committed manifest, so the next publish skips the setup when it is unchanged;
     # hosting_in_place(prefix) -> bool, checked before the commit after a setup (see
     # s3_publisher: the bucket policy still holds the gallery's statement).
+    # Optional, for the bucket root (gallery_builder.bucket_root): gallery_manifests() ->
+    # list[str], the key of every manifest.json in the bucket (without it no root is
+    # written); ensure_bucket(), making the bucket before the root's first write.
 
 
 def publisher_factories(pm: GalleryPluginManager) -> dict[str, Any]:
