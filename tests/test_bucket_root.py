@@ -13,7 +13,10 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
+from urllib.parse import quote
 
 import pictures
 import pytest
@@ -56,6 +59,15 @@ def s3_publish(server, site: Path, *extra: str, bucket: str = BUCKET):
     )
     assert result.exit_code == 0, result.output
     return result
+
+
+def anonymous_status(server: MotoServer, key: str) -> int:
+    """The status of an unsigned GET of ``key``: what anyone on the web would get."""
+    try:
+        with urllib.request.urlopen(f"{server.endpoint}/{BUCKET}/{quote(key)}") as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
 
 
 def cards(html: str) -> list[dict]:
@@ -110,6 +122,11 @@ def test_two_galleries_in_one_bucket_are_listed_at_its_root(
     resources = [r for s in policy["Statement"] for r in s["Resource"]]
     assert f"arn:aws:s3:::{BUCKET}/index.html" in resources
     assert f"arn:aws:s3:::{BUCKET}/_root/*" in resources
+    # an anonymous reader (moto evaluates the policy for unsigned requests) reads the root's
+    # pages and files, never its record
+    for key in ["index.html", "error.html", *[u for u in stored if u.startswith("_root/")]]:
+        assert anonymous_status(s3_server, key) == 200, key
+    assert anonymous_status(s3_server, RECORD_NAME) == 403
 
 
 def test_the_root_error_page_exists_before_the_website_points_at_it(

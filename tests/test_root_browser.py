@@ -6,13 +6,12 @@ with the project's checks (no page problem, axe finds nothing serious, no sidewa
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from browserenv import PageProblems, assert_no_serious_violations
 from playwright.sync_api import Browser, Page
-from test_bucket_root import make_site
 from test_browser import DEVICES, PHONE, assert_no_sideways_scroll, load, new_page
+from test_bucket_root import make_site
 
 from gallery_builder.serve import TargetFolder, make_server, serve_in_thread
 from gallery_builder.testing import run_cli
