@@ -41,6 +41,7 @@ from gallery_builder.root_listing import (
     gallery_prefix,
     listing_order,
     parse_record,
+    theme_names,
 )
 from gallery_builder.root_pages import (
     RootTheme,
@@ -240,7 +241,8 @@ def _write_root(
             )
     state = RootRecord(
         files=owned,
-        theme={"names": theme.names, "lang": theme.lang},
+        # installed themes' names only: a theme given as a folder has its path as its name
+        theme={"names": theme_names(theme.names), "lang": theme.lang},
         galleries=known.galleries if partial else tuple(g.prefix for g in galleries),
     )
     stale = sorted(k for k in known.owned() - set(owned) if k not in (INDEX, ERROR))

@@ -30,6 +30,7 @@ MAX_TITLE = 200
 MAX_GALLERIES = 1000
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?)?")
 _MD5 = re.compile(r"[0-9a-f]{32}")
+_THEME_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -231,4 +232,4 @@ def theme_names(value: Any) -> list[str]:
     """The theme chain's names a record keeps (untrusted): short plain names only."""
     if not isinstance(value, list):
         return []
-    return [n for n in value[:8] if isinstance(n, str) and re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", n)]
+    return [n for n in value[:8] if isinstance(n, str) and _THEME_NAME.fullmatch(n)]

@@ -476,3 +476,30 @@ def test_the_root_uses_the_sites_theme(tmp_path: Path) -> None:
     assert 'class="site-footer"' in html  # the minimal theme's base.html
     record = json.loads((www / RECORD_NAME).read_bytes())
     assert record["theme"]["names"] == ["minimal", "default"]
+
+
+def test_a_theme_folder_renders_the_root_and_its_path_is_never_recorded(tmp_path: Path):
+    folder = tmp_path / "my theme"
+    (folder / "templates").mkdir(parents=True)
+    (folder / "templates" / "base.html").write_text(
+        '{% extends "default:base.html" %}{% block footer %}<footer>MINE</footer>{% endblock %}'
+    )
+    www = tmp_path / "www"
+    site = make_site(tmp_path, "own", "Own", 2024, theme=str(folder))
+    assert run_cli(["publish", www.as_uri(), "--site", site]).exit_code == 0
+    assert "<footer>MINE</footer>" in (www / "index.html").read_text()
+    record = (www / RECORD_NAME).read_text()
+    assert json.loads(record)["theme"]["names"] == ["default"] and "my theme" not in record
+
+
+def test_the_root_error_page_links_from_the_sites_sub_path(tmp_path: Path) -> None:
+    source = tmp_path / "src" / "trip"
+    pictures.jpeg(source / "a.jpg")
+    (source / "gallery.toml").write_text('[gallery]\nbase_url = "/photos/trip/"\n')
+    site = tmp_path / "site"
+    build_gallery(source, site)
+    www = tmp_path / "www"
+    assert run_cli(["publish", www.as_uri(), "--site", site]).exit_code == 0
+    error = (www / "error.html").read_text()
+    assert 'href="/photos/"' in error and 'href="/photos/_root/style.' in error
+    assert "trip/" in (www / "index.html").read_text()
