@@ -78,7 +78,7 @@ def rebuild_root(
         return []
     try:
         return _with_root_lease(
-            publisher, lambda: _rebuild(publisher, prefix, site, themes, base, error_only)
+            publisher, prefix, lambda: _rebuild(publisher, prefix, site, themes, base, error_only)
         )
     except (GalleryError, OSError) as exc:
         return [
@@ -101,10 +101,18 @@ def prepare_root(publisher: Publisher, prefix: str, site: Path | None) -> list[s
     return rebuild_root(publisher, prefix, site, error_only=True)
 
 
-def _with_root_lease(publisher: Publisher, work: Callable[[], list[str]]) -> list[str]:
+def _with_root_lease(publisher: Publisher, prefix: str, work: Callable[[], list[str]]) -> list[str]:
     confine = getattr(publisher, "confine", None)
-    if confine is not None:
-        confine("", [INDEX, ERROR, RECORD_NAME])
+    if confine is None:
+        return _retrying(publisher, work)
+    confine("", [INDEX, ERROR, RECORD_NAME])  # the root's keys, for the rebuild only
+    try:
+        return _retrying(publisher, work)
+    finally:
+        confine(prefix)  # the gallery's writes stay inside its folder
+
+
+def _retrying(publisher: Publisher, work: Callable[[], list[str]]) -> list[str]:
     deadline = time.monotonic() + ROOT_WAIT_SECONDS
     pause = 0.1
     while True:
