@@ -69,13 +69,16 @@ def rebuild_root(
     error_only: bool = False,
 ) -> list[str]:
     """Rebuild the root of ``publisher``'s bucket after the gallery at ``prefix`` changed
-    (published from ``site``, or unpublished: ``site`` None). ``themes``: the installed
+    (published from ``site``, or unpublished: ``site`` None; after a gallery at the root was
+    unpublished, the root is the others' again). ``themes``: the installed
     themes, to find the one the root's record names when no site says which. ``base``: the
     URL path the root is served at (default: from the site's ``base_path`` without the
     prefix, else ``/``). ``error_only``: write ``error.html`` (and what it links to) alone,
     before the gallery is live. Returns notes (warnings); never raises a GalleryError."""
-    if not prefix or getattr(publisher, "gallery_manifests", None) is None:
+    if getattr(publisher, "gallery_manifests", None) is None:
         return []
+    if not prefix and site is not None:
+        return []  # a gallery published at the root: it owns index.html and error.html
     try:
         return _with_root_lease(
             publisher, prefix, lambda: _rebuild(publisher, prefix, site, themes, base, error_only)

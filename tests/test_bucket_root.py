@@ -520,3 +520,16 @@ def test_the_pages_a_killed_rebuild_wrote_are_still_the_roots(
     assert result.exit_code == 0 and "warning" not in result.output, result.output
     assert len(cards((www / "index.html").read_text())) == 2
     assert "pending" not in json.loads((www / RECORD_NAME).read_bytes())
+
+
+def test_once_the_gallery_at_the_root_is_unpublished_the_root_lists_the_others(
+    two: dict[str, Path], tmp_path: Path
+) -> None:
+    www = tmp_path / "www"
+    home = make_site(tmp_path, "home", "Home", 2020)
+    assert run_cli(["publish", www.as_uri(), "--site", home, "-d", ""]).exit_code == 0
+    assert run_cli(["publish", www.as_uri(), "--site", two["butterflies"]]).exit_code == 0
+    result = run_cli(["unpublish", www.as_uri(), "-d", ""])
+    assert result.exit_code == 0, result.output
+    assert [c["title"] for c in cards((www / "index.html").read_text())] == ["Butterflies"]
+    assert (www / "butterflies" / "index.html").is_file()
