@@ -3,9 +3,10 @@ hosting, set up safely, with conditional commits.
 
 Hosting (ARCHITECTURE.md §5, step 2): the bucket is created if missing (in the client's
 region); Block Public Access lifts only BlockPublicPolicy and RestrictPublicBuckets (the site
-uses a policy, not ACLs); the website configuration names index.html and the gallery's
-error.html; a public-read statement scoped to ``bucket/prefix/*`` is merged into the bucket
-policy, keeping every other statement.
+uses a policy, not ACLs); the website configuration names index.html and the bucket root's
+error.html (gallery_builder.bucket_root: one for every gallery in the bucket); a public-read
+statement scoped to ``bucket/prefix/*`` (and the root's pages) is merged into the bucket policy,
+keeping every other statement.
 """
 
 from __future__ import annotations
