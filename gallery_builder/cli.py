@@ -329,6 +329,11 @@ def site_path(manifest: dict) -> str:
     return f"/{name}/" if name else "/"
 
 
+from gallery_builder.cli_unpublish import unpublish  # noqa: E402
+
+cli.add_command(unpublish)
+
+
 def make_cli(pm: GalleryPluginManager) -> click.Group:
     """A ``gallery`` group with the built-in commands and those ``pm``'s plugins add."""
     group = click.Group(

@@ -52,6 +52,7 @@ from gallery_builder.plugin_manager import GalleryPluginManager, collected, requ
 from gallery_builder.progress import Reporter
 from gallery_builder.publish_settings import PublishSettings
 from gallery_builder.rendering import page_context
+from gallery_builder.root_pages import write_site_theme
 from gallery_builder.site_settings import check_publisher, record_settings
 from gallery_builder.sitefiles import SiteWriter, exists, remove_stale, site_file
 from gallery_builder.sourcefilter import (
@@ -246,6 +247,7 @@ def _build(
     keylength.check_keys([*site.files, *(page.path for page in pages)], prefix)
     place_originals(pictures, pages, writer)
     _render_pages(pm, config, site, chain, writer, pages)
+    write_site_theme(out_dir, chain, config.gallery.lang)  # for the bucket root, at publish
     extra = {}
     for fields in pm.hook.gallery_manifest_fields(site=site, config=config):
         extra.update(fields or {})

@@ -138,6 +138,9 @@ class Publisher(Protocol):
     # paths after_commit would invalidate; known_hosting(prefix, record), given the live
     # record as soon as it is read (no request: e.g. the distribution's id for URLs);
     # hosting_lines() -> list[str], printed after the summary (e.g. the distribution id).
+    # Optional, for the bucket root (gallery_builder.bucket_root): gallery_manifests() ->
+    # list[str], the key of every manifest.json in the bucket (without it no root is
+    # written); ensure_bucket(), making the bucket before the root's first write.
 
 
 def publisher_factories(pm: GalleryPluginManager) -> dict[str, Any]:
@@ -272,6 +275,7 @@ def publish(
     # before any write, the hosting set-up included (it changes bucket-wide settings)
     refuse_neighbours(publisher, prefix, plan, state, manifest["files"])
     if set_up:
+        result.notes += _bucket_root().prepare_root(publisher, prefix, site)  # error.html first
         result.notes += _set_up_hosting(publisher, prefix, previous)
         manifest_bytes = dumps({**manifest, "hosting": _record(publisher, prefix, fingerprint)})
     with publisher.lease(prefix):
@@ -337,7 +341,14 @@ def publish(
         if after_commit is not None:
             md5 = hashlib.md5(manifest_bytes).hexdigest()
             result.notes += list(after_commit(prefix, plan, md5) or [])
+    result.notes += _bucket_root().rebuild_root(publisher, prefix, site)  # the bucket's listing
     return result
+
+
+def _bucket_root() -> Any:
+    from gallery_builder import bucket_root  # it imports this module
+
+    return bucket_root
 
 
 def _set_up_hosting(

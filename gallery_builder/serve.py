@@ -34,6 +34,7 @@ from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.manifest import MANIFEST_NAME
 from gallery_builder.model import REVALIDATE
 from gallery_builder.pooled_server import DEFAULT_TIMEOUT, PooledHTTPServer, PooledRequestHandler
+from gallery_builder.root_listing import RECORD_NAME as ROOT_RECORD
 from gallery_builder.security_headers import security_headers
 from gallery_builder.sitefiles import content_type
 
@@ -219,7 +220,8 @@ class SiteFolder:
 
 class TargetFolder:
     """A ``file://`` publish target: every file but hidden ones (locks, build state); the error
-    document of a missing key is that of the deepest gallery above it."""
+    document of a missing key is the bucket root's ``error.html`` where gallery-builder wrote
+    one, else that of the deepest gallery above it."""
 
     def __init__(self, root: Path):
         if not root.is_dir():
@@ -266,6 +268,12 @@ class TargetFolder:
             return False
 
     def error_document(self, key: str) -> Entry | None:
+        # a bucket root gallery-builder wrote: its error.html is the bucket's error document
+        # for every gallery (the S3 website's and CloudFront's), as there
+        if self._is_file(ROOT_RECORD):
+            entry = self.lookup(ERROR_DOCUMENT)
+            if entry is not None:
+                return entry
         folder = posixpath.dirname(key)
         while True:
             candidate = posixpath.join(folder, ERROR_DOCUMENT) if folder else ERROR_DOCUMENT

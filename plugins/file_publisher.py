@@ -144,6 +144,16 @@ class FilePublisher:
                 found.append((Path(folder) / MANIFEST_NAME).relative_to(self.root).as_posix())
         return found
 
+    def gallery_manifests(self) -> list[str]:
+        """The key of every ``manifest.json`` in the folder (the bucket root's listing of
+        galleries reads them); hidden folders (locks, build state) are left out."""
+        found = []
+        for folder, dirs, files in os.walk(self.root):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            if MANIFEST_NAME in files:
+                found.append((Path(folder) / MANIFEST_NAME).relative_to(self.root).as_posix())
+        return found
+
     def commit(self, key: str, data: bytes, base_etag: str | None) -> str:
         current = self.read(key)
         if (current[1] if current else None) != base_etag:

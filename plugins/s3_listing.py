@@ -57,6 +57,21 @@ class BucketListing:
         return [key for key in ancestor_manifests(prefix) if self.exists(key)] + below
 
 
+def gallery_manifests(client: Any, bucket: str) -> list[str]:
+    """The key of every ``manifest.json`` in the bucket: one LIST per 1,000 keys."""
+    found = []
+    paginator = client.get_paginator("list_objects_v2")
+    with contextlib.suppress(client.exceptions.NoSuchBucket):
+        for page in paginator.paginate(Bucket=bucket):
+            for item in page.get("Contents", []):
+                key = item.get("Key")
+                if isinstance(key, str) and (
+                    key == MANIFEST_NAME or key.endswith("/" + MANIFEST_NAME)
+                ):
+                    found.append(key)
+    return found
+
+
 def common_prefix(keys: list[str]) -> str:
     first, last = min(keys), max(keys)
     n = 0

@@ -2,8 +2,10 @@
 hosting, set up safely, with conditional commits.
 
 Hosting (ARCHITECTURE.md §5, step 2): the bucket is created if missing (in the client's
-region); the website set-up itself (Block Public Access, the website configuration, the
-public-read statement merged into the bucket policy) is plugins/s3_website.py.
+region); the website set-up itself (Block Public Access, the website configuration naming the
+bucket root's error.html, the public-read statement merged into the bucket policy) is
+plugins/s3_website.py; the bucket root (one index.html and error.html for every gallery) is
+gallery_builder.bucket_root.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from gallery_builder.plugins.s3_conditional import (
     ConditionalWrites,
 )
 from gallery_builder.plugins.s3_lease import S3Lease
-from gallery_builder.plugins.s3_listing import BucketListing, common_prefix
+from gallery_builder.plugins.s3_listing import BucketListing, common_prefix, gallery_manifests
 from gallery_builder.plugins.s3_region import (
     DASH_REGIONS,  # noqa: F401 (importable from here too)
     bucket_region,
@@ -318,6 +320,17 @@ class S3Publisher:
             return []
         self._listing.forget()  # asked first in a publish: what an earlier one listed is old
         return self._listing.manifests_near(prefix)
+
+    @_s3_errors
+    def gallery_manifests(self) -> list[str]:
+        """Every gallery's ``manifest.json`` key in the bucket (for the bucket root)."""
+        return gallery_manifests(self.client, self.bucket)
+
+    @_s3_errors
+    def ensure_bucket(self) -> None:
+        """Create the bucket if it is missing (before the bucket root's first write)."""
+        self._ensure_bucket()
+        self._bucket_missing = False
 
     def _guard(self) -> None:
         """Every write under a lease first checks it is still held."""

@@ -42,10 +42,19 @@ SID_PREFIX = "GalleryBuilderPublicRead"
 Call = Callable[..., Any]
 
 
+#: the bucket root's keys every gallery under a prefix opens too (gallery_builder.bucket_root)
+ROOT_KEYS = ("index.html", "error.html", "_root/*")
+
+
 def public_read_statement(bucket: str, prefix: str) -> dict[str, Any]:
-    """The statement opening ``bucket/prefix/*`` to the public. Its Sid is unique to the exact
-    prefix (``trips/2024`` and ``trips-2024`` differ), and readable."""
-    resource = f"arn:aws:s3:::{bucket}/{prefix}/*" if prefix else f"arn:aws:s3:::{bucket}/*"
+    """The statement opening ``bucket/prefix/*`` (and the bucket root's pages) to the public.
+    Its Sid is unique to the exact prefix (``trips/2024`` and ``trips-2024`` differ), and
+    readable."""
+    resource: str | list[str] = (
+        f"arn:aws:s3:::{bucket}/{prefix}/*" if prefix else f"arn:aws:s3:::{bucket}/*"
+    )
+    if prefix:  # and the bucket root's pages and files (gallery_builder.bucket_root)
+        resource = [resource, *(f"arn:aws:s3:::{bucket}/{key}" for key in ROOT_KEYS)]
     sid = SID_PREFIX
     if prefix:
         readable = re.sub(r"[^A-Za-z0-9]", "", prefix.title())[:40]
@@ -64,6 +73,11 @@ def _statements(policy_json: str) -> list[dict[str, Any]]:
     return [statements] if isinstance(statements, dict) else list(statements)
 
 
+def _resources(statement: dict[str, Any]) -> list[str]:
+    value = statement.get("Resource")
+    return [value] if isinstance(value, str) else [r for r in value or [] if isinstance(r, str)]
+
+
 def merged_policy(existing: str | None, statement: dict[str, Any]) -> dict[str, Any]:
     """``existing`` (JSON) with ``statement`` added, replacing ours for the same Sid or the
     same resource (written by an older version); every other statement is kept."""
@@ -72,11 +86,11 @@ def merged_policy(existing: str | None, statement: dict[str, Any]) -> dict[str, 
     if isinstance(statements, dict):
         statements = [statements]
 
+    main = _resources(statement)[0]  # the gallery's own prefix (then the bucket root's keys)
+
     def ours_for_this_prefix(s: dict[str, Any]) -> bool:
         sid = str(s.get("Sid", ""))
-        return sid == statement["Sid"] or (
-            sid.startswith(SID_PREFIX) and s.get("Resource") == statement["Resource"]
-        )
+        return sid == statement["Sid"] or (sid.startswith(SID_PREFIX) and main in _resources(s))
 
     policy["Statement"] = [*(s for s in statements if not ours_for_this_prefix(s)), statement]
     return policy
@@ -85,7 +99,7 @@ def merged_policy(existing: str | None, statement: dict[str, Any]) -> dict[str, 
 def hosting_settings(bucket: str, region: str, prefix: str) -> dict[str, Any]:
     """The website-hosting settings of the gallery at ``prefix`` (their fingerprint is kept in
     the published manifest)."""
-    error_key = f"{prefix}/error.html" if prefix else "error.html"
+    error_key = "error.html"  # the bucket root's, for every gallery (gallery_builder.bucket_root)
     return {
         "region": region,
         "public_access_block": {

@@ -60,10 +60,15 @@ def broken_links(s3) -> dict[str, list[str]]:
 
 
 def successful_puts(requests) -> set[str]:
+    """The gallery's keys written (not the bucket root's, rebuilt after the commit)."""
     return {
         r.key
         for r in requests
-        if r.method == "PUT" and r.status == 200 and r.bucket == BUCKET and not r.query
+        if r.method == "PUT"
+        and r.status == 200
+        and r.bucket == BUCKET
+        and not r.query
+        and (r.key.startswith(f"{PREFIX}/") or r.key == LEASE)
     }
 
 

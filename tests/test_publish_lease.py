@@ -302,7 +302,12 @@ def test_the_lease_is_outside_the_public_prefix_and_identifies_no_machine(
     code, out = finish(process)
     assert code == 0, out
     policy = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
-    public = [s["Resource"] for s in policy["Statement"] if s.get("Principal") == "*"]
+    public = [
+        r
+        for s in policy["Statement"]
+        if s.get("Principal") == "*"
+        for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
+    ]
     if prefix:  # no public statement covers the lease
         assert not any(fnmatch.fnmatchcase(f"arn:aws:s3:::{BUCKET}/{key}", r) for r in public)
     # whatever can read it learns nothing of the machine

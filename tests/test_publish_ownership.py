@@ -15,7 +15,7 @@ import pictures
 import pytest
 from conftest import read_manifest, site_files
 from gallery_builder.plugins.file_publisher import FilePublisher
-from gallery_builder.plugins.s3_publisher import s3_publisher
+from gallery_builder.plugins.s3_publisher import public_read_statement, s3_publisher
 from s3env import Fault, FaultProxy, MotoServer
 from test_publish_killed import BUCKET, PREFIX, kill_publish_when_held
 
@@ -153,8 +153,10 @@ def test_on_s3_a_nested_gallery_is_refused_both_ways(
         ["publish", f"s3://{BUCKET}/trips", "--site", trips, "--endpoint-url", s3_server.endpoint]
     )
     assert result.exit_code == 1 and f"s3://{BUCKET}/trips/2024 (" in result.output
-    # refused before the hosting set-up too, whose error document is the bucket's
-    assert s3.get_bucket_website(Bucket=BUCKET)["ErrorDocument"]["Key"] == "trips/2024/error.html"
+    # refused before the hosting set-up too: no public statement for trips
+    policy = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+    sids = {s["Sid"] for s in policy["Statement"]}
+    assert public_read_statement(BUCKET, "trips")["Sid"] not in sids
     assert s3.get_object(Bucket=BUCKET, Key="trips/2024/index.html")["Body"].read() == page
     listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="trips/")["Contents"]
     assert all(item["Key"].startswith("trips/2024/") for item in listed)  # nothing sent
@@ -185,6 +187,8 @@ def test_on_s3_the_neighbour_check_costs_one_listing_per_parent_and_reuses_the_r
         f"GET /{BUCKET}?list-type=2&prefix=a/b/&encoding-type=url -> 200",
         f"GET /{BUCKET}?list-type=2&prefix=manifest.json&max-keys=1&encoding-type=url -> 200",
         f"GET /{BUCKET}?list-type=2&prefix=a/manifest.json&max-keys=1&encoding-type=url -> 200",
+        # after the commit, the bucket root's listing of every gallery (its cover changed)
+        f"GET /{BUCKET}?list-type=2&encoding-type=url -> 200",
     ])  # fmt: skip
 
 

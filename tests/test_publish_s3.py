@@ -61,28 +61,63 @@ def test_a_new_bucket_costs_no_needless_request(site: Path, s3_server: MotoServe
     sent = [
         f"{r.method} {r.path}?{r.raw_query}".rstrip("?") for r in s3_server.requests_since(mark)
     ]
-    files = len(read_manifest(site)["files"])
-    # the manifest read finds no bucket: it is created at once, and a new bucket holds no
-    # object of an interrupted publish to look for, nor settings to read; the conditional
-    # writes are checked once (a canary: created, refused twice, written with the verdict);
-    # its policy is read before the merge (in us-east-1 CreateBucket also answers 200 for a
-    # bucket you already own) and read back
-    assert sent[:13] == [
-        f"GET /{BUCKET}/photos/manifest.json",
-        f"PUT /{BUCKET}",
-        *[f"PUT /{BUCKET}/{CANARY_KEY}"] * 4,
-        f"PUT /{BUCKET}?publicAccessBlock",
-        f"PUT /{BUCKET}?website",
-        f"GET /{BUCKET}?policy",
-        f"PUT /{BUCKET}?policy",
-        f"GET /{BUCKET}?policy",
-        f"PUT /{BUCKET}/{LEASE}",
+    files = set(read_manifest(site)["files"])
+    b, root = f"/{BUCKET}", f"/{BUCKET}/{ROOT_LEASE}"
+    # the manifest read finds no bucket: it is created at once; the bucket root's error.html
+    # (and the stylesheet and icon it links to) are written under the root's lease before the
+    # website points at it; the policy is read before the merge and read back
+    assert [s for s in sent if not is_file_put(s, files)] == [
+        f"GET {b}/photos/manifest.json",
+        f"PUT {b}",
+        # the conditional writes are checked once per bucket (a canary: read, created, refused
+        # twice, written with the verdict)
+        f"GET {b}/{CANARY_KEY}", *[f"PUT {b}/{CANARY_KEY}"] * 4,
+        f"PUT {root}", f"GET {b}/manifest.json", f"GET {b}/.gallery-root.json",
+        f"GET {b}?list-type=2&encoding-type=url",
+        f"GET {b}/error.html", f"GET {b}/_root/{FAVICON}", f"GET {b}/_root/{STYLE}",
+        f"PUT {b}/.gallery-root.json",
+        # a new key is written only where nothing is: If-Match, 404, then If-None-Match
+        *[f"PUT {b}/{key}" for key in (f"_root/{FAVICON}", f"_root/{STYLE}", "error.html")
+          for _ in range(2)],
+        f"PUT {b}/.gallery-root.json", f"DELETE {root}",
+        # known waste: the root's lease forgets that this publish made the bucket, so the
+        # set-up checks it and reads its (empty) settings again
+        f"HEAD {b}",
+        f"GET {b}?publicAccessBlock",
+        f"GET {b}?website",
+        f"PUT {b}?website",
+        f"GET {b}?policy",
+        f"PUT {b}?policy",
+        f"GET {b}?policy",
+        f"PUT {b}/{LEASE}",
         # the pending mark, naming every file about to be sent (a new bucket: no neighbour)
-        f"PUT /{BUCKET}/photos/manifest.json",
-    ]
-    # the files, the policy checked again before the commit, the manifest, the lease's release
-    assert sent[-3:-1] == [f"GET /{BUCKET}?policy", f"PUT /{BUCKET}/photos/manifest.json"]
-    assert len(sent) == 13 + files + 3
+        f"PUT {b}/photos/manifest.json",
+        f"GET {b}?list-type=2&prefix=photos/&encoding-type=url",
+        # the files; the policy checked again before the commit; the manifest; the release
+        f"GET {b}?policy", f"PUT {b}/photos/manifest.json", f"DELETE {b}/{LEASE}",
+        # the root's listing, now that the gallery is live
+        f"PUT {root}", f"GET {b}/manifest.json", f"GET {b}/.gallery-root.json",
+        f"GET {b}?list-type=2&encoding-type=url", f"GET {b}/photos/manifest.json",
+        f"GET {b}/index.html", f"GET {b}/error.html",
+        f"GET {b}/_root/{FAVICON}", f"GET {b}/_root/{STYLE}",
+        f"PUT {b}/.gallery-root.json", f"PUT {b}/index.html", f"PUT {b}/index.html",
+        f"PUT {b}/.gallery-root.json", f"DELETE {root}",
+    ]  # fmt: skip
+    assert len([s for s in sent if is_file_put(s, files)]) == len(files)
+
+
+#: the lease of the bucket root (the empty prefix), and the default theme's root files
+ROOT_LEASE = lease_key("")
+FAVICON, STYLE = "favicon.fab74129.svg", "style.a6321219.css"
+
+
+def is_file_put(line: str, files: set[str]) -> bool:
+    return line.startswith(f"PUT /{BUCKET}/photos/") and line.split("/photos/", 1)[1] in files
+
+
+def resources(statement: dict) -> list[str]:
+    value = statement["Resource"]
+    return [value] if isinstance(value, str) else value
 
 
 def manifest_is_live(s3) -> bool:
@@ -97,6 +132,14 @@ def manifest_is_live(s3) -> bool:
 
 def writes(requests) -> list[str]:
     return [f"{r.method} {r.path}" for r in requests if r.method in ("PUT", "POST", "DELETE")]
+
+
+def is_root_step(path: str) -> bool:
+    """A request of the bucket root's rebuild (tests/test_bucket_root.py), not the gallery's."""
+    key = path.removeprefix(f"/{BUCKET}/")
+    return key in (ROOT_LEASE, ".gallery-root.json", "index.html", "error.html") or key.startswith(
+        "_root/"
+    )
 
 
 def test_a_first_publish_sets_up_website_hosting_and_uploads_the_site(
@@ -114,10 +157,14 @@ def test_a_first_publish_sets_up_website_hosting_and_uploads_the_site(
                      "BlockPublicPolicy": False, "RestrictPublicBuckets": False}  # fmt: skip
     website = s3.get_bucket_website(Bucket=BUCKET)
     assert website["IndexDocument"] == {"Suffix": "index.html"}
-    assert website["ErrorDocument"] == {"Key": "photos/error.html"}
-    assert s3.head_object(Bucket=BUCKET, Key="photos/error.html")  # the error document exists
+    # the bucket root's error.html serves every gallery in the bucket (test_bucket_root.py)
+    assert website["ErrorDocument"] == {"Key": "error.html"}
+    assert s3.head_object(Bucket=BUCKET, Key="error.html")  # the error document exists
     (statement,) = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]
-    assert statement["Resource"] == f"arn:aws:s3:::{BUCKET}/photos/*"
+    assert statement["Resource"] == [
+        f"arn:aws:s3:::{BUCKET}/photos/*",
+        *(f"arn:aws:s3:::{BUCKET}/{key}" for key in ("index.html", "error.html", "_root/*")),
+    ]
     assert statement["Action"] == "s3:GetObject" and statement["Principal"] == "*"
 
 
@@ -129,7 +176,7 @@ def test_the_manifest_is_the_last_write_and_deletes_come_after(
     build_gallery(source, site)
     mark = s3_server.mark()
     publish(site, publisher(s3_server), "photos")
-    done = writes(s3_server.requests_since(mark))
+    done = [w for w in writes(s3_server.requests_since(mark)) if not is_root_step(w.split()[1])]
     manifest_writes = [i for i, w in enumerate(done) if w == f"PUT /{BUCKET}/photos/manifest.json"]
     # first the live manifest marked "pending" (pages are about to be replaced), then the commit
     assert len(manifest_writes) == 2 and done[manifest_writes[0] - 1].endswith(LEASE)
@@ -168,7 +215,7 @@ def test_one_changed_picture_sends_only_its_files_pages_and_manifest(
     puts = {
         r.path.removeprefix(f"/{BUCKET}/photos/")
         for r in s3_server.requests_since(mark)
-        if r.method == "PUT"
+        if r.method == "PUT" and not is_root_step(r.path)
     }
     assert puts - {"manifest.json", f"/{BUCKET}/{LEASE}"} == new | {"index.html"}
     assert_bucket_equals_site(s3, site)  # and no stale object is left
@@ -334,6 +381,8 @@ def test_an_interrupted_publish_resends_nothing_that_arrived(
         sent = 0
 
         def upload(self, key, file, entry, **kw):
+            if not key.startswith("photos/"):  # the bucket root's
+                return super().upload(key, file, entry, **kw)
             if Killed.sent == 6:
                 raise KeyboardInterrupt
             Killed.sent += 1
@@ -354,7 +403,7 @@ def test_an_interrupted_publish_resends_nothing_that_arrived(
 def test_an_overlapping_publish_is_refused(site: Path, s3_server: MotoServer, s3) -> None:
     class Meddling(S3Publisher):
         def upload(self, key, file, entry, **kw):
-            if key.endswith("index.html"):
+            if key.startswith("photos/") and key.endswith("index.html"):
                 with pytest.raises(PublishConflict, match="another publish holds"):
                     publish(site, publisher(s3_server), "photos")
             super().upload(key, file, entry, **kw)
@@ -419,7 +468,7 @@ def test_hosting_calls_a_store_does_not_implement_are_reported_and_skipped(
     assert f"{store} does not support get_public_access_block (NotImplemented)" in warnings[0]
     assert "skipped get_public_access_block and put_public_access_block" in warnings[0]
     assert "put_bucket_website (NotImplemented)" in warnings[1]
-    assert "photos/error.html" in warnings[1]  # what to set by other means
+    assert "and error.html as the index" in warnings[1]  # what to set by other means
     assert "does not support bucket policies (NotImplemented)" in warnings[2]
     assert_bucket_equals_site(s3, site)  # the gallery itself is published
     # a policy that could not be read is never replaced
@@ -442,7 +491,7 @@ def test_a_store_without_policy_writes_keeps_the_rest_of_hosting(
     assert result.exit_code == 0, result.output
     assert "does not support put_bucket_policy (NotImplemented): skipped" in result.stderr
     assert "publicly readable" in result.stderr
-    assert s3.get_bucket_website(Bucket=BUCKET)["ErrorDocument"] == {"Key": "photos/error.html"}
+    assert s3.get_bucket_website(Bucket=BUCKET)["ErrorDocument"] == {"Key": "error.html"}
     assert_bucket_equals_site(s3, site)
 
 
@@ -602,7 +651,7 @@ def test_galleries_whose_prefixes_differ_only_in_punctuation_each_stay_public(
     publish(site, publisher(s3_server), "trips/2024")
     publish(site, publisher(s3_server), "trips-2024")
     statements = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]
-    assert sorted(s["Resource"] for s in statements) == [
+    assert sorted(resources(s)[0] for s in statements) == [
         f"arn:aws:s3:::{BUCKET}/trips-2024/*",
         f"arn:aws:s3:::{BUCKET}/trips/2024/*",
     ]
@@ -618,7 +667,7 @@ def test_an_older_statement_for_the_same_prefix_is_replaced(site, s3_server, s3)
     )
     publish(site, publisher(s3_server), "photos")
     (statement,) = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]
-    assert statement["Resource"] == older["Resource"] and statement["Sid"] != older["Sid"]
+    assert resources(statement)[0] == older["Resource"] and statement["Sid"] != older["Sid"]
 
 
 def test_a_statement_lost_to_another_setup_meanwhile_is_put_back(
@@ -633,7 +682,8 @@ def test_a_statement_lost_to_another_setup_meanwhile_is_put_back(
         done = False
 
         def upload(self, key, file, entry, **kw):
-            if not Overwritten.done:  # the other set-up's stale write lands now
+            if not Overwritten.done and key.startswith("photos/"):  # the other set-up's
+                # stale write lands now
                 Overwritten.done = True
                 s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(
                     {"Version": "2012-10-17", "Statement": [theirs]}))  # fmt: skip
@@ -642,7 +692,7 @@ def test_a_statement_lost_to_another_setup_meanwhile_is_put_back(
     base = publisher(s3_server)
     result = publish(site, Overwritten(BUCKET, base.client, base.region), "photos")
     statements = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]
-    assert sorted(s["Resource"] for s in statements) == [
+    assert sorted(resources(s)[0] for s in statements) == [
         f"arn:aws:s3:::{BUCKET}/photos/*",
         f"arn:aws:s3:::{BUCKET}/theirs/*",
     ]

@@ -116,9 +116,11 @@ def test_a_file_target_is_served_like_its_bucket(site: Path, target: Path) -> No
         status, headers, body = fetch(port, "/photos/trip/")
         assert status == 200 and body == (site / "trip" / "index.html").read_bytes()
         assert fetch(port, "/photos/trip")[1]["Location"] == "/photos/trip/"
+        # the bucket root's error.html answers for every gallery, as S3 and CloudFront do
         status, _, body = fetch(port, "/photos/trip/gone.html")
-        assert status == 404 and body == (site / "error.html").read_bytes()
-        assert fetch(port, "/nowhere/x")[0] == 404  # no gallery above: a plain 404
+        assert status == 404 and body == (target / "error.html").read_bytes()
+        assert b"See all galleries" in body
+        assert fetch(port, "/nowhere/x")[0] == 404
         assert fetch(port, "/other.txt")[1]["Content-Type"] == "text/plain; charset=utf-8"
         image = next(p for p, e in read_manifest(site)["files"].items() if p.endswith(".jpg"))
         headers = fetch(port, "/photos/" + image)[1]
@@ -431,3 +433,19 @@ def test_every_answer_carries_the_security_headers(served: int) -> None:
         got = {name: headers.get(name) for name in expected}
         assert got == expected, status
         assert "Strict-Transport-Security" not in headers, status
+
+
+def test_without_a_bucket_root_a_missing_key_gets_its_gallerys_error_page(
+    site: Path, target: Path
+) -> None:
+    (target / ".gallery-root.json").unlink()  # a folder whose root gallery-builder never wrote
+    (target / "error.html").unlink()
+    server = make_server(TargetFolder(target), port=0)
+    serve_in_thread(server)
+    try:
+        status, _, body = fetch(server.server_address[1], "/photos/trip/gone.html")
+        assert status == 404 and body == (site / "error.html").read_bytes()
+        assert fetch(server.server_address[1], "/nowhere/x")[0] == 404
+    finally:
+        server.shutdown()
+        server.server_close()
