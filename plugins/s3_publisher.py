@@ -54,7 +54,7 @@ from gallery_builder.plugins.s3_website import (  # noqa: F401 (importable from 
 
 from gallery_builder import hookimpl
 from gallery_builder.errors import GalleryError, SettingError
-from gallery_builder.keys import ALLOWED, S3_KEY_BYTES, prefix_problem
+from gallery_builder.keys import ALLOWED, S3_KEY_BYTES, join_key, prefix_problem
 from gallery_builder.publishing import PublishConflict
 from gallery_builder.redact import redact_url, redact_urls
 
@@ -456,7 +456,10 @@ class S3Publisher:
             yield
         finally:
             self._lease = None
-            self._created = False  # a next publish with this object finds the bucket as is
+            if join_key(prefix, "manifest.json") == self._manifest_key:
+                # the gallery's own lease (not the bucket root's, taken before its set-up):
+                # a next publish with this object finds the bucket as is
+                self._created = False
             self._listing.forget()
             lease.release()
 
@@ -565,6 +568,8 @@ class S3Publisher:
     def _ensure_bucket(self) -> None:
         from botocore.exceptions import ClientError
 
+        if self._created:  # made by this publish (before the bucket root's error.html)
+            return
         if not self._bucket_missing:
             try:
                 head = self.client.head_bucket(Bucket=self.bucket)

@@ -105,7 +105,7 @@ def test_reconfigure_on_an_up_to_date_gallery_repairs_the_hosting(
     assert result.uploaded == []
     assert "PUT ?website" in hosting_calls(s3_server.requests_since(mark))
     statements = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]
-    assert [s["Resource"] for s in statements] == [f"arn:aws:s3:::{BUCKET}/photos/*"]
+    assert [s["Resource"][0] for s in statements] == [f"arn:aws:s3:::{BUCKET}/photos/*"]
     assert s3.get_bucket_website(Bucket=BUCKET)["IndexDocument"] == {"Suffix": "index.html"}
 
 
