@@ -100,6 +100,12 @@ class CloudFrontPublisher(S3Publisher):
         self._manifest_key = f"{prefix}/manifest.json" if prefix else "manifest.json"
         return fingerprint(self.bucket, prefix, self.domain, function_code())
 
+    def ensure_bucket(self) -> None:
+        """Before the bucket root's first write makes the bucket: the certificate step first
+        (a pending certificate leaves nothing written), then the bucket."""
+        self.cdn.prepare(self.known)
+        super().ensure_bucket()
+
     def set_up_hosting(self, prefix: str, record: dict[str, Any] | None = None) -> list[str]:
         again = record is not None and record.get("fingerprint") == self.hosting_fingerprint(
             prefix

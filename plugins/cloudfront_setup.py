@@ -109,6 +109,8 @@ class CloudFrontSetup:
         #: the ``--domain`` steps (plugins/domain_setup.py): the certificate before any
         #: CloudFront write (its ARN once ISSUED, else DomainPending), then the DNS records
         self.domain_steps = DomainSteps(clients, wait=wait) if domain else None
+        #: what :meth:`prepare` found (or the refusal it met), until the set-up uses it
+        self._prepared: tuple[dict[str, Any] | None, str | None] | GalleryError | None = None
 
     # --- calls ------------------------------------------------------------------------------
 
@@ -139,14 +141,8 @@ class CloudFrontSetup:
         the bucket exists (the S3 publisher's check of conditional writes)."""
         notes: list[str] = []
         previous = (record or {}).get("cdn")
-        previous = previous if isinstance(previous, dict) else {}
-        found = self.find_distribution(previous)  # read-only: a clash stops before any write
-        if found is not None and self.domain:
-            self._one_domain(found)
-        certificate = None
-        if self.domain_steps is not None and self.domain:
-            existing = found["Distribution"].get("DomainName") if found else None
-            certificate = self.domain_steps.certificate_for(self.domain, existing)
+        found, certificate = self.prepare(previous if isinstance(previous, dict) else {})
+        self._prepared = None  # a later set-up looks again
         self.s3._ensure_bucket()
         bucket_ready()
         region = getattr(self.s3, "bucket_region", None) or self.private.region()
@@ -187,6 +183,28 @@ class CloudFrontSetup:
         if self.domain_steps is not None and self.domain:
             notes += self.domain_steps.point(self.domain, name)
         return notes
+
+    def prepare(self, previous: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+        """Before any write (the bucket's included): the bucket's distribution if it exists
+        (read-only; a domain it does not serve is refused), and with ``--domain`` the
+        certificate's ARN, or DomainPending. Asked once per set-up: its answer, or its
+        refusal, is kept for :meth:`set_up`."""
+        if self._prepared is None:
+            try:
+                found = self.find_distribution(previous)
+                if found is not None and self.domain:
+                    self._one_domain(found)
+                certificate = None
+                if self.domain_steps is not None and self.domain:
+                    existing = found["Distribution"].get("DomainName") if found else None
+                    certificate = self.domain_steps.certificate_for(self.domain, existing)
+                self._prepared = (found, certificate)
+            except GalleryError as exc:
+                self._prepared = exc
+        if isinstance(self._prepared, GalleryError):
+            error, self._prepared = self._prepared, None
+            raise error
+        return self._prepared
 
     def _finish_move(
         self, prefix: str, status: str, moving: bool, others: list[str], notes: list[str]

@@ -62,6 +62,16 @@ def statements(s3: Any) -> dict[str, dict[str, Any]]:
     return {s.get("Sid"): s for s in policy["Statement"]}
 
 
+def public_access_block(s3: Any) -> dict[str, Any]:
+    """The bucket's Block Public Access flags ({} when it has none set: nothing blocked)."""
+    try:
+        return s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"]
+    except s3.exceptions.ClientError as exc:
+        if exc.response["Error"]["Code"] != "NoSuchPublicAccessBlockConfiguration":
+            raise
+        return {}
+
+
 def moto_api(endpoint: str, path: str, body: dict[str, Any]) -> None:
     parts = urlsplit(endpoint)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)

@@ -21,6 +21,7 @@ from cdnenv import (
     first_publish,
     live_hosting,
     operation,
+    public_access_block,
     retag,
     sent_distribution,
     statements,
@@ -82,7 +83,7 @@ def test_the_first_publish_sets_up_cloudfront_in_front_of_a_private_bucket(
     assert find(created.xml(), "FunctionConfig/Runtime") == "cloudfront-js-2.0"
     assert stand_ins.published == [(f"gallery-{BUCKET}", record["function_etag"])]
     # the bucket: private, readable by this distribution only
-    block = s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"]
+    block = public_access_block(s3)
     assert block == LOCKED
     rules = s3.get_bucket_ownership_controls(Bucket=BUCKET)["OwnershipControls"]["Rules"]
     assert rules == [{"ObjectOwnership": "BucketOwnerEnforced"}]
@@ -304,7 +305,7 @@ def test_a_gallery_moving_from_website_hosting_keeps_its_public_statement_until_
     result = first_publish(site, cdn_proxy)
     policy = statements(s3)
     assert public_sid in policy and set(cdn_sids("photos")) <= set(policy)
-    block = s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"]
+    block = public_access_block(s3)
     assert block != LOCKED  # the website still serves the gallery
     assert any(public_sid in n and "--reconfigure" in n for n in result.notes)
     assert live_hosting(s3)["cdn"]["locked"] is False
@@ -312,7 +313,7 @@ def test_a_gallery_moving_from_website_hosting_keeps_its_public_statement_until_
     result = publish(site, cdn_publisher(cdn_proxy.url), "photos", reconfigure=True)
     policy = statements(s3)
     assert public_sid not in policy and set(cdn_sids("photos")) <= set(policy)
-    block = s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"]
+    block = public_access_block(s3)
     assert block == LOCKED
     assert live_hosting(s3)["cdn"]["locked"] is True
     assert any("is private now" in note for note in result.notes)
@@ -342,7 +343,7 @@ def test_wait_waits_for_the_deployment_then_locks_a_bucket_moving_from_website_h
     assert waited >= 1.5 and len(polls) >= 2
     assert not any("deploying" in note for note in result.notes)
     assert not [sid for sid in statements(s3) if sid.startswith("GalleryBuilderPublicRead")]
-    block = s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"]
+    block = public_access_block(s3)
     assert block == LOCKED
 
 
