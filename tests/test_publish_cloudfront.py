@@ -406,3 +406,19 @@ def _print_counts() -> Iterator[None]:
     yield
     for what, seen in MEASURED.items():
         print(f"\nrequests, {what}: {sum(seen.values())} ({seen})")
+
+
+def test_a_gallery_at_the_bucket_root_is_readable_whole_and_owns_the_error_page(
+    site: Path, cdn_proxy: RecordingProxy, stand_ins: CloudFrontStandIns, s3: Any
+) -> None:
+    result = publish(site, cdn_publisher(cdn_proxy.url), "")
+    assert result.committed
+    policy = statements(s3)
+    get_sid, list_sid = cdn_sids("")
+    assert policy[get_sid]["Resource"] == f"arn:aws:s3:::{BUCKET}/*"
+    assert "StringLike" not in policy[list_sid]["Condition"]
+    assert "GalleryBuilderCloudFront-Root" not in policy  # its own keys: covered above
+    error = sent_distribution(cdn_proxy.requests).find(
+        "CustomErrorResponses/Items/CustomErrorResponse")  # fmt: skip
+    assert find(error, "ResponsePagePath") == "/error.html"
+    assert "error.html" in json.loads((site / "manifest.json").read_bytes())["files"]
