@@ -71,6 +71,8 @@ class ConditionalWrites:
         self._call, self._where, self._store = call, where, store
         #: the verdict was read (or made) in this publish: not asked again
         self.checked = False
+        #: the refusal found in this publish: said again without asking the store again
+        self.refusal: str | None = None
 
     def ensure(self, *, missing: bool = False, recheck: bool = False) -> None:
         """Return if the store enforces conditional writes, else raise :class:`GalleryError`.
@@ -78,13 +80,15 @@ class ConditionalWrites:
         again even if the canary holds a verdict (``--reconfigure``)."""
         if self.checked:
             return
+        if self.refusal is not None and not recheck:  # found earlier in this publish
+            raise GalleryError(self.refusal)
         found = None if missing else self._get()
         verdict = canary_verdict(found[0]) if found else None
         if verdict is None or recheck:
             verdict = self._probe(found[1] if found else None)
         state, why = verdict
         if state == IGNORED:
-            raise GalleryError(
+            self.refusal = (
                 f"{self._store} does not enforce conditional writes ({why}): gallery-builder's "
                 "lease and its compare-and-swap commit of manifest.json rely on them, so two "
                 "publishes at the same moment could lose the gallery (one overwriting the "
@@ -93,6 +97,7 @@ class ConditionalWrites:
                 f"this one does, delete {self._where} or run gallery publish --reconfigure "
                 "to check again"
             )
+            raise GalleryError(self.refusal)
         self.checked = True
 
     def verdict(self) -> tuple[str, str] | None:

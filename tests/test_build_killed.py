@@ -156,6 +156,7 @@ def test_a_killed_build_then_rebuilt_equals_a_clean_build(
         "lock",
         "settings.json",
         "state.sqlite",
+        "theme.json",
     ]
     state = (out / ".gallery" / "state.sqlite").read_bytes()
     assert state == (clean / ".gallery" / "state.sqlite").read_bytes()

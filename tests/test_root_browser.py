@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from browserenv import PageProblems, assert_no_serious_violations
+from browserenv import assert_no_serious_violations, problems_of
 from playwright.sync_api import Browser, Page
 from test_browser import DEVICES, PHONE, assert_no_sideways_scroll, load, new_page
 from test_bucket_root import make_site
@@ -56,7 +56,7 @@ def desktop(browser: Browser) -> Iterator[Page]:
 
 def test_the_listing_shows_every_gallery_with_its_cover_and_links_to_it(root_url, desktop):
     theme, url = root_url
-    problems = PageProblems(desktop)
+    problems = problems_of(desktop)
     load(desktop, url)
     assert styled(desktop)
     assert desktop.title() == "Galleries"
@@ -77,7 +77,7 @@ def test_the_listing_shows_every_gallery_with_its_cover_and_links_to_it(root_url
 
 def test_a_missing_page_of_any_gallery_gets_the_root_error_page(root_url, desktop) -> None:
     _, url = root_url
-    problems = PageProblems(desktop, expected={MISSING: 404})
+    problems = problems_of(desktop, expected={MISSING: 404})
     load(desktop, url.rstrip("/") + MISSING, status=404)
     assert desktop.title().startswith("Not found") and styled(desktop)
     with desktop.expect_navigation():
@@ -91,6 +91,7 @@ def test_axe_finds_nothing_serious_on_the_root_pages(root_url, browser: Browser,
     _, url = root_url
     options = None if scheme == "light" else {"runOnly": ["color-contrast", "link-in-text-block"]}
     with new_page(browser, color_scheme=scheme) as page:
+        problems_of(page, expected={MISSING: 404})
         load(page, url)
         assert page.evaluate("() => matchMedia('(prefers-color-scheme: dark)').matches") == (
             scheme == "dark"
@@ -103,7 +104,7 @@ def test_axe_finds_nothing_serious_on_the_root_pages(root_url, browser: Browser,
 def test_a_phone_never_scrolls_sideways_on_the_root_pages(root_url, browser: Browser) -> None:
     _, url = root_url
     with new_page(browser, **PHONE, device_scale_factor=3) as page:
-        problems = PageProblems(page, expected={MISSING: 404})
+        problems = problems_of(page, expected={MISSING: 404})
         load(page, url)
         assert_no_sideways_scroll(page)
         box = page.locator(".album-card").nth(1).bounding_box()
