@@ -62,6 +62,14 @@ def statements(s3: Any) -> dict[str, dict[str, Any]]:
     return {s.get("Sid"): s for s in policy["Statement"]}
 
 
+def aws(service: str, endpoint: str) -> Any:
+    """A client of its own session (boto3's default session would keep the credentials it
+    first found for every later test)."""
+    import boto3
+
+    return boto3.session.Session().client(service, endpoint_url=endpoint, region_name="us-east-1")
+
+
 def public_access_block(s3: Any) -> dict[str, Any]:
     """The bucket's Block Public Access flags ({} when it has none set: nothing blocked)."""
     try:
@@ -115,9 +123,7 @@ def stand_ins(cdn_proxy: RecordingProxy) -> CloudFrontStandIns:
 @pytest.fixture
 def cf(s3_server: MotoServer) -> Any:
     """A CloudFront client straight to moto (for drift made by hand, read-backs)."""
-    import boto3
-
-    return boto3.client("cloudfront", endpoint_url=s3_server.endpoint, region_name="us-east-1")
+    return aws("cloudfront", s3_server.endpoint)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from cdnenv import (
     BUCKET,
+    aws,
     cdn_publisher,
     counts,
     find,
@@ -35,7 +36,6 @@ def _issued_certificate(endpoint: str, domain: str) -> str:
     """A certificate for ``domain`` in moto's ACM (us-east-1), imported: ISSUED at once."""
     import datetime
 
-    import boto3
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -51,7 +51,7 @@ def _issued_certificate(endpoint: str, domain: str) -> str:
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(domain)]), critical=False)
         .sign(key, hashes.SHA256())
     )  # fmt: skip
-    acm = boto3.client("acm", endpoint_url=endpoint, region_name="us-east-1")
+    acm = aws("acm", endpoint)
     return acm.import_certificate(
         Certificate=cert.public_bytes(serialization.Encoding.PEM),
         PrivateKey=key.private_bytes(
@@ -104,9 +104,8 @@ def test_a_domain_without_an_issued_certificate_leaves_nothing_half_made(
 def test_a_domain_in_route_53_gets_its_alias_records_pointing_at_the_distribution(
     site: Path, cdn_proxy: RecordingProxy, stand_ins: CloudFrontStandIns, s3: Any, s3_server: Any
 ) -> None:
-    import boto3
 
-    route53 = boto3.client("route53", endpoint_url=s3_server.endpoint, region_name="us-east-1")
+    route53 = aws("route53", s3_server.endpoint)
     zone = route53.create_hosted_zone(Name="example.com", CallerReference="z")["HostedZone"]
     _issued_certificate(s3_server.endpoint, "photos.example.com")
     result = publish(site, cdn_publisher(cdn_proxy.url, domain="photos.example.com"), "photos")
@@ -228,10 +227,9 @@ def test_a_bucket_another_gallery_serves_by_website_hosting_is_not_locked(
 def test_a_policy_of_ours_with_other_content_is_updated_with_its_etag(
     site: Path, cdn_proxy: RecordingProxy, stand_ins: CloudFrontStandIns
 ) -> None:
-    import boto3
     from gallery_builder.plugins.cloudfront_config import cache_policy_config
 
-    client = boto3.client("cloudfront", endpoint_url=cdn_proxy.url, region_name="us-east-1")
+    client = aws("cloudfront", cdn_proxy.url)
     old = client.create_cache_policy(CachePolicyConfig={**cache_policy_config(), "MinTTL": 5})
     ident, etag = old["CachePolicy"]["Id"], old["ETag"]
     mark = cdn_proxy.mark()
