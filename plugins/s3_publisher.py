@@ -473,6 +473,33 @@ class S3Publisher:
 
     # --- hosting -------------------------------------------------------------------------------
 
+    #: ``--cdn none`` was given (not merely left out)
+    cdn_refused = False
+
+    def known_hosting(self, prefix: str, record: dict[str, Any] | None) -> None:
+        """Given the live hosting record, before any write: a gallery served through
+        CloudFront (its bucket private) is not turned back into a public website because
+        ``--cdn`` was left out; nor, silently, with ``--cdn none``."""
+        cdn = (record or {}).get("cdn")
+        if not isinstance(cdn, dict):
+            return
+        where = f"s3://{self.bucket}/{prefix}" if prefix else f"s3://{self.bucket}"
+        distribution = cdn.get("distribution_id")
+        served = f"through CloudFront (distribution {distribution})" if isinstance(
+            distribution, str) else "through CloudFront"  # fmt: skip
+        if self.cdn_refused:
+            raise SettingError(
+                f"the gallery at {where} is served {served} from a private bucket; "
+                "--cdn none would make the bucket public again for S3 website hosting, which "
+                "gallery publish does not do by itself: undo the CloudFront set-up first "
+                "(docs/https.md, 'Undoing it'), or publish with --cdn cloudfront"
+            )
+        raise SettingError(
+            f"the gallery at {where} is served {served}: publish it with --cdn cloudfront "
+            '(or set [publish] cdn = "cloudfront" in gallery.toml); without it this publish '
+            "would set up S3 website hosting and make the bucket public again; nothing was sent"
+        )
+
     def hosting_settings(self, prefix: str) -> dict[str, Any]:
         return hosting_settings(self.bucket, self.region, prefix)
 
@@ -663,6 +690,10 @@ def s3_publisher(
 
     bucket, prefix_hint = parse_target(target)
     cdn = _cdn_choice(cdn, domain)
+    if domain:  # before any request: the certificate and the alias are for this exact name
+        from gallery_builder.plugins.cloudfront_domain import checked_domain
+
+        domain = checked_domain(domain)
     try:
         session = boto3.Session(profile_name=profile, region_name=region)
     except ProfileNotFound:
@@ -683,7 +714,9 @@ def s3_publisher(
         return session.client("s3", region_name=other, endpoint_url=endpoint, config=config)
 
     if cdn != "cloudfront":
-        return S3Publisher(bucket, client, region_name, prefix_hint, regional=regional)
+        website = S3Publisher(bucket, client, region_name, prefix_hint, regional=regional)
+        website.cdn_refused = cdn == "none"
+        return website
     from gallery_builder.plugins.cloudfront_publisher import CloudFrontPublisher
     from gallery_builder.plugins.cloudfront_setup import AwsClients
 
