@@ -97,10 +97,9 @@ def prepare_root(publisher: Publisher, prefix: str, site: Path | None) -> list[s
         return []
     ensure = getattr(publisher, "ensure_bucket", None)
     if ensure is not None:
-        try:
-            ensure()
-        except GalleryError as exc:
-            return [f"the bucket root's error.html could not be written first: {exc}"]
+        # a bucket that cannot be made (or, with a CDN, a certificate still pending) stops
+        # the publish here, before any write: the set-up would fail the same way
+        ensure()
     return rebuild_root(publisher, prefix, site, error_only=True)
 
 

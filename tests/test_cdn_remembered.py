@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cdnenv import BUCKET, public_access_block, statements
+from cdnenv import BUCKET, counts, public_access_block, statements
 from recording_proxy import CloudFrontStandIns, RecordingProxy
 
 from gallery_builder.testing import run_cli
@@ -61,3 +61,23 @@ def test_a_bad_domain_is_refused_before_any_request(
     assert result.exit_code == 2, result.output
     assert f"--domain {domain!r} is not a domain name" in result.output
     assert cdn_proxy.since(mark) == []
+
+
+def test_a_first_publish_for_a_domain_elsewhere_stops_at_once_even_with_wait(
+    site: Path, cdn_proxy: RecordingProxy, stand_ins: CloudFrontStandIns, s3: Any, cf: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The certificate was only just requested: its record cannot be at the user's DNS host
+    yet, so --wait does not wait; the records are printed, and nothing is made (no bucket,
+    no distribution), not even the bucket root's error.html."""
+    monkeypatch.setenv("GALLERY_CERTIFICATE_WAIT_DELAY", "0.05")
+    domain = "photos.elsewhere-dns.org"  # no Route 53 zone holds it
+    mark = cdn_proxy.mark()
+    result = publish(site, cdn_proxy.url, "--cdn", "cloudfront", "--domain", domain, "--wait")
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("Error: ") and "warning" not in result.output
+    assert "CNAME" in result.output and "command again" in result.output
+    assert cf.list_distributions()["DistributionList"].get("Items", []) == []
+    assert BUCKET not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    # no wait: the certificate requested, then described until ACM gives its record, once
+    assert counts(cdn_proxy.since(mark)).get("acm", 0) <= 4, counts(cdn_proxy.since(mark))
