@@ -6,6 +6,8 @@ cache policy's MinTTL being 0). So a normal publish invalidates nothing. What do
 
 * an object re-tagged in place (same bytes, new headers: the plan's uploads that send no
   bytes), whose old headers the edge would otherwise keep until it expires;
+* with ``--repair``, every file sent again under its own name (a hashed, immutable file the
+  edge may hold damaged for a year: it is cached as it was served);
 * with ``--purge``, the deleted keys, so a page the user took down is gone at once (pages in
   both forms, ``/a/`` and ``/a/index.html``: the viewer-request function maps one to the
   other, and the edge caches each URL apart).
@@ -17,10 +19,15 @@ free ones). Paths are percent-encoded as AWS asks (originals keep names with spa
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from gallery_builder.keys import join_key
+from gallery_builder.repair import REPAIR_REASON
 
+#: the reasons of uploads that replace what the edge may hold under the same name: a re-tag,
+#: and a file ``--repair`` sends again (gallery_builder.repair.REPAIR_REASON)
+SAME_NAME = frozenset({"new headers", REPAIR_REASON})
 #: more paths than this become one ``/prefix/*``
 MAX_PATHS = 20
 #: encoded besides non-ASCII and control characters: RFC 1738's unsafe characters (AWS:
@@ -54,7 +61,7 @@ def _forms(key: str) -> list[str]:
 
 def invalidation_paths(prefix: str, plan: Any, *, purge: bool = False) -> list[str]:
     """The paths to invalidate after ``plan`` is live (empty for a normal publish)."""
-    keys = [join_key(prefix, u.path) for u in plan.uploads if u.reason == "new headers"]
+    keys = [join_key(prefix, u.path) for u in plan.uploads if u.reason in SAME_NAME]
     if purge:
         keys += [join_key(prefix, path) for path in plan.deletes]
     paths = sorted({path for key in keys for path in _forms(key)})
@@ -63,10 +70,12 @@ def invalidation_paths(prefix: str, plan: Any, *, purge: bool = False) -> list[s
     return paths
 
 
-def invalidation_batch(paths: list[str], manifest_md5: str) -> dict[str, Any]:
+def invalidation_batch(
+    paths: list[str], manifest_md5: str, *, repair: bool = False
+) -> dict[str, Any]:
     """``create_invalidation``'s batch: the new manifest's MD5 as the caller reference, so a
-    retried publish is not charged twice (AWS returns the invalidation it already made)."""
-    return {
-        "Paths": {"Quantity": len(paths), "Items": list(paths)},
-        "CallerReference": manifest_md5,
-    }
+    retried publish is not charged twice (AWS returns the invalidation it already made). A
+    repair leaves the manifest as it was, and a later repair of the same damage must clear
+    the edge again: its reference is made unique."""
+    reference = f"{manifest_md5}-repair-{uuid.uuid4().hex[:12]}" if repair else manifest_md5
+    return {"Paths": {"Quantity": len(paths), "Items": list(paths)}, "CallerReference": reference}

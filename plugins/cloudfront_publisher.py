@@ -42,6 +42,7 @@ from gallery_builder.plugins.cloudfront_setup import AwsClients, CloudFrontSetup
 from gallery_builder.plugins.s3_publisher import S3Publisher
 
 from gallery_builder.errors import GalleryError
+from gallery_builder.repair import REPAIR_REASON
 
 
 class CloudFrontPublisher(S3Publisher):
@@ -142,7 +143,8 @@ class CloudFrontPublisher(S3Publisher):
             return []
         try:
             self.cdn.cf("create_invalidation", DistributionId=ident,
-                        InvalidationBatch=invalidation_batch(paths, manifest_md5))  # fmt: skip
+                        InvalidationBatch=invalidation_batch(paths, manifest_md5, repair=any(
+                            u.reason == REPAIR_REASON for u in plan.uploads)))  # fmt: skip
         except GalleryError as exc:  # the gallery is live: a note, not a failure
             return [f"the gallery is live, but its invalidation failed: {exc}"]
         return [f"invalidated {len(paths)} path(s) on distribution {ident}: {', '.join(paths)}"]

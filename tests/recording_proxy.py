@@ -164,7 +164,10 @@ class RecordingProxy:
         for name, value in headers.items():
             if name.lower() not in _HOP and name.lower() != "content-length":
                 handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(data)))
+        # a HEAD's answer has no body but the length of the object it describes
+        given = {k.lower(): v for k, v in headers.items()}.get("content-length")
+        head = handler.command == "HEAD" and given is not None
+        handler.send_header("Content-Length", given if head else str(len(data)))
         handler.end_headers()
         if handler.command != "HEAD":
             handler.wfile.write(data)

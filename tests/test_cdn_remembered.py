@@ -81,3 +81,24 @@ def test_a_first_publish_for_a_domain_elsewhere_stops_at_once_even_with_wait(
     assert BUCKET not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
     # no wait: the certificate requested, then described until ACM gives its record, once
     assert counts(cdn_proxy.since(mark)).get("acm", 0) <= 4, counts(cdn_proxy.since(mark))
+
+
+def test_a_repaired_immutable_file_is_invalidated_and_a_second_repair_is_a_new_invalidation(
+    site: Path, cdn_proxy: RecordingProxy, stand_ins: CloudFrontStandIns, s3: Any
+) -> None:
+    """The edge caches a hashed file for a year as it was served: a file --repair sends again
+    under its own name is invalidated, each repair anew (the manifest stays the same)."""
+    assert publish(site, cdn_proxy.url, "--cdn", "cloudfront").exit_code == 0
+    files = json.loads((site / "manifest.json").read_bytes())["files"]
+    css = next(path for path in files if path.startswith("_static/") and path.endswith(".css"))
+    references = []
+    for _ in range(2):
+        s3.put_object(Bucket=BUCKET, Key=f"photos/{css}", Body=b"broken")  # damaged by hand
+        mark = cdn_proxy.mark()
+        result = publish(site, cdn_proxy.url, "--cdn", "cloudfront", "--repair")
+        assert result.exit_code == 0, result.output
+        (batch,) = [r.xml() for r in cdn_proxy.since(mark)
+                    if r.method == "POST" and r.path.endswith("/invalidation")]  # fmt: skip
+        assert [p.text for p in batch.iter() if p.tag.endswith("Path")] == [f"/photos/{css}"]
+        references += [e.text for e in batch.iter() if e.tag.endswith("CallerReference")]
+    assert len(set(references)) == 2
