@@ -45,7 +45,7 @@ function query(querystring) {
 }
 
 // --- invitations: /P/_auth?Policy=...&Signature=...&Key-Pair-Id=...[&to=album/] -------------
-// A link `gallery invite` signed turns into CloudFront's three signed cookies and a 302 into
+// A link 'gallery invite' signed turns into CloudFront's three signed cookies and a 302 into
 // the gallery. The RSA signature is not checked here (CloudFront checks the cookies on every
 // later request): only the shape, so a bad link is refused at once, and the 302 never leaves
 // the gallery. Anything wrong: 302 to /private.html, no cookies.
@@ -60,7 +60,9 @@ function unbase64(text) {
     var out = '';
     for (var i = 0; i < body.length; i += 4) {
         var n = 0;
-        for (var j = 0; j < 4; j++) n = n * 64 + (i + j < body.length ? B64.indexOf(body.charAt(i + j)) : 0);
+        for (var j = i; j < i + 4; j++) {
+            n = n * 64 + (j < body.length ? B64.indexOf(body.charAt(j)) : 0);
+        }
         out += String.fromCharCode(n >> 16 & 255, n >> 8 & 255, n & 255);
     }
     return out.slice(0, out.length - (text.length - body.length));
@@ -104,8 +106,9 @@ function invitation(request, gallery) {
     var keyId = param(q, 'Key-Pair-Id');
     var to = q && q.to ? param(q, 'to') : '';
     var host = request.headers && request.headers.host && request.headers.host.value;
-    if (!policy || !signature || keyId === null || to === null || typeof host !== 'string') return null;
-    if (policy.length > 2048 || signature.length > 1024 || !/^[A-Z0-9]{8,64}$/.test(keyId)) return null;
+    if (!policy || !signature || keyId === null || to === null) return null;
+    if (typeof host !== 'string' || !/^[A-Z0-9]{8,64}$/.test(keyId)) return null;
+    if (policy.length > 2048 || signature.length > 1024) return null;
     var json = unbase64(policy);
     if (json === null || unbase64(signature) === null) return null;
     var statements;
@@ -124,7 +127,7 @@ function invitation(request, gallery) {
     } catch (e) {
         decoded = gallery;
     }
-    if (typeof resource !== 'string' || (resource !== root + gallery + '/*' && resource !== root + decoded + '/*')) return null;
+    if (resource !== root + gallery + '/*' && resource !== root + decoded + '/*') return null;
     var now = Date.now() / 1000;
     var expires = epoch(condition, 'DateLessThan');
     if (expires === null || expires <= now) return null;
@@ -132,7 +135,7 @@ function invitation(request, gallery) {
         var start = epoch(condition, 'DateGreaterThan');
         if (start === null || start > now) return null;
     }
-    // `to`: a relative path inside the gallery, decoded once; no scheme, host, '..', '%', '\'
+    // to: a relative path inside the gallery, decoded once; no scheme, host, '..', '%', '\'
     if (to.length > 1024 || /[\x00-\x1f\x7f\\%:?#]|^\/|\/\/|(^|\/)\.\.?(\/|$)/.test(to)) return null;
     return { policy: policy, signature: signature, keyId: keyId, expires: expires, to: to };
 }
@@ -143,7 +146,8 @@ function authorize(request, gallery) {
     var response = { statusCode: 302, statusDescription: 'Found', headers: headers };
     if (!link) return response;
     headers.location.value = gallery + '/' + escaped(link.to, PATH);
-    var attributes = 'Path=' + gallery + '/; Secure; HttpOnly; SameSite=Lax; Expires=' + httpDate(link.expires);
+    var attributes = 'Path=' + gallery + '/; Secure; HttpOnly; SameSite=Lax; Expires=' +
+        httpDate(link.expires);
     response.cookies = {
         'CloudFront-Policy': { value: link.policy, attributes: attributes },
         'CloudFront-Signature': { value: link.signature, attributes: attributes },
