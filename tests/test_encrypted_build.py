@@ -281,3 +281,14 @@ def test_a_broken_picture_is_still_skipped_and_named(
     strict = run_cli(["build", photos, "-o", out, "--password-file", password_file, "--strict"])
     assert strict.exit_code == 1 and "skipped broken.jpg" in strict.output
     assert published(out) == before
+
+
+def test_clear_then_encrypted_then_clear_again_gives_the_clear_site(
+    photos: Path, out: Path, tmp_path: Path
+) -> None:
+    build_gallery(photos, out)
+    clear = published(out)
+    encrypted(photos, out)
+    back = build(load_config(photos), out, plugin_manager(), jobs=1, no_encryption=True)
+    assert published(out) == clear and back.written  # built again, not taken for a no-op
+    assert "_lock.json" in back.removed
