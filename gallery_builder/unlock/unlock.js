@@ -56,10 +56,12 @@
     return lockRequest;
   }
 
-  /* Whether the keys open the gallery's index.html: the password is right. */
+  /* Whether the keys open the gallery's index.html: the password is right. A wrong one gives
+     another file id, which the host does not have (404, or 403 where it may not list). */
   async function opens(keys) {
     var fid = await G.fileId(keys, "index.html");
     var response = await fetch(scope + "_x/" + fid, { credentials: "same-origin" });
+    if (response.status === 404 || response.status === 403) return false;
     if (!response.ok) throw new Error("the gallery's index.html answered " + response.status);
     try {
       await G.openSealed(keys, fid, await response.arrayBuffer());
