@@ -29,6 +29,7 @@ from gallery_builder.model import REVALIDATE
 from gallery_builder.security_headers import (
     CONTENT_SECURITY_POLICY,
     CONTENT_TYPE_OPTIONS,
+    CSP_DIRECTIVES,
     FRAME_OPTIONS,
     REFERRER_POLICY,
 )
@@ -39,6 +40,13 @@ FALLBACK_CONTENT_TYPE = "application/octet-stream"
 
 #: the files of ``_unlock/`` copied as they are, by their name in the sources
 UNLOCK_ASSETS = ("unlock.js", "unlock.css", "crypto.js", "session.js", "icon.svg")
+
+#: the policy the unlock page carries itself, for a host that sends no headers (any web
+#: server, a bucket without CloudFront): the gallery's, but frame-ancestors, which a <meta>
+#: cannot give (a browser ignores it there, with a console error)
+PAGE_POLICY = "; ".join(
+    f"{name} {value}" for name, value in CSP_DIRECTIVES.items() if name != "frame-ancestors"
+)
 
 #: the shell's pages: the host answers the root with index.html, a missing path with error.html
 PAGES = ("index.html", "error.html")
@@ -83,6 +91,7 @@ def unlock_page(*, lang: str, root: str) -> bytes:
     gallery's root, or the gallery's path, "/P/", for a page served at any depth)."""
     text = source("page.html").decode()
     text = text.replace("{lang}", html.escape(lang, quote=True))
+    text = text.replace("{csp}", html.escape(PAGE_POLICY, quote=True))
     return text.replace("{root}", html.escape(root, quote=True)).encode()
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import os
 import re
 import sys
 from collections.abc import Iterator
@@ -103,6 +102,7 @@ def serving(site: Path) -> Iterator[Served]:
 
 
 def write_source(source: Path, pictures_in_album: int) -> None:
+    source.mkdir(parents=True, exist_ok=True)
     (source / "gallery.toml").write_text(
         f'[gallery]\nname = "photos"\ntitle = "{TITLE}"\n\n'
         "[images]\nsizes = [320, 640]\nthumbnail = [160, 120]\n",
@@ -160,9 +160,7 @@ def unlock(page: Page, password: str = PASSWORD) -> None:
 
 
 def wait_for_status(page: Page, kind: str) -> None:
-    page.wait_for_function(
-        "kind => document.getElementById('status').className === kind", arg=kind
-    )
+    page.wait_for_function("kind => document.getElementById('status').className === kind", arg=kind)
 
 
 def stop_workers(page: Page) -> None:
@@ -188,6 +186,7 @@ def open_gallery(page: Page, served: Served) -> None:
     assert response is not None and response.status == 200
     unlock(page)
     page.wait_for_selector(".album-card")
+    page.wait_for_load_state("networkidle")  # its icon too: leaving earlier aborts it
 
 
 # --- the unlock page ---------------------------------------------------------------------------
@@ -320,7 +319,10 @@ def test_pages_carry_the_content_security_policy(served: Served, page: Page) -> 
         })"""
     )
     assert ran == "blocked"
-    problems_of(page).csp_violations.clear()  # the one this test caused
+    problems = problems_of(page)  # what this test caused: the violation and its console error
+    problems.flush()
+    problems.csp_violations.clear()
+    problems.problems[:] = [p for p in problems.problems if "inline script" not in p]
 
 
 def test_a_folder_without_its_slash_redirects_and_a_missing_file_is_404(
@@ -369,7 +371,8 @@ def test_the_key_is_kept_in_the_tabs_session_only(served: Served, page: Page) ->
             databases: (await indexedDB.databases()).map(d => d.name),
         })"""
     )
-    assert stored["session"] == ["gallery-builder:key:/photos/"]
+    assert "gallery-builder:key:/photos/" in stored["session"]
+    assert all(name.startswith("gallery-builder:") for name in stored["session"]), stored
     assert stored["local"] == [] and stored["cookie"] == ""
     assert stored["caches"] == [] and stored["databases"] == []
     # another browser session (a new context: no tab with the key, no worker) must ask
@@ -416,8 +419,8 @@ def test_every_byte_the_server_sent_is_ciphertext_or_the_shell(served: Served, p
             ciphertexts += 1
         elif path == "/photos/_lock.json":
             assert body == lock
-        elif path in shell:
-            assert body == shell[path] or body in shell_bodies, where
+        elif path in shell or path + "index.html" in shell:
+            assert body in (shell.get(path), shell.get(path + "index.html")), where
         else:  # a page the host does not have: its error.html, the unlock page, or nothing
             assert status == 404 and (body in shell_bodies or not body), where
     # the pages, the theme's files and the pictures all came as ciphertext
@@ -430,24 +433,17 @@ def test_every_byte_the_server_sent_is_ciphertext_or_the_shell(served: Served, p
 def test_unlocking_a_100_picture_album_takes_under_five_seconds(
     tmp_path_factory: pytest.TempPathFactory, browser: Browser
 ) -> None:
-    """From the submit to the album's grid shown (every thumbnail decoded): the key derived,
-    the worker registered, the page and 100 thumbnails fetched and decrypted. bench/
-    unlock_bench.py measures the same more carefully."""
+    """From the submit to the album's grid shown: the key derived, the worker registered, the
+    page and the thumbnails in the window fetched, decrypted and decoded (those below load
+    when scrolled to, as in a clear gallery). bench/unlock_bench.py measures the same."""
     source = tmp_path_factory.mktemp("big") / "photos"
-    write_source(source, 0)
-    for n in range(1, 101):
-        pictures.jpeg(source / "Album" / f"IMG_{n:04d}.jpg", (128, 96))
-    (source / "gallery.toml").write_text(
-        '[gallery]\nname = "photos"\ntitle = "Big"\n\n'
-        "[images]\nsizes = [100, 110, 120]\nthumbnail = [96, 72]\n",
-        encoding="utf-8",
-    )
+    write_big_album(source)
     build_encrypted(source, source.parent / "site", PASSWORD)
     with serving(source.parent / "site") as served:
         context = browser.new_context(viewport={"width": 1280, "height": 720})
         try:
             page = context.new_page()
-            problems = problems_of(page)
+            problems = problems_of(page, {"/photos/album/": 404})  # error.html: unlock page
             page.goto(served.at("album/"), wait_until="load")
             seconds = time_unlock(page, 100)
             problems.assert_none()
@@ -457,18 +453,35 @@ def test_unlocking_a_100_picture_album_takes_under_five_seconds(
     assert seconds < 5, f"{seconds:.2f} s from submit to the grid"
 
 
-def time_unlock(page: Page, count: int) -> float:
-    """Seconds from the submit to ``count`` decoded thumbnails in the grid, measured in the
-    page (performance.now() across the reload: timeOrigin moves, so both ends use Date)."""
-    page.fill("#password", PASSWORD)
+def write_big_album(source: Path) -> None:
+    """An album of 100 pictures, scaled down to build fast (as test_browser's big album)."""
+    source.mkdir(parents=True, exist_ok=True)
+    (source / "gallery.toml").write_text(
+        '[gallery]\nname = "photos"\ntitle = "Big"\n\n'
+        "[images]\nsizes = [100, 110, 120]\nthumbnail = [96, 72]\n",
+        encoding="utf-8",
+    )
+    for n in range(1, 101):
+        pictures.jpeg(source / "Album" / f"IMG_{n:04d}.jpg", (128, 96),
+                      taken=f"2024:05:17 10:{n // 60:02d}:{n % 60:02d}")  # fmt: skip
+
+
+#: true once the grid has ``n`` pictures and every one in the window is decoded
+GRID_SHOWN = """n => {
+    const imgs = [...document.querySelectorAll('.pictures img')];
+    const shown = imgs.filter(i => i.getBoundingClientRect().top < innerHeight);
+    return imgs.length === n && shown.length > 0
+        && shown.every(i => i.complete && i.naturalWidth > 0);
+}"""
+
+
+def time_unlock(page: Page, count: int, password: str = PASSWORD) -> float:
+    """Seconds from the submit on the unlock page to the grid of ``count`` pictures shown,
+    measured in the page with Date.now() at both ends (performance.now() restarts with the
+    reload into the gallery); the start is kept in sessionStorage across it."""
+    page.fill("#password", password)
     page.evaluate("() => { sessionStorage.setItem('bench:start', String(Date.now())); "
                   "document.querySelector('button').click(); }")  # fmt: skip
-    page.wait_for_function(
-        "n => [...document.querySelectorAll('.pictures img')]"
-        ".filter(i => i.complete && i.naturalWidth > 0).length === n",
-        arg=count,
-        timeout=60_000,
-    )
+    page.wait_for_function(GRID_SHOWN, arg=count, timeout=60_000, polling="raf")
     return page.evaluate("() => (Date.now() - Number(sessionStorage.getItem('bench:start')))"
                          " / 1000")  # fmt: skip
-
