@@ -131,7 +131,7 @@
       ? CONFIG.contentTypes[ext] : CONFIG.fallbackType;
   }
 
-  var SESSION_TAG = '<script src="' + scope + '_unlock/session.js"></script>';
+  var SESSION_TAG = '<script src="' + scope + '_unlock/session.js" defer></script>';
 
   /* A decrypted page, with the script that keeps the key for the tab added to its head. */
   function withSession(body) {

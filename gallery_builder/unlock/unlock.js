@@ -82,12 +82,24 @@
     });
   }
 
-  /* Register the worker and give it the key; resolves once it has taken it. */
+  // the worker is registered at once (it needs no key), while the visitor types
+  var registering = null;
+  function register() {
+    if (!registering) {
+      registering = navigator.serviceWorker.register(scope + "_sw.js", {
+        scope: scope,
+        updateViaCache: "none",
+      }).catch(function (error) {
+        registering = null; // try again on the next submit
+        throw error;
+      });
+    }
+    return registering;
+  }
+
+  /* Give the worker the key; resolves once it has taken it. */
   async function handOver(record) {
-    var registration = await navigator.serviceWorker.register(scope + "_sw.js", {
-      scope: scope,
-      updateViaCache: "none",
-    });
+    var registration = await register();
     var worker = await settle(registration.active || registration.waiting || registration.installing);
     await new Promise(function (resolve, reject) {
       var channel = new MessageChannel();
@@ -169,6 +181,12 @@
     await enter(record);
   }
 
+  register().catch(function () {
+    // said on submit, if it fails again then
+  });
+  lock().catch(function () {
+    // the same
+  });
   resume().catch(function () {
     setBusy(false);
     say("");
