@@ -386,6 +386,33 @@ def test_the_key_is_kept_in_the_tabs_session_only(served: Served, page: Page) ->
         other.close()
 
 
+def test_after_a_password_change_the_old_key_is_dropped_and_the_new_password_opens(
+    tmp_path: Path, context: BrowserContext
+) -> None:
+    source = tmp_path / "photos"
+    write_source(source, 1)
+    out = tmp_path / "site"
+    build_encrypted(source, out, PASSWORD)
+    with serving(out) as served:
+        page = context.new_page()
+        problems = problems_of(page)
+        open_gallery(page, served)
+        build_encrypted(source, out, "a new password")  # every file sealed again
+        served.salt = base64.b64decode(json.loads((out / "_lock.json").read_bytes())["salt"])
+        # what the old key looks for now, and the wrong password below: not on the host
+        problems.expect(f"/photos/_x/{file_id(derive(PASSWORD, served.salt), 'index.html')}", 404)
+        page.reload()
+        page.wait_for_selector("#password")
+        assert TITLE not in page.content()
+        page.wait_for_function("() => !Object.keys(sessionStorage).some(k => k.includes(':key:'))")
+        unlock(page, PASSWORD)
+        wait_for_status(page, "error")
+        unlock(page, "a new password")
+        page.wait_for_selector(".album-card")
+        assert page.title() == TITLE
+        problems.assert_none()
+
+
 # --- what the server sent ---------------------------------------------------------------------
 
 
@@ -398,6 +425,7 @@ def test_every_byte_the_server_sent_is_ciphertext_or_the_shell(served: Served, p
     wait_for_status(page, "error")
     unlock(page)
     page.wait_for_selector(".album-card")
+    page.wait_for_load_state("networkidle")  # its icon too: leaving earlier aborts it
     page.goto(album_url(served, page))
     page.wait_for_selector(GRID)
     ids = page.eval_on_selector_all(".pictures a[id]", "links => links.map(a => a.id)")

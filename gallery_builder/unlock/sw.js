@@ -176,6 +176,9 @@
     try {
       var opened = await openFile(held, where.path);
       if (opened) return respond(opened, where.path, 200);
+      // every file has another id under another key: a gallery whose index is not there
+      // has had its password changed (its files sealed again), and this key is stale
+      if (where.path === "index.html" || !(await exists(held, "index.html"))) throw StaleKey();
       if (!where.folder && (await exists(held, where.path + "/index.html"))) {
         var url = new URL(request.url);
         return Response.redirect(url.origin + url.pathname + "/" + url.search, 302);
