@@ -13,7 +13,8 @@ A measurement tool, not a test. It makes an album of COUNT synthetic photos, bui
    the page's WebCrypto (what a guess costs, here and to anyone who copied the files).
 
 It prints the median and range of ``--repeat`` rounds. Needs the test environment
-(Playwright, Debian's Chromium: tests/browserenv.py). Takes about a minute at the defaults, most of it the build.
+(Playwright, Debian's Chromium: tests/browserenv.py). Takes about a minute at the
+defaults, most of it the build.
 """
 
 from __future__ import annotations
