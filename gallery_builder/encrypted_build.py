@@ -205,7 +205,9 @@ def _write_sealed_site(
         files[key] = site_file(key, record.md5, record.size, cache_control, SEALED_TYPE)
     from gallery_builder.unlock_shell import shell_files  # engineer UNLOCK's module
 
-    for path, (data, cache_control) in sorted(shell_files(lang=config.gallery.lang).items()):
+    # base_path: error.html, served for a missing path at any depth, links its files from there
+    shell = shell_files(lang=config.gallery.lang, base_path=config.gallery.base_path)
+    for path, (data, cache_control) in sorted(shell.items()):
         if not safe_relpath(path) or path in RESERVED or path.startswith(SEALED_DIR + "/"):
             raise GalleryError(f"the unlock page claims a name the encrypted site owns: {path!r}")
         record = writer.put_if_changed(path, data, force)

@@ -83,7 +83,7 @@ def test_every_published_file_is_ciphertext_or_the_unlock_shell(photos: Path, ou
         assert secret.encode() in clear_bytes, secret
     assert any(data.startswith(MAGIC) for data in clear.values())
     files = published(out)
-    shell = shell_files(lang="en")
+    shell = shell_files(lang="en", base_path="/trip/")
     assert set(files) == {"manifest.json", "_lock.json", *shell} | {
         f"_x/{fid}" for fid in (p.removeprefix("_x/") for p in files if p.startswith("_x/"))
     }
