@@ -89,7 +89,11 @@ def seal_seconds(clear_site: Path) -> tuple[float, int, int]:
     from gallery_builder.encryption import derive, file_id, new_salt, seal
 
     keys = derive(PASSWORD, new_salt())
-    files = [p for p in clear_site.rglob("*") if p.is_file() and ".gallery" not in p.parts]
+    files = [
+        p
+        for p in clear_site.rglob("*")
+        if p.is_file() and ".gallery" not in p.relative_to(clear_site).parts
+    ]
     started = time.process_time()
     total = 0
     for path in files:
@@ -163,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         clear_wall = median(r.wall for r in by_mode["clear"])
         enc_wall = median(r.wall for r in by_mode["encrypted"])
         report.append(
-            f"| {scenario} | {clear_cpu:.2f} | {enc_cpu:.2f} | +{enc_cpu - clear_cpu:.2f} "
+            f"| {scenario} | {clear_cpu:.2f} | {enc_cpu:.2f} | {enc_cpu - clear_cpu:+.2f} "
             f"({(enc_cpu / clear_cpu - 1) * 100:+.0f}%) | {clear_wall:.2f} | {enc_wall:.2f} |"
         )
     (clear_n, clear_bytes), (enc_n, enc_bytes) = sizes["clear"], sizes["encrypted"]
