@@ -41,6 +41,7 @@ from gallery_builder.errors import GalleryError
 from gallery_builder.journal import remove_leftovers
 from gallery_builder.model import REVALIDATE, SiteFile
 from gallery_builder.pipeline import BuildResult, build_clear, check_source_outside
+from gallery_builder.plan import SEALED_TYPE  # what every sealed file is served as
 from gallery_builder.plugin_manager import GalleryPluginManager
 from gallery_builder.progress import Reporter
 from gallery_builder.root_pages import SITE_THEME
@@ -50,8 +51,6 @@ from gallery_builder.state import BuildState, OutputRecord
 
 SEALED_DIR = "_x"
 LOCK_NAME = "_lock.json"
-#: what every sealed file is served as: it says nothing of what it holds
-SEALED_TYPE = "application/octet-stream"
 #: names the unlock shell may not take: they are the encrypted site's own
 RESERVED = frozenset({LOCK_NAME, manifest.MANIFEST_NAME})
 

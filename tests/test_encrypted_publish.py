@@ -140,3 +140,21 @@ def test_verify_finds_an_encrypted_gallery_clean(sealed: Path, tmp_path: Path) -
     assert code == 0 and report["problems"] == [], report
     assert report["checked"]["http_files"] == len(read_manifest(sealed)["files"])
     assert json.loads((sealed / "manifest.json").read_bytes())["encrypted"] == {"format": 1}
+
+
+def test_sealed_pages_go_live_after_the_sealed_images_and_the_shell_last(
+    sealed: Path, tmp_path: Path
+) -> None:
+    recording = Recording(tmp_path / "www")
+    publish(sealed, recording, "trip")
+    files = read_manifest(sealed)["files"]
+    uploads = [key for op, key in recording.writes() if op == "upload"]
+    order = [key.removeprefix("trip/") for key in uploads if key.startswith("trip/")]
+    immutable = [p for p in order if files[p]["cache_control"].startswith("public")]
+    sealed_pages = [
+        p for p in order if p.startswith("_x/") and files[p]["cache_control"] == "no-cache"
+    ]
+    shell_pages = [p for p in order if p.endswith(".html")]
+    assert immutable and sealed_pages and shell_pages
+    assert max(map(order.index, immutable)) < min(map(order.index, sealed_pages))
+    assert max(map(order.index, sealed_pages)) < min(map(order.index, shell_pages))
