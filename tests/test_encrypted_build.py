@@ -292,3 +292,23 @@ def test_clear_then_encrypted_then_clear_again_gives_the_clear_site(
     back = build(load_config(photos), out, plugin_manager(), jobs=1, no_encryption=True)
     assert published(out) == clear and back.written  # built again, not taken for a no-op
     assert "_lock.json" in back.removed
+
+
+def test_a_noop_encrypted_build_of_a_read_only_output_writes_nothing(
+    photos: Path, out: Path, unprivileged: list[str]
+) -> None:
+    from conftest import gallery
+    from test_read_only_output import chmod_tree, everything_in
+
+    encrypted(photos, out)
+    chmod_tree(photos, writable=True)
+    chmod_tree(out, writable=False)
+    try:
+        before = everything_in(out)
+        done = gallery("build", photos, "-o", out, prefix=unprivileged, env={
+            "GALLERY_PASSWORD": PASSWORD})  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "0 files written" in done.stdout and "(0 files sealed)" in done.stdout
+        assert everything_in(out) == before
+    finally:
+        chmod_tree(out, writable=True)
