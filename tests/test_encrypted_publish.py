@@ -158,3 +158,20 @@ def test_sealed_pages_go_live_after_the_sealed_images_and_the_shell_last(
     assert immutable and sealed_pages and shell_pages
     assert max(map(order.index, immutable)) < min(map(order.index, sealed_pages))
     assert max(map(order.index, sealed_pages)) < min(map(order.index, shell_pages))
+
+
+def test_publish_without_a_target_takes_the_encrypted_sites_settings(
+    photos: Path, out: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gallery_builder.testing import run_cli
+
+    www = tmp_path / "www"
+    with (photos / "gallery.toml").open("a", encoding="utf-8") as f:
+        f.write(f'\n[publish]\ntarget = "{www.as_uri()}"\n')
+    monkeypatch.setenv("GALLERY_PASSWORD", "pw")
+    built = run_cli(["build", photos, "-o", out])
+    assert built.exit_code == 0, built.output
+    sent = run_cli(["publish", "--site", out])
+    assert sent.exit_code == 0, sent.output
+    assert published(www, "trip") == site_files(out)
+    assert "pw" not in json.dumps(read_manifest(out))
