@@ -46,8 +46,15 @@ from gallery_builder.plugin_manager import GalleryPluginManager
 from gallery_builder.progress import Reporter
 from gallery_builder.root_pages import SITE_THEME
 from gallery_builder.site_settings import record_settings
-from gallery_builder.sitefiles import exists, remove_stale, safe_relpath, site_file, write_failure
-from gallery_builder.state import BuildState, OutputRecord
+from gallery_builder.sitefiles import (
+    exists,
+    link_or_copy,
+    remove_stale,
+    safe_relpath,
+    site_file,
+    write_failure,
+)
+from gallery_builder.state import STATE_DIR, BuildState, OutputRecord
 
 SEALED_DIR = "_x"
 LOCK_NAME = "_lock.json"
@@ -82,6 +89,8 @@ def build_encrypted(
             clear_dir.mkdir(mode=0o700, exist_ok=True)
         except OSError as exc:
             raise GalleryError(f"cannot create {clear_dir}: {exc.strerror or exc}") from None
+        if read_record(state.meta) is None and state.sources and not force:
+            adopt_clear_build(state, out_dir, clear_dir)  # its images are not made again
         clear = build_clear(
             config, clear_dir, pm, jobs=jobs, force=force, strict=strict, reporter=reporter,
             site_root=out_dir,
@@ -103,6 +112,30 @@ def build_encrypted(
     clear.encrypted, clear.sealed = True, sealed.sealed
     clear.seconds = time.perf_counter() - started
     return clear
+
+
+def adopt_clear_build(state: BuildState, out_dir: Path, clear_dir: Path) -> None:
+    """The first encrypted build of an OUT built in the clear: its files (hard links, else
+    copies: no build writes a file in place) and what its state knows of them become the clear
+    copy's, so the clear build that follows reuses them instead of making every image again.
+    Only when the clear copy has no state of its own; what cannot be carried over is made."""
+    if (clear_dir / STATE_DIR / "state.sqlite").exists():
+        return
+    kept = {}
+    for path, record in state.outputs.items():
+        if record.size < 0 or not safe_relpath(path) or not exists(out_dir / path, record.size):
+            continue
+        try:
+            link_or_copy(out_dir / path, clear_dir / path)
+        except OSError:
+            continue
+        kept[path] = record
+    _copy_if_changed(out_dir / SITE_THEME, clear_dir / SITE_THEME)
+    with BuildState(clear_dir) as clear_state:
+        clear_state.sources = dict(state.sources)
+        clear_state.outputs = kept
+        clear_state.meta = dict(state.meta)
+        clear_state.save(always=True)
 
 
 def keys_for(password: str, record: EncryptionRecord | None) -> tuple[Keys, dict[str, str]]:

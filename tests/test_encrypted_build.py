@@ -312,3 +312,21 @@ def test_a_noop_encrypted_build_of_a_read_only_output_writes_nothing(
         assert everything_in(out) == before
     finally:
         chmod_tree(out, writable=True)
+
+
+def test_the_first_encrypted_build_of_a_clear_site_makes_no_image_again(
+    photos: Path, out: Path, tmp_path: Path
+) -> None:
+    first = build_gallery(photos, out)
+    assert first.made == 3
+    result = encrypted(photos, out)
+    assert (result.made, result.reused) == (0, 3)
+    plain = tmp_path / "plain"
+    build_gallery(photos, plain)
+    assert opened(out) == site_files(plain)
+    assert encrypted(photos, out).written == []  # and then a no-op
+    pictures.png(photos / ALBUM / f"{NAMES[2]}.png", (200, 100))  # still incremental
+    changed = encrypted(photos, out)
+    assert (changed.made, changed.reused) == (1, 2)
+    build_gallery(photos, plain)
+    assert opened(out) == site_files(plain)
