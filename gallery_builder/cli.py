@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from gallery_builder.cli_publish import resolve as resolve_publish
 from gallery_builder.cli_verify import verify as verify_command
 from gallery_builder.config import CONFIG_NAME, ConfigError, init_text, load_config
 from gallery_builder.errors import GalleryError, SettingError
+from gallery_builder.passwords import PASSWORD_ENV, read_password
 from gallery_builder.pipeline import build as build_site
 from gallery_builder.plugin_manager import (
     GalleryPluginManager,
@@ -79,6 +81,14 @@ def cli(ctx: click.Context, block: tuple[str, ...]) -> None:
 @click.option("--strict", is_flag=True, help="Fail (exit 1) if any picture is skipped.")
 @click.option("--force", is_flag=True, help="Rebuild everything, ignoring the build state.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
+@click.option(
+    "--password-file", type=click.Path(dir_okay=False, path_type=Path),
+    help=f"Encrypt the gallery with the password on this file's first line (also {PASSWORD_ENV}).",
+)  # fmt: skip
+@click.option(
+    "--no-encryption", is_flag=True,
+    help="Build in the clear an output folder whose last build was encrypted.",
+)  # fmt: skip
 @click.pass_obj
 def build(
     app: AppContext,
@@ -90,19 +100,23 @@ def build(
     strict: bool,
     force: bool,
     quiet: bool,
+    password_file: Path | None,
+    no_encryption: bool,
 ) -> None:
     """Build the gallery of SOURCE (a folder of pictures; sub-folders are albums)."""
     try:
         config = load_config(source, config_file)
-    except ConfigError as exc:
+        password = read_password(password_file, os.environ)
+    except (ConfigError, SettingError) as exc:
         _fail(str(exc), EXIT_USAGE)
     if theme:
         config = config.with_theme(theme)
     reporter = reporter_for(sys.stderr, quiet=quiet)
     try:
         result = build_site(
-            config, out, app.pm, jobs=jobs, force=force, strict=strict, reporter=reporter
-        )
+            config, out, app.pm, jobs=jobs, force=force, strict=strict, reporter=reporter,
+            password=password, no_encryption=no_encryption,
+        )  # fmt: skip
     except SettingError as exc:
         _fail(str(exc), EXIT_USAGE)
     except GalleryError as exc:

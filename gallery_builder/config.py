@@ -52,6 +52,9 @@ class GallerySettings:
     #: where the gallery is served: a path ("/istanbul/") or a URL ("https://x.org/trips/");
     #: "" means "/<name>/", where `gallery publish` puts it by default
     base_url: str = ""
+    #: the gallery is published encrypted: a build without a password is refused
+    #: (the password itself is never read from the settings file; gallery_builder.passwords)
+    encrypt: bool = False
 
     @property
     def base_path(self) -> str:
@@ -216,6 +219,7 @@ SCHEMA: dict[str, dict[str, Callable[[Any], Any]]] = {
         "description": _string,
         "lang": _lang,
         "base_url": _base_url,
+        "encrypt": _bool,
     },
     "images": {
         "sizes": _sizes,
@@ -264,9 +268,28 @@ def load_config(source: Path, config_file: Path | None = None) -> Config:
     return _apply(base, raw, text, path)
 
 
+#: the message for a password in the settings file (its value is never shown)
+PASSWORD_REFUSED = (
+    "a password is never read from gallery.toml, which is committed: use --password-file or "
+    "GALLERY_PASSWORD"
+)
+
+
+def _refuse_password(raw: dict[str, Any], text: str, path: Path) -> None:
+    """A ``password`` key anywhere (top level or in a section) is an error, before any
+    other check, so that no message ever quotes its value."""
+    if "password" in raw:
+        raise ConfigError(PASSWORD_REFUSED, file=path, line=_line_of(text, "password"))
+    for section, table in raw.items():
+        if isinstance(table, dict) and "password" in table:
+            line = _line_of(text, section, "password")
+            raise ConfigError(f"[{section}] password: {PASSWORD_REFUSED}", file=path, line=line)
+
+
 def _apply(base: Config, raw: dict[str, Any], text: str, path: Path) -> Config:
     clean: dict[str, dict[str, Any]] = {}
     sections = ", ".join(f"[{s}]" for s in SCHEMA)
+    _refuse_password(raw, text, path)
     for section, table in raw.items():
         if section not in SCHEMA:
             what = f"section [{section}]" if isinstance(table, dict) else f"key '{section}'"
@@ -339,6 +362,9 @@ lang = "en"
 # Where the gallery is served: a path ("/trips/istanbul/") or the full URL (for link
 # previews). "" means "/NAME/", where `gallery publish` puts it. The error page needs it.
 base_url = ""
+# Publish the gallery encrypted (only ciphertext and an unlock page): a build then needs a
+# password, given with --password-file FILE or GALLERY_PASSWORD, never written here.
+encrypt = false
 
 [images]
 # Long-edge sizes, in pixels, of the web images made of each picture (never upscaled).

@@ -15,7 +15,7 @@ FORMAT = "gallery-builder/1"
 MANIFEST_NAME = "manifest.json"
 #: top-level fields owned by the core: a plugin's manifest fields may not replace them
 CORE_FIELDS = frozenset(
-    {"format", "name", "title", "base_path", "files", "albums", "images", "hosting"}
+    {"format", "name", "title", "base_path", "files", "albums", "images", "hosting", "encrypted"}
 )
 
 

@@ -31,6 +31,7 @@ from gallery_builder import (
 from gallery_builder.albumtext import album_folders, album_text_stamp, describe_albums
 from gallery_builder.config import Config
 from gallery_builder.derivatives import make_images, move_into_site
+from gallery_builder.encryption_state import leave_encrypted_mode, was_encrypted
 from gallery_builder.errors import BadPicture, GalleryError, SettingError, ThemeError
 from gallery_builder.journal import remove_leftovers
 from gallery_builder.model import (
@@ -48,6 +49,7 @@ from gallery_builder.originals import (
     place_originals,
     store_withheld,
 )
+from gallery_builder.passwords import check_password_choice, refuse_clear_build
 from gallery_builder.plugin_manager import GalleryPluginManager, collected, required
 from gallery_builder.progress import Reporter
 from gallery_builder.publish_settings import PublishSettings
@@ -96,6 +98,8 @@ class BuildResult:
     written: list[str] = field(default_factory=list)  #: files written, relative to out_dir
     removed: list[str] = field(default_factory=list)  #: stale files removed
     seconds: float = 0.0
+    encrypted: bool = False  #: the published site is the encrypted one
+    sealed: int = 0  #: files encrypted by this build (an unchanged one keeps its ciphertext)
 
     def summary(self) -> str:
         line = (
@@ -104,6 +108,8 @@ class BuildResult:
             f"{len(self.written)} files written, {len(self.removed)} removed "
             f"in {self.seconds:.2f} s"
         )
+        if self.encrypted:
+            line += f"; encrypted ({self.sealed} files sealed)"
         return line
 
 
@@ -116,8 +122,43 @@ def build(
     force: bool = False,
     strict: bool = False,
     reporter: Reporter | None = None,
+    password: str | None = None,
+    no_encryption: bool = False,
 ) -> BuildResult:
-    """Build the site of ``config.source`` into ``out_dir``; see docs/building.md."""
+    """Build the site of ``config.source`` into ``out_dir``; see docs/building.md.
+
+    With a ``password``, the site published from ``out_dir`` is the encrypted one
+    (gallery_builder.encrypted_build); ``no_encryption`` allows a build without one into an
+    ``out_dir`` whose last build was encrypted."""
+    check_password_choice(config, password, no_encryption)
+    if password is not None:
+        from gallery_builder.encrypted_build import build_encrypted  # it calls build_clear
+
+        return build_encrypted(
+            config, out_dir, pm, password, jobs=jobs, force=force, strict=strict,
+            reporter=reporter,
+        )  # fmt: skip
+    return build_clear(
+        config, out_dir, pm, jobs=jobs, force=force, strict=strict, reporter=reporter,
+        leave_encryption=no_encryption,
+    )  # fmt: skip
+
+
+def build_clear(
+    config: Config,
+    out_dir: Path,
+    pm: GalleryPluginManager,
+    *,
+    jobs: int | None = None,
+    force: bool = False,
+    strict: bool = False,
+    reporter: Reporter | None = None,
+    leave_encryption: bool = False,
+    site_root: Path | None = None,
+) -> BuildResult:
+    """Build the clear site into ``out_dir``. ``site_root``: the folder the site is published
+    from, when ``out_dir`` is inside it (an encrypted build's clear site in
+    ``OUT/.gallery/clear``): never scanned, never holding the source."""
     started = time.perf_counter()
     reporter = reporter or Reporter()
     for fmt in config.images.formats:
@@ -131,25 +172,25 @@ def build(
         config.gallery.theme, theming.installed_themes(collected(pm.hook.gallery_themes()))
     )
     out_dir = out_dir.resolve()
-    source = config.source.resolve()
-    if out_dir == source or out_dir in source.parents:
-        raise SettingError(
-            f"the output folder {out_dir} holds the source folder {source}: the site would "
-            "be built from itself; choose another output folder (-o)"
-        )
+    check_source_outside(config, site_root.resolve() if site_root else out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise GalleryError(f"cannot create the output folder {out_dir}: {exc.strerror}") from None
     result = BuildResult(out_dir=out_dir)
     with BuildState(out_dir) as state:
+        if was_encrypted(state):
+            if not leave_encryption:
+                raise refuse_clear_build(out_dir)
+            leave_encrypted_mode(state)
         try:
             # what a killed build may have left: images it was making, temporary files
             state.discard_staging()
             remove_leftovers(out_dir, state.unsure)
             result = _build(
-                pm, config, state, out_dir, result, jobs, force, strict, reporter, chain, started
-            )
+                pm, config, state, out_dir, result, jobs, force, strict, reporter, chain, started,
+                (site_root or out_dir).resolve(),
+            )  # fmt: skip
             record_settings(out_dir, config)  # for `gallery publish` with no TARGET
             return result
         except StrictFailure:
@@ -179,10 +220,11 @@ def _build(
     reporter: Reporter,
     chain: list[theming.Theme],
     started: float,
+    site_root: Path,
 ) -> BuildResult:
     """The stages, inside the build state's lock (see :func:`build`)."""
     previous_outputs = dict(state.outputs)
-    sources, too_deep = within_depth(_scan(pm, config, out_dir))
+    sources, too_deep = within_depth(_scan(pm, config, site_root))
     # bytes that are not UTF-8 in a file or folder name: no page, URL or S3 key can carry them
     unnamed = [s.relpath for s in sources if not _is_utf8(s.relpath)]
     sources = [s for s in sources if _is_utf8(s.relpath)]
@@ -269,6 +311,16 @@ def _build(
     state.save_and_clear_journal()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def check_source_outside(config: Config, out_dir: Path) -> None:
+    """Refuse an output folder that is, or holds, the source folder (a usage error)."""
+    source = config.source.resolve()
+    if out_dir == source or out_dir in source.parents:
+        raise SettingError(
+            f"the output folder {out_dir} holds the source folder {source}: the site would "
+            "be built from itself; choose another output folder (-o)"
+        )
 
 
 # --- Stages ----------------------------------------------------------------------------------
@@ -359,8 +411,13 @@ def _fingerprint(config: Config, chain: list[theming.Theme], pm: GalleryPluginMa
     input; ``--force`` rebuilds regardless."""
     # the settings, not where they were typed from: `photos` and `/home/me/photos` are one build
     # and not where it is published ([publish]): what of it shapes the site is in base_url
+    # nor whether it is published encrypted: the clear site is the same either way
     settings = dataclasses.replace(
-        config, source=config.source.resolve(), file=None, publish=PublishSettings()
+        config,
+        source=config.source.resolve(),
+        file=None,
+        publish=PublishSettings(),
+        gallery=dataclasses.replace(config.gallery, encrypt=False),
     )
     parts = [repr(settings), __version__, imaging.PROCESSOR_VERSION]
     for name, plugin in sorted(pm.list_name_plugin(), key=lambda item: item[0]):

@@ -219,6 +219,10 @@ def _pending_creates(pending: Any) -> tuple[str, ...]:
     return tuple(sorted(set(creates)))
 
 
+#: the content type of every sealed file of an encrypted gallery (gallery_builder.encrypted_build)
+SEALED_TYPE = "application/octet-stream"
+
+
 @dataclass(frozen=True)
 class Upload:
     path: str
@@ -233,8 +237,14 @@ class Upload:
 
     @property
     def is_page(self) -> bool:
-        """An HTML page: it links to other files, so it goes live only after them."""
-        return str(self.entry.get("content_type", "")).startswith("text/html")
+        """An HTML page: it links to other files, so it goes live only after them. A file of
+        an encrypted gallery that keeps its name (``no-cache``) counts as one too: its
+        content type hides what it is, and the sealed pages are among those files (the
+        sealed images and theme files have content-hashed names, so are ``immutable``)."""
+        content_type = str(self.entry.get("content_type", ""))
+        if content_type.startswith("text/html"):
+            return True
+        return content_type == SEALED_TYPE and self.entry.get("cache_control") == "no-cache"
 
     @property
     def is_script(self) -> bool:

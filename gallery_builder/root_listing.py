@@ -49,6 +49,8 @@ class GalleryEntry:
     count: int
     newest: str | None  #: the newest picture's date (ISO), or None
     cover: Cover | None
+    #: an encrypted gallery (its manifest says so): listed by its prefix alone, no count
+    encrypted: bool = False
 
     @property
     def link(self) -> str:
@@ -71,6 +73,7 @@ class GalleryEntry:
             "date": self.newest,
             "url": root + self.link,
             "cover": cover,
+            "encrypted": self.encrypted,
         }
 
 
@@ -137,6 +140,9 @@ def gallery_entry(manifest_key: str, data: bytes | None) -> GalleryEntry | None:
     files = manifest.get("files")
     if not isinstance(files, dict) or manifest.get("pending"):
         return None  # a publish (or an unpublish) is under way, or died: not listed
+    if isinstance(manifest.get("encrypted"), dict):
+        # its manifest holds no title or picture; nothing of it is shown but its prefix
+        return GalleryEntry(prefix, prefix, 0, None, None, encrypted=True)
     images = manifest.get("images")
     images = [i for i in images if isinstance(i, dict)] if isinstance(images, list) else []
     dates = [i["taken"] for i in images if isinstance(i.get("taken"), str)]

@@ -1,0 +1,210 @@
+/* gallery-builder's encrypted gallery: the service worker. Its scope is the gallery's root; it
+   answers every GET in it by decrypting the file the URL names:
+
+   - a URL maps to the clear site's path as the host would map it ("/P/" -> index.html,
+     "/P/album/" -> album/index.html); the worker fetches _x/<file id>, opens it, and answers
+     with the content type of the path's extension and, for a page, the security headers of
+     gallery_builder/security_headers.py (CONFIG, written in by gallery_builder/unlock_shell.py);
+   - a folder URL without its "/" whose index exists is redirected to it; a missing file
+     answers 404 with the gallery's own (decrypted) error page;
+   - _x/, _lock.json, _sw.js and _unlock/ go to the host untouched.
+
+   The key lives in this worker's memory only; the browser stops an idle worker, and the next
+   one asks the gallery's open tabs for it (_unlock/session.js answers from sessionStorage).
+   Without a key a page request goes to the host, whose answer is the unlock page. */
+/* global CONFIG, GalleryCrypto */
+(function () {
+  "use strict";
+  var G = GalleryCrypto;
+  var scopeUrl = self.registration.scope; // "https://host/P/"
+  var scope = new URL(scopeUrl).pathname;
+  var ASK_TIMEOUT_MS = 2000;
+  var keys = null; // {record, content, names}
+  var asking = null;
+
+  self.addEventListener("install", function (event) {
+    event.waitUntil(self.skipWaiting());
+  });
+
+  self.addEventListener("activate", function (event) {
+    event.waitUntil(self.clients.claim());
+  });
+
+  async function useRecord(record) {
+    var derived = await G.keysOf(record);
+    keys = { record: record, content: derived.content, names: derived.names };
+    return keys;
+  }
+
+  self.addEventListener("message", function (event) {
+    var data = event.data || {};
+    var port = event.ports && event.ports[0];
+    if (data.type === "gallery-key") {
+      event.waitUntil(useRecord(data.key).then(
+        function () { if (port) port.postMessage({ ok: true }); },
+        function () { if (port) port.postMessage({ ok: false }); }));
+    } else if (data.type === "gallery-lock") {
+      keys = null;
+      if (port) port.postMessage({ ok: true });
+    }
+  });
+
+  async function galleryTabs() {
+    var all = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+    return all.filter(function (client) { return client.url.slice(0, scopeUrl.length) === scopeUrl; });
+  }
+
+  /* The key from one of the gallery's open tabs, or null when none has it. */
+  async function askTabs() {
+    var tabs = await galleryTabs();
+    if (!tabs.length) return null;
+    var record = await new Promise(function (resolve) {
+      var left = tabs.length;
+      var timer = setTimeout(function () { resolve(null); }, ASK_TIMEOUT_MS);
+      tabs.forEach(function (tab) {
+        var channel = new MessageChannel();
+        channel.port1.onmessage = function (event) {
+          var data = event.data || {};
+          if (data.type === "gallery-key" && G.isRecord(data.key)) {
+            clearTimeout(timer);
+            resolve(data.key);
+          } else if (--left === 0) {
+            clearTimeout(timer);
+            resolve(null);
+          }
+        };
+        tab.postMessage({ type: "gallery-key-request" }, [channel.port2]);
+      });
+    });
+    return record ? useRecord(record).catch(function () { return null; }) : null;
+  }
+
+  function currentKeys() {
+    if (keys) return Promise.resolve(keys);
+    if (!asking) {
+      asking = askTabs().finally(function () { asking = null; });
+    }
+    return asking;
+  }
+
+  async function forgetEverywhere() {
+    keys = null;
+    (await galleryTabs()).forEach(function (tab) { tab.postMessage({ type: "gallery-forget" }); });
+  }
+
+  function StaleKey() {
+    var error = new Error("the key does not open this gallery");
+    error.name = "StaleKey";
+    return error;
+  }
+
+  /* The clear bytes of a logical path, or null when the gallery has no such file. */
+  async function openFile(held, path) {
+    var fid = await G.fileId(held, path);
+    var response = await fetch(scopeUrl + "_x/" + fid, { credentials: "same-origin" });
+    if (response.status === 404 || response.status === 403) return null;
+    if (!response.ok) throw new Error("the host answered " + response.status);
+    var data = await response.arrayBuffer();
+    try {
+      return { body: await G.openSealed(held, fid, data), response: response };
+    } catch (error) {
+      if (error.name !== "OperationError") throw error;
+    }
+    // one file that does not open: a changed password, or a damaged file?
+    if (path !== "index.html" && (await openFile(held, "index.html")) !== null) {
+      throw new Error(path + " is damaged on the host (it does not decrypt)");
+    }
+    throw StaleKey();
+  }
+
+  async function exists(held, path) {
+    var fid = await G.fileId(held, path);
+    var response = await fetch(scopeUrl + "_x/" + fid, { method: "HEAD", credentials: "same-origin" });
+    return response.ok;
+  }
+
+  function contentType(path) {
+    var name = path.slice(path.lastIndexOf("/") + 1);
+    var dot = name.lastIndexOf(".");
+    var ext = dot >= 0 ? name.slice(dot + 1).toLowerCase() : "";
+    return Object.prototype.hasOwnProperty.call(CONFIG.contentTypes, ext)
+      ? CONFIG.contentTypes[ext] : CONFIG.fallbackType;
+  }
+
+  var SESSION_TAG = '<script src="' + scope + '_unlock/session.js" defer></script>';
+
+  /* A decrypted page, with the script that keeps the key for the tab added to its head. */
+  function withSession(body) {
+    var text = new TextDecoder().decode(body);
+    var at = text.search(/<\/head\s*>/i);
+    return at < 0 ? SESSION_TAG + text : text.slice(0, at) + SESSION_TAG + text.slice(at);
+  }
+
+  function respond(opened, path, status) {
+    var type = contentType(path);
+    var headers = new Headers(CONFIG.headers);
+    headers.set("Content-Type", type);
+    var cacheControl = opened.response.headers.get("Cache-Control");
+    if (cacheControl) headers.set("Cache-Control", cacheControl);
+    var body = opened.body;
+    if (type.slice(0, 9) === "text/html") {
+      Object.keys(CONFIG.pageHeaders).forEach(function (name) {
+        headers.set(name, CONFIG.pageHeaders[name]);
+      });
+      body = withSession(body);
+    }
+    return new Response(body, { status: status, headers: headers });
+  }
+
+  function plain(status, text) {
+    return new Response(text + "\n", {
+      status: status,
+      headers: { "Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff" },
+    });
+  }
+
+  /* A request the worker cannot decrypt for want of a key: a page goes to the host, which
+     answers with the unlock page (index.html, or error.html for any other path). */
+  function locked(request) {
+    if (request.mode === "navigate") return fetch(request);
+    return plain(403, "403 Forbidden: the gallery is locked");
+  }
+
+  async function answer(request, where) {
+    var held = await currentKeys();
+    if (!held) return locked(request);
+    try {
+      var opened = await openFile(held, where.path);
+      if (opened) return respond(opened, where.path, 200);
+      // every file has another id under another key: a gallery whose index is not there
+      // has had its password changed (its files sealed again), and this key is stale
+      if (where.path === "index.html" || !(await exists(held, "index.html"))) throw StaleKey();
+      if (!where.folder && (await exists(held, where.path + "/index.html"))) {
+        var url = new URL(request.url);
+        return Response.redirect(url.origin + url.pathname + "/" + url.search, 302);
+      }
+      var missing = await openFile(held, "error.html");
+      return missing ? respond(missing, "error.html", 404) : plain(404, "404 Not Found");
+    } catch (error) {
+      if (error.name === "StaleKey") {
+        await forgetEverywhere();
+        return locked(request);
+      }
+      return plain(502, "502 Bad Gateway: " + error.message);
+    }
+  }
+
+  self.addEventListener("fetch", function (event) {
+    var request = event.request;
+    if (request.method !== "GET") return;
+    var url = new URL(request.url);
+    if (url.origin !== self.location.origin) return;
+    var where = G.route(scope, url.pathname);
+    if (where === null) {
+      if (url.pathname.slice(0, scope.length) === scope) event.respondWith(plain(400, "400 Bad Request"));
+      return;
+    }
+    if (where.pass) return;
+    event.respondWith(answer(request, where));
+  });
+})();
