@@ -1,8 +1,10 @@
 """The build of an encrypted gallery (``gallery build --password-file FILE``, issue 10 part B).
 
-The clear site is built as any build makes it, into ``OUT/.gallery/clear/`` (never published:
-nothing under ``.gallery/`` is a site file), with its own build state, so it is as incremental
-as ever. Then OUT, the site that is published, is written from it:
+The clear site is built as any build makes it, with its own build state (so it is as
+incremental as ever), into a folder of the user's cache outside OUT
+(gallery_builder.encryption_state.clear_site_dir: ``~/.cache/gallery-builder/clear/<hash of
+OUT's path>``), so that nothing readable is ever inside OUT, whatever tool copies it.
+Then OUT, the site that is published, is written from it:
 
 - ``_x/<fid>`` for every file of the clear site (its manifest included), sealed
   (gallery_builder.encryption); an unchanged clear file under an unchanged password keeps its
@@ -31,10 +33,12 @@ from gallery_builder import encryption, imaging, manifest
 from gallery_builder.config import Config
 from gallery_builder.encryption import Keys, derive, file_id, lock_document, new_salt, seal
 from gallery_builder.encryption_state import (
+    CLEAR_DIR_ENV,
     META_KEY,
     EncryptionRecord,
     clear_site_dir,
     dump_record,
+    make_clear_site_dir,
     read_record,
 )
 from gallery_builder.errors import GalleryError
@@ -73,7 +77,8 @@ def build_encrypted(
     strict: bool = False,
     reporter: Reporter | None = None,
 ) -> BuildResult:
-    """Build the clear site into ``OUT/.gallery/clear`` and publish it sealed into OUT."""
+    """Build the clear site into its folder outside OUT (:func:`clear_site_dir`) and publish it
+    sealed into OUT."""
     started = time.perf_counter()
     out_dir = out_dir.resolve()
     check_source_outside(config, out_dir)
@@ -84,11 +89,13 @@ def build_encrypted(
     with BuildState(out_dir) as state:
         state.discard_staging()
         remove_leftovers(out_dir, state.unsure)
-        clear_dir = clear_site_dir(out_dir)
         try:
-            clear_dir.mkdir(mode=0o700, exist_ok=True)
+            clear_dir = make_clear_site_dir(out_dir)
         except OSError as exc:
-            raise GalleryError(f"cannot create {clear_dir}: {exc.strerror or exc}") from None
+            raise GalleryError(
+                f"cannot create the folder of the gallery's clear copy {clear_site_dir(out_dir)}"
+                f": {exc.strerror or exc}; set {CLEAR_DIR_ENV} to a folder you can write"
+            ) from None
         if read_record(state.meta) is None and state.sources and not force:
             adopt_clear_build(state, out_dir, clear_dir)  # its images are not made again
         clear = build_clear(

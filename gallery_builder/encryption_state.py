@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
+import os
 import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gallery_builder.encryption import SALT_BYTES
-from gallery_builder.state import STATE_DIR, BuildState
+from gallery_builder.state import BuildState
 
 META_KEY = "encryption"
-#: the clear site of an encrypted gallery: OUT/.gallery/clear (never published)
-CLEAR_SITE = "clear"
+#: where the clear sites of encrypted galleries are kept, when not in the user's cache folder
+CLEAR_DIR_ENV = "GALLERY_CLEAR_DIR"
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -72,8 +74,31 @@ def dump_record(record: EncryptionRecord) -> str:
     )
 
 
+def clear_cache_root() -> Path:
+    """``$GALLERY_CLEAR_DIR``, else ``$XDG_CACHE_HOME/gallery-builder/clear``, else
+    ``~/.cache/gallery-builder/clear``."""
+    explicit = os.environ.get(CLEAR_DIR_ENV)
+    if explicit:
+        return Path(explicit)
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "gallery-builder" / "clear"
+
+
 def clear_site_dir(out_dir: Path) -> Path:
-    return out_dir / STATE_DIR / CLEAR_SITE
+    """The clear site of the encrypted gallery built into ``out_dir``: in the user's cache
+    folder, named by OUT's absolute path, never inside OUT, so that copying, syncing or
+    serving OUT with another tool (rsync, ``aws s3 sync``, a web server) never carries the
+    readable gallery with it."""
+    key = hashlib.sha256(str(out_dir.resolve()).encode("utf-8", "surrogateescape")).hexdigest()
+    return clear_cache_root() / key[:24]
+
+
+def make_clear_site_dir(out_dir: Path) -> Path:
+    """:func:`clear_site_dir`, made if missing: only its owner may open it (0700)."""
+    folder = clear_site_dir(out_dir)
+    folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
 
 
 def was_encrypted(state: BuildState) -> bool:
@@ -92,10 +117,10 @@ def was_encrypted(state: BuildState) -> bool:
 
 def leave_encrypted_mode(state: BuildState) -> None:
     """Before a clear build into an encrypted OUT (``--no-encryption``): forget the keys'
-    record and remove the clear copy in ``.gallery/``; the sealed files stay listed in the
-    state's outputs, so the clear build removes them as stale."""
+    record and remove its clear copy (:func:`clear_site_dir`); the sealed files stay listed in
+    the state's outputs, so the clear build removes them as stale."""
     state.meta.pop(META_KEY, None)
-    clear = state.dir / CLEAR_SITE
+    clear = clear_site_dir(state.dir.parent)
     if clear.is_dir() and not clear.is_symlink():
         shutil.rmtree(clear, ignore_errors=True)
     elif clear.is_symlink() or clear.exists():

@@ -157,8 +157,8 @@ def build_clear(
     site_root: Path | None = None,
 ) -> BuildResult:
     """Build the clear site into ``out_dir``. ``site_root``: the folder the site is published
-    from, when ``out_dir`` is inside it (an encrypted build's clear site in
-    ``OUT/.gallery/clear``): never scanned, never holding the source."""
+    from, when ``out_dir`` is not it (an encrypted build's clear site): like ``out_dir``,
+    never scanned, never holding the source."""
     started = time.perf_counter()
     reporter = reporter or Reporter()
     for fmt in config.images.formats:
@@ -172,7 +172,9 @@ def build_clear(
         config.gallery.theme, theming.installed_themes(collected(pm.hook.gallery_themes()))
     )
     out_dir = out_dir.resolve()
-    check_source_outside(config, site_root.resolve() if site_root else out_dir)
+    check_source_outside(config, out_dir)
+    if site_root is not None:
+        check_source_outside(config, site_root.resolve())
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -224,7 +226,7 @@ def _build(
 ) -> BuildResult:
     """The stages, inside the build state's lock (see :func:`build`)."""
     previous_outputs = dict(state.outputs)
-    sources, too_deep = within_depth(_scan(pm, config, site_root))
+    sources, too_deep = within_depth(_scan(pm, config, [site_root, out_dir]))
     # bytes that are not UTF-8 in a file or folder name: no page, URL or S3 key can carry them
     unnamed = [s.relpath for s in sources if not _is_utf8(s.relpath)]
     sources = [s for s in sources if _is_utf8(s.relpath)]
@@ -326,9 +328,9 @@ def check_source_outside(config: Config, out_dir: Path) -> None:
 # --- Stages ----------------------------------------------------------------------------------
 
 
-def _scan(pm: GalleryPluginManager, config: Config, out_dir: Path) -> list[Source]:
+def _scan(pm: GalleryPluginManager, config: Config, exclude: list[Path]) -> list[Source]:
     seen: dict[str, Source] = {}
-    for source in collected(pm.hook.gallery_scan(config=config, exclude=[out_dir])):
+    for source in collected(pm.hook.gallery_scan(config=config, exclude=exclude)):
         seen.setdefault(source.relpath, source)
     return [seen[relpath] for relpath in sorted(seen)]
 

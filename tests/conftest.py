@@ -18,9 +18,13 @@ from gallery_builder.plugin_manager import BLOCK_ENV, NO_AUTOLOAD_ENV
 
 
 @pytest.fixture(autouse=True)
-def _only_our_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+def _only_our_plugins(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """Tests see gallery-builder's own plugins only, whatever else is installed; and no AWS
-    settings of the machine's leak in."""
+    settings of the machine's leak in; the clear copies of encrypted galleries go into the
+    tests' temporary folder, not the user's cache."""
+    monkeypatch.setenv("GALLERY_CLEAR_DIR", str(tmp_path_factory.getbasetemp() / "clear"))
     monkeypatch.setenv(NO_AUTOLOAD_ENV, "1")
     monkeypatch.delenv(BLOCK_ENV, raising=False)
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION"):

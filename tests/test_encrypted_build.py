@@ -100,6 +100,27 @@ def test_every_published_file_is_ciphertext_or_the_unlock_shell(photos: Path, ou
         assert not any(name in path for name in NAMES)
 
 
+def test_nothing_readable_is_anywhere_in_out_so_any_copy_of_it_is_safe(
+    photos: Path, out: Path
+) -> None:
+    """``aws s3 sync OUT``, rsync or a web server serving OUT take .gallery/ too: the clear
+    copy lives outside OUT, and no file or name under OUT, the build state included, holds a
+    picture or a word of the gallery."""
+    encrypted(photos, out)
+    clear_dir = clear_site_dir(out)
+    assert out.resolve() not in clear_dir.resolve().parents
+    assert (clear_dir / "manifest.json").is_file()
+    assert clear_dir.stat().st_mode & 0o777 == 0o700
+    for path in out.rglob("*"):
+        relative = path.relative_to(out).as_posix()
+        assert not any(name in relative for name in NAMES), relative
+        if path.is_file():
+            data = path.read_bytes()
+            assert not data.startswith(MAGIC), relative
+            for secret in (TITLE, ALBUM, CAPTION, CAMERA):
+                assert secret.encode() not in data, (secret, relative)
+
+
 def test_the_published_manifest_lists_the_published_files_only(photos: Path, out: Path) -> None:
     encrypted(photos, out)
     manifest = read_manifest(out)
@@ -238,7 +259,7 @@ def test_a_clear_site_becomes_encrypted_and_its_clear_files_go(photos: Path, out
     assert gone and set(result.removed) == gone
     assert all(not any(name in p for name in NAMES) for p in now)
     assert now & clear_files == {"index.html", "error.html", "manifest.json"} & clear_files
-    assert all(".gallery" in p.relative_to(out).parts for p in out.glob("**/*.jpg"))
+    assert not list(out.glob("**/*.jpg"))  # not even under .gallery/
 
 
 def test_an_encrypted_site_is_built_in_the_clear_only_with_no_encryption(
