@@ -24,6 +24,7 @@ import random
 import statistics
 import subprocess
 import sys
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -96,6 +97,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="unlock-bench-") as work:
         source, out = Path(work) / "photos", Path(work) / "site"
+        os.environ["GALLERY_CLEAR_DIR"] = str(Path(work) / "clear")  # not the user's cache
         make_photos(source, args.count, (args.width, args.height))
         built = build(source, out)
         print(f"built {args.count} pictures of {args.width}x{args.height}, encrypted: "
