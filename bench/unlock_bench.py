@@ -20,11 +20,11 @@ defaults, most of it the build.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import subprocess
 import sys
-import os
 import tempfile
 import time
 from pathlib import Path
