@@ -105,9 +105,9 @@ def _shown(value: Any) -> str:
 
 
 def resolve(site: Path, target: str | None, **given: Any) -> PublishSetup:
-    """TARGET and ``given`` (region, profile, cdn, domain, wait, purge, private: None when not on the
-    command line) over the site's ``[publish]`` settings. Raises SettingError (usage) when
-    neither names a target, ConfigError when the settings file is now wrong."""
+    """TARGET and ``given`` (region, profile, cdn, domain, wait, purge, private: None when
+    not on the command line) over the site's ``[publish]`` settings. Raises SettingError
+    (usage) when neither names a target, ConfigError when the settings file is now wrong."""
     found = site_settings(site)
     config = found.config
     publish = config.publish if config is not None else PublishSettings()
