@@ -118,6 +118,9 @@ def test_the_first_private_publish_uploads_the_public_key_and_guards_the_gallery
         for e in config.findall("CustomErrorResponses/Items/CustomErrorResponse")
     }
     assert errors == {"404": ("/error.html", "404"), "403": ("/private.html", "403")}
+    # the page is the bucket root's, which CloudFront may read
+    page = s3.get_object(Bucket=BUCKET, Key="private.html")["Body"].read().decode()
+    assert "This gallery is private" in page and "photos" not in page
 
 
 def test_an_unchanged_private_gallery_publishes_in_one_request_and_a_switch_sets_up_again(
