@@ -33,9 +33,14 @@ from gallery_builder.plugins.cloudfront_invalidation import (
     invalidation_batch,
     invalidation_paths,
 )
-from gallery_builder.plugins.cloudfront_keygroups import revoke
+from gallery_builder.plugins.cloudfront_keygroups import get_key_group, revoke
 from gallery_builder.plugins.cloudfront_keys import GalleryKey
-from gallery_builder.plugins.cloudfront_private import check_private_prefix, recorded_key_group
+from gallery_builder.plugins.cloudfront_private import (
+    check_private_prefix,
+    key_group_name,
+    private_galleries,
+    recorded_key_group,
+)
 from gallery_builder.plugins.cloudfront_resources import (
     describe_function,
     find_oac,
@@ -230,8 +235,11 @@ def plan_lines(
         lines.append(f"CloudFront Function {resource_name(bucket)}: update and publish")
     for kind in ("cache", "headers"):
         found = find_policy(cdn.cf, kind)
-        what = {False: "the managed one (this endpoint has no custom policies)",
-                None: "create"}.get(found, "keep")  # type: ignore[call-overload]  # fmt: skip
+        # found: (id, config), whose dict cannot be a key; False: no custom policies here
+        if isinstance(found, tuple):
+            what = "keep"
+        else:
+            what = "create" if found is None else "the managed one (no custom policies here)"
         lines.append(f"{kind} policy: {what}")
     previous = (record or {}).get("cdn")
     found_dist = cdn.find_distribution(previous if isinstance(previous, dict) else {})
@@ -254,6 +262,8 @@ def plan_lines(
                    if c not in _IDS]  # fmt: skip
         lines.append(f"distribution {dist.get('Id')} ({dist.get('DomainName')}): "
                      + (f"update {', '.join(changed)}" if changed else "keep"))  # fmt: skip
+    current_config = (found_dist or {}).get("Distribution", {}).get("DistributionConfig") or {}
+    lines += private_plan(cdn, prefix, record, current_config)
     sids = [s["Sid"] for s in cloudfront_statements(bucket, prefix, str(arn))]
     have = {s.get("Sid") for s in statements}
     missing = [sid for sid in sids if sid not in have]
@@ -261,3 +271,26 @@ def plan_lines(
         lines.append(f"bucket policy: merge {', '.join(missing)} (CloudFront only, "
                      "AWS:SourceArn = the distribution)")  # fmt: skip
     return lines
+
+
+def private_plan(
+    cdn: CloudFrontSetup, prefix: str, record: dict[str, Any] | None, current: dict[str, Any]
+) -> list[str]:
+    """What a set-up would do of the gallery's privacy (read-only)."""
+    held = private_galleries(current, f"s3-{cdn.bucket}").get(prefix)
+    recorded = recorded_key_group((record or {}).get("cdn"))
+    if cdn.private:
+        if recorded and get_key_group(cdn.cf, recorded) is not None:
+            group = f"keep {recorded}"
+        else:
+            group = "create, with a new key pair (the private key stays on this machine)"
+        return [
+            f"key group {key_group_name(cdn.bucket, prefix)}: {group}",
+            f"cache behaviours {prefix}/_auth and {prefix}/*: "
+            + ("keep" if held else "add (only viewers with the key group's signed cookies)"),
+            "403 error response: the bucket root's /private.html",
+        ]
+    if held:
+        return [f"cache behaviours {prefix}/_auth and {prefix}/*: remove (the gallery becomes "
+                f"public; its key group {held} stays)"]  # fmt: skip
+    return []

@@ -353,3 +353,21 @@ def test_private_needs_cloudfront_and_a_folder_of_its_own(s3_server: Any) -> Non
         publisher.hosting_fingerprint("")
     with pytest.raises(SettingError, match="letters, digits"):
         publisher.hosting_fingerprint("two words")
+
+
+def test_the_dry_run_says_what_making_it_private_would_do_and_sends_no_write(
+    site: Path,
+    cdn_proxy: RecordingProxy,
+    stand_ins: CloudFrontStandIns,
+    key_groups: KeyGroupStands,
+) -> None:
+    first_publish(site, cdn_proxy)
+    mark = cdn_proxy.mark()
+    publisher = cdn_publisher(cdn_proxy.url, target=f"s3://{BUCKET}/photos", private=True)
+    result = publish(site, publisher, "photos", dry_run=True)
+    plan = "\n".join(result.hosting_plan)
+    assert "key group gallery-cdn-gallery-photos-" in plan and ": create, with a new key" in plan
+    assert "cache behaviours photos/_auth and photos/*: add" in plan
+    assert "403 error response: the bucket root's /private.html" in plan
+    assert [r for r in cdn_proxy.since(mark) if r.method not in ("GET", "HEAD")] == []
+    assert key_groups.groups == {}
