@@ -24,13 +24,15 @@ from typing import Any
 from gallery_builder.plugins.cloudfront_errors import CloudFrontRefused, error_code
 from gallery_builder.plugins.cloudfront_keys import GalleryKey, load_key, new_key_pair, save_key
 from gallery_builder.plugins.cloudfront_private import (
+    GalleryAccess,
     key_group_config,
     key_group_name,
+    private_galleries,
     public_key_config,
     public_key_name,
 )
 
-from gallery_builder.errors import GalleryError
+from gallery_builder.errors import GalleryError, SettingError
 
 Call = Callable[..., Any]
 #: what CloudFront answers for a key group or public key that does not exist
@@ -171,6 +173,43 @@ def ensure_key_group(
     group = _state(answer)
     notes.append(f"made the key group {group.ident} and its public key {ident} for {where}")
     return group.ident, NewKey(ident, group.ident, private_pem, public_pem)
+
+
+def gallery_access(
+    call: Call, bucket: str, prefix: str, private: bool | None, recorded: str | None,
+    notes: list[str],
+) -> tuple[GalleryAccess, NewKey | None]:  # fmt: skip
+    """Who may read the gallery at ``prefix``: with ``private`` (``--private``), the viewers
+    of its key group (made on its first private publish: the new key, to save, is returned
+    too); else anyone (``recorded``: the key group the live record names, which stays)."""
+    if not private:
+        if private is False and recorded:
+            notes.append(
+                f"{_where(bucket, prefix)} is public now: its two cache behaviours are removed; "
+                f"its key group {recorded} stays in CloudFront (delete it there if nothing else "
+                "uses it), and so does the local key"
+            )
+        return GalleryAccess(prefix, None), None
+    group, new_key = ensure_key_group(call, bucket, prefix, recorded, notes)
+    return GalleryAccess(prefix, group), new_key
+
+
+def refuse_unsaid_private(
+    bucket: str, prefix: str | None, private: bool | None, config: dict[str, Any]
+) -> None:
+    """Neither ``--private`` nor ``--no-private`` for a gallery the distribution's ``config``
+    serves signed-only (its record lost it: an earlier publish died after its set-up):
+    refused, before any write."""
+    if private is not None or not prefix:
+        return
+    held = private_galleries(config, f"s3-{bucket}")
+    if prefix in held:
+        raise SettingError(
+            f"{_where(bucket, prefix)} is private (the distribution's cache behaviour "
+            f"{prefix}/* trusts the key group {held[prefix]} only): publish with --private to "
+            "keep it so, or with --no-private to make it public (every page becomes readable "
+            "by anyone)"
+        )
 
 
 def rotate_group(

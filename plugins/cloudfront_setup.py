@@ -43,12 +43,12 @@ from gallery_builder.plugins.cloudfront_errors import (
 from gallery_builder.plugins.cloudfront_keygroups import (
     NewKey,
     delete_public_keys,
-    ensure_key_group,
+    gallery_access,
+    refuse_unsaid_private,
 )
 from gallery_builder.plugins.cloudfront_keys import save_key
 from gallery_builder.plugins.cloudfront_private import (
     GalleryAccess,
-    private_galleries,
     recorded_key_group,
     with_galleries,
 )
@@ -59,7 +59,7 @@ from gallery_builder.plugins.cloudfront_resources import (
 )
 from gallery_builder.plugins.domain_setup import DomainSteps
 
-from gallery_builder.errors import GalleryError, SettingError
+from gallery_builder.errors import GalleryError
 
 #: seconds between two polls of the ``distribution_deployed`` waiter, and how many polls
 #: (30 s × 60: deployment usually takes 5-15 minutes); the tests set the variable
@@ -365,20 +365,10 @@ class CloudFrontSetup:
     # --- a private gallery ------------------------------------------------------------------
 
     def _gallery_access(self, prefix: str, previous: Any, notes: list[str]) -> NewKey | None:
-        """Who may read the gallery: with ``--private``, the viewers of its key group (made
-        on its first private publish: the new key, to save, is returned), else anyone."""
-        recorded = recorded_key_group(previous)
-        if not self.private:
-            self.access = GalleryAccess(prefix, None)
-            if self.private is False and recorded:
-                notes.append(
-                    f"s3://{self.bucket}/{prefix} is public now: its two cache behaviours are "
-                    f"removed; its key group {recorded} stays in CloudFront (delete it there if "
-                    "nothing else uses it), and so does the local key"
-                )
-            return None
-        group, new_key = ensure_key_group(self.cf, self.bucket, prefix, recorded, notes)
-        self.access = GalleryAccess(prefix, group)
+        """Who may read the gallery (``self.access``); the new key to save, if one was made."""
+        self.access, new_key = gallery_access(
+            self.cf, self.bucket, prefix, self.private, recorded_key_group(previous), notes
+        )
         return new_key
 
     def _shaped(self, wanted: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
@@ -388,19 +378,8 @@ class CloudFrontSetup:
         return with_galleries(wanted, current, access)
 
     def _not_left_public(self, found: dict[str, Any] | None) -> None:
-        """Neither ``--private`` nor ``--no-private`` for a gallery the distribution serves
-        signed-only (its record lost it: an earlier publish died): refused before any write."""
-        if found is None or self.private is not None or not self.prefix:
-            return
-        config = found["Distribution"].get("DistributionConfig") or {}
-        origins = private_galleries(config, f"s3-{self.bucket}")
-        if self.prefix in origins:
-            raise SettingError(
-                f"s3://{self.bucket}/{self.prefix} is private (the distribution's cache "
-                f"behaviour {self.prefix}/* trusts the key group {origins[self.prefix]} only): "
-                "publish with --private to keep it so, or with --no-private to make it public "
-                "(every page becomes readable by anyone)"
-            )
+        config = (found or {}).get("Distribution", {}).get("DistributionConfig") or {}
+        refuse_unsaid_private(self.bucket, self.prefix, self.private, config)
 
     def wait_deployed(self, ident: str, notes: list[str]) -> str:
         from botocore.exceptions import WaiterError
