@@ -123,10 +123,14 @@ class HttpVerifier:
             raise GalleryError(f"{exc}; check the URL ({self.base})") from None
         self.report.count("urls")
         if answer.status != 200:
-            self.problem(
-                "no-manifest", manifest_url, "200", str(answer.status),
-                "not a gallery's URL (check it), or never published: run gallery publish",
-            )  # fmt: skip
+            advice = "not a gallery's URL (check it), or never published: run gallery publish"
+            if answer.status == 403:  # a private gallery refuses anyone without an invitation
+                advice += (
+                    "; a private gallery answers 403 to anyone without an invitation: verify "
+                    "its TARGET (s3://bucket/prefix) instead, which reads it with this "
+                    "machine's key"
+                )
+            self.problem("no-manifest", manifest_url, "200", str(answer.status), advice)
             return None
         live, problems = read_live_manifest(answer.body, manifest_url)
         self.report.problems += problems

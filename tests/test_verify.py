@@ -555,3 +555,8 @@ def test_a_private_gallery_refuses_anonymous_reads_and_is_checked_with_a_signed_
         code, report = verify(*target)
     assert code == 1
     assert kinds(report) == {("private-open", ""), ("private-open", "manifest.json")}
+    # its URL alone: refused, and the advice says what to verify instead
+    with TlsHost(site, cert, signed_by={"K2JKEY0001": public_pem}) as host:
+        code, report = verify(host.url)
+    assert code == 1 and [p["kind"] for p in report["problems"]] == ["no-manifest"]
+    assert "verify its TARGET (s3://bucket/prefix) instead" in report["problems"][0]["advice"]
