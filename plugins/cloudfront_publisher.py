@@ -79,6 +79,8 @@ class CloudFrontPublisher(S3Publisher):
                                    private=private)  # fmt: skip
         #: the ids of the live hosting record (``hosting.cdn``), then of this run's set-up
         self.known: dict[str, Any] = {}
+        #: a private gallery's key group, as the live record names it
+        self.known_group: str | None = None
 
     # --- what the live gallery's record says ------------------------------------------------
 
@@ -93,6 +95,7 @@ class CloudFrontPublisher(S3Publisher):
             )
         if isinstance(cdn, dict) and not self.known:
             self.known = {k: v for k, v in cdn.items() if isinstance(v, str | bool)}
+            self.known_group = recorded_key_group(cdn)
 
     @property
     def host(self) -> str | None:
@@ -111,7 +114,13 @@ class CloudFrontPublisher(S3Publisher):
         ident = self.known.get("distribution_id")
         if not isinstance(ident, str):
             return []
-        return [f"distribution: {ident} ({self.known.get('domain_name')})"]
+        lines = [f"distribution: {ident} ({self.known.get('domain_name')})"]
+        made = self.cdn.access.key_group_id if self.cdn.access is not None else None
+        group = made or (self.known_group if self.private else None)
+        if group:
+            lines.append(f"private: only people you invite (key group {group}); make an "
+                         "invitation link with gallery invite")  # fmt: skip
+        return lines
 
     # --- the hosting set-up -----------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from cdnenv import (
     BUCKET,
     aws,
     cdn_publisher,
+    counts,
     find,
     first_publish,
     live_hosting,
@@ -27,6 +29,16 @@ from recording_proxy import CF, CloudFrontStandIns, KeyGroupStands, RecordingPro
 
 from gallery_builder.errors import SettingError
 from gallery_builder.publishing import publish
+
+#: request counts measured by the tests, printed at the end of the module (-s) for the note
+MEASURED: dict[str, dict[str, int]] = {}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _print_counts() -> Iterator[None]:
+    yield
+    for what, seen in MEASURED.items():
+        print(f"\nrequests, {what}: {sum(seen.values())} ({seen})")
 
 
 @pytest.fixture(autouse=True)
@@ -79,10 +91,13 @@ def test_the_first_private_publish_uploads_the_public_key_and_guards_the_gallery
 ) -> None:
     from cryptography.hazmat.primitives import serialization
 
-    result = private_publish(site, cdn_proxy)
+    publisher = cdn_publisher(cdn_proxy.url, target=f"s3://{BUCKET}/photos", private=True)
+    result = publish(site, publisher, "photos")
+    MEASURED["first private publish"] = counts(cdn_proxy.requests)
     assert result.committed
     record = live_hosting(s3)["cdn"]
     (group_id,) = key_groups.groups
+    assert f"private: only people you invite (key group {group_id})" in publisher.hosting_lines()[1]
     assert record["private"] == {"key_group_id": group_id}
     # the public key sent is the public half of the private key kept here, 0600
     (created,) = operation(cdn_proxy.requests, "POST", "public-key")
@@ -154,6 +169,7 @@ def test_a_second_private_gallery_keeps_the_first_ones_behaviours(
     first = live_hosting(s3)["cdn"]["private"]["key_group_id"]
     mark = cdn_proxy.mark()
     private_publish(site, cdn_proxy, "other")
+    MEASURED["second private gallery"] = counts(cdn_proxy.since(mark))
     second = live_hosting(s3, "other")["cdn"]["private"]["key_group_id"]
     assert first != second
     sent = behaviours(sent_distribution(cdn_proxy.since(mark)))
@@ -314,6 +330,7 @@ def test_revoke_swaps_the_key_in_the_group_and_deletes_the_old_one(
     mark = cdn_proxy.mark()
     after = cdn_publisher(cdn_proxy.url, target=f"s3://{BUCKET}/photos").revoke_invitations()
     sent = cdn_proxy.since(mark)
+    MEASURED["revoke_invitations"] = counts(sent)
     assert after.public_key_id != before.public_key_id and after.key_group_id == group
     assert after.private_pem != before.private_pem and after.url == before.url
     assert load_key(BUCKET, "photos") == after
