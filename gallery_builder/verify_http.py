@@ -108,10 +108,13 @@ class HttpVerifier:
 
     # --- the whole run ---------------------------------------------------------------------
 
-    def run(self, expected_manifest: bytes | None = None) -> LiveManifest | None:
-        """Every check; the manifest read (None when there is no gallery there)."""
+    def run(
+        self, expected_manifest: bytes | None = None, *, certificate: bool = True
+    ) -> LiveManifest | None:
+        """Every check; the manifest read (None when there is no gallery there).
+        ``certificate=False``: the certificate was checked already."""
         host, port, scheme = host_port(self.base)
-        if scheme == "https" and not self.check_certificate(host, port):
+        if scheme == "https" and certificate and not self.check_certificate(host, port):
             return None  # nothing on this host can be trusted, or even read
         manifest_url = self.url(MANIFEST_NAME)
         try:
@@ -120,10 +123,14 @@ class HttpVerifier:
             raise GalleryError(f"{exc}; check the URL ({self.base})") from None
         self.report.count("urls")
         if answer.status != 200:
-            self.problem(
-                "no-manifest", manifest_url, "200", str(answer.status),
-                "not a gallery's URL (check it), or never published: run gallery publish",
-            )  # fmt: skip
+            advice = "not a gallery's URL (check it), or never published: run gallery publish"
+            if answer.status == 403:  # a private gallery refuses anyone without an invitation
+                advice += (
+                    "; a private gallery answers 403 to anyone without an invitation: verify "
+                    "its TARGET (s3://bucket/prefix) instead, which reads it with this "
+                    "machine's key"
+                )
+            self.problem("no-manifest", manifest_url, "200", str(answer.status), advice)
             return None
         live, problems = read_live_manifest(answer.body, manifest_url)
         self.report.problems += problems
