@@ -34,6 +34,7 @@ from gallery_builder.publishing import DELETE_BATCH, LeaseLost, PublishConflict,
 from gallery_builder.root_listing import (
     ERROR,
     INDEX,
+    PRIVATE,
     RECORD_NAME,
     RootRecord,
     dump_record,
@@ -107,7 +108,7 @@ def _with_root_lease(publisher: Publisher, prefix: str, work: Callable[[], list[
     confine = getattr(publisher, "confine", None)
     if confine is None:
         return _retrying(publisher, work)
-    confine("", [INDEX, ERROR, RECORD_NAME])  # the root's keys, for the rebuild only
+    confine("", [INDEX, ERROR, PRIVATE, RECORD_NAME])  # the root's keys, for the rebuild only
     try:
         return _retrying(publisher, work)
     finally:
@@ -207,9 +208,9 @@ def _rebuild(
         )
         theme = default_theme()
         pages = render_root(theme, galleries, root_base)
-    if error_only:  # the page and the files it links to; the record's others stay as they are
-        error = pages[ERROR][0]
-        pages = {k: v for k, v in pages.items() if k == ERROR or k.encode() in error}
+    if error_only:  # the error pages and the files they link to; the record's others stay
+        error = pages[ERROR][0] + pages[PRIVATE][0]
+        pages = {k: v for k, v in pages.items() if k in (ERROR, PRIVATE) or k.encode() in error}
     return notes + _write_root(publisher, record, record_etag, pages, theme, galleries, error_only)
 
 
@@ -255,7 +256,7 @@ def _write_root(
         theme={"names": theme_names(theme.names), "lang": theme.lang},
         galleries=known.galleries if partial else tuple(g.prefix for g in galleries),
     )
-    stale = sorted(k for k in known.owned() - set(owned) if k not in (INDEX, ERROR))
+    stale = sorted(k for k in known.owned() - set(owned) if k not in (INDEX, ERROR, PRIVATE))
     if partial:
         stale = []
     unchanged = record is not None and (record.files, record.galleries) == (owned, state.galleries)

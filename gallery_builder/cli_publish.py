@@ -18,11 +18,12 @@ from gallery_builder.publish_settings import CDN_CHOICES, PublishSettings, same_
 from gallery_builder.site_settings import site_settings
 
 #: options given to the factory only when set (a factory without them keeps working)
-CDN_KEYS = ("cdn", "domain", "wait", "purge")
+CDN_KEYS = ("cdn", "domain", "wait", "purge", "private")
 
 
 def cdn_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The publish command's CDN options: --cdn, --domain, --wait/--no-wait, --purge."""
+    """The publish command's CDN options: --cdn, --domain, --wait/--no-wait, --purge,
+    --private/--no-private."""
     options = [
         click.option(
             "--cdn",
@@ -46,6 +47,13 @@ def cdn_options(command: Callable[..., Any]) -> Callable[..., Any]:
             is_flag=True,
             default=None,
             help="Invalidate deleted files at once instead of letting them expire unreferenced.",
+        ),
+        click.option(
+            "--private/--no-private",
+            default=None,
+            help="Serve the gallery only to people with an invitation (gallery invite): "
+            "CloudFront signed cookies; --no-private makes a private gallery public again "
+            "(default: [publish] private, else as it is).",
         ),
     ]
     for option in reversed(options):
@@ -97,9 +105,9 @@ def _shown(value: Any) -> str:
 
 
 def resolve(site: Path, target: str | None, **given: Any) -> PublishSetup:
-    """TARGET and ``given`` (region, profile, cdn, domain, wait, purge: None when not on the
-    command line) over the site's ``[publish]`` settings. Raises SettingError (usage) when
-    neither names a target, ConfigError when the settings file is now wrong."""
+    """TARGET and ``given`` (region, profile, cdn, domain, wait, purge, private: None when
+    not on the command line) over the site's ``[publish]`` settings. Raises SettingError
+    (usage) when neither names a target, ConfigError when the settings file is now wrong."""
     found = site_settings(site)
     config = found.config
     publish = config.publish if config is not None else PublishSettings()
@@ -122,7 +130,7 @@ def resolve(site: Path, target: str | None, **given: Any) -> PublishSetup:
     here = publish.target is None or same_place(setup.target, publish.target)
     for name in ("region", "profile", *CDN_KEYS):
         value = given.get(name)
-        origin = "--no-wait" if name == "wait" and value is False else "--" + name
+        origin = f"--no-{name}" if name in ("wait", "private") and value is False else "--" + name
         if value is None and hasattr(publish, name):
             value, origin = getattr(publish, name), where(name)
             if value is not None and name in CDN_KEYS and not here:

@@ -16,6 +16,7 @@ from gallery_builder.publishing import publisher_for
 from gallery_builder.redact import redact_urls
 from gallery_builder.verify import Problem, Report, public_url
 from gallery_builder.verify_http import HttpVerifier, base_url
+from gallery_builder.verify_private import key_group_of, verify_private
 from gallery_builder.verify_store import verify_store
 
 
@@ -55,17 +56,32 @@ def run_verify(
     report = Report(publisher.location + (f"{prefix}/" if prefix else ""))
     live = verify_store(publisher, prefix, report, sample_n=sample_n)
     url = public_url(live.hosting, prefix) if live is not None else None
-    if url and not api_only:
+    if url and not api_only and live is not None:
         report.notes.append(f"public URL: {url}")
+        private = key_group_of(live.hosting)
+        key = _local_key(publisher, prefix) if private else None  # a damaged one: an error
         try:
-            HttpVerifier(url, report, sample_n=sample_n, warn_days=warn_days).run(
-                expected_manifest=live.data if live is not None else None
-            )
+            if private:
+                verify_private(url, report, live, key, sample_n=sample_n, warn_days=warn_days)
+            else:
+                HttpVerifier(url, report, sample_n=sample_n, warn_days=warn_days).run(
+                    expected_manifest=live.data
+                )
         except GalleryError as exc:  # what the API found still counts
             report.problems.append(
                 Problem("unreachable", url, "an HTTP answer", str(exc), "check the public URL")
             )
     return report
+
+
+def _local_key(publisher: Any, prefix: str) -> Any:
+    """This machine's key of the private gallery (plugins/cloudfront_keys.py), or None."""
+    bucket = getattr(publisher, "bucket", None)
+    if not isinstance(bucket, str):
+        return None
+    from gallery_builder.plugins.cloudfront_keys import load_key
+
+    return load_key(bucket, prefix)
 
 
 @click.command()

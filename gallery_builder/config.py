@@ -369,6 +369,8 @@ originals = false
 # profile = "default"
 # Wait for CloudFront to deploy a change (usually 5-15 minutes).
 # wait = false
+# Serve the gallery only to people you invite (gallery invite), with cdn = "cloudfront".
+# private = false
 """
 
 

@@ -56,8 +56,10 @@ def host_port(url: str) -> tuple[str, int, str]:
 class Fetcher:
     """GET/HEAD with a connection per thread and host, reused."""
 
-    def __init__(self, timeout: float = TIMEOUT) -> None:
+    def __init__(self, timeout: float = TIMEOUT, headers: dict[str, str] | None = None) -> None:
         self.timeout = timeout
+        #: sent with every request (a private gallery's signed cookies, for gallery verify)
+        self.headers = {"User-Agent": "gallery-verify", **(headers or {})}
         self._local = threading.local()
         self._context = tls_context()
 
@@ -86,7 +88,7 @@ class Fetcher:
         for attempt in range(2):  # a kept-alive connection the server closed: once more
             connection = self._connection(host, port, scheme)
             try:
-                connection.request(method, target, headers={"User-Agent": "gallery-verify"})
+                connection.request(method, target, headers=self.headers)
                 answer = connection.getresponse()
                 body = answer.read(MAX_BODY)  # HEAD: b"", and the answer is done
                 headers: dict[str, str] = {}

@@ -35,6 +35,8 @@ class PublishSettings:
     region: str | None = None
     profile: str | None = None
     wait: bool | None = None
+    #: a private gallery (CloudFront signed cookies: docs/https.md, "Private galleries")
+    private: bool | None = None
     #: (key, line) for each key set in the settings file, for messages
     lines: tuple[tuple[str, int], ...] = field(default=(), compare=False)
 
@@ -186,6 +188,7 @@ PUBLISH_SCHEMA: dict[str, Callable[[Any], Any]] = {
     "region": _region,
     "profile": _profile,
     "wait": _bool,
+    "private": _bool,
 }
 
 
@@ -208,6 +211,15 @@ def check_publish(publish: PublishSettings) -> None:
             'set cdn = "cloudfront", or remove domain',
             "publish",
             "domain",
+        )
+    if publish.private and publish.cdn != "cloudfront":
+        raise SettingConflict(
+            "[publish] private = true needs CloudFront (S3 website hosting serves every file to "
+            'anyone): set cdn = "cloudfront"'
+            + (f' (line {publish.line("cdn")} says "{publish.cdn}")' if publish.cdn else "")
+            + ", or remove private",
+            "publish",
+            "private",
         )
     if publish.target and split_target(publish.target).scheme == "file":
         wanted = {"cdn": publish.cdn == "cloudfront", "domain": bool(publish.domain)}

@@ -25,6 +25,8 @@ RECORD_FORMAT = "gallery-builder-root/1"
 #: the root's own files (its theme's stylesheet, icon) live under this folder
 ROOT_STATIC = "_root"
 INDEX, ERROR = "index.html", "error.html"
+#: what CloudFront answers (403) a visitor of a private gallery without a valid invitation
+PRIVATE = "private.html"
 #: the longest title shown; the most galleries listed (a bucket of thousands is not a page)
 MAX_TITLE = 200
 MAX_GALLERIES = 1000
@@ -191,8 +193,8 @@ def _md5_table(value: Any) -> dict[str, str]:
 
 
 def root_key_allowed(key: str) -> bool:
-    """Only these keys are ever the root's: its two pages and files in its own folder."""
-    if key in (INDEX, ERROR):
+    """Only these keys are ever the root's: its three pages and files in its own folder."""
+    if key in (INDEX, ERROR, PRIVATE):
         return True
     return key.startswith(ROOT_STATIC + "/") and key.count("/") == 1 and not key_problem(key)
 

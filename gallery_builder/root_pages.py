@@ -20,10 +20,19 @@ from typing import Any
 from gallery_builder import theming
 from gallery_builder.errors import GalleryError
 from gallery_builder.imaging import write_atomic
-from gallery_builder.root_listing import ERROR, INDEX, ROOT_STATIC, GalleryEntry, theme_names
+from gallery_builder.root_listing import (
+    ERROR,
+    INDEX,
+    PRIVATE,
+    ROOT_STATIC,
+    GalleryEntry,
+    theme_names,
+)
 
 SITE_THEME = ".gallery/theme.json"
 ROOT_TEMPLATE = "root.html"
+#: the page a private gallery's refused visitor gets (CloudFront's 403 page)
+PRIVATE_TEMPLATE = "private.html"
 #: the root page's title (its header and <title>)
 ROOT_TITLE = "Galleries"
 PAGE = {"content_type": "text/html; charset=utf-8", "cache_control": "no-cache"}
@@ -97,19 +106,23 @@ def _asset_key(name: str, data: bytes) -> str:
 def render_root(
     theme: RootTheme, galleries: list[GalleryEntry], base: str
 ) -> dict[str, tuple[bytes, dict[str, str]]]:
-    """``{key: (bytes, headers)}``: ``index.html``, ``error.html`` and the theme's static
-    files they use (under ``_root/``, content-hashed). ``base`` is the URL path of the root
-    (``/``), which ``error.html`` links from (it is served for a missing key at any depth)."""
+    """``{key: (bytes, headers)}``: ``index.html``, ``error.html``, ``private.html`` (from the
+    theme's ``private.html``: CloudFront's 403 page for a private gallery) and the theme's
+    static files they use (under ``_root/``, content-hashed). ``base`` is the URL path of the
+    root (``/``), which ``error.html`` and ``private.html`` link from (they are served at any
+    depth)."""
     from gallery_builder.sitefiles import content_type
 
     environment = theming.make_environment(theme.chain)
-    template = environment.get_template(ROOT_TEMPLATE)
     assets = {}
     for name, path in theming.theme_assets(theme.chain).items():
         data = path.read_bytes()
         assets[name] = (_asset_key(name, data), data)
     out: dict[str, tuple[bytes, dict[str, str]]] = {}
-    for key, root in ((INDEX, ""), (ERROR, base)):
+    pages = ((INDEX, "", ROOT_TEMPLATE), (ERROR, base, ROOT_TEMPLATE),
+             (PRIVATE, base, PRIVATE_TEMPLATE))  # fmt: skip
+    for key, root, name in pages:
+        template = environment.get_template(name)
 
         def static(name: str, root: str = root) -> str:
             if name not in assets:
@@ -121,14 +134,15 @@ def render_root(
             "gallery": {"lang": theme.lang, "description": None, "title": ROOT_TITLE},
             "page": {"path": key},
             "error": key == ERROR,
+            "private": key == PRIVATE,
             "home": root or "./",
             "static": static,
             "galleries": [g.as_context(root) for g in galleries],
             "thumb_ratio": "4 / 3",
         }
         out[key] = (template.render(context).encode("utf-8"), PAGE)
-    pages = b"".join(data for data, _ in out.values())
+    linked = b"".join(data for data, _ in out.values())
     for asset_key, data in assets.values():
-        if asset_key.encode() in pages:  # only what a page links to
+        if asset_key.encode() in linked:  # only what a page links to
             out[asset_key] = (data, {"content_type": content_type(asset_key), **ASSET})
     return out

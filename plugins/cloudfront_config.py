@@ -15,6 +15,11 @@ import json
 import re
 from typing import Any
 
+from gallery_builder.plugins.cloudfront_private import (
+    gallery_behaviours,
+    private_error_response,
+)
+
 from gallery_builder.errors import GalleryError
 from gallery_builder.security_headers import (
     CONTENT_SECURITY_POLICY,
@@ -39,7 +44,7 @@ CDN_SID = "GalleryBuilderCloudFront"
 #: the statement that lets CloudFront read the bucket root's pages (shared by the galleries)
 ROOT_SID = f"{CDN_SID}-Root"
 #: the keys the root owns (helper ``root``): its pages and assets
-ROOT_RESOURCES = ("index.html", "error.html", "_root/*")
+ROOT_RESOURCES = ("index.html", "error.html", "private.html", "_root/*")
 #: CloudFront's fixed hosted zone for alias records
 CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2"
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
@@ -187,9 +192,15 @@ def distribution_config(
     return config
 
 
-def fingerprint(bucket: str, prefix: str, domain: str | None, function_code: bytes) -> str:
-    """Covers every setting that shapes the set-up: no request is needed to compute it."""
+def fingerprint(
+    bucket: str, prefix: str, domain: str | None, function_code: bytes, private: bool = False
+) -> str:
+    """Covers every setting that shapes the set-up: no request is needed to compute it
+    (``private``: the gallery's two cache behaviours, their shape included)."""
+    behaviours = gallery_behaviours(prefix, "KEYGROUP", origin_id="", cache_policy_id="",
+                                    headers_policy_id="", function_arn="")  # fmt: skip
     settings = {
+        "private": [behaviours, private_error_response()] if private else False,
         "cdn": "cloudfront",
         "bucket": bucket,
         "prefix": prefix,

@@ -7,6 +7,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from gallery_builder.plugins.cloudfront_private import (
+    PRIVATE_PAGE,
+    behaviours_drift,
+    error_response,
+)
+
 from gallery_builder.errors import GalleryError
 
 
@@ -19,6 +25,11 @@ def _error_404(config: dict[str, Any]) -> dict[str, Any]:
     items = (config.get("CustomErrorResponses") or {}).get("Items") or []
     found = next((e for e in items if isinstance(e, dict) and e.get("ErrorCode") == 404), {})
     return {k: found.get(k) for k in ("ResponsePagePath", "ResponseCode")}
+
+
+def _private_403(config: dict[str, Any]) -> bool:
+    """Whether ``config`` answers a 403 with the root's private page."""
+    return error_response(config, 403) == {"ResponsePagePath": PRIVATE_PAGE, "ResponseCode": "403"}
 
 
 def drift(current: dict[str, Any], wanted: dict[str, Any], *, domain: bool) -> list[str]:
@@ -59,6 +70,10 @@ def drift(current: dict[str, Any], wanted: dict[str, Any], *, domain: bool) -> l
         found.append("AllowedMethods")
     if _error_404(current) != _error_404(wanted):
         found.append("404 error response")
+    if "CacheBehaviors" in wanted and behaviours_drift(current, wanted, complete):
+        found.append("cache behaviours")
+    if "CacheBehaviors" in wanted and _private_403(current) != _private_403(wanted):
+        found.append("403 error response")
     if domain:
         if (current.get("Aliases") or {}).get("Items") != wanted["Aliases"]["Items"]:
             found.append("Aliases")
@@ -73,13 +88,18 @@ def updated_config(
 ) -> dict[str, Any]:
     """``current`` with our settings put back; what a user added by hand (other origins,
     other error responses, the comment) is kept, and without ``domain`` the aliases and
-    certificate too."""
+    certificate too. The cache behaviours wanted (when given) were built from ``current``'s
+    (plugins/cloudfront_private.py): other galleries' are in them; the 403 page goes with the
+    last private gallery."""
     origin_id = wanted["DefaultCacheBehavior"]["TargetOriginId"]
     origins = [o for o in (current.get("Origins") or {}).get("Items") or []
                if isinstance(o, dict) and o.get("Id") != origin_id]  # fmt: skip
     origins = [*wanted["Origins"]["Items"], *origins]
+    codes = {e.get("ErrorCode") for e in wanted["CustomErrorResponses"]["Items"]}
     errors = [e for e in (current.get("CustomErrorResponses") or {}).get("Items") or []
-              if isinstance(e, dict) and e.get("ErrorCode") != 404]  # fmt: skip
+              if isinstance(e, dict) and e.get("ErrorCode") not in codes
+              and not ("CacheBehaviors" in wanted and _private_403({"CustomErrorResponses": {
+                  "Items": [e]}}))]  # fmt: skip
     errors = [*wanted["CustomErrorResponses"]["Items"], *errors]
     config = {**current}
     for key in ("DefaultRootObject", "HttpVersion", "IsIPV6Enabled", "PriceClass", "Enabled",
@@ -87,6 +107,8 @@ def updated_config(
         config[key] = wanted[key]
     config["Origins"] = {"Quantity": len(origins), "Items": origins}
     config["CustomErrorResponses"] = {"Quantity": len(errors), "Items": errors}
+    if "CacheBehaviors" in wanted:  # built from those ``current`` holds: none is dropped
+        config["CacheBehaviors"] = wanted["CacheBehaviors"]
     config["CallerReference"] = current.get("CallerReference") or wanted["CallerReference"]
     if domain:
         config["Aliases"] = wanted["Aliases"]

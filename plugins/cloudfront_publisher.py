@@ -10,6 +10,7 @@ and the gallery's ``https://`` URL.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -32,6 +33,14 @@ from gallery_builder.plugins.cloudfront_invalidation import (
     invalidation_batch,
     invalidation_paths,
 )
+from gallery_builder.plugins.cloudfront_keygroups import get_key_group, revoke
+from gallery_builder.plugins.cloudfront_keys import GalleryKey
+from gallery_builder.plugins.cloudfront_private import (
+    check_private_prefix,
+    key_group_name,
+    private_galleries,
+    recorded_key_group,
+)
 from gallery_builder.plugins.cloudfront_resources import (
     describe_function,
     find_oac,
@@ -41,7 +50,7 @@ from gallery_builder.plugins.cloudfront_resources import (
 from gallery_builder.plugins.cloudfront_setup import AwsClients, CloudFrontSetup
 from gallery_builder.plugins.s3_publisher import S3Publisher
 
-from gallery_builder.errors import GalleryError
+from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.repair import REPAIR_REASON
 
 
@@ -60,10 +69,14 @@ class CloudFrontPublisher(S3Publisher):
         domain: str | None = None,
         wait: bool = False,
         purge: bool = False,
+        private: bool | None = None,
     ) -> None:
         super().__init__(bucket, client, region, prefix_hint, regional=regional)
         self.domain, self.purge = domain, purge
-        self.cdn = CloudFrontSetup(self, clients, domain=domain, wait=wait, code=function_code)
+        #: ``--private`` (True), ``--no-private`` (False), or neither (None)
+        self.private = private
+        self.cdn = CloudFrontSetup(self, clients, domain=domain, wait=wait, code=function_code,
+                                   private=private)  # fmt: skip
         #: the ids of the live hosting record (``hosting.cdn``), then of this run's set-up
         self.known: dict[str, Any] = {}
 
@@ -73,6 +86,11 @@ class CloudFrontPublisher(S3Publisher):
         """Given the live manifest's hosting record: the distribution is known without a
         request (URLs, invalidation)."""
         cdn = (record or {}).get("cdn")
+        if recorded_key_group(cdn) and self.private is None:  # before any write
+            raise SettingError(
+                f"s3://{self.bucket}/{prefix} is private: publish with --private to keep it so, "
+                "or with --no-private to make it public (every page becomes readable by anyone)"
+            )
         if isinstance(cdn, dict) and not self.known:
             self.known = {k: v for k, v in cdn.items() if isinstance(v, str | bool)}
 
@@ -99,7 +117,10 @@ class CloudFrontPublisher(S3Publisher):
 
     def hosting_fingerprint(self, prefix: str) -> str:
         self._manifest_key = f"{prefix}/manifest.json" if prefix else "manifest.json"
-        return fingerprint(self.bucket, prefix, self.domain, function_code())
+        if self.private:  # a usage error, before any request
+            check_private_prefix(self.bucket, prefix)
+        self.cdn.prefix = prefix
+        return fingerprint(self.bucket, prefix, self.domain, function_code(), bool(self.private))
 
     def ensure_bucket(self) -> None:
         """Before the bucket root's first write makes the bucket: the certificate step first
@@ -129,6 +150,37 @@ class CloudFrontPublisher(S3Publisher):
 
     def plan_hosting(self, prefix: str, record: dict[str, Any] | None) -> list[str]:
         return plan_lines(self.cdn, prefix, record, self.domain, function_code())
+
+    # --- a private gallery's invitations ----------------------------------------------------
+
+    def revoke_invitations(self, prefix: str | None = None) -> GalleryKey:
+        """``gallery invite --revoke-all``: a new key pair whose public key alone is in the
+        gallery's key group (the one its live hosting record names), saved on this machine;
+        the old public keys are deleted. Every earlier invitation stops working. ``prefix``:
+        the gallery's (default: the target's). What was done is in ``revocation_notes``."""
+        prefix = (self.prefix_hint or "" if prefix is None else prefix).removesuffix("/")
+        where = f"s3://{self.bucket}/{prefix}"
+        found = self.read(f"{prefix}/manifest.json" if prefix else "manifest.json")
+        try:
+            hosting = json.loads(found[0]).get("hosting") if found else None
+        except (ValueError, AttributeError, RecursionError):
+            hosting = None
+        cdn = hosting.get("cdn") if isinstance(hosting, dict) else None
+        group = recorded_key_group(cdn)
+        if group is None or not isinstance(cdn, dict):
+            raise GalleryError(
+                f"{where} is not a private gallery (its live manifest names no key group): "
+                "publish it with --cdn cloudfront --private first"
+            )
+        url = cdn.get("url")
+        if not (isinstance(url, str) and url.startswith("https://") and url.endswith("/")):
+            name = cdn.get("alias") or cdn.get("domain_name")
+            if not isinstance(name, str) or not name:
+                raise GalleryError(f"the hosting record of {where} names no URL: run gallery "
+                                   "publish --cdn cloudfront --private --reconfigure")  # fmt: skip
+            url = f"https://{name}/"
+        self.revocation_notes: list[str] = []
+        return revoke(self.cdn.cf, self.bucket, prefix, group, url, self.revocation_notes)
 
     # --- invalidation -----------------------------------------------------------------------
 
@@ -164,7 +216,7 @@ def plan_lines(
 ) -> list[str]:
     """What a set-up would create or change, from read-only requests."""
     bucket, lines = cdn.bucket, []
-    policy = cdn.private.bucket_policy() if not cdn.s3._bucket_missing else None
+    policy = cdn.bucket_access.bucket_policy() if not cdn.s3._bucket_missing else None
     statements = policy_statements(policy) if isinstance(policy, str) else []
     public_sid = public_read_sid(bucket, prefix)
     if any(s.get("Sid") == public_sid and is_public(s) for s in statements):
@@ -183,8 +235,11 @@ def plan_lines(
         lines.append(f"CloudFront Function {resource_name(bucket)}: update and publish")
     for kind in ("cache", "headers"):
         found = find_policy(cdn.cf, kind)
-        what = {False: "the managed one (this endpoint has no custom policies)",
-                None: "create"}.get(found, "keep")  # type: ignore[call-overload]  # fmt: skip
+        # found: (id, config), whose dict cannot be a key; False: no custom policies here
+        if isinstance(found, tuple):
+            what = "keep"
+        else:
+            what = "create" if found is None else "the managed one (no custom policies here)"
         lines.append(f"{kind} policy: {what}")
     previous = (record or {}).get("cdn")
     found_dist = cdn.find_distribution(previous if isinstance(previous, dict) else {})
@@ -207,6 +262,8 @@ def plan_lines(
                    if c not in _IDS]  # fmt: skip
         lines.append(f"distribution {dist.get('Id')} ({dist.get('DomainName')}): "
                      + (f"update {', '.join(changed)}" if changed else "keep"))  # fmt: skip
+    current_config = (found_dist or {}).get("Distribution", {}).get("DistributionConfig") or {}
+    lines += private_plan(cdn, prefix, record, current_config)
     sids = [s["Sid"] for s in cloudfront_statements(bucket, prefix, str(arn))]
     have = {s.get("Sid") for s in statements}
     missing = [sid for sid in sids if sid not in have]
@@ -214,3 +271,26 @@ def plan_lines(
         lines.append(f"bucket policy: merge {', '.join(missing)} (CloudFront only, "
                      "AWS:SourceArn = the distribution)")  # fmt: skip
     return lines
+
+
+def private_plan(
+    cdn: CloudFrontSetup, prefix: str, record: dict[str, Any] | None, current: dict[str, Any]
+) -> list[str]:
+    """What a set-up would do of the gallery's privacy (read-only)."""
+    held = private_galleries(current, f"s3-{cdn.bucket}").get(prefix)
+    recorded = recorded_key_group((record or {}).get("cdn"))
+    if cdn.private:
+        if recorded and get_key_group(cdn.cf, recorded) is not None:
+            group = f"keep {recorded}"
+        else:
+            group = "create, with a new key pair (the private key stays on this machine)"
+        return [
+            f"key group {key_group_name(cdn.bucket, prefix)}: {group}",
+            f"cache behaviours {prefix}/_auth and {prefix}/*: "
+            + ("keep" if held else "add (only viewers with the key group's signed cookies)"),
+            "403 error response: the bucket root's /private.html",
+        ]
+    if held:
+        return [f"cache behaviours {prefix}/_auth and {prefix}/*: remove (the gallery becomes "
+                f"public; its key group {held} stays)"]  # fmt: skip
+    return []

@@ -40,6 +40,18 @@ from gallery_builder.plugins.cloudfront_errors import (
     cloudfront_error,
     refused,
 )
+from gallery_builder.plugins.cloudfront_keygroups import (
+    NewKey,
+    delete_public_keys,
+    ensure_key_group,
+)
+from gallery_builder.plugins.cloudfront_keys import save_key
+from gallery_builder.plugins.cloudfront_private import (
+    GalleryAccess,
+    private_galleries,
+    recorded_key_group,
+    with_galleries,
+)
 from gallery_builder.plugins.cloudfront_resources import (
     ensure_function,
     ensure_oac,
@@ -47,7 +59,7 @@ from gallery_builder.plugins.cloudfront_resources import (
 )
 from gallery_builder.plugins.domain_setup import DomainSteps
 
-from gallery_builder.errors import GalleryError
+from gallery_builder.errors import GalleryError, SettingError
 
 #: seconds between two polls of the ``distribution_deployed`` waiter, and how many polls
 #: (30 s × 60: deployment usually takes 5-15 minutes); the tests set the variable
@@ -99,11 +111,18 @@ class CloudFrontSetup:
         domain: str | None = None,
         wait: bool = False,
         code: Callable[[], bytes],
+        private: bool | None = None,
     ) -> None:
         self.s3, self.clients, self.domain, self.wait = s3, clients, domain, wait
+        #: ``--private`` (True), ``--no-private`` (False), or neither (None)
+        self.private = private
+        #: the gallery's prefix (the publisher sets it with its fingerprint)
+        self.prefix: str | None = None
+        #: who may read the gallery, once the set-up knows its key group
+        self.access: GalleryAccess | None = None
         self.bucket: str = s3.bucket
         self._code = code
-        self.private = PrivateBucket(s3)
+        self.bucket_access = PrivateBucket(s3)
         #: what the set-up made or found (the hosting record's ``cdn``)
         self.ids: dict[str, Any] = {}
         #: the ``--domain`` steps (plugins/domain_setup.py): the certificate before any
@@ -145,20 +164,21 @@ class CloudFrontSetup:
         self._prepared = None  # a later set-up looks again
         self.s3._ensure_bucket()
         bucket_ready()
-        region = getattr(self.s3, "bucket_region", None) or self.private.region()
-        self.private.ownership(notes)
-        policy = self.private.bucket_policy()
+        region = getattr(self.s3, "bucket_region", None) or self.bucket_access.region()
+        self.bucket_access.ownership(notes)
+        policy = self.bucket_access.bucket_policy()
         public_sid = public_read_sid(self.bucket, prefix)
         statements = policy_statements(policy) if isinstance(policy, str) else []
         moving = any(s.get("Sid") == public_sid and is_public(s) for s in statements)
         others = sorted(str(s.get("Sid", "(no Sid)")) for s in statements
                         if is_public(s) and s.get("Sid") != public_sid)  # fmt: skip
         if not moving and not others:
-            self.private.lock(notes)  # private before anything points at it
+            self.bucket_access.lock(notes)  # private before anything points at it
         oac, _ = ensure_oac(self.cf, self.bucket)
         function = ensure_function(self.cf, self.bucket, self._code(), notes)
         cache_id, _ = ensure_policy(self.cf, "cache", notes)
         headers_id, _ = ensure_policy(self.cf, "headers", notes)
+        new_key = self._gallery_access(prefix, previous, notes)
         wanted = distribution_config(
             self.bucket, region, oac_id=oac, function_arn=function["function_arn"],
             cache_policy_id=cache_id, headers_policy_id=headers_id,
@@ -173,7 +193,12 @@ class CloudFrontSetup:
         if certificate:
             self.ids.update(certificate_arn=certificate, alias=self.domain)
         self.ids["url"] = f"https://{self.domain or name}/"  # the bucket root's (gallery verify)
-        self.private.put_statements(cloudfront_statements(self.bucket, prefix, arn), notes)
+        if self.access is not None and self.access.key_group_id:
+            self.ids["private"] = {"key_group_id": self.access.key_group_id}
+        if new_key is not None:  # the private half, on this machine only
+            save_key(new_key.saved_as(self.bucket, prefix, self.ids["url"]))
+            delete_public_keys(self.cf, list(new_key.replaced), notes)
+        self.bucket_access.put_statements(cloudfront_statements(self.bucket, prefix, arn), notes)
         if self.wait and status != "Deployed":
             status = self.wait_deployed(ident, notes)
         locked = self._finish_move(prefix, status, moving, others, notes)
@@ -192,6 +217,7 @@ class CloudFrontSetup:
         if self._prepared is None:
             try:
                 found = self.find_distribution(previous)
+                self._not_left_public(found)
                 if found is not None and self.domain:
                     self._one_domain(found)
                 certificate = None
@@ -214,9 +240,9 @@ class CloudFrontSetup:
         statements need it open). Whether the bucket is locked."""
         public_sid = public_read_sid(self.bucket, prefix)
         if moving and status == "Deployed":
-            self.private.put_statements([], notes, remove=(public_sid,))
+            self.bucket_access.put_statements([], notes, remove=(public_sid,))
             if not others:
-                self.private.lock(notes)
+                self.bucket_access.lock(notes)
             notes.append(
                 f"the distribution serves the gallery: removed its public-read statement "
                 f"{public_sid}" + ("" if others else f"; s3://{self.bucket} is private now")
@@ -290,7 +316,7 @@ class CloudFrontSetup:
     ) -> tuple[str, str, str, str]:
         """The distribution made, or ``found`` put back as ``wanted`` where it drifted."""
         if found is None:
-            answer, made = self._create(wanted)
+            answer, made = self._create(self._shaped(wanted, None))
             if made:
                 return distribution_fields(answer)
             found = answer
@@ -298,6 +324,7 @@ class CloudFrontSetup:
         current = found["Distribution"].get("DistributionConfig")
         if not isinstance(current, dict):
             raise GalleryError(f"CloudFront answered distribution {ident} without its config")
+        wanted = self._shaped(wanted, current)
         changed = drift(current, wanted, domain=bool(self.domain))
         if changed:
             etag = found.get("ETag")
@@ -335,6 +362,46 @@ class CloudFrontSetup:
         self.cf("tag_resource", Resource=arn, Tags=tags)
         return found, False
 
+    # --- a private gallery ------------------------------------------------------------------
+
+    def _gallery_access(self, prefix: str, previous: Any, notes: list[str]) -> NewKey | None:
+        """Who may read the gallery: with ``--private``, the viewers of its key group (made
+        on its first private publish: the new key, to save, is returned), else anyone."""
+        recorded = recorded_key_group(previous)
+        if not self.private:
+            self.access = GalleryAccess(prefix, None)
+            if self.private is False and recorded:
+                notes.append(
+                    f"s3://{self.bucket}/{prefix} is public now: its two cache behaviours are "
+                    f"removed; its key group {recorded} stays in CloudFront (delete it there if "
+                    "nothing else uses it), and so does the local key"
+                )
+            return None
+        group, new_key = ensure_key_group(self.cf, self.bucket, prefix, recorded, notes)
+        self.access = GalleryAccess(prefix, group)
+        return new_key
+
+    def _shaped(self, wanted: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
+        """``wanted`` with the galleries' cache behaviours, built from those ``current``
+        holds (every other gallery's kept)."""
+        access = self.access or GalleryAccess(self.prefix or "", None)
+        return with_galleries(wanted, current, access)
+
+    def _not_left_public(self, found: dict[str, Any] | None) -> None:
+        """Neither ``--private`` nor ``--no-private`` for a gallery the distribution serves
+        signed-only (its record lost it: an earlier publish died): refused before any write."""
+        if found is None or self.private is not None or not self.prefix:
+            return
+        config = found["Distribution"].get("DistributionConfig") or {}
+        origins = private_galleries(config, f"s3-{self.bucket}")
+        if self.prefix in origins:
+            raise SettingError(
+                f"s3://{self.bucket}/{self.prefix} is private (the distribution's cache "
+                f"behaviour {self.prefix}/* trusts the key group {origins[self.prefix]} only): "
+                "publish with --private to keep it so, or with --no-private to make it public "
+                "(every page becomes readable by anyone)"
+            )
+
     def wait_deployed(self, ident: str, notes: list[str]) -> str:
         from botocore.exceptions import WaiterError
 
@@ -367,7 +434,7 @@ class CloudFrontSetup:
 
     def in_place(self, prefix: str) -> bool:
         """Whether the bucket policy still holds the gallery's CloudFront statements."""
-        policy = self.private.bucket_policy()
+        policy = self.bucket_access.bucket_policy()
         if policy is False:
             return True
         sids = {s.get("Sid") for s in policy_statements(policy if isinstance(policy, str) else "")}

@@ -206,13 +206,19 @@ def folder_of(target: str) -> Path:
 
 def file_publisher(target: str, **options: Any) -> FilePublisher:
     """``file:///abs/path`` -> a publisher into that folder. A folder has no CDN: ``cdn=
-    "cloudfront"`` and ``domain=`` are refused (``cdn="none"``, ``wait``, ``purge`` mean
-    nothing here and are accepted)."""
+    "cloudfront"``, ``domain=`` and ``private=True`` are refused (``cdn="none"``, ``wait``,
+    ``purge`` mean nothing here and are accepted)."""
     if options.get("cdn") == "cloudfront" or options.get("domain"):
         given = "--cdn cloudfront" if options.get("cdn") == "cloudfront" else "--domain"
         raise SettingError(
             f"{given} is for S3: a file target has no CDN and no domain; publish to "
             "s3://bucket[/prefix] for HTTPS through CloudFront, or leave it out"
+        )
+    if options.get("private"):
+        raise SettingError(
+            "a private gallery needs CloudFront (--cdn cloudfront), which a file target has not: "
+            "publish to s3://bucket/prefix, or encrypt the gallery (gallery build "
+            "--password-file) for any host"
         )
     root = folder_of(target)
     if root.exists() and not root.is_dir():

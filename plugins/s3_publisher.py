@@ -678,6 +678,7 @@ def s3_publisher(
     domain: str | None = None,
     wait: bool = False,
     purge: bool = False,
+    private: bool | None = None,
     **options: Any,
 ) -> S3Publisher:
     """A publisher for ``target`` using the standard AWS credential chain; with
@@ -690,6 +691,11 @@ def s3_publisher(
 
     bucket, prefix_hint = parse_target(target)
     cdn = _cdn_choice(cdn, domain)
+    if private and cdn != "cloudfront":
+        raise SettingError(
+            "a private gallery needs CloudFront (--cdn cloudfront): S3 website hosting serves "
+            "every file to anyone"
+        )
     if domain:  # before any request: the certificate and the alias are for this exact name
         from gallery_builder.plugins.cloudfront_domain import checked_domain
 
@@ -722,8 +728,8 @@ def s3_publisher(
 
     clients = AwsClients(session, endpoint_url, config)
     return CloudFrontPublisher(bucket, client, region_name, prefix_hint, regional=regional,
-                               clients=clients, domain=domain, wait=wait,
-                               purge=purge)  # fmt: skip
+                               clients=clients, domain=domain, wait=wait, purge=purge,
+                               private=private)  # fmt: skip
 
 
 def _cdn_choice(cdn: str | None, domain: str | None) -> str | None:

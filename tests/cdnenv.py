@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from gallery_builder.plugins.s3_publisher import s3_publisher
-from recording_proxy import CF, CloudFrontStandIns, Recorded, RecordingProxy
+from recording_proxy import CF, CloudFrontStandIns, KeyGroupStands, Recorded, RecordingProxy
 from s3env import MotoServer
 
 from gallery_builder.publishing import publish
@@ -118,6 +118,13 @@ def cdn_proxy(s3_server: MotoServer) -> Iterator[RecordingProxy]:
 def stand_ins(cdn_proxy: RecordingProxy) -> CloudFrontStandIns:
     """The proxy answers what moto lacks (publish_function, the policies)."""
     return CloudFrontStandIns(cdn_proxy)
+
+
+@pytest.fixture
+def key_groups(cdn_proxy: RecordingProxy) -> KeyGroupStands:
+    """The proxy keeps the key groups (moto lacks UpdateKeyGroup and DeleteKeyGroup) and
+    refuses to delete a public key still in one, as AWS does."""
+    return KeyGroupStands(cdn_proxy)
 
 
 @pytest.fixture

@@ -142,7 +142,7 @@ def unprivileged(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
 # --- S3: a real moto server over HTTP on 127.0.0.1 (tests/s3env.py) ---------------------------
 
 # the CloudFront tests' recording proxy and moto helpers (tests/cdnenv.py)
-from cdnenv import cdn_proxy, cf, held, stand_ins  # noqa: E402, F401
+from cdnenv import cdn_proxy, cf, held, key_groups, stand_ins  # noqa: E402, F401
 from s3env import FaultProxy, MotoServer, s3_client  # noqa: E402
 
 

@@ -62,7 +62,8 @@ class Recorded:
 
 
 Answer = tuple[int, dict[str, str], bytes]
-Responder = Callable[[Recorded, re.Match[str]], Answer]
+#: a responder answering None lets the request through to moto
+Responder = Callable[[Recorded, re.Match[str]], Answer | None]
 
 
 def error_answer(status: int, code: str, message: str) -> Answer:
@@ -152,13 +153,13 @@ class RecordingProxy:
         with self._lock:
             self.requests.append(request)
             routes = list(self._routes)
+        answer: Answer | None = None
         for method, pattern, responder, query in routes:
             match = pattern.fullmatch(request.path)
             if method == request.method and match and (query is None or query in request.query):
-                status, headers, data = responder(request, match)
+                answer = responder(request, match)
                 break
-        else:
-            status, headers, data = self._forward(handler, body)
+        status, headers, data = answer or self._forward(handler, body)
         request.status = status
         handler.send_response(status)
         for name, value in headers.items():
@@ -294,3 +295,88 @@ class CloudFrontStandIns:
         etag = "E" + uuid.uuid4().hex[:12].upper()
         self.updated_etags.append(etag)
         return 200, {"ETtag": etag, "Content-Type": "text/xml"}, body
+
+
+class KeyGroupStands:
+    """Stateful answers for the key groups moto 5.2.5 lacks or gets wrong (its GetKeyGroup
+    of a missing id and its UpdateKeyGroup are 500s; it has no DeleteKeyGroup), as AWS
+    documents them: a duplicate name is 409 KeyGroupAlreadyExists, a missing id 404
+    NoSuchResource, a stale IfMatch 412 PreconditionFailed. And what AWS enforces of
+    DeletePublicKey that moto does not: an IfMatch, and no key group holding the key (409
+    PublicKeyInUse); a delete that passes goes on to moto, which holds the public keys."""
+
+    def __init__(self, proxy: RecordingProxy) -> None:
+        #: id -> {"name", "items", "comment", "etag"}
+        self.groups: dict[str, dict[str, Any]] = {}
+        proxy.answer("POST", f"{CF}key-group", self._create)
+        proxy.answer("GET", f"{CF}key-group", self._list)
+        proxy.answer("GET", f"{CF}key-group/([^/]+)", self._get)
+        proxy.answer("PUT", f"{CF}key-group/([^/]+)", self._update)
+        proxy.answer("DELETE", f"{CF}key-group/([^/]+)", self._delete)
+        proxy.answer("DELETE", f"{CF}public-key/([^/]+)", self._delete_key)
+
+    @staticmethod
+    def _config(request: Recorded) -> dict[str, Any]:
+        root = request.xml()
+        return {
+            "name": root.findtext("Name") or "",
+            "items": [x.text or "" for x in root.findall("Items/PublicKey")],
+            "comment": root.findtext("Comment") or "",
+        }
+
+    def _group(self, ident: str) -> str:
+        group = self.groups[ident]
+        items = "".join(f"<PublicKey>{k}</PublicKey>" for k in group["items"])
+        config = (f"<Name>{group['name']}</Name><Items>{items}</Items>"
+                  f"<Comment>{group['comment']}</Comment>")  # fmt: skip
+        stamp = "<LastModifiedTime>2026-12-02T00:00:00Z</LastModifiedTime>"
+        return (
+            f"<KeyGroup><Id>{ident}</Id>{stamp}<KeyGroupConfig>{config}</KeyGroupConfig></KeyGroup>"
+        )
+
+    def _answer(self, ident: str, status: int = 200) -> Answer:
+        body = f'<?xml version="1.0"?>{self._group(ident)}'.encode()
+        return status, {"ETag": self.groups[ident]["etag"], "Content-Type": "text/xml"}, body
+
+    def _create(self, request: Recorded, match: re.Match[str]) -> Answer:
+        config = self._config(request)
+        if any(g["name"] == config["name"] for g in self.groups.values()):
+            return error_answer(409, "KeyGroupAlreadyExists", "a key group has that name")
+        ident = uuid.uuid4().hex[:14].upper()
+        self.groups[ident] = {**config, "etag": uuid.uuid4().hex[:13].upper()}
+        return self._answer(ident, 201)
+
+    def _list(self, request: Recorded, match: re.Match[str]) -> Answer:
+        items = "".join(f"<KeyGroupSummary>{self._group(i)}</KeyGroupSummary>"
+                        for i in self.groups)  # fmt: skip
+        body = (f'<?xml version="1.0"?><KeyGroupList xmlns="{NS}"><MaxItems>100</MaxItems>'
+                f"<Quantity>{len(self.groups)}</Quantity><Items>{items}</Items>"
+                "</KeyGroupList>").encode()  # fmt: skip
+        return 200, {"Content-Type": "text/xml"}, body
+
+    def _get(self, request: Recorded, match: re.Match[str]) -> Answer:
+        if match[1] not in self.groups:
+            return error_answer(404, "NoSuchResource", "The specified key group does not exist.")
+        return self._answer(match[1])
+
+    def _update(self, request: Recorded, match: re.Match[str]) -> Answer:
+        ident = match[1]
+        if ident not in self.groups:
+            return error_answer(404, "NoSuchResource", "The specified key group does not exist.")
+        if request.headers.get("if-match") != self.groups[ident]["etag"]:
+            return error_answer(412, "PreconditionFailed", "stale ETag")
+        self.groups[ident] = {**self._config(request), "etag": uuid.uuid4().hex[:13].upper()}
+        return self._answer(ident)
+
+    def _delete(self, request: Recorded, match: re.Match[str]) -> Answer:
+        if match[1] not in self.groups:
+            return error_answer(404, "NoSuchResource", "The specified key group does not exist.")
+        del self.groups[match[1]]
+        return 204, {}, b""
+
+    def _delete_key(self, request: Recorded, match: re.Match[str]) -> Answer | None:
+        if not request.headers.get("if-match"):
+            return error_answer(400, "InvalidIfMatchVersion", "IfMatch is required")
+        if any(match[1] in g["items"] for g in self.groups.values()):
+            return error_answer(409, "PublicKeyInUse", "a key group holds this public key")
+        return None

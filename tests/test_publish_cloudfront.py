@@ -101,7 +101,8 @@ def test_the_first_publish_sets_up_cloudfront_in_front_of_a_private_bucket(
                                              "StringLike": {"s3:prefix": "photos/*"}}  # fmt: skip
     root = policy["GalleryBuilderCloudFront-Root"]
     assert sorted(root["Resource"]) == sorted(
-        f"arn:aws:s3:::{BUCKET}/{key}" for key in ("index.html", "error.html", "_root/*")
+        f"arn:aws:s3:::{BUCKET}/{key}"
+        for key in ("index.html", "error.html", "private.html", "_root/*")
     )
     assert not any(s.get("Principal") == "*" for s in policy.values())
     # the record keeps the ids; a note says it is deploying

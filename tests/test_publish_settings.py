@@ -456,3 +456,68 @@ def test_verify_with_no_arguments_and_no_target_is_a_usage_error(photos: Path) -
     assert "gallery verify s3://bucket/prefix" in result.output
     assert "or give a URL to check" in result.output
     assert "Traceback" not in result.output
+
+
+# --- private --------------------------------------------------------------------------------
+
+
+def test_private_reaches_the_factory_from_the_settings_and_no_private_wins(
+    photos: Path, tmp_path: Path
+) -> None:
+    recorder = Recorder(tmp_path / "rec")
+    settings(photos, 'target = "rec://one"\ncdn = "cloudfront"\nprivate = true')
+    build(recorder)
+    result = run_cli(["publish", "--dry-run"], recorder)
+    assert result.exit_code == 0, result.output
+    assert recorder.calls[-1][1]["private"] is True
+    assert "using private yes (" in result.output and "gallery.toml:7)" in result.output
+    result = run_cli(["publish", "--no-private", "--dry-run"], recorder)
+    assert recorder.calls[-1][1]["private"] is False
+    assert "using private no (--no-private)" in result.output
+
+
+@pytest.mark.parametrize(
+    ("publish", "line", "message"),
+    [
+        (
+            'target = "s3://b/trip"\nprivate = "yes"',
+            6,
+            '[publish] private = "yes" is not allowed; expected true or false',
+        ),
+        (
+            'target = "s3://b/trip"\ncdn = "none"\nprivate = true',
+            7,
+            "[publish] private = true needs CloudFront (S3 website hosting serves every file to "
+            'anyone): set cdn = "cloudfront" (line 6 says "none"), or remove private',
+        ),
+    ],
+)
+def test_a_wrong_private_setting_names_the_file_and_line(
+    photos: Path, publish: str, line: int, message: str
+) -> None:
+    settings(photos, publish)
+    result = run_cli(["build", "photos", "-j", "1"])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"Error: {Path('photos/gallery.toml')}:{line}: ")
+    assert message in result.output
+
+
+def test_private_needs_cloudfront_and_an_s3_folder_before_any_request(
+    photos: Path, tmp_path: Path, cdn_proxy: Any
+) -> None:
+    build()
+    result = run_cli(["publish", f"s3://{BUCKET}/trip", "--private",
+                      "--endpoint-url", cdn_proxy.url])  # fmt: skip
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: a private gallery needs CloudFront (--cdn cloudfront)")
+    result = run_cli(["publish", f"s3://{BUCKET}", "-d", "", "--cdn", "cloudfront", "--private",
+                      "--endpoint-url", cdn_proxy.url])  # fmt: skip
+    assert result.exit_code == 2
+    assert f"a private gallery needs its own folder: publish to s3://{BUCKET}/NAME" in (
+        result.output
+    )
+    assert cdn_proxy.requests == []
+    www = tmp_path / "www"
+    result = run_cli(["publish", www.as_uri(), "--private"])
+    assert result.exit_code == 2 and "a private gallery needs CloudFront" in result.output
+    assert not www.exists()

@@ -99,6 +99,23 @@ def test_axe_finds_nothing_serious_on_the_root_pages(root_url, browser: Browser,
         assert_no_serious_violations(page, options=options)
         load(page, url.rstrip("/") + MISSING, status=404)
         assert_no_serious_violations(page, options=options)
+        load(page, url + "private.html")
+        assert_no_serious_violations(page, options=options)
+
+
+def test_the_private_page_says_how_to_get_a_new_invitation(root_url, desktop) -> None:
+    """What CloudFront answers (403) a private gallery's visitor without a valid invitation,
+    at any depth: themed, and linking from the root."""
+    _, url = root_url
+    problems = problems_of(desktop)
+    load(desktop, url + "private.html")
+    assert desktop.title() == "Private · Galleries" and styled(desktop)
+    text = desktop.locator("main").inner_text()
+    assert "This gallery is private" in text and "ask the person who shared" in text
+    with desktop.expect_navigation():
+        desktop.get_by_role("link", name="See all galleries").click()
+    assert desktop.url == url and desktop.locator(".album-card").count() == 2
+    problems.assert_none()
 
 
 def test_a_phone_never_scrolls_sideways_on_the_root_pages(root_url, browser: Browser) -> None:

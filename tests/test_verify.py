@@ -500,3 +500,58 @@ def test_a_sample_checks_fewer_files(site: Path, www: Path) -> None:
     with serving(f"file://{www}") as url:
         code, report = verify(url, "-d", "photos", "--sample", "2")
     assert code == 0 and report["checked"]["http_files"] == 2
+
+
+# --- a private gallery: CloudFront's signed-cookie check, emulated with the public key ------
+
+
+def test_a_private_gallery_refuses_anonymous_reads_and_is_checked_with_a_signed_cookie(
+    site: Path, s3_server: MotoServer, s3, ca: trustme.CA, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from gallery_builder.plugins.cloudfront_keys import GalleryKey, new_key_pair, save_key
+
+    monkeypatch.setenv("GALLERY_KEYS_DIR", str(tmp_path / "keys"))
+    published(site, s3_server)
+    s3.delete_bucket_policy(Bucket=BUCKET)  # private: CloudFront alone reads it
+    private_pem, public_pem = new_key_pair()
+    _, other_public = new_key_pair()
+    target = (f"s3://{BUCKET}/photos", "--endpoint-url", s3_server.endpoint)
+    cert = certificate(ca, 200)
+    with TlsHost(site, cert, signed_by={"K2JKEY0001": public_pem}) as host:
+        root = host.url.removesuffix("photos/")
+        hosting = {"fingerprint": "f", "cdn": {"url": root, "private": {"key_group_id": "KG1"}}}
+        live = json.dumps({**live_manifest(s3), "hosting": hosting}).encode()
+        s3.put_object(Bucket=BUCKET, Key="photos/manifest.json", Body=live)
+        (site / "manifest.json").write_bytes(live)  # the host serves the same manifest
+        # no key here: the refusals are checked, the files over HTTP are not
+        code, report = verify(*target)
+        assert code == 0, report["problems"]
+        assert report["checked"]["private_checks"] == 1 and "http_files" not in report["checked"]
+        assert any("file checks over HTTP were skipped" in n for n in report["notes"])
+        # with the key: every file, with a cookie verify signed itself
+        save_key(GalleryKey(BUCKET, "photos", "K2JKEY0001", "KG1", root, private_pem, public_pem))
+        code, report = verify(*target)
+        assert code == 0, report["problems"]
+        assert report["checked"]["http_files"] == report["checked"]["files"]
+        assert any("5-minute signed cookie" in n for n in report["notes"])
+    # a host that trusts another public key refuses the cookie: named, not a pass
+    with TlsHost(site, cert, signed_by={"K2JKEY0001": other_public}) as host:
+        root = host.url.removesuffix("photos/")
+        hosting["cdn"]["url"] = root
+        live = json.dumps({**live_manifest(s3), "hosting": hosting}).encode()
+        s3.put_object(Bucket=BUCKET, Key="photos/manifest.json", Body=live)
+        save_key(GalleryKey(BUCKET, "photos", "K2JKEY0001", "KG1", root, private_pem, public_pem))
+        code, report = verify(*target)
+    assert code == 1 and [p["kind"] for p in report["problems"]] == ["no-manifest"]
+    assert report["problems"][0]["found"] == "403"
+    # a host that serves the private gallery to anyone
+    with TlsHost(site, cert) as host:
+        root = host.url.removesuffix("photos/")
+        hosting["cdn"]["url"] = root
+        live = json.dumps({**live_manifest(s3), "hosting": hosting}).encode()
+        s3.put_object(Bucket=BUCKET, Key="photos/manifest.json", Body=live)
+        (site / "manifest.json").write_bytes(live)
+        code, report = verify(*target)
+    assert code == 1
+    assert kinds(report) == {("private-open", ""), ("private-open", "manifest.json")}
