@@ -177,6 +177,8 @@ def _revoke_all(
     except GalleryError:
         old = None  # a damaged key is what a rotation replaces
     new = revoke()
+    for note in getattr(publisher, "revocation_notes", None) or []:  # optional: what was done
+        click.echo(f"note: {note}", err=True)
     replaced = f" (it replaces {old.public_key_id})" if old is not None else ""
     click.echo(
         f"{where}: a new key {new.public_key_id}{replaced}; every earlier invitation link "
