@@ -347,6 +347,10 @@ from gallery_builder.cli_unpublish import unpublish  # noqa: E402
 
 cli.add_command(unpublish)
 
+from gallery_builder.cli_invite import invite  # noqa: E402
+
+cli.add_command(invite)
+
 
 def make_cli(pm: GalleryPluginManager) -> click.Group:
     """A ``gallery`` group with the built-in commands and those ``pm``'s plugins add."""

@@ -1,0 +1,238 @@
+"""``gallery invite [TARGET] [--expires 30d] [--note TEXT] [--revoke-all] [--list]``: links
+to a private gallery (plugins/cloudfront_invite.py), signed offline with this machine's key;
+``--revoke-all`` rotates the key through CloudFront so every earlier link stops working.
+The link alone goes to stdout (``$(gallery invite)``), everything else to stderr."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gallery_builder.errors import GalleryError, SettingError
+from gallery_builder.publish_checks import check_prefix
+from gallery_builder.publish_settings import split_target
+
+
+@click.command()
+@click.argument("target", required=False)
+@click.option(
+    "--expires", metavar="WHEN",
+    help="How long the link works: 90m, 12h, 30d, 2w, or a date 2027-01-31 (through that "
+    "day, UTC); at most 400 days. Default: 30d.",
+)  # fmt: skip
+@click.option("--note", metavar="TEXT", help="Who the link is for, kept in the local log.")
+@click.option(
+    "--revoke-all", is_flag=True,
+    help="Replace the gallery's key: every earlier link stops working.",
+)  # fmt: skip
+@click.option("--list", "show_list", is_flag=True, help="List the links made on this machine.")
+@click.option("--endpoint-url", help="With --revoke-all: an endpoint (also AWS_ENDPOINT_URL).")
+@click.option("--region", help="With --revoke-all: the AWS region.")
+@click.option("--profile", help="With --revoke-all: the AWS profile.")
+@click.option(
+    "--site", type=click.Path(file_okay=False, path_type=Path), default=Path("_site"),
+    show_default=True, help="Without TARGET: the built site whose [publish] target to use.",
+)  # fmt: skip
+@click.pass_obj
+def invite(
+    app: Any,
+    target: str | None,
+    expires: str | None,
+    note: str | None,
+    revoke_all: bool,
+    show_list: bool,
+    endpoint_url: str | None,
+    region: str | None,
+    profile: str | None,
+    site: Path,
+) -> None:
+    """Print an invitation link to the private gallery at TARGET (s3://bucket/prefix; default:
+    [publish] target in the site's gallery.toml), made with `gallery publish --cdn cloudfront
+    --private`. Signed offline with the gallery's private key on this machine; anyone with the
+    link can open the gallery until it expires or the key is replaced (--revoke-all)."""
+    from gallery_builder.cli import EXIT_USAGE, _fail
+
+    urls = (target, endpoint_url)
+    try:
+        if show_list and (revoke_all or expires is not None or note is not None):
+            raise SettingError("--list shows the links made: give it alone (with TARGET)")
+        if revoke_all and (expires is not None or note is not None):
+            raise SettingError(
+                "--revoke-all makes no link: run gallery invite again after it for a new one"
+            )
+        options: dict[str, Any] = {"region": region, "profile": profile}
+        if target is None:
+            target, prefix, options = _from_settings(site, region, profile)
+        else:
+            prefix = _target_prefix(target, None)
+        bucket = split_target(target).bucket
+        if show_list:
+            _show_list(bucket, prefix)
+        elif revoke_all:
+            _revoke_all(app, target, bucket, prefix, endpoint_url, options)
+        else:
+            _invite(bucket, prefix, expires or "30d", note)
+    except SettingError as exc:
+        _fail(str(exc), EXIT_USAGE, urls=urls)
+    except GalleryError as exc:
+        _fail(str(exc), urls=urls)
+
+
+def _invite(bucket: str, prefix: str, expires_text: str, note: str | None) -> None:
+    from gallery_builder.plugins.cloudfront_invite import (
+        Invitation,
+        invitation_link,
+        lifetime_words,
+        parse_expires,
+        record_invitation,
+        utc_text,
+    )
+
+    now = datetime.now(UTC)
+    expires = parse_expires(expires_text, now)
+    key = _local_key(bucket, prefix)
+    link = invitation_link(key, expires)
+    record_invitation(bucket, prefix, Invitation(now, expires, note or None, key.public_key_id))
+    click.echo(link)
+    click.echo(f"valid until {utc_text(expires)} ({lifetime_words(expires, now)})", err=True)
+    if note:
+        click.echo(f"note: {_printable(note)}", err=True)
+
+
+def _local_key(bucket: str, prefix: str) -> Any:
+    from gallery_builder.plugins.cloudfront_keys import key_path, load_key
+
+    key = load_key(bucket, prefix)
+    if key is None:
+        raise GalleryError(
+            f"the private key of s3://{bucket}/{prefix} is not on this machine (looked for "
+            f"{key_path(bucket, prefix)}): copy it from the machine that made the gallery "
+            f"private, or run gallery invite --revoke-all here; every earlier link then stops "
+            f"working"
+        )
+    return key
+
+
+def _show_list(bucket: str, prefix: str) -> None:
+    from gallery_builder.plugins.cloudfront_invite import (
+        invitation_status,
+        read_invitations,
+        utc_text,
+    )
+    from gallery_builder.plugins.cloudfront_keys import invitations_path, load_key
+
+    key = load_key(bucket, prefix)
+    current = key.public_key_id if key is not None else None
+    invitations, unreadable = read_invitations(bucket, prefix)
+    where = f"s3://{bucket}/{prefix}"
+    log = invitations_path(bucket, prefix)
+    if not invitations:
+        click.echo(f"{where}: no invitations made on this machine ({log})", err=True)
+    now = datetime.now(UTC)
+    for invitation in invitations:
+        status = invitation_status(invitation, current, now)
+        words = [
+            utc_text(invitation.when),
+            f"until {utc_text(invitation.expires)}",
+            f"{status:<7}",
+            f"key {invitation.key_id}",
+        ]
+        if invitation.note:
+            words.append(_printable(invitation.note))
+        click.echo("  ".join(words))
+    if unreadable:
+        click.echo(f"warning: {unreadable} unreadable line(s) in {log} skipped", err=True)
+    if key is None and invitations:
+        click.echo(
+            f"note: the key of {where} is not on this machine: which links still work is unknown",
+            err=True,
+        )
+
+
+def _revoke_all(
+    app: Any,
+    target: str,
+    bucket: str,
+    prefix: str,
+    endpoint_url: str | None,
+    options: dict[str, Any],
+) -> None:
+    from gallery_builder.plugins.cloudfront_keys import load_key
+    from gallery_builder.publishing import publisher_for
+
+    where = f"s3://{bucket}/{prefix}"
+    _, factory = publisher_for(app.pm, target)
+    publisher = factory(f"{where}", endpoint_url=endpoint_url, **{**options, "cdn": "cloudfront"})
+    revoke = getattr(publisher, "revoke_invitations", None)
+    if revoke is None:
+        raise GalleryError(
+            f"the publisher of {where} does not support invitations (a private gallery is "
+            "published with --cdn cloudfront --private)"
+        )
+    try:
+        old = load_key(bucket, prefix)
+    except GalleryError:
+        old = None  # a damaged key is what a rotation replaces
+    new = revoke()
+    for note in getattr(publisher, "revocation_notes", None) or []:  # optional: what was done
+        click.echo(f"note: {note}", err=True)
+    replaced = f" (it replaces {old.public_key_id})" if old is not None else ""
+    click.echo(
+        f"{where}: a new key {new.public_key_id}{replaced}; every earlier invitation link "
+        f"stops working once CloudFront has deployed the change; make new ones with: gallery "
+        f"invite {where}",
+        err=True,
+    )
+
+
+def _target_prefix(target: str, default_prefix: str | None) -> str:
+    """The gallery's prefix in an s3:// TARGET (else ``default_prefix``); usage errors for
+    any other target and for a gallery at the bucket root."""
+    parts = split_target(target)
+    if parts.scheme != "s3" or "://" not in target:
+        raise SettingError(
+            f"gallery invite needs an s3://BUCKET/PREFIX target, not {target}: only a gallery "
+            "published with --cdn cloudfront --private takes invitations"
+        )
+    prefix = parts.prefix or default_prefix
+    if not prefix:
+        raise SettingError(
+            f"{target} has no prefix: a private gallery has its own folder, give "
+            f"s3://{parts.bucket}/PREFIX"
+        )
+    check_prefix(prefix)
+    return prefix
+
+
+def _from_settings(
+    site: Path, region: str | None, profile: str | None
+) -> tuple[str, str, dict[str, Any]]:
+    """TARGET, the gallery's prefix (TARGET's, else the gallery's name, as ``gallery
+    publish`` chooses) and the publisher options, from the built ``site``'s ``[publish]``."""
+    from gallery_builder.cli_publish import resolve
+    from gallery_builder.config import ConfigError
+    from gallery_builder.publishing import read_site_manifest
+
+    try:
+        setup = resolve(site, None, region=region, profile=profile)
+    except ConfigError as exc:
+        raise SettingError(str(exc)) from None
+    except SettingError as exc:
+        raise SettingError(
+            str(exc).replace("gallery publish s3://", "gallery invite s3://")
+        ) from None
+    name: str | None = None
+    if split_target(setup.target).prefix is None:
+        try:
+            name = str(read_site_manifest(site)[0].get("name") or "") or None
+        except GalleryError:
+            name = None
+    return setup.target, _target_prefix(setup.target, name), dict(setup.options)
+
+
+def _printable(text: str) -> str:
+    """A note as one line of plain text (no terminal control sequences from the log)."""
+    return "".join(c if c.isprintable() else "?" for c in text)

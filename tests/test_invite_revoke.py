@@ -1,0 +1,129 @@
+"""``gallery invite --revoke-all`` end to end: a private gallery published to moto (through
+the recording proxy, which keeps the key groups moto lacks), a link made, the key rotated by
+the real command; the old link's key is out of the key group and the new link verifies with
+the public key CloudFront was sent."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from cdnenv import BUCKET, cdn_publisher, find, first_publish, operation
+from conftest import gallery
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+from gallery_builder.plugins.cloudfront_keys import load_key
+from recording_proxy import CloudFrontStandIns, KeyGroupStands, RecordingProxy
+
+from gallery_builder.publishing import publish
+
+TARGET = f"s3://{BUCKET}/photos"
+
+
+@pytest.fixture(autouse=True)
+def _keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "keys"
+    monkeypatch.setenv("GALLERY_KEYS_DIR", str(folder))
+    return folder
+
+
+def b64(text: str) -> bytes:
+    return base64.b64decode(text.replace("-", "+").replace("_", "=").replace("~", "/"))
+
+
+def verify_link(link: str, public_pem: bytes) -> str:
+    """Check the link's signature with ``public_pem``; its Key-Pair-Id."""
+    query = dict(parse_qsl(urlsplit(link).query))
+    public = serialization.load_pem_public_key(public_pem)
+    public.verify(b64(query["Signature"]), b64(query["Policy"]), padding.PKCS1v15(), hashes.SHA1())
+    return query["Key-Pair-Id"]
+
+
+def uploaded_public_keys(proxy: RecordingProxy) -> list[bytes]:
+    """The public keys sent to CloudFront (CreatePublicKey), in order, as PEM."""
+    return [
+        find(r.xml(), "EncodedKey").encode()
+        for r in operation(proxy.requests, "POST", "public-key")
+    ]
+
+
+def invite(*args: str) -> Any:
+    return gallery("invite", TARGET, *args)
+
+
+def test_revoke_all_replaces_the_key_of_every_earlier_link(
+    site: Path,
+    cdn_proxy: RecordingProxy,
+    stand_ins: CloudFrontStandIns,
+    key_groups: KeyGroupStands,
+) -> None:
+    publish(site, cdn_publisher(cdn_proxy.url, target=TARGET, private=True), "photos")
+    (group,) = key_groups.groups
+    [first_public] = uploaded_public_keys(cdn_proxy)
+    old = invite("--note", "for Ana")
+    assert old.returncode == 0, old.stderr
+    old_link = old.stdout.strip()
+    old_id = verify_link(old_link, first_public)
+    assert key_groups.groups[group]["items"] == [old_id]
+
+    revoked = invite("--revoke-all", "--endpoint-url", cdn_proxy.url, "--region", "us-east-1")
+    assert revoked.returncode == 0, revoked.stderr
+    assert revoked.stdout == ""  # no link: the next gallery invite makes one
+    key = load_key(BUCKET, "photos")
+    assert key is not None and key.public_key_id != old_id
+    assert key_groups.groups[group]["items"] == [key.public_key_id]  # the old key is out
+    assert f"a new key {key.public_key_id} (it replaces {old_id})" in revoked.stderr
+    assert "every earlier invitation link stops working" in revoked.stderr
+
+    [_, new_public] = uploaded_public_keys(cdn_proxy)
+    new = invite("--expires", "2w")
+    assert new.returncode == 0, new.stderr
+    assert verify_link(new.stdout.strip(), new_public) == key.public_key_id
+    with pytest.raises(InvalidSignature):
+        verify_link(old_link, new_public)
+
+    listed = invite("--list")
+    assert listed.returncode == 0, listed.stderr
+    first, second = listed.stdout.splitlines()
+    assert " revoked " in first and old_id in first and first.endswith("for Ana")
+    assert " valid " in second and key.public_key_id in second
+
+
+def test_revoke_all_of_a_public_gallery_is_one_error(
+    site: Path,
+    cdn_proxy: RecordingProxy,
+    stand_ins: CloudFrontStandIns,
+    key_groups: KeyGroupStands,
+) -> None:
+    first_publish(site, cdn_proxy, target=TARGET)
+    run = invite("--revoke-all", "--endpoint-url", cdn_proxy.url, "--region", "us-east-1")
+    assert run.returncode == 1
+    assert run.stderr.startswith("Error: ") and "is not a private gallery" in run.stderr
+    assert len(run.stderr.splitlines()) == 1
+    assert load_key(BUCKET, "photos") is None
+
+
+def test_revoke_all_on_a_machine_without_the_key_makes_one_here(
+    site: Path,
+    cdn_proxy: RecordingProxy,
+    stand_ins: CloudFrontStandIns,
+    key_groups: KeyGroupStands,
+) -> None:
+    """What the missing-key error advises: the lost key is replaced, links work again."""
+    from gallery_builder.plugins.cloudfront_keys import key_path
+
+    publish(site, cdn_publisher(cdn_proxy.url, target=TARGET, private=True), "photos")
+    key_path(BUCKET, "photos").unlink()
+    assert invite().returncode == 1
+    run = invite("--revoke-all", "--endpoint-url", cdn_proxy.url, "--region", "us-east-1")
+    assert run.returncode == 0, run.stderr
+    assert "replaces" not in run.stderr
+    [_, new_public] = uploaded_public_keys(cdn_proxy)
+    link = invite()
+    assert link.returncode == 0, link.stderr
+    (group,) = key_groups.groups
+    assert key_groups.groups[group]["items"] == [verify_link(link.stdout.strip(), new_public)]
