@@ -53,6 +53,10 @@ class GalleryEntry:
     cover: Cover | None
     #: an encrypted gallery (its manifest says so): listed by its prefix alone, no count
     encrypted: bool = False
+    #: a private gallery (CloudFront signed cookies: its hosting record says so): listed by
+    #: its prefix alone, like an encrypted one (its title is not for the public root, and its
+    #: cover would answer 403)
+    private: bool = False
 
     @property
     def link(self) -> str:
@@ -76,6 +80,7 @@ class GalleryEntry:
             "url": root + self.link,
             "cover": cover,
             "encrypted": self.encrypted,
+            "private": self.private,
         }
 
 
@@ -127,6 +132,13 @@ def _cover(prefix: str, manifest: dict[str, Any], files: dict[str, Any]) -> Cove
     return None
 
 
+def _is_private(manifest: dict[str, Any]) -> bool:
+    """Whether the manifest's hosting record says only invited people may read the gallery."""
+    hosting = manifest.get("hosting")
+    cdn = hosting.get("cdn") if isinstance(hosting, dict) else None
+    return isinstance(cdn, dict) and isinstance(cdn.get("private"), dict)
+
+
 def gallery_entry(manifest_key: str, data: bytes | None) -> GalleryEntry | None:
     """The listing entry of the gallery whose manifest (untrusted) is ``data``; None when it
     is not a whole, published gallery's (not ours, pending, damaged, at the root)."""
@@ -145,6 +157,8 @@ def gallery_entry(manifest_key: str, data: bytes | None) -> GalleryEntry | None:
     if isinstance(manifest.get("encrypted"), dict):
         # its manifest holds no title or picture; nothing of it is shown but its prefix
         return GalleryEntry(prefix, prefix, 0, None, None, encrypted=True)
+    if _is_private(manifest):
+        return GalleryEntry(prefix, prefix, 0, None, None, private=True)
     images = manifest.get("images")
     images = [i for i in images if isinstance(i, dict)] if isinstance(images, list) else []
     dates = [i["taken"] for i in images if isinstance(i.get("taken"), str)]

@@ -388,3 +388,33 @@ def test_the_dry_run_says_what_making_it_private_would_do_and_sends_no_write(
     assert "403 error response: the bucket root's /private.html" in plan
     assert [r for r in cdn_proxy.since(mark) if r.method not in ("GET", "HEAD")] == []
     assert key_groups.groups == {}
+
+
+def test_the_bucket_root_lists_a_private_gallery_by_its_folder_alone(
+    source: Path,
+    tmp_path: Path,
+    cdn_proxy: RecordingProxy,
+    stand_ins: CloudFrontStandIns,
+    key_groups: KeyGroupStands,
+    s3: Any,
+) -> None:
+    """The root page is public: a private gallery's title must not be on it, nor its cover
+    (CloudFront would answer 403 for it); a public gallery beside it is listed as ever."""
+    import pictures
+
+    from gallery_builder.testing import build_gallery
+
+    sites = {}
+    for name, title in (("wedding", "Ana and Luis Secret Wedding"), ("trips", "Open Trips")):
+        folder = tmp_path / f"src-{name}"
+        (folder / "gallery.toml").parent.mkdir(parents=True)
+        (folder / "gallery.toml").write_text(f'[gallery]\ntitle = "{title}"\n', encoding="utf-8")
+        pictures.jpeg(folder / "a.jpg", taken="2024:01:01 10:00:00")
+        sites[name] = tmp_path / f"site-{name}"
+        build_gallery(folder, sites[name])
+    private_publish(sites["wedding"], cdn_proxy, "wedding")
+    publish(sites["trips"], cdn_publisher(cdn_proxy.url, target=f"s3://{BUCKET}/trips"), "trips")
+    root = s3.get_object(Bucket=BUCKET, Key="index.html")["Body"].read().decode()
+    assert 'href="wedding/"' in root and "By invitation" in root
+    assert "Secret Wedding" not in root and "wedding/a." not in root
+    assert "Open Trips" in root and "trips/a." in root  # a public gallery: title and cover
