@@ -134,9 +134,25 @@ def test_a_tampered_policy_does_not_verify(pair: tuple[bytes, bytes]) -> None:
         checked_policy(link.replace(query["Policy"], forged), pair[1])
 
 
-def test_a_naive_expiry_is_utc(pair: tuple[bytes, bytes]) -> None:
-    naive = datetime(2027, 1, 1, 12, 0)
-    _, policy = checked_policy(invitation_link(a_key(pair), naive), pair[1])
+def test_a_naive_expiry_is_utc_whatever_the_machines_time_zone(
+    pair: tuple[bytes, bytes],
+) -> None:
+    """A naive time read as local time (``timestamp()`` on it) would be 5 hours off here."""
+    import os
+    import time
+
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "America/New_York"
+    time.tzset()
+    try:
+        naive = datetime(2027, 1, 1, 12, 0)
+        _, policy = checked_policy(invitation_link(a_key(pair), naive), pair[1])
+    finally:
+        if before is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
     expected = int(datetime(2027, 1, 1, 12, 0, tzinfo=UTC).timestamp())
     assert policy["Statement"][0]["Condition"]["DateLessThan"]["AWS:EpochTime"] == expected
 
