@@ -64,8 +64,9 @@ def test_a_new_bucket_costs_no_needless_request(site: Path, s3_server: MotoServe
     files = set(read_manifest(site)["files"])
     b, root = f"/{BUCKET}", f"/{BUCKET}/{ROOT_LEASE}"
     # the manifest read finds no bucket: it is created at once; the bucket root's error.html
-    # (and the stylesheet and icon it links to) are written under the root's lease before the
-    # website points at it; the policy is read before the merge and read back
+    # and private.html (CloudFront's 403 page for a private gallery), and the stylesheet and
+    # icon they link to, are written under the root's lease before the website (or a
+    # distribution) points at them; the policy is read before the merge and read back
     assert [s for s in sent if not is_file_put(s, files)] == [
         f"GET {b}/photos/manifest.json",
         f"PUT {b}",
@@ -74,11 +75,11 @@ def test_a_new_bucket_costs_no_needless_request(site: Path, s3_server: MotoServe
         f"GET {b}/{CANARY_KEY}", *[f"PUT {b}/{CANARY_KEY}"] * 4,
         f"PUT {root}", f"GET {b}/manifest.json", f"GET {b}/.gallery-root.json",
         f"GET {b}?list-type=2&encoding-type=url",
-        f"GET {b}/error.html", f"GET {b}/_root/{FAVICON}", f"GET {b}/_root/{STYLE}",
-        f"PUT {b}/.gallery-root.json",
+        f"GET {b}/error.html", f"GET {b}/private.html", f"GET {b}/_root/{FAVICON}",
+        f"GET {b}/_root/{STYLE}", f"PUT {b}/.gallery-root.json",
         # a new key is written only where nothing is: If-Match, 404, then If-None-Match
-        *[f"PUT {b}/{key}" for key in (f"_root/{FAVICON}", f"_root/{STYLE}", "error.html")
-          for _ in range(2)],
+        *[f"PUT {b}/{key}" for key in (f"_root/{FAVICON}", f"_root/{STYLE}", "private.html",
+                                       "error.html") for _ in range(2)],
         f"PUT {b}/.gallery-root.json", f"DELETE {root}",
         # a bucket this publish made is not asked for again, has no settings to read first,
         # and holds no object of an interrupted publish to look for (no LIST of the prefix)
@@ -95,7 +96,7 @@ def test_a_new_bucket_costs_no_needless_request(site: Path, s3_server: MotoServe
         # the root's listing, now that the gallery is live
         f"PUT {root}", f"GET {b}/manifest.json", f"GET {b}/.gallery-root.json",
         f"GET {b}?list-type=2&encoding-type=url", f"GET {b}/photos/manifest.json",
-        f"GET {b}/index.html", f"GET {b}/error.html",
+        f"GET {b}/index.html", f"GET {b}/error.html", f"GET {b}/private.html",
         f"GET {b}/_root/{FAVICON}", f"GET {b}/_root/{STYLE}",
         f"PUT {b}/.gallery-root.json", f"PUT {b}/index.html", f"PUT {b}/index.html",
         f"PUT {b}/.gallery-root.json", f"DELETE {root}",
