@@ -49,7 +49,7 @@ from gallery_builder.plan import SEALED_TYPE  # what every sealed file is served
 from gallery_builder.plugin_manager import GalleryPluginManager
 from gallery_builder.progress import Reporter
 from gallery_builder.root_pages import SITE_THEME
-from gallery_builder.site_settings import record_settings
+from gallery_builder.site_settings import forget_settings
 from gallery_builder.sitefiles import (
     exists,
     link_or_copy,
@@ -112,7 +112,9 @@ def build_encrypted(
             with contextlib.suppress(Exception):  # never hide the original error
                 state.save_and_clear_journal()
             raise
-    record_settings(out_dir, config)  # for `gallery publish` with no TARGET
+    # `gallery publish` with no TARGET reads the clear copy's record (it names the source
+    # folder, often named for what it holds: not for OUT); an earlier clear build's goes
+    forget_settings(out_dir)
     _copy_if_changed(clear_dir / SITE_THEME, out_dir / SITE_THEME)  # the bucket root's theme
     clear.out_dir = out_dir
     clear.written, clear.removed = sealed.written, sealed.removed

