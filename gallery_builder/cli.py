@@ -210,6 +210,10 @@ def themes(app: AppContext) -> None:
     "--repair", is_flag=True,
     help="Check every file in the store; send again those missing or damaged.",
 )  # fmt: skip
+@click.option(
+    "--no-encryption", is_flag=True,
+    help="Replace a gallery published encrypted with this clear site (every page readable).",
+)  # fmt: skip
 @click.option("-v", "--verbose", is_flag=True, help="List each uploaded file's URL.")
 @click.pass_obj
 def publish(
@@ -225,6 +229,7 @@ def publish(
     reconfigure: bool,
     take_over: bool,
     repair: bool,
+    no_encryption: bool,
     verbose: bool,
     **cdn: str | bool | None,
 ) -> None:
@@ -260,6 +265,7 @@ def publish(
         result = publish_site(
             site, publisher, prefix, dry_run=dry_run, keep_stale=keep_stale,
             reconfigure=reconfigure, take_over=take_over, on_upload=on_upload, repair=repair,
+            replace_encrypted=no_encryption,
         )  # fmt: skip
     except (SettingError, ConfigError) as exc:
         _fail(str(exc), EXIT_USAGE, urls=(target, endpoint_url))

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from gallery_builder.errors import GalleryError
+from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.keys import join_key
 from gallery_builder.manifest import FORMAT, MANIFEST_NAME, dumps
 from gallery_builder.neighbours import (
@@ -209,6 +209,18 @@ def read_site_manifest(site: Path) -> tuple[dict[str, Any], bytes]:
         raise GalleryError(f"{path} is not JSON ({exc}); build the site again") from None
 
 
+def refuse_decrypting(site: dict[str, Any], live: dict[str, Any], where: str) -> None:
+    """A clear site never replaces a gallery published encrypted by accident (a build that
+    forgot its password, another machine): refused before any write (exit 2)."""
+    if isinstance(live.get("encrypted"), dict) and not isinstance(site.get("encrypted"), dict):
+        raise SettingError(
+            f"{where} is published encrypted, and this site is not: publishing it would make "
+            "every page and picture readable by anyone. Build it with its password "
+            "(--password-file or GALLERY_PASSWORD), or publish with --no-encryption to "
+            "replace it with the clear gallery; nothing was sent"
+        )
+
+
 def publish(
     site: Path,
     publisher: Publisher,
@@ -219,6 +231,7 @@ def publish(
     reconfigure: bool = False,
     take_over: bool = False,
     repair: bool = False,
+    replace_encrypted: bool = False,
     on_upload: Callable[[str], None] = lambda key: None,
     workers: int = UPLOAD_WORKERS,
 ) -> PublishResult:
@@ -227,7 +240,9 @@ def publish(
     ``take_over``: a ``manifest.json`` at the prefix that is not a gallery's is replaced by
     ours, and none of the files it lists is deleted (they were never the gallery's).
     ``repair``: every file the plan would keep is checked in the store (gallery_builder.repair)
-    and sent again if it is missing or damaged, even when the manifest is unchanged."""
+    and sent again if it is missing or damaged, even when the manifest is unchanged.
+    ``replace_encrypted``: a clear site may replace a gallery published encrypted (refused
+    otherwise: a build that forgot its password would make every picture readable)."""
     manifest, manifest_bytes = read_site_manifest(site)
     check_site(site, manifest, publisher, prefix)
     manifest_key = join_key(prefix, MANIFEST_NAME)
@@ -239,6 +254,8 @@ def publish(
         state = read_remote_manifest(remote[0] if remote else None, take_over=take_over)
     except ManifestError as exc:
         raise GalleryError(f"{publisher.location}{manifest_key} {exc}") from None
+    if not replace_encrypted:
+        refuse_decrypting(manifest, state.content, publisher.location + join_key(prefix, ""))
     plan = plan_publish(manifest["files"], state, keep_stale=keep_stale)
     if repair:  # what the store really holds, not what the manifest says it does
         plan = with_repairs(plan, publisher, prefix, manifest["files"])

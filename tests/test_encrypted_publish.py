@@ -175,3 +175,38 @@ def test_publish_without_a_target_takes_the_encrypted_sites_settings(
     assert sent.exit_code == 0, sent.output
     assert published(www, "trip") == site_files(out)
     assert "pw" not in json.dumps(read_manifest(out))
+
+
+def test_a_clear_build_is_not_published_over_an_encrypted_gallery_by_accident(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build that forgot the password (another OUT, another machine, an unset
+    GALLERY_PASSWORD) must not publish over the live encrypted gallery: refused before any
+    write (exit 2), the live gallery unchanged; --no-encryption says it is meant (found by
+    the review)."""
+    from conftest import gallery
+
+    from gallery_builder.plugin_manager import NO_AUTOLOAD_ENV
+
+    source = tmp_path / "photos"
+    pictures.jpeg(source / "Album" / "one.jpg", (320, 240))
+    (source / "gallery.toml").write_text('[gallery]\nname = "photos"\n', encoding="utf-8")
+    (tmp_path / "pw").write_text("a long enough password\n", encoding="utf-8")
+    monkeypatch.delenv("GALLERY_PASSWORD", raising=False)
+    env = {NO_AUTOLOAD_ENV: "1"}
+    sealed, clear, live = tmp_path / "sealed", tmp_path / "clear-site", tmp_path / "live"
+    pw = ("--password-file", tmp_path / "pw")
+    assert gallery("build", source, "-o", sealed, *pw, "-q", env=env).returncode == 0
+    assert gallery("publish", "--site", sealed, live.as_uri(), env=env).returncode == 0
+    before = (live / "photos" / "manifest.json").read_bytes()
+    assert json.loads(before)["encrypted"]
+    assert gallery("build", source, "-o", clear, "-q", env=env).returncode == 0
+    run = gallery("publish", "--site", clear, live.as_uri(), env=env)
+    assert run.returncode != 0, run.stdout + run.stderr
+    assert (live / "photos" / "manifest.json").read_bytes() == before
+    assert not (live / "photos" / "album").exists()
+    assert run.returncode == 2 and "--no-encryption" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr
+    meant = gallery("publish", "--site", clear, live.as_uri(), "--no-encryption", env=env)
+    assert meant.returncode == 0, meant.stderr
+    assert "encrypted" not in json.loads((live / "photos" / "manifest.json").read_bytes())
