@@ -19,29 +19,22 @@ import jinja2
 
 from gallery_builder import (
     __version__,
-    gps,
     imaging,
     keylength,
     manifest,
-    metaformats,
-    slugs,
     theming,
-    unsupported,
 )
 from gallery_builder.albumtext import album_folders, album_text_stamp, describe_albums
 from gallery_builder.config import Config
 from gallery_builder.derivatives import make_images, move_into_site
 from gallery_builder.encryption_state import leave_encrypted_mode, was_encrypted
-from gallery_builder.errors import BadPicture, GalleryError, SettingError, ThemeError
+from gallery_builder.errors import GalleryError, SettingError, ThemeError
 from gallery_builder.journal import remove_leftovers
 from gallery_builder.model import (
     IMMUTABLE,
     REVALIDATE,
-    Metadata,
     Page,
-    Picture,
     Site,
-    Source,
 )
 from gallery_builder.originals import (
     choose_originals,
@@ -57,23 +50,24 @@ from gallery_builder.rendering import page_context
 from gallery_builder.root_pages import write_site_theme
 from gallery_builder.site_settings import check_publisher, record_settings
 from gallery_builder.sitefiles import SiteWriter, exists, remove_stale, site_file
+from gallery_builder.source_stages import (
+    examine,
+    is_utf8,
+    make_pictures,
+    printable,
+    scan,
+    usable,
+)
 from gallery_builder.sourcefilter import (
     TOO_DEEP,
     is_candidate,
-    unsupported_media_of,
     within_depth,
 )
-from gallery_builder.state import BuildState, OutputRecord, SourceRecord, metadata_json
+from gallery_builder.state import BuildState, OutputRecord
 
-#: file names that promise a picture: a file so named that is not one is reported, not ignored
-PICTURE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".avif"}
-)
 STATIC_DIR = "_static"
 #: state.meta key: the album description files seen (see gallery_builder.albumtext)
 ALBUM_TEXTS = "album_texts"
-#: the start of the reason for a file that could not be read: retried on the next build
-CANNOT_READ = "cannot read"
 
 
 class StrictFailure(GalleryError):
@@ -226,32 +220,32 @@ def _build(
 ) -> BuildResult:
     """The stages, inside the build state's lock (see :func:`build`)."""
     previous_outputs = dict(state.outputs)
-    sources, too_deep = within_depth(_scan(pm, config, [site_root, out_dir]))
+    sources, too_deep = within_depth(scan(pm, config, [site_root, out_dir]))
     # bytes that are not UTF-8 in a file or folder name: no page, URL or S3 key can carry them
-    unnamed = [s.relpath for s in sources if not _is_utf8(s.relpath)]
-    sources = [s for s in sources if _is_utf8(s.relpath)]
+    unnamed = [s.relpath for s in sources if not is_utf8(s.relpath)]
+    sources = [s for s in sources if is_utf8(s.relpath)]
     fingerprint = _fingerprint(config, chain, pm)
     refresh = fingerprint != state.meta.get("fingerprint")
-    records = _examine(pm, config, state, sources, force, refresh)
+    records = examine(pm, config, state, sources, force, refresh)
     texts = album_text_stamp(config.source, album_folders(list(records)))
     unchanged = not force and records == state.sources and texts == state.meta.get(ALBUM_TEXTS, "")
     result.skipped = sorted((r.relpath, r.error) for r in records.values() if r.error)
     result.skipped += [
-        (_printable(relpath), "its name is not valid UTF-8; rename it") for relpath in unnamed
+        (printable(relpath), "its name is not valid UTF-8; rename it") for relpath in unnamed
     ]
-    result.skipped += [(_printable(folder) + "/", TOO_DEEP) for folder in too_deep]
+    result.skipped += [(printable(folder) + "/", TOO_DEEP) for folder in too_deep]
     if unchanged and fingerprint == state.meta.get("fingerprint") and _outputs_exist(state):
         # Nothing that shapes the site changed and every file it wrote is there.
         return _nothing_to_do(state, result, strict, reporter, started)
     state.check_writable()
     state.sources = records
     state.meta["fingerprint"] = fingerprint
-    found = _usable(pm, config, sources, records)
+    found = usable(pm, config, sources, records)
     # slugs are given over every candidate picture, usable or not, so that one picture failing
     # (or being fixed) never renames its siblings
     # (media that is not supported yet is not one: the JPEG beside a HEIC keeps its slug)
     candidates = [s for s in sources if is_candidate(records[s.relpath])]
-    pictures = _make_pictures(found, candidates)
+    pictures = make_pictures(found, candidates)
     prefix = config.gallery.name  # the default publish prefix
     pictures = keylength.leave_out_overlong(
         pictures, prefix, config.images.originals, state, result
@@ -328,85 +322,6 @@ def check_source_outside(config: Config, out_dir: Path) -> None:
 # --- Stages ----------------------------------------------------------------------------------
 
 
-def _scan(pm: GalleryPluginManager, config: Config, exclude: list[Path]) -> list[Source]:
-    seen: dict[str, Source] = {}
-    for source in collected(pm.hook.gallery_scan(config=config, exclude=exclude)):
-        seen.setdefault(source.relpath, source)
-    return [seen[relpath] for relpath in sorted(seen)]
-
-
-@dataclass
-class _Found:
-    source: Source
-    md5: str
-    metadata: Metadata
-
-
-def _examine(
-    pm: GalleryPluginManager,
-    config: Config,
-    state: BuildState,
-    sources: list[Source],
-    force: bool,
-    refresh: bool,
-) -> dict[str, SourceRecord]:
-    """Identify, fingerprint and read the metadata of each source, reusing what the state
-    knows about unchanged files (the same record object, so comparing is cheap).
-
-    ``refresh`` (the settings, plugins or versions changed) identifies and reads every file
-    again, for plugins may answer differently now; only the MD5 of an unchanged file is kept.
-    """
-    records: dict[str, SourceRecord] = {}
-    for source in sources:
-        old = state.sources.get(source.relpath)
-        if old is None or force or (old.error or "").startswith(CANNOT_READ):
-            record = _read(pm, config, source, None)  # a failure to read is not remembered
-        elif old.matches(source) and not refresh:
-            record = old
-        elif old.md5 and (old.size, old.mtime_ns) == (source.size, source.mtime_ns):
-            record = _read(pm, config, source, old.md5)  # same content: no need to hash it
-        else:
-            record = _read(pm, config, source, None)
-        records[source.relpath] = record
-    return records
-
-
-def _usable(
-    pm: GalleryPluginManager,
-    config: Config,
-    sources: list[Source],
-    records: dict[str, SourceRecord],
-) -> list[_Found]:
-    """The pictures that can be part of the site, with their metadata. Metadata kept in the
-    state that cannot be decoded (a damaged state) is read again from the file."""
-    found = []
-    for s in sources:
-        r = records[s.relpath]
-        if not (r.kind and r.md5 and r.metadata_json and not r.error):
-            continue
-        metadata = r.decoded_metadata()
-        if metadata is None:
-            r = records[s.relpath] = _read(pm, config, s, None)
-            if not (r.kind and r.md5 and r.metadata_json and not r.error):
-                continue
-            metadata = r.metadata
-        found.append(_Found(s, r.md5, metadata))
-    return found
-
-
-def _is_utf8(name: str) -> bool:
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:  # os.fsdecode() turned the bad bytes into surrogates
-        return False
-    return True
-
-
-def _printable(name: str) -> str:
-    """``name`` with the bytes that are not UTF-8 shown as ``\xe9``."""
-    return os.fsencode(name).decode("utf-8", errors="backslashreplace")
-
-
 def _fingerprint(config: Config, chain: list[theming.Theme], pm: GalleryPluginManager) -> str:
     """A hash of everything but the pictures that shapes the site: settings, versions, the
     active plugins, the theme's files. Plugins are assumed to answer the same for the same
@@ -476,76 +391,6 @@ def _nothing_to_do(
     result.albums = int(state.meta.get("albums", "0"))
     result.seconds = time.perf_counter() - started
     return result
-
-
-def _read(
-    pm: GalleryPluginManager, config: Config, source: Source, md5: str | None
-) -> SourceRecord:
-    """What a source is, its MD5 (unless known) and its metadata, or why it cannot be used."""
-    record = SourceRecord(
-        source.relpath, source.size, source.mtime_ns, source.sidecar, source.sidecar_mtime_ns, ""
-    )
-    try:
-        kind = pm.hook.gallery_identify(source=source, config=config) or ""
-        if not kind:
-            media = unsupported_media_of(source)
-            if media:  # named until it is supported, never dropped without a word
-                return dataclasses.replace(record, error=unsupported.reason(media))
-            if os.path.splitext(source.relpath)[1].lower() not in PICTURE_EXTENSIONS:
-                return record  # not a picture and does not pretend to be: ignored
-            reason = "empty file" if source.size == 0 else "not a picture (unknown content)"
-            return dataclasses.replace(record, error=reason)
-        md5 = md5 or required(
-            pm.hook.gallery_fingerprint(source=source, config=config), "gallery_fingerprint"
-        )
-        metadata = required(
-            pm.hook.gallery_read_metadata(source=source, config=config), "gallery_read_metadata"
-        )
-        if not metadata.format:  # what the original's extension must say: from its content
-            metadata = dataclasses.replace(metadata, format=_sniff(source.path))
-        if metadata.has_gps is None:  # a plugin's answer that does not say: look, once
-            finding = gps.check_file(source.path)
-            metadata = dataclasses.replace(
-                metadata, has_gps=finding is not None, gps_note=finding and finding.reason
-            )
-    except BadPicture as exc:
-        return dataclasses.replace(record, kind=record.kind, error=str(exc))
-    except OSError as exc:
-        return dataclasses.replace(record, error=f"{CANNOT_READ}: {exc.strerror or exc}")
-    return dataclasses.replace(record, kind=kind, md5=md5, metadata_json=metadata_json(metadata))
-
-
-def _sniff(path: str) -> str:
-    with open(path, "rb") as f:
-        return metaformats.sniff(f.read(16))
-
-
-def _make_pictures(found: list[_Found], candidates: list[Source]) -> list[Picture]:
-    """Slug albums and pictures: unique among siblings (all ``candidates``), each made from
-    its own name so that it stays put when siblings come and go (see slugs.unique_slugs)."""
-    album_paths = slugs.album_paths({s.album_relpath for s in candidates})
-    names_in: dict[str, list[str]] = {}
-    for s in candidates:
-        names_in.setdefault(s.album_relpath, []).append(s.filename)
-    pictures = []
-    by_folder: dict[str, list[_Found]] = {}
-    for f in found:
-        by_folder.setdefault(f.source.album_relpath, []).append(f)
-    for folder, items in sorted(by_folder.items()):
-        names = slugs.unique_slugs(
-            names_in[folder], "picture", text=lambda n: os.path.splitext(n)[0]
-        )
-        for f in items:
-            pictures.append(
-                Picture(
-                    source=f.source,
-                    md5=f.md5,
-                    metadata=f.metadata,
-                    slug=names[f.source.filename],
-                    album_path=album_paths[folder],
-                )
-            )
-    return pictures
 
 
 def _render_pages(

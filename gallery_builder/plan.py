@@ -16,7 +16,7 @@ from typing import Any
 from gallery_builder.keys import key_problem
 from gallery_builder.manifest import FORMAT, MANIFEST_NAME
 from gallery_builder.model import IMMUTABLE
-from gallery_builder.pipeline import PICTURE_EXTENSIONS
+from gallery_builder.source_stages import PICTURE_EXTENSIONS
 
 #: the headers a published object must carry, besides its content
 HEADER_FIELDS = ("content_type", "cache_control")

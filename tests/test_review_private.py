@@ -161,9 +161,6 @@ def test_the_service_worker_leaves_the_invitation_path_to_the_host() -> None:
     assert json.loads(done.stdout)["routes"] == [{"pass": True}]
 
 
-# --- what an encrypted OUT holds in the clear ------------------------------------------------
-
-
 # --- the key kept for the tab's session only -------------------------------------------------
 
 
@@ -202,8 +199,3 @@ def test_closing_the_tab_locks_the_gallery(tmp_path: Path, browser: Any) -> None
         context.close()
         server.shutdown()
         server.server_close()
-
-
-# --- a clear build published over an encrypted live gallery ----------------------------------
-
-
