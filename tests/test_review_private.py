@@ -10,7 +10,6 @@ unlock shell's own routing, headless Chromium through ``gallery serve``'s server
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,6 @@ from gallery_builder.plugin_manager import NO_AUTOLOAD_ENV
 from gallery_builder.publishing import publish
 from gallery_builder.serve import SiteFolder, make_server, serve_in_thread
 
-HARNESS = Path(__file__).with_name("unlock_harness.js")
 PASSWORD = "correct horse battery staple"
 
 
@@ -140,25 +138,6 @@ def test_making_a_folder_private_never_makes_a_public_gallery_inside_it_private(
     assert "photos/inner/*" in patterns, sent
     assert patterns.index("photos/inner/*") < patterns.index("photos/*")
     assert dict(sent)["photos/inner/*"] == []
-
-
-# --- an encrypted gallery that is also private (both modes) ----------------------------------
-
-
-def test_the_service_worker_leaves_the_invitation_path_to_the_host() -> None:
-    """Both modes on one gallery (an encrypted build published --private, which nothing
-    refuses): the service worker answers every GET in its scope, /P/_auth included, so a new
-    invitation link opened while the worker holds a key and the old cookies still work lands
-    on the gallery's 404 page and never reaches CloudFront's function (no new cookies).
-    Expected: /P/_auth passes through, as _x/ and _unlock/ do."""
-    node = shutil.which("node")
-    assert node
-    job = {"routes": [["/p/", "/p/_auth"]]}
-    done = subprocess.run(
-        [node, str(HARNESS)], input=json.dumps(job), capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["routes"] == [{"pass": True}]
 
 
 # --- what an encrypted OUT holds in the clear ------------------------------------------------
