@@ -23,7 +23,6 @@ from recording_proxy import CloudFrontStandIns, KeyGroupStands, RecordingProxy
 from gallery_builder.errors import GalleryError
 from gallery_builder.plugin_manager import NO_AUTOLOAD_ENV
 from gallery_builder.publishing import publish
-from gallery_builder.serve import SiteFolder, make_server, serve_in_thread
 
 PASSWORD = "correct horse battery staple"
 
@@ -163,46 +162,6 @@ def test_nothing_readable_is_in_an_encrypted_out_build_state_included(tmp_path: 
         if path.is_file() and b"Ana and Bruno" in path.read_bytes()
     ]
     assert readable == []
-
-
-# --- the key kept for the tab's session only -------------------------------------------------
-
-
-def test_closing_the_tab_locks_the_gallery(tmp_path: Path, browser: Any) -> None:
-    """docs/private.md: the key is kept "in the tab's sessionStorage only (gone when the tab
-    closes)". The service worker keeps it in memory after the tab is closed: a new tab opened
-    at once (same browser) shows the gallery without asking for the password."""
-    source = tmp_path / "photos"
-    pictures.jpeg(source / "Album" / "one.jpg", (320, 240))
-    (source / "gallery.toml").write_text('[gallery]\nname = "photos"\n', encoding="utf-8")
-    (tmp_path / "pw").write_text(PASSWORD + "\n", encoding="utf-8")
-    out = tmp_path / "site"
-    done = gallery(
-        "build", source, "-o", out, "--password-file", tmp_path / "pw", "-q",
-        env={NO_AUTOLOAD_ENV: "1", "GALLERY_PASSWORD": ""},
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    server = make_server(SiteFolder(out, "/photos/"), port=0)
-    serve_in_thread(server)
-    url = f"http://127.0.0.1:{server.server_address[1]}/photos/"
-    context = browser.new_context()
-    try:
-        keep = context.new_page()  # the browser stays open, as it does for a user
-        keep.goto("about:blank")
-        first = context.new_page()
-        first.goto(url)
-        first.fill("#password", PASSWORD)
-        first.click("button[type=submit]")
-        first.wait_for_selector("a[href='album/']", timeout=20_000)
-        first.close()
-        second = context.new_page()
-        second.goto(url + "album/")
-        second.wait_for_load_state("networkidle")
-        assert second.locator("#password").count() == 1, second.title()
-    finally:
-        context.close()
-        server.shutdown()
-        server.server_close()
 
 
 # --- a clear build published over an encrypted live gallery ----------------------------------
