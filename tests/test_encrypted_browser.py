@@ -5,8 +5,10 @@ proxy that keeps every byte the server sent, and opened in headless Chromium.
 The unlock page is clean for axe and says nothing of the gallery; a wrong password says so
 and keeps the field, the right one opens the grid, and the viewer works as in a clear
 gallery; nothing breaks the content security policy; a worker the browser stopped gets the
-key back from the tab; the key is kept in the tab's sessionStorage only; and every file the
-server sent is ciphertext or the shell (no JPEG, PNG or WebP, no title or caption).
+key back from the tab; the key is kept in the tab's sessionStorage only, and the worker serves
+only tabs that hold it (closing the unlocked tab locks the gallery, while its own links and
+reloads keep working); and every file the server sent is ciphertext or the shell (no JPEG,
+PNG or WebP, no title or caption).
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 /* gallery-builder's encrypted gallery: the tab's side of the key. The unlock page loads it, and
    the service worker adds it to every page it decrypts.
 
-   The key is kept in this tab's sessionStorage only (gone when the tab closes) and in the
-   worker's memory. A browser stops an idle worker after a while, and the worker forgets the
-   key: it then asks the open tabs of the gallery for it again, and this script answers. */
+   The key is kept in this tab's sessionStorage (gone when the tab closes). The worker holds
+   it in memory too, but before it decrypts a page it asks the gallery's open tabs whether one
+   holds the key (and before it decrypts a file for a tab, that tab), and this script answers
+   from sessionStorage: with no tab that does, the worker forgets the key. A worker the
+   browser stopped and started again gets the key back the same way. */
 (function () {
   "use strict";
   var script = document.currentScript;
