@@ -411,6 +411,26 @@ def test_closing_the_unlocked_tab_locks_the_gallery(served: Served, context: Bro
     problems.assert_none()
 
 
+def test_a_tab_opened_beside_the_unlocked_one_asks_for_the_password(
+    served: Served, context: BrowserContext
+):
+    """The key is the tab's: a new tab of the same browser, opened at the gallery while an
+    unlocked tab is open (an address typed, a link opened in a new tab), asks for it."""
+    first = context.new_page()
+    open_gallery(first, served)
+    album = album_url(served, first)
+    second = context.new_page()
+    problems = problems_of(second)
+    problems.expect(album, 404)  # the host's answer: error.html, the unlock page
+    response = second.goto(album)
+    assert response is not None and response.status == 404
+    assert second.locator("#password").is_visible()
+    assert not any(secret in second.content() for secret in SECRETS)
+    first.reload()  # and the unlocked tab still is
+    first.wait_for_selector(".album-card")
+    problems.assert_none()
+
+
 def test_a_tab_without_the_key_gets_no_file_from_the_worker(
     served: Served, context: BrowserContext
 ):

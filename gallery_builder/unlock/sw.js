@@ -12,12 +12,13 @@
 
    The key is the tab's: kept in its sessionStorage (_unlock/session.js answers the worker
    from there). This worker holds it in memory too, but uses it for a page only when an open
-   tab of the gallery confirms it holds the key (a reload or a link followed in an unlocked
-   tab: the old document answers while the next one is fetched), and for any other file only
-   for a tab that proved it holds it, or the page such a navigation opened. When no tab
-   confirms, it forgets the key (the last unlocked tab was closed) and a page request goes to
-   the host, whose answer is the unlock page. The browser also stops an idle worker, which
-   forgets everything; the next one asks the tabs again. */
+   tab of the gallery confirms it holds the key and is leaving its page (a link followed or a
+   reload in an unlocked tab: the old document answers while the next one is fetched), and
+   for any other file only for a tab that proved it holds it, or the page such a navigation
+   opened. Otherwise a page request goes to the host, whose answer is the unlock page; and
+   when no tab holds the key at all (the last unlocked tab was closed) the worker forgets it.
+   The browser also stops an idle worker, which forgets everything; the next one asks the
+   tabs again. */
 /* global CONFIG, GalleryCrypto */
 (function () {
   "use strict";
@@ -81,29 +82,40 @@
     return all.filter(function (client) { return client.url.slice(0, scopeUrl.length) === scopeUrl; });
   }
 
-  /* The first of ``tabs`` to answer that it holds a key in its sessionStorage ({id, record}),
-     or null when none does within ASK_TIMEOUT_MS. */
-  function firstHolder(tabs) {
-    if (!tabs.length) return Promise.resolve(null);
+  /* Ask ``tabs`` whether they hold the key in their sessionStorage: resolves to the first
+     holder ({id, record, leaving}) that ``wanted`` accepts, else (all answered, or after
+     ASK_TIMEOUT_MS) to {holder: a holder it did not accept, or null}. */
+  function askTabs(tabs, wanted) {
+    if (!tabs.length) return Promise.resolve({ holder: null });
     return new Promise(function (resolve) {
       var left = tabs.length;
-      var timer = setTimeout(function () { resolve(null); }, ASK_TIMEOUT_MS);
+      var other = null;
+      var timer = setTimeout(function () { resolve({ holder: other }); }, ASK_TIMEOUT_MS);
       tabs.forEach(function (tab) {
         var channel = new MessageChannel();
         channel.port1.onmessage = function (event) {
           var data = event.data || {};
           if (data.type === "gallery-key" && G.isRecord(data.key)) {
+            var holder = { id: tab.id, record: data.key, leaving: data.leaving === true };
+            if (wanted(holder)) {
+              clearTimeout(timer);
+              resolve({ holder: holder, wanted: true });
+              return;
+            }
+            other = other || holder;
+          }
+          if (--left === 0) {
             clearTimeout(timer);
-            resolve({ id: tab.id, record: data.key });
-          } else if (--left === 0) {
-            clearTimeout(timer);
-            resolve(null);
+            resolve({ holder: other });
           }
         };
         tab.postMessage({ type: "gallery-key-request" }, [channel.port2]);
       });
     });
   }
+
+  function anyHolder() { return true; }
+  function leavingHolder(holder) { return holder.leaving; }
 
   /* The keys of a tab's record, that tab now proven (a tab with another key, as after a
      password change, replaces the key, and those proven with the old one must prove again). */
@@ -117,16 +129,18 @@
   }
 
   /* The keys for a navigation, or null: an open tab of the gallery must confirm it holds the
-     key in its sessionStorage (a reload or a link followed in an unlocked tab: its document
-     is still open while the next one is fetched, and answers). None does -> the key is
-     forgotten: the last unlocked tab was closed, and the gallery is locked. */
+     key in its sessionStorage and is leaving its page (a link followed, a reload, back: its
+     document is still open while the next one is fetched, and answers). A new tab has no
+     such page: it gets the unlock page, even beside an unlocked tab. No tab holds the key ->
+     it is forgotten: the last unlocked tab was closed. */
   async function navigationKeys(event) {
-    var holder = await firstHolder(await galleryTabs());
-    if (!holder) {
+    var asked = await askTabs(await galleryTabs(), leavingHolder);
+    if (!asked.holder) {
       forget();
       return null;
     }
-    var held = await adopt(holder).catch(function () { return null; });
+    if (!asked.wanted) return null;
+    var held = await adopt(asked.holder).catch(function () { return null; });
     if (held && event.resultingClientId) proven.add(event.resultingClientId);
     return held;
   }
@@ -139,8 +153,8 @@
     if (!asking.has(clientId)) {
       asking.set(clientId, (async function () {
         var client = await self.clients.get(clientId);
-        var holder = client ? await firstHolder([client]) : null;
-        return holder ? adopt(holder) : null;
+        var asked = client ? await askTabs([client], anyHolder) : { holder: null };
+        return asked.holder ? adopt(asked.holder) : null;
       })().catch(function () { return null; }).finally(function () { asking.delete(clientId); }));
     }
     return asking.get(clientId);
