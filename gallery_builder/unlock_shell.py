@@ -11,8 +11,9 @@
   serve`` and the CDN serve a clear one), ``crypto.js`` and ``sw.js``.
 - ``_unlock/``: the page's script, stylesheet and icon; ``crypto.js`` (what
   :mod:`gallery_builder.encryption` does, in WebCrypto); ``session.js``, which the worker adds
-  to every page it decrypts so that a tab can give the key back to a worker the browser
-  stopped and started again.
+  to every page it decrypts: it answers the worker, from the tab's sessionStorage, whether
+  the tab holds the key (the worker decrypts only for tabs that do, so closing the last
+  unlocked tab locks the gallery) and gives the key back to a worker the browser restarted.
 
 The sources are package data in ``gallery_builder/unlock/``; docs/themes.md says how a theme
 relates to them (it does not: themes render the clear site, which the worker decrypts).

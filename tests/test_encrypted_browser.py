@@ -5,8 +5,10 @@ proxy that keeps every byte the server sent, and opened in headless Chromium.
 The unlock page is clean for axe and says nothing of the gallery; a wrong password says so
 and keeps the field, the right one opens the grid, and the viewer works as in a clear
 gallery; nothing breaks the content security policy; a worker the browser stopped gets the
-key back from the tab; the key is kept in the tab's sessionStorage only; and every file the
-server sent is ciphertext or the shell (no JPEG, PNG or WebP, no title or caption).
+key back from the tab; the key is kept in the tab's sessionStorage only, and the worker serves
+only tabs that hold it (closing the unlocked tab locks the gallery, while its own links and
+reloads keep working); and every file the server sent is ciphertext or the shell (no JPEG,
+PNG or WebP, no title or caption).
 """
 
 from __future__ import annotations
@@ -384,6 +386,103 @@ def test_the_key_is_kept_in_the_tabs_session_only(served: Served, page: Page) ->
         assert TITLE not in tab.content()
     finally:
         other.close()
+
+
+def test_closing_the_unlocked_tab_locks_the_gallery(served: Served, context: BrowserContext):
+    """docs/private.md: the key is kept "in the tab's sessionStorage only (gone when the tab
+    closes)". The worker outlives the tab (the browser stays open), but with no open tab that
+    holds the key it serves no page: a new tab asks for the password."""
+    keep = context.new_page()  # the browser stays open, as it does for a user
+    keep.goto("about:blank")
+    first = context.new_page()
+    open_gallery(first, served)
+    album = album_url(served, first)
+    first.close()
+    second = context.new_page()
+    problems = problems_of(second)
+    problems.expect(album, 404)  # the host's answer: error.html, the unlock page
+    response = second.goto(album)
+    assert response is not None and response.status == 404
+    assert second.locator("#password").is_visible()
+    assert not any(secret in second.content() for secret in SECRETS)
+    unlock(second)  # and the password opens it again, where the visitor was going
+    second.wait_for_selector(GRID)
+    assert second.url == album
+    problems.assert_none()
+
+
+def test_a_tab_opened_beside_the_unlocked_one_asks_for_the_password(
+    served: Served, context: BrowserContext
+):
+    """The key is the tab's: a new tab of the same browser, opened at the gallery while an
+    unlocked tab is open (an address typed, a link opened in a new tab), asks for it."""
+    first = context.new_page()
+    open_gallery(first, served)
+    album = album_url(served, first)
+    second = context.new_page()
+    problems = problems_of(second)
+    problems.expect(album, 404)  # the host's answer: error.html, the unlock page
+    response = second.goto(album)
+    assert response is not None and response.status == 404
+    assert second.locator("#password").is_visible()
+    assert not any(secret in second.content() for secret in SECRETS)
+    first.reload()  # and the unlocked tab still is
+    first.wait_for_selector(".album-card")
+    problems.assert_none()
+
+
+def test_a_tab_without_the_key_gets_no_file_from_the_worker(
+    served: Served, context: BrowserContext
+):
+    """A tab of the gallery that never held the key (here: the unlock page, opened before
+    another tab unlocked) gets nothing decrypted from the worker, which holds the key for the
+    other tab: not a page, not a picture."""
+    other = context.new_page()
+    problems = problems_of(other)
+    other.goto(served.url)
+    other.wait_for_load_state("load")
+    page = context.new_page()
+    open_gallery(page, served)
+    album = album_url(served, page)
+    picture = page.evaluate(
+        "() => new URL(document.querySelector('.album-card img').currentSrc, location).href"
+    )
+    problems.expect(album, 403)
+    problems.expect(picture, 403)
+    answers = other.evaluate(
+        "urls => Promise.all(urls.map(u => fetch(u).then(r => r.status)))", [album, picture]
+    )
+    assert answers == [403, 403]
+    assert page.evaluate(  # the unlocked tab still gets both
+        "urls => Promise.all(urls.map(u => fetch(u).then(r => r.status)))", [album, picture]
+    ) == [200, 200]
+    problems.assert_none()
+
+
+def test_the_unlocked_tab_keeps_working_across_links_reloads_and_back(served: Served, page: Page):
+    """Each navigation in the unlocked tab is confirmed by the tab's own document, still open
+    while the next one is fetched: a link followed, a reload, back, the viewer."""
+    open_gallery(page, served)
+    album = album_url(served, page)
+    page.locator(".album-card", has=page.get_by_text(ALBUM, exact=True)).click()
+    page.wait_for_url(album)
+    page.wait_for_selector(GRID)
+    page.reload()
+    page.wait_for_function(
+        "n => [...document.querySelectorAll('.pictures img')]"
+        ".filter(i => i.complete && i.naturalWidth > 0).length === n",
+        arg=PICTURES,
+    )
+    assert page.title().startswith(ALBUM)
+    ids = page.eval_on_selector_all(".pictures a[id]", "links => links.map(a => a.id)")
+    page.locator(f"[id='{ids[0]}'] img").click()
+    wait_for_viewer(page, ids[0])
+    page.keyboard.press("Escape")
+    page.go_back(wait_until="load")
+    page.wait_for_function("() => !document.querySelector('dialog[open]')")
+    page.goto(served.url)  # typed in the same tab: its document answers too
+    page.wait_for_selector(".album-card")
+    assert page.title() == TITLE
 
 
 def test_after_a_password_change_the_old_key_is_dropped_and_the_new_password_opens(

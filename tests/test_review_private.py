@@ -9,24 +9,18 @@ unlock shell's own routing, headless Chromium through ``gallery serve``'s server
 
 from __future__ import annotations
 
-import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
-import pictures
 import pytest
 from cdnenv import BUCKET, aws, cdn_publisher, find, first_publish, sent_distribution
 from conftest import gallery
 from recording_proxy import CloudFrontStandIns, KeyGroupStands, RecordingProxy
 
 from gallery_builder.errors import GalleryError
-from gallery_builder.plugin_manager import NO_AUTOLOAD_ENV
 from gallery_builder.publishing import publish
-from gallery_builder.serve import SiteFolder, make_server, serve_in_thread
 
-HARNESS = Path(__file__).with_name("unlock_harness.js")
 PASSWORD = "correct horse battery staple"
 
 
@@ -140,62 +134,3 @@ def test_making_a_folder_private_never_makes_a_public_gallery_inside_it_private(
     assert "photos/inner/*" in patterns, sent
     assert patterns.index("photos/inner/*") < patterns.index("photos/*")
     assert dict(sent)["photos/inner/*"] == []
-
-
-# --- an encrypted gallery that is also private (both modes) ----------------------------------
-
-
-def test_the_service_worker_leaves_the_invitation_path_to_the_host() -> None:
-    """Both modes on one gallery (an encrypted build published --private, which nothing
-    refuses): the service worker answers every GET in its scope, /P/_auth included, so a new
-    invitation link opened while the worker holds a key and the old cookies still work lands
-    on the gallery's 404 page and never reaches CloudFront's function (no new cookies).
-    Expected: /P/_auth passes through, as _x/ and _unlock/ do."""
-    node = shutil.which("node")
-    assert node
-    job = {"routes": [["/p/", "/p/_auth"]]}
-    done = subprocess.run(
-        [node, str(HARNESS)], input=json.dumps(job), capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["routes"] == [{"pass": True}]
-
-
-# --- the key kept for the tab's session only -------------------------------------------------
-
-
-def test_closing_the_tab_locks_the_gallery(tmp_path: Path, browser: Any) -> None:
-    """docs/private.md: the key is kept "in the tab's sessionStorage only (gone when the tab
-    closes)". The service worker keeps it in memory after the tab is closed: a new tab opened
-    at once (same browser) shows the gallery without asking for the password."""
-    source = tmp_path / "photos"
-    pictures.jpeg(source / "Album" / "one.jpg", (320, 240))
-    (source / "gallery.toml").write_text('[gallery]\nname = "photos"\n', encoding="utf-8")
-    (tmp_path / "pw").write_text(PASSWORD + "\n", encoding="utf-8")
-    out = tmp_path / "site"
-    done = gallery(
-        "build", source, "-o", out, "--password-file", tmp_path / "pw", "-q",
-        env={NO_AUTOLOAD_ENV: "1", "GALLERY_PASSWORD": ""},
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    server = make_server(SiteFolder(out, "/photos/"), port=0)
-    serve_in_thread(server)
-    url = f"http://127.0.0.1:{server.server_address[1]}/photos/"
-    context = browser.new_context()
-    try:
-        keep = context.new_page()  # the browser stays open, as it does for a user
-        keep.goto("about:blank")
-        first = context.new_page()
-        first.goto(url)
-        first.fill("#password", PASSWORD)
-        first.click("button[type=submit]")
-        first.wait_for_selector("a[href='album/']", timeout=20_000)
-        first.close()
-        second = context.new_page()
-        second.goto(url + "album/")
-        second.wait_for_load_state("networkidle")
-        assert second.locator("#password").count() == 1, second.title()
-    finally:
-        context.close()
-        server.shutdown()
-        server.server_close()

@@ -129,6 +129,11 @@ ROUTES = [
     ("/p/", "/p/_unlock/unlock.js", {"pass": True}),
     ("/p/", "/p/_lock.json", {"pass": True}),
     ("/p/", "/p/_sw.js", {"pass": True}),
+    # CloudFront's invitation endpoint (an encrypted gallery published --private): the host's
+    ("/p/", "/p/_auth", {"pass": True}),
+    ("/trips/2026/", "/trips/2026/_auth", {"pass": True}),
+    ("/p/", "/p/_auth/", {"path": "_auth/index.html", "folder": True}),  # not the endpoint
+    ("/p/", "/p/_authx", {"path": "_authx", "folder": False}),
     ("/p/", "/other/", None),
     ("/p/", "/p/a/../b", None),
     ("/p/", "/p/a//b", None),

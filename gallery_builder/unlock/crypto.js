@@ -24,9 +24,10 @@
   var MAX_ITERATIONS = 20000000;
   var NONCE_BYTES = 12;
   // what the service worker lets through to the host untouched (the encrypted site's own
-  // files); a path below them is never a file of the clear site
+  // files, and _auth: CloudFront's invitation endpoint of a gallery that is also private,
+  // docs/https.md); a path below them is never a file of the clear site
   var PASS_THROUGH = ["_x/", "_unlock/"];
-  var PASS_THROUGH_FILES = ["_lock.json", "_sw.js"];
+  var PASS_THROUGH_FILES = ["_lock.json", "_sw.js", "_auth"];
 
   function LockError(message) {
     var error = new Error(message);

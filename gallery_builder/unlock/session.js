@@ -1,9 +1,12 @@
 /* gallery-builder's encrypted gallery: the tab's side of the key. The unlock page loads it, and
    the service worker adds it to every page it decrypts.
 
-   The key is kept in this tab's sessionStorage only (gone when the tab closes) and in the
-   worker's memory. A browser stops an idle worker after a while, and the worker forgets the
-   key: it then asks the open tabs of the gallery for it again, and this script answers. */
+   The key is kept in this tab's sessionStorage (gone when the tab closes). The worker holds
+   it in memory too, but before it decrypts a page it asks the gallery's open tabs whether one
+   holds the key and is leaving its page (and before it decrypts a file for a tab, that tab),
+   and this script answers from sessionStorage: with no tab that holds it, the worker forgets
+   the key. A worker the
+   browser stopped and started again gets the key back the same way. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -32,13 +35,23 @@
     }
   }
 
+  // when this tab last began to leave its page (a link, a reload, back, an address typed):
+  // the worker decrypts a page only for a tab that holds the key and is leaving its page for
+  // it, not for another tab opened beside this one. The navigation reaches the worker at
+  // once; the window only covers a worker the browser has to start first.
+  var LEAVING_MS = 5000;
+  var leavingSince = 0;
+  window.addEventListener("beforeunload", function () { leavingSince = Date.now(); });
+  window.addEventListener("pageshow", function () { leavingSince = 0; }); // stayed, or came back
+
   if (navigator.serviceWorker) {
     navigator.serviceWorker.addEventListener("message", function (event) {
       var data = event.data || {};
       if (data.type === "gallery-key-request" && event.ports && event.ports[0]) {
         var record = load();
-        event.ports[0].postMessage(
-          record ? { type: "gallery-key", key: record } : { type: "gallery-no-key" });
+        var leaving = leavingSince > 0 && Date.now() - leavingSince < LEAVING_MS;
+        event.ports[0].postMessage(record
+          ? { type: "gallery-key", key: record, leaving: leaving } : { type: "gallery-no-key" });
       } else if (data.type === "gallery-forget") {
         forget(); // the key does not open this gallery any more (its password changed)
       }

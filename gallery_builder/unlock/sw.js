@@ -7,20 +7,32 @@
      gallery_builder/security_headers.py (CONFIG, written in by gallery_builder/unlock_shell.py);
    - a folder URL without its "/" whose index exists is redirected to it; a missing file
      answers 404 with the gallery's own (decrypted) error page;
-   - _x/, _lock.json, _sw.js and _unlock/ go to the host untouched.
+   - _x/, _lock.json, _sw.js, _unlock/ and _auth (CloudFront's invitation endpoint, for a
+     gallery that is also private) go to the host untouched.
 
-   The key lives in this worker's memory only; the browser stops an idle worker, and the next
-   one asks the gallery's open tabs for it (_unlock/session.js answers from sessionStorage).
-   Without a key a page request goes to the host, whose answer is the unlock page. */
+   The key is the tab's: kept in its sessionStorage (_unlock/session.js answers the worker
+   from there). This worker holds it in memory too, but uses it for a page only when an open
+   tab of the gallery confirms it holds the key and is leaving its page (a link followed or a
+   reload in an unlocked tab: the old document answers while the next one is fetched), and
+   for any other file only for a tab that proved it holds it, or the page such a navigation
+   opened. Otherwise a page request goes to the host, whose answer is the unlock page; and
+   when no tab holds the key at all (the last unlocked tab was closed) the worker forgets it.
+   The browser also stops an idle worker, which forgets everything; the next one asks the
+   tabs again. */
 /* global CONFIG, GalleryCrypto */
 (function () {
   "use strict";
   var G = GalleryCrypto;
   var scopeUrl = self.registration.scope; // "https://host/P/"
   var scope = new URL(scopeUrl).pathname;
-  var ASK_TIMEOUT_MS = 2000;
+  // how long a tab may take to say whether it holds the key: a tab answers in a few ms
+  // (session.js); one that does not (a page of the host's without it) must not hold a page up
+  var ASK_TIMEOUT_MS = 1000;
   var keys = null; // {record, content, names}
-  var asking = null;
+  // the clients (by id) that proved they hold the key in their sessionStorage, or that are
+  // the document of a navigation such a tab confirmed: only these get decrypted files
+  var proven = new Set();
+  var asking = new Map(); // client id -> the pending question to it
 
   self.addEventListener("install", function (event) {
     event.waitUntil(self.skipWaiting());
@@ -30,21 +42,37 @@
     event.waitUntil(self.clients.claim());
   });
 
+  function sameRecord(a, b) {
+    return a.master === b.master && a.salt === b.salt && a.info.content === b.info.content &&
+      a.info.names === b.info.names;
+  }
+
   async function useRecord(record) {
     var derived = await G.keysOf(record);
     keys = { record: record, content: derived.content, names: derived.names };
     return keys;
   }
 
+  function forget() {
+    keys = null;
+    proven.clear();
+  }
+
   self.addEventListener("message", function (event) {
     var data = event.data || {};
     var port = event.ports && event.ports[0];
+    var source = event.source && event.source.id;
     if (data.type === "gallery-key") {
+      // the unlock page, which has just kept the key in its sessionStorage
       event.waitUntil(useRecord(data.key).then(
-        function () { if (port) port.postMessage({ ok: true }); },
+        function () {
+          proven.clear();
+          if (source) proven.add(source);
+          if (port) port.postMessage({ ok: true });
+        },
         function () { if (port) port.postMessage({ ok: false }); }));
     } else if (data.type === "gallery-lock") {
-      keys = null;
+      forget();
       if (port) port.postMessage({ ok: true });
     }
   });
@@ -54,41 +82,86 @@
     return all.filter(function (client) { return client.url.slice(0, scopeUrl.length) === scopeUrl; });
   }
 
-  /* The key from one of the gallery's open tabs, or null when none has it. */
-  async function askTabs() {
-    var tabs = await galleryTabs();
-    if (!tabs.length) return null;
-    var record = await new Promise(function (resolve) {
+  /* Ask ``tabs`` whether they hold the key in their sessionStorage: resolves to the first
+     holder ({id, record, leaving}) that ``wanted`` accepts, else (all answered, or after
+     ASK_TIMEOUT_MS) to {holder: a holder it did not accept, or null}. */
+  function askTabs(tabs, wanted) {
+    if (!tabs.length) return Promise.resolve({ holder: null });
+    return new Promise(function (resolve) {
       var left = tabs.length;
-      var timer = setTimeout(function () { resolve(null); }, ASK_TIMEOUT_MS);
+      var other = null;
+      var timer = setTimeout(function () { resolve({ holder: other }); }, ASK_TIMEOUT_MS);
       tabs.forEach(function (tab) {
         var channel = new MessageChannel();
         channel.port1.onmessage = function (event) {
           var data = event.data || {};
           if (data.type === "gallery-key" && G.isRecord(data.key)) {
+            var holder = { id: tab.id, record: data.key, leaving: data.leaving === true };
+            if (wanted(holder)) {
+              clearTimeout(timer);
+              resolve({ holder: holder, wanted: true });
+              return;
+            }
+            other = other || holder;
+          }
+          if (--left === 0) {
             clearTimeout(timer);
-            resolve(data.key);
-          } else if (--left === 0) {
-            clearTimeout(timer);
-            resolve(null);
+            resolve({ holder: other });
           }
         };
         tab.postMessage({ type: "gallery-key-request" }, [channel.port2]);
       });
     });
-    return record ? useRecord(record).catch(function () { return null; }) : null;
   }
 
-  function currentKeys() {
-    if (keys) return Promise.resolve(keys);
-    if (!asking) {
-      asking = askTabs().finally(function () { asking = null; });
+  function anyHolder() { return true; }
+  function leavingHolder(holder) { return holder.leaving; }
+
+  /* The keys of a tab's record, that tab now proven (a tab with another key, as after a
+     password change, replaces the key, and those proven with the old one must prove again). */
+  async function adopt(holder) {
+    if (!keys || !sameRecord(keys.record, holder.record)) {
+      proven.clear();
+      await useRecord(holder.record);
     }
-    return asking;
+    proven.add(holder.id);
+    return keys;
+  }
+
+  /* The keys for a navigation, or null: an open tab of the gallery must confirm it holds the
+     key in its sessionStorage and is leaving its page (a link followed, a reload, back: its
+     document is still open while the next one is fetched, and answers). A new tab has no
+     such page: it gets the unlock page, even beside an unlocked tab. No tab holds the key ->
+     it is forgotten: the last unlocked tab was closed. */
+  async function navigationKeys(event) {
+    var asked = await askTabs(await galleryTabs(), leavingHolder);
+    if (!asked.holder) {
+      forget();
+      return null;
+    }
+    if (!asked.wanted) return null;
+    var held = await adopt(asked.holder).catch(function () { return null; });
+    if (held && event.resultingClientId) proven.add(event.resultingClientId);
+    return held;
+  }
+
+  /* The keys for a request of a page, a stylesheet or a picture: only for a client that proved
+     it holds the key (asked once, then remembered), else null. */
+  async function clientKeys(clientId) {
+    if (!clientId) return null;
+    if (keys && proven.has(clientId)) return keys;
+    if (!asking.has(clientId)) {
+      asking.set(clientId, (async function () {
+        var client = await self.clients.get(clientId);
+        var asked = client ? await askTabs([client], anyHolder) : { holder: null };
+        return asked.holder ? adopt(asked.holder) : null;
+      })().catch(function () { return null; }).finally(function () { asking.delete(clientId); }));
+    }
+    return asking.get(clientId);
   }
 
   async function forgetEverywhere() {
-    keys = null;
+    forget();
     (await galleryTabs()).forEach(function (tab) { tab.postMessage({ type: "gallery-forget" }); });
   }
 
@@ -170,8 +243,9 @@
     return plain(403, "403 Forbidden: the gallery is locked");
   }
 
-  async function answer(request, where) {
-    var held = await currentKeys();
+  async function answer(event, where) {
+    var request = event.request;
+    var held = await (request.mode === "navigate" ? navigationKeys(event) : clientKeys(event.clientId));
     if (!held) return locked(request);
     try {
       var opened = await openFile(held, where.path);
@@ -205,6 +279,6 @@
       return;
     }
     if (where.pass) return;
-    event.respondWith(answer(request, where));
+    event.respondWith(answer(event, where));
   });
 })();
