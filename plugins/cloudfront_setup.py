@@ -46,10 +46,19 @@ from gallery_builder.plugins.cloudfront_keygroups import (
     gallery_access,
     refuse_unsaid_private,
 )
-from gallery_builder.plugins.cloudfront_keys import save_key
+from gallery_builder.plugins.cloudfront_keys import (
+    check_keys_writable,
+    refresh_local_key,
+    retire_local_key,
+    save_key,
+)
 from gallery_builder.plugins.cloudfront_private import (
     GalleryAccess,
+    galleries_under,
+    private_galleries,
     recorded_key_group,
+    refuse_galleries_inside,
+    refuse_inside_private,
     with_galleries,
 )
 from gallery_builder.plugins.cloudfront_resources import (
@@ -198,6 +207,11 @@ class CloudFrontSetup:
         if new_key is not None:  # the private half, on this machine only
             save_key(new_key.saved_as(self.bucket, prefix, self.ids["url"]))
             delete_public_keys(self.cf, list(new_key.replaced), notes)
+        elif self.access is not None and self.access.key_group_id:
+            refresh_local_key(self.bucket, prefix, self.access.key_group_id, self.ids["url"],
+                              notes)  # fmt: skip
+        elif self.private is False:
+            retire_local_key(self.bucket, prefix, notes)
         self.bucket_access.put_statements(cloudfront_statements(self.bucket, prefix, arn), notes)
         if self.wait and status != "Deployed":
             status = self.wait_deployed(ident, notes)
@@ -218,6 +232,9 @@ class CloudFrontSetup:
             try:
                 found = self.find_distribution(previous)
                 self._not_left_public(found)
+                self.refuse_nesting(found)
+                if self.private and self.prefix and recorded_key_group(previous) is None:
+                    check_keys_writable(self.bucket, self.prefix)  # a key is made: kept?
                 if found is not None and self.domain:
                     self._one_domain(found)
                 certificate = None
@@ -376,6 +393,31 @@ class CloudFrontSetup:
         holds (every other gallery's kept)."""
         access = self.access or GalleryAccess(self.prefix or "", None)
         return with_galleries(wanted, current, access)
+
+    def refuse_nesting(self, found: dict[str, Any] | None) -> None:
+        """Before any write: a gallery inside a private one's folder (the distribution's
+        behaviours say which are private), or ``--private`` for a folder other galleries
+        live in (the bucket's manifests say which), is refused."""
+        if not self.prefix:
+            return
+        config = (found or {}).get("Distribution", {}).get("DistributionConfig") or {}
+        refuse_inside_private(self.bucket, self.prefix,
+                              private_galleries(config, f"s3-{self.bucket}"))  # fmt: skip
+        if self.private:
+            under = galleries_under(self.prefix, self.s3.gallery_manifests())
+            refuse_galleries_inside(self.bucket, self.prefix,
+                                    [p for p in under if self._is_gallery(p)])  # fmt: skip
+
+    def _is_gallery(self, prefix: str) -> bool:
+        """Whether ``prefix/manifest.json`` is a live gallery's (not an unpublished one's, not
+        another app's)."""
+        from gallery_builder.plan import ManifestError, read_remote_manifest
+
+        found = self.s3.read(f"{prefix}/manifest.json")
+        try:
+            return found is not None and read_remote_manifest(found[0]).exists
+        except ManifestError:
+            return False
 
     def _not_left_public(self, found: dict[str, Any] | None) -> None:
         config = (found or {}).get("Distribution", {}).get("DistributionConfig") or {}
