@@ -195,7 +195,7 @@ def gallery_access(
             notes.append(
                 f"{_where(bucket, prefix)} is public now: its two cache behaviours are removed; "
                 f"its key group {recorded} stays in CloudFront (delete it there if nothing else "
-                "uses it); the local key is kept, marked retired"
+                "uses it)"
             )
         return GalleryAccess(prefix, None), None
     group, new_key = ensure_key_group(call, bucket, prefix, recorded, notes)
@@ -301,7 +301,6 @@ def revoke(
             f"{_where(bucket, prefix)} names (deleted outside gallery-builder?): run gallery "
             "publish --cdn cloudfront --private --reconfigure to make a new one"
         )
-    check_keys_writable(bucket, prefix)  # before CloudFront holds a key we could not keep
     new = rotate_group(call, bucket, prefix, group, notes, again="gallery invite --revoke-all")
     key = new.saved_as(bucket, prefix, url)
     save_key(key)  # before the old keys go: a failure below leaves a key that works

@@ -52,13 +52,10 @@ from gallery_builder.plugins.cloudfront_keys import (
     retire_local_key,
     save_key,
 )
+from gallery_builder.plugins.cloudfront_nesting import refuse_nesting
 from gallery_builder.plugins.cloudfront_private import (
     GalleryAccess,
-    galleries_under,
-    private_galleries,
     recorded_key_group,
-    refuse_galleries_inside,
-    refuse_inside_private,
     with_galleries,
 )
 from gallery_builder.plugins.cloudfront_resources import (
@@ -395,29 +392,9 @@ class CloudFrontSetup:
         return with_galleries(wanted, current, access)
 
     def refuse_nesting(self, found: dict[str, Any] | None) -> None:
-        """Before any write: a gallery inside a private one's folder (the distribution's
-        behaviours say which are private), or ``--private`` for a folder other galleries
-        live in (the bucket's manifests say which), is refused."""
-        if not self.prefix:
-            return
-        config = (found or {}).get("Distribution", {}).get("DistributionConfig") or {}
-        refuse_inside_private(self.bucket, self.prefix,
-                              private_galleries(config, f"s3-{self.bucket}"))  # fmt: skip
-        if self.private:
-            under = galleries_under(self.prefix, self.s3.gallery_manifests())
-            refuse_galleries_inside(self.bucket, self.prefix,
-                                    [p for p in under if self._is_gallery(p)])  # fmt: skip
-
-    def _is_gallery(self, prefix: str) -> bool:
-        """Whether ``prefix/manifest.json`` is a live gallery's (not an unpublished one's, not
-        another app's)."""
-        from gallery_builder.plan import ManifestError, read_remote_manifest
-
-        found = self.s3.read(f"{prefix}/manifest.json")
-        try:
-            return found is not None and read_remote_manifest(found[0]).exists
-        except ManifestError:
-            return False
+        """Before any write: no gallery inside a private one's folder
+        (plugins/cloudfront_nesting.py)."""
+        refuse_nesting(self.s3, self.prefix, self.private, found)
 
     def _not_left_public(self, found: dict[str, Any] | None) -> None:
         config = (found or {}).get("Distribution", {}).get("DistributionConfig") or {}

@@ -165,6 +165,29 @@ def test_a_refused_revoke_says_to_run_revoke_again_not_publish(site: Path, s3_se
     assert "gallery publish" not in run.stderr and "live gallery is unchanged" not in run.stderr
 
 
+def test_a_refused_revoke_whose_new_key_cannot_be_deleted_either_says_so(
+    site: Path,
+    cdn_proxy: RecordingProxy,
+    stand_ins: CloudFrontStandIns,
+    key_groups: KeyGroupStands,
+) -> None:
+    """Someone changed the key group meanwhile (412), and the new public key's delete is
+    refused too: the one line names the key left behind and where to delete it."""
+    from recording_proxy import CF
+
+    publish(site, cdn_publisher(cdn_proxy.url, target=TARGET, private=True), "photos")
+    cdn_proxy.fail("PUT", f"{CF}key-group/[^/]+", 412, "PreconditionFailed", "stale ETag")
+    cdn_proxy.fail("DELETE", f"{CF}public-key/[^/]+", 409, "PublicKeyInUse", "in use")
+    run = invite("--revoke-all", "--endpoint-url", cdn_proxy.url, "--region", "us-east-1")
+    assert run.returncode == 1 and len(run.stderr.splitlines()) == 1, run.stderr
+    old = load_key(BUCKET, "photos")
+    assert old is not None  # the old key is kept: it still signs
+    (left,) = set(public_key_ids(cdn_proxy.url)) - {old.public_key_id}
+    assert f"the new public key {left} could not be deleted either" in run.stderr, run.stderr
+    assert "delete it in the CloudFront console" in run.stderr
+    assert run.stderr.rstrip().endswith("then run gallery invite --revoke-all again")
+
+
 # --- a gallery made public again ---------------------------------------------------------------
 
 
