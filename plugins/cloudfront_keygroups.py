@@ -252,9 +252,7 @@ def rotate_group(
 
 
 #: the advice cloudfront_errors gives every refusal, which is a publish's, not a revoke's
-_PUBLISH_ADVICE = re.compile(
-    r"; (fix that, then )?run gallery publish[^;]*|; the live gallery is unchanged"
-)
+_PUBLISH_ADVICE = re.compile(r"; [^;]*\brun gallery publish[^;]*|; the live gallery is unchanged")
 
 
 def _without_advice(message: str) -> str:

@@ -186,6 +186,7 @@ def test_a_refused_revoke_whose_new_key_cannot_be_deleted_either_says_so(
     assert f"the new public key {left} could not be deleted either" in run.stderr, run.stderr
     assert "delete it in the CloudFront console" in run.stderr
     assert run.stderr.rstrip().endswith("then run gallery invite --revoke-all again")
+    assert "PreconditionFailed" in run.stderr and "gallery publish" not in run.stderr
 
 
 # --- a gallery made public again ---------------------------------------------------------------
