@@ -94,6 +94,7 @@ def _invite(bucket: str, prefix: str, expires_text: str, note: str | None) -> No
     now = datetime.now(UTC)
     expires = parse_expires(expires_text, now)
     key = _local_key(bucket, prefix)
+    _refuse_retired(bucket, prefix)
     link = invitation_link(key, expires)
     record_invitation(bucket, prefix, Invitation(now, expires, note or None, key.public_key_id))
     click.echo(link)
@@ -116,15 +117,27 @@ def _local_key(bucket: str, prefix: str) -> Any:
     return key
 
 
+def _refuse_retired(bucket: str, prefix: str) -> None:
+    from gallery_builder.plugins.cloudfront_keys import key_retired
+
+    if key_retired(bucket, prefix):
+        raise GalleryError(
+            f"s3://{bucket}/{prefix} is not private any more (published with --no-private): "
+            "anyone can open it without a link; publish it with --cdn cloudfront --private "
+            "to make it private again, then make invitations"
+        )
+
+
 def _show_list(bucket: str, prefix: str) -> None:
     from gallery_builder.plugins.cloudfront_invite import (
         invitation_status,
         read_invitations,
         utc_text,
     )
-    from gallery_builder.plugins.cloudfront_keys import invitations_path, load_key
+    from gallery_builder.plugins.cloudfront_keys import invitations_path, key_retired, load_key
 
     key = load_key(bucket, prefix)
+    retired = key_retired(bucket, prefix)
     current = key.public_key_id if key is not None else None
     invitations, unreadable = read_invitations(bucket, prefix)
     where = f"s3://{bucket}/{prefix}"
@@ -133,7 +146,7 @@ def _show_list(bucket: str, prefix: str) -> None:
         click.echo(f"{where}: no invitations made on this machine ({log})", err=True)
     now = datetime.now(UTC)
     for invitation in invitations:
-        status = invitation_status(invitation, current, now)
+        status = "retired" if retired else invitation_status(invitation, current, now)
         words = [
             utc_text(invitation.when),
             f"until {utc_text(invitation.expires)}",
@@ -145,7 +158,13 @@ def _show_list(bucket: str, prefix: str) -> None:
         click.echo("  ".join(words))
     if unreadable:
         click.echo(f"warning: {unreadable} unreadable line(s) in {log} skipped", err=True)
-    if key is None and invitations:
+    if retired:
+        click.echo(
+            f"note: {where} is not private any more (published with --no-private): its links "
+            "are retired, and every page is readable by anyone",
+            err=True,
+        )
+    elif key is None and invitations:
         click.echo(
             f"note: the key of {where} is not on this machine: which links still work is unknown",
             err=True,

@@ -15,6 +15,7 @@ Every answer is untrusted and its shape checked.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +23,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gallery_builder.plugins.cloudfront_errors import CloudFrontRefused, error_code
-from gallery_builder.plugins.cloudfront_keys import GalleryKey, load_key, new_key_pair, save_key
+from gallery_builder.plugins.cloudfront_keys import (
+    GalleryKey,
+    check_keys_writable,
+    load_key,
+    new_key_pair,
+    save_key,
+)
 from gallery_builder.plugins.cloudfront_private import (
     GalleryAccess,
     key_group_config,
@@ -128,6 +135,7 @@ class NewKey:
 
 
 def _upload_public_key(call: Call, bucket: str, prefix: str) -> tuple[str, bytes, bytes]:
+    check_keys_writable(bucket, prefix)  # its private half must be kept: checked first
     private_pem, public_pem = new_key_pair()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:4]
     name = public_key_name(key_group_name(bucket, prefix), stamp)
@@ -187,7 +195,7 @@ def gallery_access(
             notes.append(
                 f"{_where(bucket, prefix)} is public now: its two cache behaviours are removed; "
                 f"its key group {recorded} stays in CloudFront (delete it there if nothing else "
-                "uses it), and so does the local key"
+                "uses it)"
             )
         return GalleryAccess(prefix, None), None
     group, new_key = ensure_key_group(call, bucket, prefix, recorded, notes)
@@ -213,19 +221,57 @@ def refuse_unsaid_private(
 
 
 def rotate_group(
-    call: Call, bucket: str, prefix: str, group: KeyGroupState, notes: list[str]
+    call: Call,
+    bucket: str,
+    prefix: str,
+    group: KeyGroupState,
+    notes: list[str],
+    again: str = "gallery publish",
 ) -> NewKey:
     """A new key pair; its public key alone in ``group`` (IfMatch: its ETag). The old public
-    keys are deleted by :func:`delete_public_keys` once the new private key is saved."""
+    keys are deleted by :func:`delete_public_keys` once the new private key is saved. When
+    the update is refused, the new public key (whose private half is thrown away) is deleted
+    again and the error says to run ``again`` (the command that rotates) once more."""
     ident, private_pem, public_pem = _upload_public_key(call, bucket, prefix)
     config = key_group_config(group.name, [ident], _where(bucket, prefix))
-    call("update_key_group", Id=group.ident, IfMatch=group.etag, KeyGroupConfig=config)
+    try:
+        call("update_key_group", Id=group.ident, IfMatch=group.etag, KeyGroupConfig=config,
+             handled=True)  # fmt: skip
+    except GalleryError as exc:  # the new key is in no group: it must not stay behind
+        raise GalleryError(
+            f"{_without_advice(str(exc))}; {_take_back(call, ident)}; the key group "
+            f"{group.ident} still trusts the old key (every invitation sent still works): "
+            f"fix that, then run {again} again"
+        ) from None
     old = [k for k in group.key_ids if k != ident]
     notes.append(
         f"the key group {group.ident} of {_where(bucket, prefix)} now trusts the new public key "
         f"{ident} alone" + (f" (instead of {', '.join(old)})" if old else "")
     )
     return NewKey(ident, group.ident, private_pem, public_pem, tuple(old))
+
+
+#: the advice cloudfront_errors gives every refusal, which is a publish's, not a revoke's
+_PUBLISH_ADVICE = re.compile(r"; [^;]*\brun gallery publish[^;]*|; the live gallery is unchanged")
+
+
+def _without_advice(message: str) -> str:
+    return _PUBLISH_ADVICE.sub("", message)
+
+
+def _take_back(call: Call, ident: str) -> str:
+    """Delete the public key ``ident`` just made (best effort); what happened, in words."""
+    try:
+        etag = _etag(call("get_public_key", Id=ident, handled=True), "public key")
+        call("delete_public_key", Id=ident, IfMatch=etag, handled=True)
+    except GalleryError as exc:
+        if error_code(exc) in MISSING:
+            return f"the new public key {ident} is gone already"
+        return (
+            f"the new public key {ident} could not be deleted either "
+            f"({_without_advice(str(exc))}): delete it in the CloudFront console (Public keys)"
+        )
+    return f"the new public key {ident} was deleted again"
 
 
 def delete_public_keys(call: Call, key_ids: list[str], notes: list[str]) -> None:
@@ -253,7 +299,7 @@ def revoke(
             f"{_where(bucket, prefix)} names (deleted outside gallery-builder?): run gallery "
             "publish --cdn cloudfront --private --reconfigure to make a new one"
         )
-    new = rotate_group(call, bucket, prefix, group, notes)
+    new = rotate_group(call, bucket, prefix, group, notes, again="gallery invite --revoke-all")
     key = new.saved_as(bucket, prefix, url)
     save_key(key)  # before the old keys go: a failure below leaves a key that works
     delete_public_keys(call, list(new.replaced), notes)

@@ -11,6 +11,8 @@ link stops working)."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -122,6 +124,103 @@ def load_key(bucket: str, prefix: str) -> GalleryKey | None:
     key = _key_from_record(record, path, bucket, prefix)
     _check_pair(key, path, bucket, prefix)
     return key
+
+
+def key_retired(bucket: str, prefix: str) -> bool:
+    """Whether the gallery's local key was retired (the gallery published with
+    ``--no-private`` since: its links are not invitations any more)."""
+    record = _raw_record(bucket, prefix)
+    return bool(record is not None and record.get("retired"))
+
+
+def retire_local_key(bucket: str, prefix: str, notes: list[str]) -> None:
+    """Mark the gallery's local key retired (``--no-private``: the gallery is public), so
+    that ``gallery invite``, which is offline, refuses to make links with it. Kept, not
+    deleted: ``--private`` later may reuse it. A failure is a note, never an error."""
+    record = _raw_record(bucket, prefix)
+    if record is None or record.get("retired"):
+        return
+    record["retired"] = {"when": _now_text(), "why": "published with --no-private"}
+    path = key_path(bucket, prefix)
+    try:
+        write_private_file(path, (json.dumps(record, indent=2) + "\n").encode("utf-8"))
+    except GalleryError as exc:
+        notes.append(f"the local key could not be marked retired ({exc}): it is kept as it was")
+        return
+    notes.append(
+        f"the local key {path} is kept, marked retired: gallery invite makes no link to "
+        f"s3://{bucket}/{prefix} until it is published with --private again"
+    )
+
+
+def refresh_local_key(bucket: str, prefix: str, group_id: str, url: str, notes: list[str]) -> None:
+    """After a set-up of the private gallery (key group ``group_id``, now served at ``url``):
+    the local key, if it is here and of that group, gets the new URL (a ``--domain`` added or
+    changed) and loses a retired mark (private again). A failure is a note."""
+    try:
+        key = load_key(bucket, prefix)
+    except GalleryError:
+        return  # a damaged key: gallery invite says what to do with it
+    if key is None or key.key_group_id != group_id:
+        return
+    if key.url == url and not key_retired(bucket, prefix):
+        return
+    try:
+        save_key(dataclasses.replace(key, url=url))
+    except GalleryError as exc:
+        notes.append(f"the local key of s3://{bucket}/{prefix} was not updated: {exc}")
+        return
+    if key.url != url:
+        notes.append(
+            f"invitation links to s3://{bucket}/{prefix} now start with {url} (the local key "
+            f"said {key.url}); links sent before keep working while {key.url} serves it"
+        )
+
+
+def _raw_record(bucket: str, prefix: str) -> dict[str, Any] | None:
+    """The JSON of the gallery's key file, when it is there and a key of this format."""
+    try:
+        record = json.loads(key_path(bucket, prefix).read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("kind") != KEY_KIND:
+        return None
+    return record if record.get("format") == KEY_FORMAT else None
+
+
+def _now_text() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def check_keys_writable(bucket: str, prefix: str) -> Path:
+    """Before anything is sent that makes a key (CloudFront keeps only its public half): the
+    folder of the gallery's key made if missing (0700) and a probe file written there (0600)
+    and removed, so a key made next can be kept. The folder, or a one-line GalleryError
+    naming it and ``GALLERY_KEYS_DIR``."""
+    folder = key_path(bucket, prefix).parent
+    advice = (
+        "nothing was sent to CloudFront: set GALLERY_KEYS_DIR to a folder you can write "
+        "(the private key of the gallery is kept there), then run the command again"
+    )
+    try:
+        make_private_folders(folder)
+    except GalleryError as exc:
+        raise GalleryError(f"{exc}; {advice}") from None
+    probe = folder / f".probe.{os.getpid()}.tmp"
+    try:
+        probe.unlink(missing_ok=True)
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, FILE_MODE))
+        probe.unlink()
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            probe.unlink(missing_ok=True)
+        raise GalleryError(
+            f"cannot write the key of s3://{bucket}/{prefix} in {folder}: "
+            f"{exc.strerror or exc}; {advice}"
+        ) from None
+    return folder
 
 
 def write_private_file(path: Path, data: bytes) -> None:

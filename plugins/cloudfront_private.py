@@ -75,6 +75,44 @@ def check_private_prefix(bucket: str, prefix: str) -> None:
     raise SettingError(f"a private gallery {problem}: publish it to another folder")
 
 
+def refuse_inside_private(bucket: str, prefix: str, private: dict[str, str]) -> None:
+    """A gallery inside a private gallery's folder (``private``: the distribution's, as
+    :func:`private_galleries` reads them) is refused before any write: that gallery's
+    behaviour ``P/*`` covers it, so it could never be as public (or as private) as asked."""
+    outer = sorted(p for p in private if prefix.startswith(p + "/"))
+    if outer:
+        raise SettingError(
+            f"s3://{bucket}/{prefix} is inside the private gallery s3://{bucket}/{outer[0]}, "
+            f"whose cache behaviour {outer[0]}/* lets only its own invitations in: publish "
+            f"this gallery to a folder outside {outer[0]}/"
+        )
+
+
+def refuse_galleries_inside(bucket: str, prefix: str, inside: list[str]) -> None:
+    """``--private`` for ``prefix`` while galleries live under its folder (``inside``: their
+    prefixes) is refused before any write: ``P/*`` would make them private too, silently."""
+    if inside:
+        names = ", ".join(f"s3://{bucket}/{p}" for p in sorted(inside))
+        which = f"gallery {names} is" if len(inside) == 1 else f"galleries {names} are"
+        raise SettingError(
+            f"s3://{bucket}/{prefix} cannot be private: the {which} inside its folder, and "
+            f"the cache behaviour {prefix}/* would make it private too; publish "
+            "the private gallery to a folder with no gallery inside (or unpublish or move "
+            "those first)"
+        )
+
+
+def galleries_under(prefix: str, manifest_keys: list[str]) -> list[str]:
+    """The prefixes of the manifests in ``manifest_keys`` that lie under ``prefix``'s folder
+    (``prefix``'s own left out)."""
+    return sorted(
+        key.removesuffix("/manifest.json")
+        for key in manifest_keys
+        if key.startswith(prefix + "/") and key.endswith("/manifest.json")
+        and key != f"{prefix}/manifest.json"
+    )  # fmt: skip
+
+
 def key_group_name(bucket: str, prefix: str) -> str:
     """``gallery-BUCKET-PREFIX-HASH`` (letters, digits, '-', '_'; at most 128; the hash of
     ``bucket/prefix`` keeps two galleries apart when their names only differ in '.' or '/')."""

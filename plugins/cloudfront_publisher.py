@@ -252,6 +252,7 @@ def plan_lines(
         lines.append(f"{kind} policy: {what}")
     previous = (record or {}).get("cdn")
     found_dist = cdn.find_distribution(previous if isinstance(previous, dict) else {})
+    cdn.refuse_nesting(found_dist)  # as the publish would, before any write
     if domain and cdn.domain_steps is not None:  # the certificate and records (https.md)
         existing = found_dist["Distribution"].get("DomainName") if found_dist else None
         lines += cdn.domain_steps.plan(domain, existing)

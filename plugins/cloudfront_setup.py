@@ -46,7 +46,13 @@ from gallery_builder.plugins.cloudfront_keygroups import (
     gallery_access,
     refuse_unsaid_private,
 )
-from gallery_builder.plugins.cloudfront_keys import save_key
+from gallery_builder.plugins.cloudfront_keys import (
+    check_keys_writable,
+    refresh_local_key,
+    retire_local_key,
+    save_key,
+)
+from gallery_builder.plugins.cloudfront_nesting import refuse_nesting
 from gallery_builder.plugins.cloudfront_private import (
     GalleryAccess,
     recorded_key_group,
@@ -198,6 +204,11 @@ class CloudFrontSetup:
         if new_key is not None:  # the private half, on this machine only
             save_key(new_key.saved_as(self.bucket, prefix, self.ids["url"]))
             delete_public_keys(self.cf, list(new_key.replaced), notes)
+        elif self.access is not None and self.access.key_group_id:
+            refresh_local_key(self.bucket, prefix, self.access.key_group_id, self.ids["url"],
+                              notes)  # fmt: skip
+        elif self.private is False:
+            retire_local_key(self.bucket, prefix, notes)
         self.bucket_access.put_statements(cloudfront_statements(self.bucket, prefix, arn), notes)
         if self.wait and status != "Deployed":
             status = self.wait_deployed(ident, notes)
@@ -218,6 +229,9 @@ class CloudFrontSetup:
             try:
                 found = self.find_distribution(previous)
                 self._not_left_public(found)
+                self.refuse_nesting(found)
+                if self.private and self.prefix and recorded_key_group(previous) is None:
+                    check_keys_writable(self.bucket, self.prefix)  # a key is made: kept?
                 if found is not None and self.domain:
                     self._one_domain(found)
                 certificate = None
@@ -376,6 +390,11 @@ class CloudFrontSetup:
         holds (every other gallery's kept)."""
         access = self.access or GalleryAccess(self.prefix or "", None)
         return with_galleries(wanted, current, access)
+
+    def refuse_nesting(self, found: dict[str, Any] | None) -> None:
+        """Before any write: no gallery inside a private one's folder
+        (plugins/cloudfront_nesting.py)."""
+        refuse_nesting(self.s3, self.prefix, self.private, found)
 
     def _not_left_public(self, found: dict[str, Any] | None) -> None:
         config = (found or {}).get("Distribution", {}).get("DistributionConfig") or {}

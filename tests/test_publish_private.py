@@ -27,7 +27,7 @@ from gallery_builder.plugins.cloudfront_keys import key_path, load_key
 from gallery_builder.plugins.cloudfront_private import CACHING_DISABLED_POLICY
 from recording_proxy import CF, CloudFrontStandIns, KeyGroupStands, RecordingProxy
 
-from gallery_builder.errors import SettingError
+from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.publishing import publish
 
 #: request counts measured by the tests, printed at the end of the module (-s) for the note
@@ -418,3 +418,137 @@ def test_the_bucket_root_lists_a_private_gallery_by_its_folder_alone(
     assert 'href="wedding/"' in root and "By invitation" in root
     assert "Secret Wedding" not in root and "wedding/a." not in root
     assert "Open Trips" in root and "trips/a." in root  # a public gallery: title and cover
+
+
+# --- the first private publish, when its key cannot be kept -----------------------------------
+
+
+def writes(requests: list[Any]) -> list[str]:
+    return [str(r) for r in requests if r.method not in ("GET", "HEAD")]
+
+
+def test_a_private_publish_that_cannot_keep_its_key_makes_nothing_in_cloudfront(
+    site: Path,
+    cdn_proxy: RecordingProxy,
+    stand_ins: CloudFrontStandIns,
+    key_groups: KeyGroupStands,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GALLERY_KEYS_DIR under a regular file: the folder is checked (made, a probe written
+    and removed) before any write, so no public key is made whose private half is lost."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("GALLERY_KEYS_DIR", str(blocker / "keys"))
+    with pytest.raises(GalleryError, match="cannot make the folder") as refused:
+        private_publish(site, cdn_proxy)
+    message = str(refused.value)
+    assert str(blocker / "keys") in message and "GALLERY_KEYS_DIR" in message
+    assert "nothing was sent to CloudFront" in message and "\n" not in message
+    assert writes(cdn_proxy.requests) == []
+    assert key_groups.groups == {}
+    keys = aws("cloudfront", cdn_proxy.url).list_public_keys()["PublicKeyList"]
+    assert keys.get("Items", []) == []
+
+
+# --- galleries inside a private gallery's folder ------------------------------------------------
+
+
+def public_publish(site: Path, proxy: RecordingProxy, prefix: str, **options: Any) -> Any:
+    return publish(site, cdn_publisher(proxy.url, target=f"s3://{BUCKET}/{prefix}"), prefix,
+                   **options)  # fmt: skip
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_making_a_folder_private_never_makes_a_public_gallery_inside_it_private(
+    site: Path,
+    cdn_proxy: RecordingProxy,
+    stand_ins: CloudFrontStandIns,
+    key_groups: KeyGroupStands,
+    dry_run: bool,
+) -> None:
+    """docs/https.md: "a public gallery stays public". A public gallery at photos/inner, then
+    photos made private: photos/* would cover photos/inner/ too. Refused before any write,
+    naming photos/inner (the dry run says the same)."""
+    public_publish(site, cdn_proxy, "photos/inner")
+    mark = cdn_proxy.mark()
+    with pytest.raises(SettingError) as refused:
+        private_publish(site, cdn_proxy, dry_run=dry_run)
+    assert str(refused.value).startswith(
+        f"s3://{BUCKET}/photos cannot be private: the gallery s3://{BUCKET}/photos/inner is "
+        "inside its folder"
+    ), refused.value
+    assert writes(cdn_proxy.since(mark)) == []
+    assert key_groups.groups == {}
+
+
+@pytest.mark.parametrize("private", [None, True])
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_gallery_inside_a_private_ones_folder_is_refused(
+    site: Path,
+    cdn_proxy: RecordingProxy,
+    stand_ins: CloudFrontStandIns,
+    key_groups: KeyGroupStands,
+    s3: Any,
+    private: bool | None,
+    dry_run: bool,
+) -> None:
+    """photos is private: a gallery at photos/inner would be behind photos/* (photos' key
+    group only), whatever it asks; refused before any write, from the distribution's
+    behaviours (the dry run says the same)."""
+    private_publish(site, cdn_proxy)
+    mark = cdn_proxy.mark()
+    inner = cdn_publisher(cdn_proxy.url, target=f"s3://{BUCKET}/photos/inner", private=private)
+    with pytest.raises(SettingError) as refused:
+        publish(site, inner, "photos/inner", dry_run=dry_run)
+    assert str(refused.value).startswith(
+        f"s3://{BUCKET}/photos/inner is inside the private gallery s3://{BUCKET}/photos, "
+    ), refused.value
+    assert "publish this gallery to a folder outside photos/" in str(refused.value)
+    assert writes(cdn_proxy.since(mark)) == []
+    assert len(key_groups.groups) == 1
+    found = s3.list_objects_v2(Bucket=BUCKET, Prefix="photos/inner/").get("Contents", [])
+    assert found == []
+
+
+def test_galleries_beside_a_private_one_are_not_inside_it(
+    site: Path,
+    cdn_proxy: RecordingProxy,
+    stand_ins: CloudFrontStandIns,
+    key_groups: KeyGroupStands,
+) -> None:
+    """photos-2 and photosinner share photos' leading letters, not its folder."""
+    public_publish(site, cdn_proxy, "photos-2")
+    private_publish(site, cdn_proxy)
+    assert public_publish(site, cdn_proxy, "photosinner").committed
+
+
+# --- the local key follows the distribution's URL ---------------------------------------------
+
+
+def test_a_set_up_that_gives_the_gallery_another_url_updates_the_local_key(
+    site: Path,
+    cdn_proxy: RecordingProxy,
+    stand_ins: CloudFrontStandIns,
+    key_groups: KeyGroupStands,
+    s3: Any,
+) -> None:
+    """The key keeps the URL the links start with; a later set-up that serves the gallery at
+    another URL (here: the key made when the distribution had another one, as before a
+    --domain was added) updates it, and says so."""
+    from dataclasses import replace
+
+    from gallery_builder.plugins.cloudfront_keys import save_key
+
+    private_publish(site, cdn_proxy)
+    made = load_key(BUCKET, "photos")
+    assert made is not None
+    save_key(replace(made, url="https://d111old.cloudfront.net/"))
+    result = private_publish(site, cdn_proxy, reconfigure=True)
+    url = live_hosting(s3)["cdn"]["url"]
+    assert load_key(BUCKET, "photos") == replace(made, url=url)
+    assert any(f"now start with {url}" in note for note in result.notes), result.notes
+    # the same URL: the key file is left alone
+    before = key_path(BUCKET, "photos").stat().st_mtime_ns
+    private_publish(site, cdn_proxy, reconfigure=True)
+    assert key_path(BUCKET, "photos").stat().st_mtime_ns == before
