@@ -232,7 +232,7 @@ class BuildState:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        _fsync_folder(self.dir)
+        fsync_folder(self.dir)
 
 
 def _valid_metadata(md: Metadata) -> bool:
@@ -381,7 +381,7 @@ def _read_only_mount(folder: Path) -> bool:
         return False
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
     """Make a rename in ``folder`` durable (not every system lets a folder be opened)."""
     try:
         fd = os.open(folder, os.O_RDONLY)

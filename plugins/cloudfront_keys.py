@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from gallery_builder.errors import GalleryError
+from gallery_builder.state import fsync_folder
 
 KEY_KIND = "gallery-builder cloudfront key"
 KEY_FORMAT = 1
@@ -241,7 +242,7 @@ def write_private_file(path: Path, data: bytes) -> None:
             tmp.unlink(missing_ok=True)
             raise
         os.replace(tmp, path)
-        _fsync_folder(path.parent)
+        fsync_folder(path.parent)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise GalleryError(f"cannot write {path}: {exc.strerror or exc}") from None
@@ -336,17 +337,3 @@ def _damaged(path: Path, bucket: str, prefix: str, why: str) -> GalleryError:
         f"made s3://{bucket}/{prefix} private, or move it away and run gallery invite "
         f"--revoke-all s3://{bucket}/{prefix} (every earlier link then stops working)"
     )
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename durable (a no-op where folders cannot be opened, as on Windows)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
