@@ -53,16 +53,19 @@ def guard_hooks(
     name: str,
     distribution: Callable[[], str | None],
 ) -> None:
-    """Wrap each of ``plugin``'s hook implementations (not its hook wrappers, whose
-    generator protocol pluggy drives itself) so that an unexpected exception becomes a
-    :class:`PluginError`. ``distribution()`` is asked only when one fails."""
+    """Wrap each of ``plugin``'s hook implementations, and its ``wrapper=True`` wrappers'
+    own code (not what they pass on from the implementations they wrap), so that an unexpected
+    exception becomes a :class:`PluginError`. Old-style ``hookwrapper=True`` wrappers are left
+    as they are. ``distribution()`` is asked only when one fails."""
     for caller in pm.get_hookcallers(plugin) or []:
         for impl in caller.get_hookimpls():
-            if impl.plugin is plugin and not (impl.wrapper or impl.hookwrapper):
-                impl.function = _guarded(  # type: ignore[misc]  # pluggy's Final, by design
-                    impl.function, impl.argnames, caller.name, display_name(name, plugin),
-                    distribution,
-                )  # fmt: skip
+            if impl.plugin is not plugin or impl.hookwrapper:
+                continue
+            guard = _guarded_wrapper if impl.wrapper else _guarded
+            impl.function = guard(  # type: ignore[misc]  # pluggy's Final, by design
+                impl.function, impl.argnames, caller.name, display_name(name, plugin),
+                distribution,
+            )  # fmt: skip
 
 
 def _guarded(
@@ -79,6 +82,47 @@ def _guarded(
         except PASSES_THROUGH:
             raise
         except Exception as exc:
+            subject = subject_of(dict(zip(argnames, args, strict=False)))
+            raise PluginError(
+                plugin, hook, exc, distribution=distribution(), subject=subject
+            ) from exc
+
+    return guarded
+
+
+def _guarded_wrapper(
+    function: Callable[..., Any],
+    argnames: tuple[str, ...],
+    hook: str,
+    plugin: str,
+    distribution: Callable[[], str | None],
+) -> Callable[..., Any]:
+    """A generator that drives the wrapper's as pluggy would (``send`` the result, ``throw``
+    the error of the implementations), so that an exception thrown in and raised again passes
+    unchanged, and only one the wrapper's own code raises is the plugin's."""
+
+    @functools.wraps(function)
+    def guarded(*args: Any) -> Any:
+        thrown: BaseException | None = None
+        try:
+            inner = function(*args)
+            value = next(inner)
+            while True:
+                try:
+                    sent = yield value
+                except BaseException as exc:  # the implementations' error, or GeneratorExit
+                    thrown = exc
+                    value = inner.throw(exc)
+                else:
+                    thrown = None
+                    value = inner.send(sent)
+        except StopIteration as stop:
+            return stop.value
+        except PASSES_THROUGH:
+            raise
+        except Exception as exc:
+            if exc is thrown:
+                raise
             subject = subject_of(dict(zip(argnames, args, strict=False)))
             raise PluginError(
                 plugin, hook, exc, distribution=distribution(), subject=subject

@@ -3,6 +3,7 @@ working on, in one Error line (-v adds the traceback); a misspelt hook fails at 
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from pathlib import Path
 
@@ -11,7 +12,9 @@ import pytest
 from test_plugins import gallery_with, install
 
 from gallery_builder import hookimpl
+from gallery_builder.config import load_config
 from gallery_builder.errors import GalleryError, PluginError, ThemeError
+from gallery_builder.model import Source
 from gallery_builder.testing import plugin_manager, run_cli
 
 
@@ -214,3 +217,57 @@ def test_an_installed_plugin_with_an_unknown_hook_is_not_listed_as_fine(tmp_path
     ]
     blocked = gallery_with(site, "--block", "typo", "plugins")
     assert blocked.returncode == 0 and "typo" not in blocked.stdout
+
+
+# --- Wrappers ----------------------------------------------------------------------------------
+
+
+def test_a_wrappers_own_error_is_its_own(source: Path, out: Path) -> None:
+    class Rating:
+        @hookimpl(wrapper=True)
+        def gallery_read_metadata(self, source, config):
+            metadata = yield
+            return metadata.extra["rating"]  # a KeyError: the wrapper's bug
+
+    result = run_cli(build_args(source, out), ("rating", Rating()))
+    assert result.exit_code == 1
+    assert "Error: plugin 'rating' failed in gallery_read_metadata on picture 'a.jpg': " \
+        "KeyError: 'rating'" in result.output  # fmt: skip
+
+
+def test_a_wrapper_passes_on_the_error_of_what_it_wraps_unchanged(source: Path, out: Path) -> None:
+    class Reader:
+        @hookimpl
+        def gallery_read_metadata(self, source, config):
+            raise ValueError("no EXIF here")
+
+    class Passing:
+        @hookimpl(wrapper=True)
+        def gallery_read_metadata(self, source, config):
+            return (yield)
+
+    result = run_cli(build_args(source, out), ("reader", Reader()), ("passing", Passing()))
+    assert result.exit_code == 1
+    assert "plugin 'reader' failed in gallery_read_metadata" in result.output
+    assert "passing" not in result.output
+
+
+def test_a_guarded_wrapper_still_amends_the_answer(source: Path, out: Path) -> None:
+    class Rated:
+        @hookimpl(wrapper=True)
+        def gallery_read_metadata(self, source, config):
+            metadata = yield
+            return dataclasses.replace(metadata, extra={**metadata.extra, "rating": 5})
+
+    pm = plugin_manager(("rated", Rated()))
+    (impl,) = [i for i in pm.hook.gallery_read_metadata.get_hookimpls() if i.wrapper]
+    assert impl.function.__wrapped__.__func__ is Rated.gallery_read_metadata
+    path = pictures.jpeg(source / "a.jpg")
+    config = load_config(source)
+    info = path.stat()
+    answer = pm.hook.gallery_read_metadata(
+        source=Source(path=str(path), relpath="a.jpg", size=info.st_size,
+                      mtime_ns=info.st_mtime_ns),
+        config=config,
+    )  # fmt: skip
+    assert answer.extra["rating"] == 5
