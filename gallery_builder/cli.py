@@ -430,9 +430,9 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     try:
         pm = get_plugin_manager(block=blocked_in(argv))
-    except GalleryError as exc:  # e.g. a plugin implements a hook that does not exist
-        _fail(str(exc))
-    for problem in pm.load_errors:
-        click.echo(f"warning: {problem}", err=True)
-    group = make_cli(pm)
+        for problem in pm.load_errors:
+            click.echo(f"warning: {problem}", err=True)
+        group = make_cli(pm)
+    except GalleryError as exc:  # a plugin implements a hook that does not exist, or failed
+        _fail(str(exc))  # in gallery_register_commands
     group.main(args=argv, prog_name="gallery", obj=AppContext(pm=pm))

@@ -271,3 +271,19 @@ def test_a_guarded_wrapper_still_amends_the_answer(source: Path, out: Path) -> N
         config=config,
     )  # fmt: skip
     assert answer.extra["rating"] == 5
+
+
+def test_a_plugin_failing_to_add_its_commands_is_one_error_line(tmp_path: Path) -> None:
+    code = """
+        from gallery_builder import hookimpl
+
+        @hookimpl
+        def gallery_register_commands(cli):
+            cli.add_command(None)
+        """
+    site = install(tmp_path / "site-packages", "gallery-cmds", "1.0", "cmds", code)
+    process = gallery_with(site, "plugins")
+    assert process.returncode == 1 and "Traceback" not in process.stderr
+    assert process.stderr.startswith(
+        "Error: plugin 'cmds' (gallery-cmds 1.0) failed in gallery_register_commands: "
+    )
