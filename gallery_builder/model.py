@@ -161,6 +161,16 @@ class ImageJob:
 
 
 @dataclass(frozen=True)
+class StepFailure:
+    """An :class:`ImageStep` that failed in a worker, as data the main process can raise."""
+
+    plugin: str
+    function: str
+    cause: BaseException  #: what the step raised (or a RuntimeError saying what, if unpicklable)
+    traceback: str = ""  #: the worker's traceback, as text
+
+
+@dataclass(frozen=True)
 class ImageResult:
     """What a worker made of an :class:`ImageJob`; ``error`` is set when the picture is bad."""
 
@@ -168,6 +178,7 @@ class ImageResult:
     derivatives: tuple[Derivative, ...] = ()
     error: str | None = None  #: the picture cannot be used (deterministic for its content)
     write_error: str | None = None  #: the output could not be written (not the picture's fault)
+    step_error: StepFailure | None = None  #: a plugin's step failed (not the picture's fault)
 
 
 @dataclass
