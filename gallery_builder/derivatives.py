@@ -112,7 +112,6 @@ def make_images(
                 targets=tuple(missing),
                 draft_scale=scale,
                 steps=steps,
-                relpath=picture.source.relpath,
             )
             work.append((picture, job))
         else:

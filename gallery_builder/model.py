@@ -156,8 +156,6 @@ class ImageJob:
     draft_scale: int = 1
     #: applied in order to each derivative's image after resize, before encode
     steps: tuple[ImageStep, ...] = ()
-    #: the picture's relpath, for messages (a step that fails names it)
-    relpath: str = ""
 
 
 @dataclass(frozen=True)

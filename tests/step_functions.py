@@ -55,3 +55,19 @@ class Unpicklable(Exception):
 
 def fail_unpicklable(image: Image.Image, spec: DerivativeSpec):
     raise Unpicklable("font", "not found")
+
+
+def fail_on_thumbnails(image: Image.Image, spec: DerivativeSpec):
+    """Fail on the thumbnails only: the larger images, made first, have been written."""
+    if spec.kind == "thumbnail":
+        raise OSError("no thumbnails today")
+    return image
+
+
+def require_rgb(image: Image.Image, spec: DerivativeSpec):
+    """Refuse an image that is not 8-bit RGB or RGBA, or not of the derivative's size."""
+    if image.mode not in ("RGB", "RGBA"):
+        raise AssertionError(f"the step was given a {image.mode} image")
+    if image.size[0] > spec.box[0] or image.size[1] > spec.box[1]:
+        raise AssertionError(f"the step was given {image.size} for a box of {spec.box}")
+    return red_rectangle(image, spec)
