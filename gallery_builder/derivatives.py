@@ -18,12 +18,12 @@ from gallery_builder import imaging
 from gallery_builder.build_result import BuildResult
 from gallery_builder.config import Config
 from gallery_builder.errors import GalleryError
-from gallery_builder.image_steps import StepCollector, failure_error
 from gallery_builder.model import Derivative, DerivativeSpec, ImageJob, ImageResult, Picture
 from gallery_builder.plugin_manager import GalleryPluginManager, collected, required
 from gallery_builder.progress import Reporter
 from gallery_builder.sitefiles import exists, write_failure
 from gallery_builder.state import BuildState, OutputRecord
+from gallery_builder.step_collection import StepCollector, failure_error
 
 #: the longest variant: it is part of a file name, and of a key S3 limits (keylength.py)
 MAX_VARIANT = 32
@@ -36,7 +36,7 @@ def derivative_path(
 ) -> str:
     """``<album>/<picture-slug>.<variant>.<hash8>.<ext>``; the hash is of the cache key (the
     source's MD5, the spec's settings, the decode scale, the processor's version and the
-    picture's image steps, :func:`gallery_builder.image_steps.StepCollector.steps`), so the
+    picture's image steps, :meth:`gallery_builder.step_collection.StepCollector.steps`), so the
     name changes whenever the bytes may."""
     key = "|".join(
         str(v)

@@ -16,8 +16,9 @@ from PIL import Image
 from gallery_builder import hookimpl
 from gallery_builder.config import load_config
 from gallery_builder.errors import PluginError
-from gallery_builder.image_steps import StepCollector
 from gallery_builder.model import ImageStep, Metadata, Picture, Source
+from gallery_builder.plugin_settings import Setting, number
+from gallery_builder.step_collection import StepCollector
 from gallery_builder.testing import build_gallery, plugin_manager, run_cli
 
 RED = (255, 0, 0)
@@ -216,6 +217,37 @@ def test_the_no_op_build_sees_a_changed_step(two: Path, out: Path, tmp_path: Pat
     assert not set(image_paths(out)["a.jpg"].values()) & set(before["a.jpg"].values())
 
 
+class Corner:
+    """A plugin whose step's params come from its ``[plugins.corner]`` settings."""
+
+    @hookimpl
+    def gallery_settings(self):
+        return {"fraction": Setting(0.25, check=number(min=0.05, max=1))}
+
+    @hookimpl
+    def gallery_image_steps(self, source, metadata, config):
+        settings = config.plugins["corner"]
+        return [ImageStep("step_functions:red_rectangle", {"fraction": settings["fraction"]})]
+
+
+def test_a_changed_plugin_setting_remakes_the_images_its_step_shapes(two: Path, out: Path) -> None:
+    (two / "gallery.toml").write_text("[plugins.corner]\nfraction = 0.25\n")
+    build_gallery(two, out, ("corner", Corner()), jobs=2)
+    before = image_paths(out)
+    again = build_gallery(two, out, ("corner", Corner()), jobs=2)
+    assert again.written == [] and again.made == 0  # the no-op build: nothing changed
+    (two / "gallery.toml").write_text("[plugins.corner]\nfraction = 0.5\n")
+    changed = build_gallery(two, out, ("corner", Corner()), jobs=2)
+    assert (changed.made, changed.reused) == (2, 0)
+    after = image_paths(out)
+    for relpath, paths in after.items():
+        assert not set(paths.values()) & set(before[relpath].values())
+        assert near(pixel(out, paths["640.webp"], 0.55, 0.55), RED)
+    assert sorted(changed.removed) == sorted(
+        {p for paths in before.values() for p in paths.values()}
+    )
+
+
 # --- Failures ------------------------------------------------------------------------------
 
 
@@ -248,6 +280,15 @@ def test_an_exception_in_a_step_fails_the_build_naming_the_plugin_and_the_pictur
     assert fixed.skipped == [] and {"a.jpg", "Sub/b.png"} == set(image_paths(out))
 
 
+def test_verbose_shows_the_traceback_of_the_step_in_the_worker(two: Path, out: Path) -> None:
+    failing = Steps(ImageStep("step_functions:fail"))
+    result = run_cli(["build", two, "-o", out, "-j", "2", "-v"], failing)
+    assert result.exit_code == 1
+    assert "Traceback (most recent call last)" in result.output
+    assert 'step_functions.py", line' in result.output and "return {}[key]" in result.output
+    assert len(error_lines(result.output)) == 1
+
+
 def test_the_error_carries_the_steps_exception_as_its_cause(two: Path, out: Path) -> None:
     with pytest.raises(PluginError) as caught:
         build_gallery(two, out, Steps(ImageStep("step_functions:fail")), jobs=2)
@@ -257,9 +298,7 @@ def test_the_error_carries_the_steps_exception_as_its_cause(two: Path, out: Path
     assert error.subject in ("picture 'a.jpg' in step step_functions:fail",
                              "picture 'Sub/b.png' in step step_functions:fail")  # fmt: skip
     # the worker's traceback travels with it (shown by -v)
-    assert "in fail" in str(error.cause.__cause__) and "return {}[key]" in str(
-        error.cause.__cause__
-    )
+    assert "in fail\n" in error.traceback_text() and "return {}[key]" in error.traceback_text()
 
 
 @pytest.mark.parametrize(
