@@ -280,6 +280,32 @@ def test_an_exception_in_a_step_fails_the_build_naming_the_plugin_and_the_pictur
     assert fixed.skipped == [] and {"a.jpg", "Sub/b.png"} == set(image_paths(out))
 
 
+def test_with_strict_a_failing_step_puts_no_image_into_the_site(two: Path, out: Path) -> None:
+    failing = Steps(red(), per_picture={"Sub/b.png": [ImageStep("step_functions:fail")]})
+    result = run_cli(["build", two, "-o", out, "-j", "1", "--strict"], failing)
+    assert result.exit_code == 1
+    (line,) = error_lines(result.output)
+    assert "on picture 'Sub/b.png' in step step_functions:fail" in line
+    # a.jpg's images were made (first) but, under --strict, are only moved in at the end
+    images = [p for p in out.rglob("*") if p.suffix in (".webp", ".jpg") and p.is_file()]
+    assert images == []
+
+
+def test_an_exception_in_the_hook_itself_names_the_plugin_and_the_picture(
+    two: Path, out: Path
+) -> None:
+    class Careless:
+        @hookimpl
+        def gallery_image_steps(self, source, metadata, config):
+            return [ImageStep("step_functions:red_rectangle", {"fraction": 1 / 0})]
+
+    result = run_cli(["build", two, "-o", out], Careless())
+    assert result.exit_code == 1
+    (line,) = error_lines(result.output)
+    assert "plugin 'Careless' failed in gallery_image_steps on picture 'a.jpg'" in line
+    assert "ZeroDivisionError" in line and "Traceback" not in result.output
+
+
 def test_verbose_shows_the_traceback_of_the_step_in_the_worker(two: Path, out: Path) -> None:
     failing = Steps(ImageStep("step_functions:fail"))
     result = run_cli(["build", two, "-o", out, "-j", "2", "-v"], failing)
