@@ -24,11 +24,12 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 
+from gallery_builder.build_result import BuildResult
 from gallery_builder.config import load_config
 from gallery_builder.hook_recorder import HookCall as HookCall  # re-exported
 from gallery_builder.hook_recorder import HookRecorder as HookRecorder  # re-exported
 from gallery_builder.hook_recorder import record_hooks as record_hooks  # re-exported
-from gallery_builder.pipeline import BuildResult, build
+from gallery_builder.pipeline import build
 from gallery_builder.plugin_manager import GalleryPluginManager, get_plugin_manager
 from gallery_builder.plugin_settings import plugin_settings_schemas
 
