@@ -267,10 +267,9 @@ def _build(
     write_site_theme(out_dir, theme.chain, config.gallery.lang)  # for the bucket root, at publish
     site_stages.extra_files(pm, config, site, writer)
     site_stages.write_manifest(pm, config, site, writer)  # last of the site
-    result.removed = remove_stale(out_dir, previous_outputs, new_outputs)
+    result.removed = _clean_up(out_dir, state, previous_outputs, new_outputs)
     result.pictures = len(pictures)
     result.albums = len(root.walk()) if pictures else 0
-    state.outputs = new_outputs
     state.meta["albums"] = str(result.albums)
     store_withheld(state.meta, result.withheld_warnings)
     state.save_and_clear_journal()
@@ -398,6 +397,19 @@ def _image_outputs(site: Site) -> dict[str, OutputRecord]:
             outputs[d.path] = OutputRecord(d.path, d.md5, d.size, d.width, d.height)
             site.files[d.path] = site_file(d.path, d.md5, d.size, IMMUTABLE)
     return outputs
+
+
+def _clean_up(
+    out_dir: Path,
+    state: BuildState,
+    previous: dict[str, OutputRecord],
+    current: dict[str, OutputRecord],
+) -> list[str]:
+    """Remove the files the previous build wrote and this one did not (never anything else);
+    from now on the state lists this build's outputs. The paths removed."""
+    removed = remove_stale(out_dir, previous, current)
+    state.outputs = current
+    return removed
 
 
 def _fingerprint(config: Config, theme: theming.SiteTheme, pm: GalleryPluginManager) -> str:
