@@ -17,7 +17,7 @@ from gallery_builder.cli_publish import cdn_options, placement_warning
 from gallery_builder.cli_publish import resolve as resolve_publish
 from gallery_builder.cli_verify import verify as verify_command
 from gallery_builder.config import CONFIG_NAME, ConfigError, init_text, load_config
-from gallery_builder.errors import GalleryError, SettingError
+from gallery_builder.errors import GalleryError, PluginError, SettingError
 from gallery_builder.passwords import PASSWORD_ENV, read_password
 from gallery_builder.pipeline import build as build_site
 from gallery_builder.plugin_answers import answers_by_plugin
@@ -26,6 +26,7 @@ from gallery_builder.plugin_manager import (
     describe_plugins,
     get_plugin_manager,
 )
+from gallery_builder.plugin_settings import plugin_settings_schemas
 from gallery_builder.progress import reporter_for
 from gallery_builder.publish_checks import check_prefix
 from gallery_builder.publishing import publish as publish_site
@@ -47,6 +48,16 @@ def _fail(message: str, code: int = EXIT_FAILURE, *, urls: tuple[str | None, ...
     sys.exit(code)
 
 
+def _fail_with(
+    exc: GalleryError, verbose: bool, code: int = EXIT_FAILURE, *, urls: tuple[str | None, ...] = ()
+) -> None:
+    """``_fail`` for a GalleryError; with ``-v``, a plugin's failure first shows the traceback
+    of what it raised (the one case where a traceback helps: it is the plugin author's bug)."""
+    if verbose and isinstance(exc, PluginError):
+        click.echo(redact_urls(exc.traceback_text().rstrip("\n"), *urls), err=True)
+    _fail(str(exc), code, urls=urls)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gallery")
 @click.option(
@@ -59,7 +70,10 @@ def _fail(message: str, code: int = EXIT_FAILURE, *, urls: tuple[str | None, ...
 def cli(ctx: click.Context, block: tuple[str, ...]) -> None:
     """Turn a folder of pictures into a static web gallery."""
     if ctx.obj is None:
-        ctx.obj = AppContext(pm=get_plugin_manager())
+        try:
+            ctx.obj = AppContext(pm=get_plugin_manager())
+        except GalleryError as exc:
+            _fail(str(exc))
     for name in block:
         ctx.obj.pm.set_blocked(name)
 
@@ -83,6 +97,10 @@ def cli(ctx: click.Context, block: tuple[str, ...]) -> None:
 @click.option("--force", is_flag=True, help="Rebuild everything, ignoring the build state.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
 @click.option(
+    "-v", "--verbose", is_flag=True,
+    help="When a plugin fails, print the traceback of its error too.",
+)  # fmt: skip
+@click.option(
     "--password-file", type=click.Path(dir_okay=False, path_type=Path),
     help=f"Encrypt the gallery with the password on this file's first line (also {PASSWORD_ENV}).",
 )  # fmt: skip
@@ -101,12 +119,17 @@ def build(
     strict: bool,
     force: bool,
     quiet: bool,
+    verbose: bool,
     password_file: Path | None,
     no_encryption: bool,
 ) -> None:
     """Build the gallery of SOURCE (a folder of pictures; sub-folders are albums)."""
     try:
-        config = load_config(source, config_file)
+        schemas = plugin_settings_schemas(app.pm)
+    except GalleryError as exc:  # a plugin's gallery_settings failed
+        _fail_with(exc, verbose)
+    try:
+        config = load_config(source, config_file, settings=schemas)
         password = read_password(password_file, os.environ)
     except (ConfigError, SettingError) as exc:
         _fail(str(exc), EXIT_USAGE)
@@ -121,7 +144,7 @@ def build(
     except SettingError as exc:
         _fail(str(exc), EXIT_USAGE)
     except GalleryError as exc:
-        _fail(str(exc))
+        _fail_with(exc, verbose)
     except OSError as exc:  # the output folder or a file in it, most likely
         advice = ""
         if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -156,8 +179,15 @@ def init(source: Path, force: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def plugins(app: AppContext, as_json: bool) -> None:
-    """List the active plugins, where they come from and the hooks they implement."""
+    """List the active plugins, where they come from, the hooks they implement and the keys
+    of their [plugins.NAME] table."""
+    try:
+        schemas = plugin_settings_schemas(app.pm)
+    except GalleryError as exc:
+        _fail(str(exc))
     rows = describe_plugins(app.pm)
+    for row in rows:
+        row["settings"] = list(schemas.get(row["name"], {}))
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -165,6 +195,9 @@ def plugins(app: AppContext, as_json: bool) -> None:
         origin = f"{row['distribution']} {row['version']}" if row["distribution"] else "(local)"
         click.echo(f"{row['name']:<16} {origin}")
         click.echo(f"{'':<16} hooks: {', '.join(row['hooks']) or '-'}")
+        if row["settings"]:
+            keys = ", ".join(row["settings"])
+            click.echo(f"{'':<16} settings: [plugins.{row['name']}] {keys}")
 
 
 @cli.command()
@@ -218,7 +251,10 @@ def themes(app: AppContext) -> None:
     "--no-encryption", is_flag=True,
     help="Replace a gallery published encrypted with this clear site (every page readable).",
 )  # fmt: skip
-@click.option("-v", "--verbose", is_flag=True, help="List each uploaded file's URL.")
+@click.option(
+    "-v", "--verbose", is_flag=True,
+    help="List each uploaded file's URL; when a plugin fails, print its error's traceback.",
+)  # fmt: skip
 @click.pass_obj
 def publish(
     app: AppContext,
@@ -242,7 +278,10 @@ def publish(
     changed; writes manifest.json last."""
     try:
         manifest, _ = read_site_manifest(site)
-        setup = resolve_publish(site, target, region=region, profile=profile, **cdn)
+        setup = resolve_publish(
+            site, target, settings=plugin_settings_schemas(app.pm), region=region,
+            profile=profile, **cdn,
+        )  # fmt: skip
         target = setup.target
         _, factory = publisher_for(app.pm, target)
         publisher = factory(target, endpoint_url=endpoint_url, **setup.options)
@@ -274,7 +313,7 @@ def publish(
     except (SettingError, ConfigError) as exc:
         _fail(str(exc), EXIT_USAGE, urls=(target, endpoint_url))
     except GalleryError as exc:
-        _fail(str(exc), urls=(target, endpoint_url))
+        _fail_with(exc, verbose, urls=(target, endpoint_url))
     if dry_run:
         for line in result.hosting_plan:
             click.echo(f"hosting: {line}")
@@ -393,8 +432,11 @@ def blocked_in(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    pm = get_plugin_manager(block=blocked_in(argv))
-    for problem in pm.load_errors:
-        click.echo(f"warning: {problem}", err=True)
-    group = make_cli(pm)
+    try:
+        pm = get_plugin_manager(block=blocked_in(argv))
+        for problem in pm.load_errors:
+            click.echo(f"warning: {problem}", err=True)
+        group = make_cli(pm)
+    except GalleryError as exc:  # a plugin implements a hook that does not exist, or failed
+        _fail(str(exc))  # in gallery_register_commands
     group.main(args=argv, prog_name="gallery", obj=AppContext(pm=pm))
