@@ -8,12 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from gallery_builder.errors import GalleryError
+from gallery_builder.plugin_guard import display_name
 from gallery_builder.plugin_manager import GalleryPluginManager
 
 
 def answers_by_plugin(pm: GalleryPluginManager, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
     """``(plugin name, answer)`` for each plugin implementing ``hook``, in pluggy's call order
-    (the plugin registered last first); a ``None`` answer is left out.
+    (the plugin registered last first); a ``None`` answer is left out. The name is the one it
+    was registered under (its entry point's), or for one registered in code without a name,
+    its class's or module's.
 
     Each plugin is called through the hook (a subset of it), not around it, so that wrappers
     (and whatever the plugin manager adds around a plugin's implementation) still apply."""
@@ -24,7 +27,7 @@ def answers_by_plugin(pm: GalleryPluginManager, hook: str, **kwargs: Any) -> lis
         others = [other.plugin for other in implementations if other.plugin is not impl.plugin]
         for answer in pm.subset_hook_caller(hook, remove_plugins=others)(**kwargs):
             if answer is not None:
-                answers.append((impl.plugin_name, answer))
+                answers.append((display_name(impl.plugin_name, impl.plugin), answer))
     return answers
 
 
