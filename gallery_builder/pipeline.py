@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from dataclasses import dataclass
 import hashlib
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from gallery_builder import (
