@@ -23,6 +23,7 @@ from click.testing import CliRunner, Result
 from gallery_builder.config import load_config
 from gallery_builder.pipeline import BuildResult, build
 from gallery_builder.plugin_manager import GalleryPluginManager, get_plugin_manager
+from gallery_builder.publisher_contract import PublisherContract  # noqa: F401 (public here)
 
 
 def plugin_manager(
