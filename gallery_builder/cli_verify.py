@@ -12,7 +12,9 @@ import click
 
 from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.publish_checks import check_prefix
-from gallery_builder.publishing import publisher_for
+from gallery_builder.publish_settings import split_target
+from gallery_builder.publisher import NamesPrefix
+from gallery_builder.publishing import open_publisher
 from gallery_builder.redact import redact_urls
 from gallery_builder.verify import Problem, Report, public_url
 from gallery_builder.verify_http import HttpVerifier, base_url
@@ -49,17 +51,19 @@ def run_verify(
         report = Report(base)
         HttpVerifier(base, report, sample_n=sample_n, warn_days=warn_days).run()
         return report
-    _, factory = publisher_for(pm, target)
-    publisher = factory(target, endpoint_url=endpoint_url, region=region, profile=profile)
+    publisher = open_publisher(
+        pm, target, endpoint_url=endpoint_url, region=region, profile=profile
+    )
     if prefix is None:
-        prefix = str(getattr(publisher, "prefix_hint", None) or default_prefix)
+        hint = publisher.prefix_hint if isinstance(publisher, NamesPrefix) else None
+        prefix = str(hint or default_prefix)
     report = Report(publisher.location + (f"{prefix}/" if prefix else ""))
     live = verify_store(publisher, prefix, report, sample_n=sample_n)
     url = public_url(live.hosting, prefix) if live is not None else None
     if url and not api_only and live is not None:
         report.notes.append(f"public URL: {url}")
         private = key_group_of(live.hosting)
-        key = _local_key(publisher, prefix) if private else None  # a damaged one: an error
+        key = _local_key(target, prefix) if private else None  # a damaged one: an error
         try:
             if private:
                 verify_private(url, report, live, key, sample_n=sample_n, warn_days=warn_days)
@@ -74,14 +78,16 @@ def run_verify(
     return report
 
 
-def _local_key(publisher: Any, prefix: str) -> Any:
-    """This machine's key of the private gallery (plugins/cloudfront_keys.py), or None."""
-    bucket = getattr(publisher, "bucket", None)
-    if not isinstance(bucket, str):
+def _local_key(target: str, prefix: str) -> Any:
+    """This machine's key of the private gallery (plugins/cloudfront_keys.py), or None: keys
+    are kept by the bucket an ``s3://`` TARGET names and the prefix, as gallery invite reads
+    them."""
+    parts = split_target(target)
+    if parts.scheme != "s3":
         return None
     from gallery_builder.plugins.cloudfront_keys import load_key
 
-    return load_key(bucket, prefix)
+    return load_key(parts.bucket, prefix)
 
 
 @click.command()
@@ -164,7 +170,7 @@ def _from_settings(
     publish`` chooses), region and profile, from the built ``site``'s ``[publish]`` settings."""
     from gallery_builder.cli_publish import resolve
     from gallery_builder.config import ConfigError
-    from gallery_builder.publishing import read_site_manifest
+    from gallery_builder.manifest import read_site_manifest
 
     try:
         setup = resolve(site, None, region=region, profile=profile)
