@@ -10,6 +10,12 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from gallery_builder.plugins.s3.options import (
+    OPTION_COMMANDS,
+    OPTIONS,
+    PUBLISH_KEYS,
+    PUBLISH_PLACE_KEYS,
+)
 from gallery_builder.plugins.s3.target import parse_target
 
 from gallery_builder.errors import SettingError
@@ -41,7 +47,6 @@ def s3_publisher(
     wait: bool = False,
     purge: bool = False,
     private: bool | None = None,
-    **options: Any,
 ) -> S3Publisher:
     """A publisher for ``target`` using the standard AWS credential chain; with
     ``cdn="cloudfront"``, one whose hosting is CloudFront (plugins/cloudfront_publisher.py),
@@ -113,3 +118,8 @@ def _cdn_choice(cdn: str | None, domain: str | None) -> str | None:
 #: the checks the factory makes of a target before any request (`gallery build` runs them on
 #: [publish] target): bucket name, prefix, no credentials in the URL
 s3_publisher.check_target = parse_target  # type: ignore[attr-defined]
+#: the options it takes (plugins/s3/options.py; gallery_builder/publisher_options.py)
+s3_publisher.options = OPTIONS  # type: ignore[attr-defined]
+s3_publisher.option_commands = OPTION_COMMANDS  # type: ignore[attr-defined]
+s3_publisher.publish_keys = PUBLISH_KEYS  # type: ignore[attr-defined]
+s3_publisher.publish_place_keys = PUBLISH_PLACE_KEYS  # type: ignore[attr-defined]
