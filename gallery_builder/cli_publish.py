@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from gallery_builder.errors import SettingError
+from gallery_builder.plugin_settings import plugin_settings_schemas
 from gallery_builder.publish_settings import PublishSettings, same_place, split_target
 from gallery_builder.publisher_options import (
     InstalledPublisher,
@@ -21,6 +22,7 @@ from gallery_builder.publisher_options import (
     option_values,
 )
 from gallery_builder.site_settings import site_settings
+from gallery_builder.toml_text import line_of
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,9 @@ def resolve(
     parsed them, of which ``given`` were on the command line) over the publisher's
     ``[plugins.NAME]`` settings and the site's ``[publish]`` settings. Raises SettingError
     (usage) when neither names a target or an option does not fit the target, ConfigError
-    when the settings file is now wrong."""
-    found = site_settings(site)
+    when the settings file is now wrong (its ``[plugins.NAME]`` tables are checked against
+    the plugins' declarations, as the build checked them)."""
+    found = site_settings(site, plugin_settings_schemas(pm))
     config = found.config
     publish = config.publish if config is not None else PublishSettings()
     file = config.file if config is not None else None
@@ -103,15 +106,14 @@ def resolve(
     here = publish.target is None or same_place(setup.target, publish.target)
 
     def from_plugin_settings(publisher: InstalledPublisher, name: str) -> tuple[Any, str] | None:
-        """``[plugins.NAME] <name>`` of the publisher's plugin, when its settings declare
-        the key (Config.plugins holds only declared keys, validated, defaults filled in)."""
-        # SEAM(settings): Config.plugins comes with the settings helper's branch; without it
-        # (or without a settings file) there is nothing to read here
-        tables = getattr(config, "plugins", None) or {}
-        table = tables.get(publisher.plugin) or {}
-        if name not in table or table[name] is None:
+        """``[plugins.NAME] <name>`` of the publisher's plugin, when its settings declare the
+        key and the settings file sets it (Config.plugins holds the declared keys, checked,
+        defaults filled in: a default is not a setting, the option's own order goes on)."""
+        table = config.plugins.get(publisher.plugin) if config is not None else None
+        if not table or name not in table or file is None:
             return None
-        return table[name], f"{file} [plugins.{publisher.plugin}] {name}"
+        line = line_of(file.read_text(encoding="utf-8"), "plugins", publisher.plugin, name)
+        return (table[name], f"{file}:{line}") if line else None
 
     def from_publish(publisher: InstalledPublisher, name: str) -> tuple[Any, str] | None:
         """The ``[publish]`` key of the option's name, for the options that fall back to it."""
