@@ -32,6 +32,7 @@ from gallery_builder.publish_checks import check_prefix
 from gallery_builder.publisher_options import (
     PUBLISHER_COMMANDS,
     given_on_command_line,
+    refusing,
     with_publisher_options,
 )
 from gallery_builder.publishing import publish as publish_site
@@ -407,12 +408,11 @@ def make_cli(pm: GalleryPluginManager) -> click.Group:
         help=cli.help,
         context_settings=cli.context_settings,
     )
+    commands = [group.commands[name] for name in PUBLISHER_COMMANDS]
     try:  # every installed publisher's options, on the commands that open a publisher
-        made = {
-            name: with_publisher_options(group.commands[name], pm) for name in PUBLISHER_COMMANDS
-        }
-    except GalleryError:
-        made = {}  # two publishers disagree: each of those commands says so when run
+        made = {c.name: with_publisher_options(c, pm) for c in commands}
+    except GalleryError as exc:  # publishers that disagree: those commands say so when run
+        made = {c.name: refusing(c, exc) for c in commands}
     group.commands.update(made)
     pm.hook.gallery_register_commands(cli=group)
     return group

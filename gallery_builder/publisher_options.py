@@ -171,6 +171,19 @@ def with_publisher_options(command: click.Command, pm: Any) -> click.Command:
     return made
 
 
+def refusing(command: click.Command, problem: GalleryError) -> click.Command:
+    """A copy of ``command`` that fails with ``problem`` (one ``Error:`` line, exit 1) when run:
+    what the commands that open a publisher become when the publishers' options cannot be
+    added to them (the other commands, and ``--help``, still work)."""
+
+    def refuse(**_: Any) -> None:
+        raise click.ClickException(str(problem))
+
+    made = copy.copy(command)
+    made.callback = refuse
+    return made
+
+
 def given_on_command_line(ctx: click.Context, names: Collection[str]) -> set[str]:
     """Which of ``names`` the user gave (on the command line, or an option's own envvar)."""
     given = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT, ParameterSource.PROMPT)
