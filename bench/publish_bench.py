@@ -168,16 +168,15 @@ def gallery_source_location(cmd: list[str]) -> str:
             python = first[2:].strip().split()[0]
     if python is None:
         return "unknown"
-    ok, out = probe(
-        [python, "-c", "import gallery_builder.plugins.s3_publisher as m; print(m.__file__)"]
-    )
+    ok, out = probe([python, "-c", "import gallery_builder.plugins.s3 as m; print(m.__file__)"])
     return out.splitlines()[-1] if ok and out else "unknown"
 
 
 def code_root(publisher_file: str) -> Path:
-    """The checkout the measured gallery runs from (``plugins/`` sits at its top)."""
+    """The checkout the measured gallery runs from (``plugins/`` sits at its top; the file is
+    plugins/s3/__init__.py)."""
     path = Path(publisher_file)
-    return path.parents[1] if path.is_file() and len(path.parents) > 1 else REPO_ROOT
+    return path.parents[2] if path.is_file() and len(path.parents) > 2 else REPO_ROOT
 
 
 def git_state(root: Path) -> str:

@@ -8,12 +8,13 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import click
 
 from gallery_builder import __version__, theming
-from gallery_builder.cli_publish import cdn_options, placement_warning
+from gallery_builder.cli_publish import placement_warning
 from gallery_builder.cli_publish import resolve as resolve_publish
 from gallery_builder.cli_verify import verify as verify_command
 from gallery_builder.config import CONFIG_NAME, ConfigError, init_text, load_config
@@ -31,6 +32,12 @@ from gallery_builder.plugin_settings import plugin_settings_schemas
 from gallery_builder.progress import reporter_for
 from gallery_builder.publish_checks import check_prefix
 from gallery_builder.publisher import NamesPrefix, PublicUrls, SetsUpHosting
+from gallery_builder.publisher_options import (
+    PUBLISHER_COMMANDS,
+    given_on_command_line,
+    refusing,
+    with_publisher_options,
+)
 from gallery_builder.publishing import open_publisher
 from gallery_builder.publishing import publish as publish_site
 from gallery_builder.redact import redact_urls
@@ -230,10 +237,6 @@ def themes(app: AppContext) -> None:
     "-d", "--dest", "prefix", metavar="PREFIX",
     help="Key prefix to publish into (default: TARGET's, else the gallery's name).",
 )  # fmt: skip
-@click.option("--endpoint-url", help="An S3-compatible endpoint (also AWS_ENDPOINT_URL).")
-@click.option("--region", help="The AWS region (default: [publish], the profile's, AWS_REGION).")
-@click.option("--profile", help="The AWS profile (default: [publish], the credential chain's).")
-@cdn_options
 @click.option("--dry-run", is_flag=True, help="Print the plan; send no write.")
 @click.option(
     "--keep-stale",
@@ -263,9 +266,6 @@ def publish(
     target: str,
     site: Path,
     prefix: str | None,
-    endpoint_url: str | None,
-    region: str | None,
-    profile: str | None,
     dry_run: bool,
     keep_stale: bool,
     reconfigure: bool,
@@ -273,19 +273,20 @@ def publish(
     repair: bool,
     no_encryption: bool,
     verbose: bool,
-    **cdn: str | bool | None,
+    **declared: Any,
 ) -> None:
     """Publish the built site to TARGET: s3://bucket[/prefix], a bare bucket name, or
     file:///path (default: [publish] target in the site's gallery.toml). Sends only what
     changed; writes manifest.json last."""
+    # the options the installed publishers declare (gallery_builder/publisher_options.py)
+    given = given_on_command_line(click.get_current_context(), declared)
+    urls = (target, *_urls_in(declared))
     try:
         manifest, _ = read_site_manifest(site)
-        setup = resolve_publish(
-            site, target, settings=plugin_settings_schemas(app.pm), region=region,
-            profile=profile, **cdn,
-        )  # fmt: skip
+        setup = resolve_publish(site, target, app.pm, "publish", declared, given)
         target = setup.target
-        publisher = open_publisher(app.pm, target, endpoint_url=endpoint_url, **setup.options)
+        urls = (target, *_urls_in(declared))
+        publisher = open_publisher(app.pm, target, **setup.options)
         dest = prefix is not None
         if prefix is None:
             hint = publisher.prefix_hint if isinstance(publisher, NamesPrefix) else None
@@ -312,9 +313,9 @@ def publish(
             replace_encrypted=no_encryption, pm=app.pm,
         )  # fmt: skip
     except (SettingError, ConfigError) as exc:
-        _fail(str(exc), EXIT_USAGE, urls=(target, endpoint_url))
+        _fail(str(exc), EXIT_USAGE, urls=urls)
     except GalleryError as exc:
-        _fail_with(exc, verbose, urls=(target, endpoint_url))
+        _fail_with(exc, verbose, urls=urls)
     if dry_run:
         for line in result.hosting_plan:
             click.echo(f"hosting: {line}")
@@ -326,7 +327,7 @@ def publish(
                    f"{len(result.plan.deletes)} to delete; nothing sent")  # fmt: skip
         return
     for note in result.notes:
-        click.echo(f"warning: {redact_urls(note, target, endpoint_url)}", err=True)
+        click.echo(f"warning: {redact_urls(note, *urls)}", err=True)
     click.echo(result.summary())
     if isinstance(publisher, SetsUpHosting):  # e.g. a CDN's id
         for line in publisher.hosting_lines():
@@ -412,8 +413,19 @@ def make_cli(pm: GalleryPluginManager) -> click.Group:
         help=cli.help,
         context_settings=cli.context_settings,
     )
+    commands = [group.commands[name] for name in PUBLISHER_COMMANDS]
+    try:  # every installed publisher's options, on the commands that open a publisher
+        made = {c.name: with_publisher_options(c, pm) for c in commands}
+    except GalleryError as exc:  # publishers that disagree: those commands say so when run
+        made = {c.name: refusing(c, exc) for c in commands}
+    group.commands.update(made)
     pm.hook.gallery_register_commands(cli=group)
     return group
+
+
+def _urls_in(options: dict[str, Any]) -> list[str]:
+    """The option values that may be URLs the user wrote (an endpoint's), for redaction."""
+    return [value for value in options.values() if isinstance(value, str)]
 
 
 def blocked_in(argv: list[str]) -> list[str]:

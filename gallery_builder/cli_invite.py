@@ -5,6 +5,7 @@ The link alone goes to stdout (``$(gallery invite)``), everything else to stderr
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import click
 from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.publish_checks import check_prefix
 from gallery_builder.publish_settings import split_target
+from gallery_builder.publisher_options import factory_options, given_on_command_line, option_values
 
 
 @click.command()
@@ -29,9 +31,6 @@ from gallery_builder.publish_settings import split_target
     help="Replace the gallery's key: every earlier link stops working.",
 )  # fmt: skip
 @click.option("--list", "show_list", is_flag=True, help="List the links made on this machine.")
-@click.option("--endpoint-url", help="With --revoke-all: an endpoint (also AWS_ENDPOINT_URL).")
-@click.option("--region", help="With --revoke-all: the AWS region.")
-@click.option("--profile", help="With --revoke-all: the AWS profile.")
 @click.option(
     "--site", type=click.Path(file_okay=False, path_type=Path), default=Path("_site"),
     show_default=True, help="Without TARGET: the built site whose [publish] target to use.",
@@ -44,10 +43,8 @@ def invite(
     note: str | None,
     revoke_all: bool,
     show_list: bool,
-    endpoint_url: str | None,
-    region: str | None,
-    profile: str | None,
     site: Path,
+    **declared: Any,
 ) -> None:
     """Print an invitation link to the private gallery at TARGET (s3://bucket/prefix; default:
     [publish] target in the site's gallery.toml), made with `gallery publish --cdn cloudfront
@@ -55,7 +52,10 @@ def invite(
     link can open the gallery until it expires or the key is replaced (--revoke-all)."""
     from gallery_builder.cli import EXIT_USAGE, _fail
 
-    urls = (target, endpoint_url)
+    # the options the installed publishers declare (gallery_builder/publisher_options.py):
+    # the S3 client's, used by --revoke-all
+    given = given_on_command_line(click.get_current_context(), declared)
+    urls = (target, *(v for v in declared.values() if isinstance(v, str)))
     try:
         if show_list and (revoke_all or expires is not None or note is not None):
             raise SettingError("--list shows the links made: give it alone (with TARGET)")
@@ -63,16 +63,16 @@ def invite(
             raise SettingError(
                 "--revoke-all makes no link: run gallery invite again after it for a new one"
             )
-        options: dict[str, Any] = {"region": region, "profile": profile}
         if target is None:
-            target, prefix, options = _from_settings(site, region, profile)
+            target, prefix, options = _from_settings(app.pm, site, declared, given)
         else:
             prefix = _target_prefix(target, None)
+            options = factory_options(option_values(app.pm, target, "invite", declared, given))
         bucket = split_target(target).bucket
         if show_list:
             _show_list(bucket, prefix)
         elif revoke_all:
-            _revoke_all(app, target, bucket, prefix, endpoint_url, options)
+            _revoke_all(app, target, bucket, prefix, options)
         else:
             _invite(bucket, prefix, expires or "30d", note)
     except SettingError as exc:
@@ -176,7 +176,6 @@ def _revoke_all(
     target: str,
     bucket: str,
     prefix: str,
-    endpoint_url: str | None,
     options: dict[str, Any],
 ) -> None:
     from gallery_builder.plugins.cloudfront_keys import load_key
@@ -184,8 +183,7 @@ def _revoke_all(
     from gallery_builder.publishing import open_publisher
 
     where = f"s3://{bucket}/{prefix}"
-    options = {**options, "cdn": "cloudfront"}
-    publisher = open_publisher(app.pm, where, endpoint_url=endpoint_url, **options)
+    publisher = open_publisher(app.pm, where, **{**options, "cdn": "cloudfront"})
     if not isinstance(publisher, Invites):
         raise GalleryError(
             f"the publisher of {where} does not support invitations (a private gallery is "
@@ -227,7 +225,7 @@ def _target_prefix(target: str, default_prefix: str | None) -> str:
 
 
 def _from_settings(
-    site: Path, region: str | None, profile: str | None
+    pm: Any, site: Path, declared: Mapping[str, Any], given: Collection[str]
 ) -> tuple[str, str, dict[str, Any]]:
     """TARGET, the gallery's prefix (TARGET's, else the gallery's name, as ``gallery
     publish`` chooses) and the publisher options, from the built ``site``'s ``[publish]``."""
@@ -236,7 +234,7 @@ def _from_settings(
     from gallery_builder.manifest import read_site_manifest
 
     try:
-        setup = resolve(site, None, region=region, profile=profile)
+        setup = resolve(site, None, pm, "invite", declared, given)
     except ConfigError as exc:
         raise SettingError(str(exc)) from None
     except SettingError as exc:

@@ -1,64 +1,28 @@
-"""``gallery publish``'s settings: each from the command line, else from the site's
-``[publish]`` table (read again from the settings file its build recorded: site_settings.py),
-and what the publisher factory is given. Pure but for :func:`resolve`, which reads that file.
+"""``gallery publish``'s settings: the target and the options its publisher declares
+(gallery_builder/publisher_options.py), each from the command line, else from the publisher's
+``[plugins.NAME]`` table, else from the site's ``[publish]`` table (both read again from the
+settings file its build recorded: site_settings.py), and what the publisher factory is given.
+Pure but for :func:`resolve`, which reads that file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-import click
-
 from gallery_builder.errors import SettingError
-from gallery_builder.publish_settings import CDN_CHOICES, PublishSettings, same_place, split_target
+from gallery_builder.plugin_settings import plugin_settings_schemas
+from gallery_builder.publish_settings import PublishSettings, same_place, split_target
+from gallery_builder.publisher_options import (
+    InstalledPublisher,
+    factory_options,
+    option_values,
+)
 from gallery_builder.site_settings import site_settings
-
-#: options given to the factory only when set (a factory without them keeps working)
-CDN_KEYS = ("cdn", "domain", "wait", "purge", "private")
-
-
-def cdn_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The publish command's CDN options: --cdn, --domain, --wait/--no-wait, --purge,
-    --private/--no-private."""
-    options = [
-        click.option(
-            "--cdn",
-            type=click.Choice(CDN_CHOICES),
-            help="Serve through CloudFront over HTTPS, or S3 website hosting only "
-            "(default: [publish] cdn, else none).",
-        ),
-        click.option(
-            "--domain",
-            metavar="DOMAIN",
-            help="Your own host name for the CloudFront distribution (default: [publish] domain).",
-        ),
-        click.option(
-            "--wait/--no-wait",
-            default=None,
-            help="Wait for the CloudFront deployment, usually 5–15 minutes "
-            "(default: [publish] wait, else no).",
-        ),
-        click.option(
-            "--purge",
-            is_flag=True,
-            default=None,
-            help="Invalidate deleted files at once instead of letting them expire unreferenced.",
-        ),
-        click.option(
-            "--private/--no-private",
-            default=None,
-            help="Serve the gallery only to people with an invitation (gallery invite): "
-            "CloudFront signed cookies; --no-private makes a private gallery public again "
-            "(default: [publish] private, else as it is).",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+from gallery_builder.toml_text import line_of
 
 
 @dataclass(frozen=True)
@@ -74,7 +38,7 @@ class PublishSetup:
 
     target: str
     settings: list[Setting] = field(default_factory=list)
-    #: the keyword arguments for the publisher factory (besides endpoint_url)
+    #: the keyword arguments for the publisher factory (the options it declares)
     options: dict[str, Any] = field(default_factory=dict)
     #: the [publish] settings read, and the file they came from
     publish: PublishSettings = field(default_factory=PublishSettings)
@@ -96,7 +60,9 @@ class PublishSetup:
         keys = ", ".join(f"[publish] {k}" for k in self.ignored)
         return (
             f"not using {keys} ({self.file}): they are for {self.publish.target}, and this "
-            f"publish goes to {self.target}; give --cdn/--domain/--wait to use them here"
+            f"publish goes to {self.target}; give "
+            + "/".join("--" + k.replace("_", "-") for k in self.ignored)
+            + " to use them here"
         )
 
 
@@ -105,13 +71,20 @@ def _shown(value: Any) -> str:
 
 
 def resolve(
-    site: Path, target: str | None, *, settings: Mapping[str, Any] | None = None, **given: Any
+    site: Path,
+    target: str | None,
+    pm: Any,
+    command: str = "publish",
+    values: Mapping[str, Any] | None = None,
+    given: Collection[str] = (),
 ) -> PublishSetup:
-    """TARGET and ``given`` (region, profile, cdn, domain, wait, purge, private: None when
-    not on the command line) over the site's ``[publish]`` settings. Raises SettingError
-    (usage) when neither names a target, ConfigError when the settings file is now wrong
-    (``settings``: the plugins' declarations, to check their ``[plugins.NAME]`` tables too)."""
-    found = site_settings(site, settings)
+    """TARGET and the options its publisher declares for ``command`` (``values`` as click
+    parsed them, of which ``given`` were on the command line) over the publisher's
+    ``[plugins.NAME]`` settings and the site's ``[publish]`` settings. Raises SettingError
+    (usage) when neither names a target or an option does not fit the target, ConfigError
+    when the settings file is now wrong (its ``[plugins.NAME]`` tables are checked against
+    the plugins' declarations, as the build checked them)."""
+    found = site_settings(site, plugin_settings_schemas(pm))
     config = found.config
     publish = config.publish if config is not None else PublishSettings()
     file = config.file if config is not None else None
@@ -131,20 +104,33 @@ def resolve(
     setup.settings.append(Setting("target", setup.target, "TARGET" if target else where("target")))
     # the CDN belongs to the bucket [publish] target names: not to a TARGET elsewhere
     here = publish.target is None or same_place(setup.target, publish.target)
-    for name in ("region", "profile", *CDN_KEYS):
-        value = given.get(name)
-        origin = f"--no-{name}" if name in ("wait", "private") and value is False else "--" + name
-        if value is None and hasattr(publish, name):
-            value, origin = getattr(publish, name), where(name)
-            if value is not None and name in CDN_KEYS and not here:
-                setup.ignored.append(name)
-                continue
-        if name in ("region", "profile"):
-            setup.options[name] = value  # always given, as before
-        elif value is not None:
-            setup.options[name] = value
-        if value is not None:
-            setup.settings.append(Setting(name, value, origin))
+
+    def from_plugin_settings(publisher: InstalledPublisher, name: str) -> tuple[Any, str] | None:
+        """``[plugins.NAME] <name>`` of the publisher's plugin, when its settings declare the
+        key and the settings file sets it (Config.plugins holds the declared keys, checked,
+        defaults filled in: a default is not a setting, the option's own order goes on)."""
+        table = config.plugins.get(publisher.plugin) if config is not None else None
+        if not table or name not in table or file is None:
+            return None
+        line = line_of(file.read_text(encoding="utf-8"), "plugins", publisher.plugin, name)
+        return (table[name], f"{file}:{line}") if line else None
+
+    def from_publish(publisher: InstalledPublisher, name: str) -> tuple[Any, str] | None:
+        """The ``[publish]`` key of the option's name, for the options that fall back to it."""
+        how = publisher.publish_key(name)
+        value = getattr(publish, name, None) if how is not None else None
+        if value is None:
+            return None
+        if how == "place" and not here:
+            setup.ignored.append(name)
+            return None
+        return value, where(name)
+
+    chosen = option_values(
+        pm, setup.target, command, values or {}, given, (from_plugin_settings, from_publish)
+    )
+    setup.options = factory_options(chosen)
+    setup.settings += [Setting(v.name, v.value, v.origin) for v in chosen if v.origin]
     return setup
 
 

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from gallery_builder import theming
 from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.publish_checks import check_prefix
 from gallery_builder.publisher import NamesPrefix
+from gallery_builder.publisher_options import factory_options, given_on_command_line, option_values
 from gallery_builder.publishing import open_publisher
 from gallery_builder.redact import redact_urls
 
@@ -19,19 +22,14 @@ from gallery_builder.redact import redact_urls
     "-d", "--dest", "prefix", metavar="PREFIX",
     help="The prefix of the gallery to remove (default: TARGET's, s3://bucket/PREFIX).",
 )  # fmt: skip
-@click.option("--endpoint-url", help="An S3-compatible endpoint (also AWS_ENDPOINT_URL).")
-@click.option("--region", help="The AWS region (default: the profile's or AWS_REGION).")
-@click.option("--profile", help="The AWS profile to use (default: the credential chain's).")
 @click.option("--dry-run", is_flag=True, help="Print what would be deleted; send no write.")
 @click.pass_obj
 def unpublish(
     app: object,
     target: str,
     prefix: str | None,
-    endpoint_url: str | None,
-    region: str | None,
-    profile: str | None,
     dry_run: bool,
+    **declared: Any,
 ) -> None:
     """Remove the gallery published at TARGET (s3://bucket/prefix, or file:///path with
     -d PREFIX): exactly the files its manifest.json lists, manifest.json last; no file another
@@ -39,15 +37,12 @@ def unpublish(
     from gallery_builder.cli import EXIT_USAGE, _fail
     from gallery_builder.unpublishing import unpublish as unpublish_gallery
 
-    urls = (target, endpoint_url)
+    # the options the installed publishers declare (gallery_builder/publisher_options.py)
+    given = given_on_command_line(click.get_current_context(), declared)
+    urls = (target, *(v for v in declared.values() if isinstance(v, str)))
     try:
-        publisher = open_publisher(
-            app.pm,  # type: ignore[attr-defined]
-            target,
-            endpoint_url=endpoint_url,
-            region=region,
-            profile=profile,
-        )
+        found = option_values(app.pm, target, "unpublish", declared, given)  # type: ignore[attr-defined]
+        publisher = open_publisher(app.pm, target, **factory_options(found))  # type: ignore[attr-defined]
         if prefix is None and isinstance(publisher, NamesPrefix):
             prefix = publisher.prefix_hint
         if prefix is None:

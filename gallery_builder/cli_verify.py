@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urljoin
@@ -14,6 +15,7 @@ from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.publish_checks import check_prefix
 from gallery_builder.publish_settings import split_target
 from gallery_builder.publisher import NamesPrefix
+from gallery_builder.publisher_options import factory_options, given_on_command_line, option_values
 from gallery_builder.publishing import open_publisher
 from gallery_builder.redact import redact_urls
 from gallery_builder.verify import Problem, Report, public_url
@@ -31,16 +33,15 @@ def run_verify(
     target: str,
     *,
     prefix: str | None = None,
-    endpoint_url: str | None = None,
-    region: str | None = None,
-    profile: str | None = None,
+    options: Mapping[str, Any] | None = None,
     warn_days: int = 30,
     sample_n: int | None = None,
     api_only: bool = False,
     default_prefix: str = "",
 ) -> Report:
     """Every check of the gallery at ``target`` (s3://, file://, a bare bucket name, or an
-    http(s) URL); raises GalleryError (SettingError for bad usage) when it cannot check."""
+    http(s) URL), its publisher made with ``options`` (those it declares); raises GalleryError
+    (SettingError for bad usage) when it cannot check."""
     if prefix is not None:
         prefix = prefix.removesuffix("/")
         check_prefix(prefix)
@@ -51,9 +52,7 @@ def run_verify(
         report = Report(base)
         HttpVerifier(base, report, sample_n=sample_n, warn_days=warn_days).run()
         return report
-    publisher = open_publisher(
-        pm, target, endpoint_url=endpoint_url, region=region, profile=profile
-    )
+    publisher = open_publisher(pm, target, **(options or {}))
     if prefix is None:
         hint = publisher.prefix_hint if isinstance(publisher, NamesPrefix) else None
         prefix = str(hint or default_prefix)
@@ -97,9 +96,6 @@ def _local_key(target: str, prefix: str) -> Any:
     "-d", "--dest", "prefix", metavar="PREFIX",
     help="The gallery's prefix (default: TARGET's, else the root).",
 )  # fmt: skip
-@click.option("--endpoint-url", help="An S3-compatible endpoint (also AWS_ENDPOINT_URL).")
-@click.option("--region", help="The AWS region (default: the profile's or AWS_REGION).")
-@click.option("--profile", help="The AWS profile to use (default: the credential chain's).")
 @click.option(
     "--warn-days", type=click.IntRange(min=0), default=30, show_default=True,
     help="Warn when the certificate expires within this many days.",
@@ -119,27 +115,30 @@ def verify(
     target: str | None,
     as_json: bool,
     prefix: str | None,
-    endpoint_url: str | None,
-    region: str | None,
-    profile: str | None,
     warn_days: int,
     sample_n: int | None,
     api_only: bool,
     site: Path,
+    **declared: Any,
 ) -> None:
     """Check the live gallery at TARGET (s3://bucket[/prefix], file:///path) or URL
     (a website, CloudFront or gallery serve URL) against its manifest: every file there with
     its MD5, content type and cache policy; folder URLs, the slash redirect, a real 404; for
     https, the redirect from http, HSTS and the certificate. Exit 1 names each problem."""
+    # the options the installed publishers declare (gallery_builder/publisher_options.py)
+    given = given_on_command_line(click.get_current_context(), declared)
     default_prefix = ""
+    options: dict[str, Any] | None = None
     if not target:  # the site's [publish] target, where gallery publish puts it
-        target, default_prefix, region, profile = _from_settings(site, region, profile)
-    urls = (target, endpoint_url)
+        target, default_prefix, options = _from_settings(app.pm, site, declared, given)
+    urls = (target, *(v for v in declared.values() if isinstance(v, str)))
     try:
+        if options is None:  # TARGET given: the command line's options alone, as always
+            found = option_values(app.pm, target, "verify", declared, given)
+            options = factory_options(found)
         report = run_verify(
-            app.pm, target, prefix=prefix, endpoint_url=endpoint_url, region=region,
-            profile=profile, warn_days=warn_days, sample_n=sample_n, api_only=api_only,
-            default_prefix=default_prefix,
+            app.pm, target, prefix=prefix, options=options, warn_days=warn_days,
+            sample_n=sample_n, api_only=api_only, default_prefix=default_prefix,
         )  # fmt: skip
     except SettingError as exc:
         _fail(redact_urls(str(exc), *urls), 2)
@@ -164,16 +163,16 @@ def verify(
 
 
 def _from_settings(
-    site: Path, region: str | None, profile: str | None
-) -> tuple[str, str, str | None, str | None]:
+    pm: Any, site: Path, declared: Mapping[str, Any], given: Collection[str]
+) -> tuple[str, str, dict[str, Any]]:
     """TARGET, the prefix to use when TARGET names none (the gallery's name, as ``gallery
-    publish`` chooses), region and profile, from the built ``site``'s ``[publish]`` settings."""
+    publish`` chooses) and the publisher's options, from the built ``site``'s settings."""
     from gallery_builder.cli_publish import resolve
     from gallery_builder.config import ConfigError
     from gallery_builder.manifest import read_site_manifest
 
     try:
-        setup = resolve(site, None, region=region, profile=profile)
+        setup = resolve(site, None, pm, "verify", declared, given)
         name = str(read_site_manifest(site)[0].get("name") or "")
     except (SettingError, ConfigError) as exc:
         _fail(
@@ -183,8 +182,7 @@ def _from_settings(
         )
     except GalleryError as exc:
         _fail(str(exc), 2)
-    options = setup.options
-    return setup.target, name, options.get("region"), options.get("profile")
+    return setup.target, name, setup.options
 
 
 def _fail(message: str, code: int) -> None:

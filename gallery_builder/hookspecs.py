@@ -68,7 +68,9 @@ def gallery_publishers() -> dict[str, Any]:
     ``gallery publish s3://…`` picks the factory registered for ``s3``. Two plugins claiming
     one scheme is an error that names both. A factory may carry ``check_target(target)``,
     raising ``SettingError`` for a malformed target: ``gallery build`` runs it on
-    ``[publish] target``.
+    ``[publish] target``; and ``options``, a list of ``click.Option``: the commands that open
+    a publisher take them, and the factory is given only its own, as keyword arguments
+    (docs/publishing.md, "Options a publisher declares").
     """
 
 

@@ -21,11 +21,9 @@ POLICY_ATTEMPTS = 3
 
 
 def public_read_sid(bucket: str, prefix: str) -> str:
-    """The Sid of the gallery's website-hosting statement (plugins/s3_publisher.py)."""
-    try:  # hostfix moves website hosting into s3_website.py
-        from gallery_builder.plugins.s3_website import public_read_statement
-    except ImportError:
-        from gallery_builder.plugins.s3_publisher import public_read_statement
+    """The Sid of the gallery's website-hosting statement (plugins/s3/hosting.py)."""
+    from gallery_builder.plugins.s3.hosting import public_read_statement
+
     return str(public_read_statement(bucket, prefix)["Sid"])
 
 

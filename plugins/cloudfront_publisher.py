@@ -48,7 +48,7 @@ from gallery_builder.plugins.cloudfront_resources import (
     function_code_now,
 )
 from gallery_builder.plugins.cloudfront_setup import AwsClients, CloudFrontSetup
-from gallery_builder.plugins.s3_publisher import S3Publisher
+from gallery_builder.plugins.s3.publisher import S3Publisher
 
 from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.repair import REPAIR_REASON

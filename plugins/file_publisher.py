@@ -204,22 +204,9 @@ def folder_of(target: str) -> Path:
     return Path(unquote(parts.path))
 
 
-def file_publisher(target: str, **options: Any) -> FilePublisher:
-    """``file:///abs/path`` -> a publisher into that folder. A folder has no CDN: ``cdn=
-    "cloudfront"``, ``domain=`` and ``private=True`` are refused (``cdn="none"``, ``wait``,
-    ``purge`` mean nothing here and are accepted)."""
-    if options.get("cdn") == "cloudfront" or options.get("domain"):
-        given = "--cdn cloudfront" if options.get("cdn") == "cloudfront" else "--domain"
-        raise SettingError(
-            f"{given} is for S3: a file target has no CDN and no domain; publish to "
-            "s3://bucket[/prefix] for HTTPS through CloudFront, or leave it out"
-        )
-    if options.get("private"):
-        raise SettingError(
-            "a private gallery needs CloudFront (--cdn cloudfront), which a file target has not: "
-            "publish to s3://bucket/prefix, or encrypt the gallery (gallery build "
-            "--password-file) for any host"
-        )
+def file_publisher(target: str) -> FilePublisher:
+    """``file:///abs/path`` -> a publisher into that folder. It declares no options: a
+    folder has no region and no CDN (``--cdn`` with a file target is a usage error)."""
     root = folder_of(target)
     if root.exists() and not root.is_dir():
         raise SettingError(f"{root} is not a folder")

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from gallery_builder.plugins.s3_publisher import s3_publisher
+from gallery_builder.plugins.s3 import s3_publisher
 from recording_proxy import CF, CloudFrontStandIns, KeyGroupStands, Recorded, RecordingProxy
 from s3env import MotoServer
 

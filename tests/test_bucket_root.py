@@ -21,8 +21,8 @@ from urllib.parse import quote
 import pictures
 import pytest
 from conftest import TIMEOUT, links_of
-from gallery_builder.plugins.s3_conditional import CANARY_KEY
-from gallery_builder.plugins.s3_publisher import s3_publisher
+from gallery_builder.plugins.s3 import s3_publisher
+from gallery_builder.plugins.s3.conditional import CANARY_KEY
 from s3env import Fault, FaultProxy, MotoServer
 
 from gallery_builder.root_listing import RECORD_NAME

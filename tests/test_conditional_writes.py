@@ -10,8 +10,8 @@ from pathlib import Path
 
 import boto3
 import pytest
-from gallery_builder.plugins.s3_conditional import CANARY_KEY, canary_body
-from gallery_builder.plugins.s3_publisher import s3_publisher
+from gallery_builder.plugins.s3 import s3_publisher
+from gallery_builder.plugins.s3.conditional import CANARY_KEY, canary_body
 from s3env import Fault, FaultProxy, MotoServer
 from s3rverenv import ACCESS_KEY, SECRET_KEY, S3rver
 

@@ -12,7 +12,7 @@ import pictures
 import pytest
 from conftest import read_manifest, site_files
 from gallery_builder.plugins.file_publisher import FilePublisher, file_publisher
-from gallery_builder.plugins.s3_publisher import s3_publisher
+from gallery_builder.plugins.s3 import s3_publisher
 from s3env import MotoServer
 from test_encrypted_build import SECRETS, TITLE, encrypted
 from test_publish_file import Recording, published

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gallery_builder.plugins.s3_publisher import S3Publisher, s3_publisher
+from gallery_builder.plugins.s3 import s3_publisher
+from gallery_builder.plugins.s3.publisher import S3Publisher
 from s3env import MotoServer
 
 from gallery_builder.manifest import dumps

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import aws_client
-from gallery_builder.plugins.s3_publisher import s3_publisher
+from gallery_builder.plugins.s3 import s3_publisher
 from s3env import Fault, FaultProxy, MotoServer
 
 from gallery_builder.publishing import publish

@@ -298,7 +298,7 @@ def test_a_gallery_moving_from_website_hosting_keeps_its_public_statement_until_
 ) -> None:
     import time
 
-    from gallery_builder.plugins.s3_publisher import s3_publisher
+    from gallery_builder.plugins.s3 import s3_publisher
 
     publish(site, s3_publisher(f"s3://{BUCKET}", endpoint_url=cdn_proxy.url), "photos")
     (public_sid,) = [sid for sid in statements(s3) if sid.startswith("GalleryBuilderPublicRead")]
@@ -331,7 +331,7 @@ def test_wait_waits_for_the_deployment_then_locks_a_bucket_moving_from_website_h
     import time
 
     from gallery_builder.plugins.cloudfront_setup import WAIT_DELAY_ENV
-    from gallery_builder.plugins.s3_publisher import s3_publisher
+    from gallery_builder.plugins.s3 import s3_publisher
 
     publish(site, s3_publisher(f"s3://{BUCKET}", endpoint_url=cdn_proxy.url), "photos")
     monkeypatch.setenv(WAIT_DELAY_ENV, "0.5")

@@ -151,7 +151,8 @@ def test_cloudfront_errors_are_one_line_that_says_what_to_do(
 
 def test_the_factory_takes_cdn_none_or_cloudfront_only(s3_server: Any) -> None:
     from gallery_builder.plugins.cloudfront_publisher import CloudFrontPublisher
-    from gallery_builder.plugins.s3_publisher import S3Publisher, s3_publisher
+    from gallery_builder.plugins.s3 import s3_publisher
+    from gallery_builder.plugins.s3.publisher import S3Publisher
 
     with pytest.raises(SettingError, match="'fastly' is not one of: none, cloudfront"):
         s3_publisher(f"s3://{BUCKET}", cdn="fastly")
@@ -214,7 +215,7 @@ def test_a_cdn_the_cli_does_not_know_is_a_usage_error(site: Path, s3_server: Any
 def test_a_bucket_another_gallery_serves_by_website_hosting_is_not_locked(
     site: Path, cdn_proxy: RecordingProxy, stand_ins: CloudFrontStandIns, s3: Any
 ) -> None:
-    from gallery_builder.plugins.s3_publisher import s3_publisher
+    from gallery_builder.plugins.s3 import s3_publisher
 
     publish(site, s3_publisher(f"s3://{BUCKET}/web", endpoint_url=cdn_proxy.url), "web")
     result = first_publish(site, cdn_proxy)
@@ -319,7 +320,7 @@ def test_the_clients_share_the_endpoint_and_acm_is_always_us_east_1(s3_server: A
 
 
 def s3_publisher_for(endpoint: str, **options: Any) -> Any:
-    from gallery_builder.plugins.s3_publisher import s3_publisher
+    from gallery_builder.plugins.s3 import s3_publisher
 
     return s3_publisher(f"s3://{BUCKET}", endpoint_url=endpoint, cdn="cloudfront", **options)
 

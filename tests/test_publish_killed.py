@@ -22,8 +22,8 @@ from urllib.parse import urlsplit
 import pictures
 import pytest
 from conftest import TIMEOUT, links_of, read_manifest
-from gallery_builder.plugins.s3_lease import lease_key
-from gallery_builder.plugins.s3_publisher import s3_publisher
+from gallery_builder.plugins.s3 import s3_publisher
+from gallery_builder.plugins.s3.lease import lease_key
 from s3env import Fault, FaultProxy, MotoServer
 
 from gallery_builder.publishing import publish

@@ -1,4 +1,4 @@
-"""The S3 publisher's lease (plugins/s3_lease.py): renewed while a publish runs, judged dead
+"""The S3 publisher's lease (plugins/s3/lease.py): renewed while a publish runs, judged dead
 only from a machine identity with the PID and its start time, checked before every write, kept
 out of the public prefix with nothing identifying in it, and read as untrusted input.
 
@@ -22,13 +22,13 @@ from urllib.parse import quote
 import pictures
 import pytest
 from conftest import TIMEOUT, read_manifest
-from gallery_builder.plugins.s3_lease import (
+from gallery_builder.plugins.s3 import s3_publisher
+from gallery_builder.plugins.s3.lease import (
     LEASE_SECONDS_ENV,
     lease_key,
     machine_identity,
     process_start,
 )
-from gallery_builder.plugins.s3_publisher import s3_publisher
 from s3env import Fault, FaultProxy, MotoServer
 
 from gallery_builder.publishing import PublishConflict, publish

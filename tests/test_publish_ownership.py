@@ -15,7 +15,8 @@ import pictures
 import pytest
 from conftest import read_manifest, site_files
 from gallery_builder.plugins.file_publisher import FilePublisher
-from gallery_builder.plugins.s3_publisher import public_read_statement, s3_publisher
+from gallery_builder.plugins.s3 import s3_publisher
+from gallery_builder.plugins.s3.hosting import public_read_statement
 from s3env import Fault, FaultProxy, MotoServer
 from test_publish_killed import BUCKET, PREFIX, kill_publish_when_held
 

@@ -362,7 +362,7 @@ def test_revoking_a_public_gallery_says_what_to_do(
 
 def test_private_needs_cloudfront_and_a_folder_of_its_own(s3_server: Any) -> None:
     with pytest.raises(SettingError, match=r"needs CloudFront \(--cdn cloudfront\)"):
-        from gallery_builder.plugins.s3_publisher import s3_publisher
+        from gallery_builder.plugins.s3 import s3_publisher
 
         s3_publisher(f"s3://{BUCKET}/photos", endpoint_url=s3_server.endpoint, private=True)
     publisher = cdn_publisher(s3_server.endpoint, private=True)

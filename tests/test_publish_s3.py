@@ -10,9 +10,10 @@ from pathlib import Path
 import pictures
 import pytest
 from conftest import read_manifest, site_files
-from gallery_builder.plugins.s3_conditional import CANARY_KEY
-from gallery_builder.plugins.s3_lease import lease_key
-from gallery_builder.plugins.s3_publisher import S3Publisher, s3_publisher
+from gallery_builder.plugins.s3 import s3_publisher
+from gallery_builder.plugins.s3.conditional import CANARY_KEY
+from gallery_builder.plugins.s3.lease import lease_key
+from gallery_builder.plugins.s3.publisher import S3Publisher
 from s3env import Fault, FaultProxy, MotoServer, s3_client
 
 from gallery_builder.errors import GalleryError

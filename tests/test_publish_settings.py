@@ -1,8 +1,8 @@
 """``[publish]`` settings: ``gallery build PHOTOS && gallery publish`` with no arguments
 publishes where gallery.toml says, to a folder and to S3 (a real moto server); the build is
 made for the target's prefix, so its error page links from where it is published; options on
-the command line win; the CDN options reach the publisher factory (a real plugin records
-them) only when given or set."""
+the command line win; the options a publisher declares reach its factory (a real plugin, which
+declares the S3 publisher's options, records them) only when given or set."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pictures
 import pytest
 from conftest import links_of, read_manifest
 from gallery_builder.plugins.file_publisher import FilePublisher
+from gallery_builder.plugins.s3 import s3_publisher
 from s3env import MotoServer
 
 from gallery_builder import hookimpl
@@ -77,6 +78,9 @@ class Recorder:
                 raise SettingError("rec://nowhere is where nothing can go; write rec://NAME")
 
         factory.check_target = check_target  # type: ignore[attr-defined]
+        # the S3 publisher's options, declared alike (so shared with it), and their [publish] keys
+        for name in ("options", "option_commands", "publish_keys", "publish_place_keys"):
+            setattr(factory, name, getattr(s3_publisher, name))
         return {"rec": factory}
 
 
@@ -279,9 +283,7 @@ def test_without_cdn_options_the_factory_gets_none_of_them(photos: Path, tmp_pat
     build()
     result = run_cli(["publish", "rec://one"], recorder)
     assert result.exit_code == 0, result.output
-    assert recorder.calls == [
-        ("rec://one", {"endpoint_url": None, "region": None, "profile": None})
-    ]
+    assert recorder.calls == [("rec://one", {})]
 
 
 def test_the_cdn_options_reach_the_factory(photos: Path, tmp_path: Path) -> None:
@@ -291,7 +293,7 @@ def test_the_cdn_options_reach_the_factory(photos: Path, tmp_path: Path) -> None
     result = run_cli(["publish", "rec://one", *args, "--region", "eu-west-3"], recorder)
     assert result.exit_code == 0, result.output
     assert recorder.calls[0][1] == {
-        "endpoint_url": None, "region": "eu-west-3", "profile": None,
+        "region": "eu-west-3",
         "cdn": "cloudfront", "domain": "photos.example.com", "wait": True, "purge": True,
     }  # fmt: skip
 
@@ -308,7 +310,7 @@ def test_the_settings_reach_the_factory(photos: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert recorder.calls == [
         ("rec://one", {
-            "endpoint_url": None, "region": "eu-west-3", "profile": "work",
+            "region": "eu-west-3", "profile": "work",
             "cdn": "cloudfront", "domain": "photos.example.com", "wait": True,
         })
     ]  # fmt: skip
@@ -341,8 +343,7 @@ def test_options_override_the_settings(photos: Path, tmp_path: Path) -> None:
     result = run_cli(["publish", *args], recorder)
     assert result.exit_code == 0, result.output
     assert recorder.calls[0][1] == {
-        "endpoint_url": None, "region": "us-west-2", "profile": "home", "cdn": "none",
-        "wait": False,
+        "region": "us-west-2", "profile": "home", "cdn": "none", "wait": False,
     }  # fmt: skip
 
 
@@ -393,34 +394,33 @@ def test_dry_run_says_where_each_setting_came_from(photos: Path, tmp_path: Path)
     )
 
 
-# --- A file target has no CDN ----------------------------------------------------------------
+# --- A file target has no CDN, nor any S3 option --------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("args", "named"),
     [
-        (["--cdn", "cloudfront"], "--cdn cloudfront"),
+        (["--cdn", "cloudfront"], "--cdn"),
         (["--domain", "photos.example.com"], "--domain"),
+        (["--cdn", "none"], "--cdn"),
+        (["--no-wait"], "--no-wait"),
+        (["--purge"], "--purge"),
+        (["--region", "x"], "--region"),
+        (["--endpoint-url", "http://localhost:1"], "--endpoint-url"),
     ],
 )
-def test_a_file_target_refuses_a_cdn(photos: Path, tmp_path: Path, args: list[str], named: str):
+def test_a_file_target_refuses_the_s3_options(
+    photos: Path, tmp_path: Path, args: list[str], named: str
+):
     build()
     www = tmp_path / "www"
     result = run_cli(["publish", www.as_uri(), *args])
     assert result.exit_code == 2
     assert result.output == (
-        f"Error: {named} is for S3: a file target has no CDN and no domain; publish to "
-        "s3://bucket[/prefix] for HTTPS through CloudFront, or leave it out\n"
+        f"Error: {named} is not an option of file:// targets: it is for s3:// (plugin "
+        "'s3_publisher'); leave it out, or publish to such a target\n"
     )
     assert not www.exists()
-
-
-def test_a_file_target_takes_cdn_none_wait_and_purge(photos: Path, tmp_path: Path) -> None:
-    build()
-    www = tmp_path / "www"
-    result = run_cli(["publish", www.as_uri(), "--cdn", "none", "--wait", "--purge"])
-    assert result.exit_code == 0, result.output
-    assert (www / "photos" / "manifest.json").is_file()
 
 
 def test_the_s3_publisher_takes_the_new_options(photos: Path, s3_server: MotoServer, s3) -> None:
@@ -519,5 +519,5 @@ def test_private_needs_cloudfront_and_an_s3_folder_before_any_request(
     assert cdn_proxy.requests == []
     www = tmp_path / "www"
     result = run_cli(["publish", www.as_uri(), "--private"])
-    assert result.exit_code == 2 and "a private gallery needs CloudFront" in result.output
+    assert result.exit_code == 2 and "--private is not an option of file://" in result.output
     assert not www.exists()

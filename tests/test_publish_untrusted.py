@@ -14,7 +14,7 @@ from pathlib import Path
 import pictures
 import pytest
 from conftest import gallery, read_manifest, site_files
-from gallery_builder.plugins.s3_publisher import s3_publisher
+from gallery_builder.plugins.s3 import s3_publisher
 from s3env import Fault, FaultProxy, MotoServer
 
 from gallery_builder.errors import GalleryError

@@ -6,18 +6,18 @@ from __future__ import annotations
 import json
 
 import pytest
-from gallery_builder.plugins.s3_region import (
+from gallery_builder.plugins.s3.hosting import (
+    RedirectBucket,
+    lifted_public_access_block,
+    merged_website,
+    record_skipped,
+)
+from gallery_builder.plugins.s3.region import (
     bucket_region,
     is_aws_endpoint,
     record_region,
     regional_endpoint,
     website_endpoint,
-)
-from gallery_builder.plugins.s3_website import (
-    RedirectBucket,
-    lifted_public_access_block,
-    merged_website,
-    record_skipped,
 )
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gallery_builder.errors import GalleryError
-from gallery_builder.publishing import LeaseLost, PublishConflict
+from gallery_builder.publisher import LeaseLost, PublishConflict
 
 LEASE_PREFIX = ".gallery-leases/"
 #: environment variables that shorten the lease, for tests of a publish that outlives it

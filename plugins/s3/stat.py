@@ -9,7 +9,7 @@ import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from gallery_builder.plugins.s3_listing import common_prefix
+from gallery_builder.plugins.s3.listing import common_prefix
 
 from gallery_builder.verify import ObjectInfo
 

@@ -1,5 +1,5 @@
 """Does the store enforce conditional writes? Checked once per bucket, before the first
-publish into it trusts the lease (plugins/s3_lease.py) and the compare-and-swap commit of
+publish into it trusts the lease (plugins/s3/lease.py) and the compare-and-swap commit of
 ``manifest.json``, both of which rely on ``If-None-Match: *`` and ``If-Match`` being refused
 when they do not hold. Some S3-compatible stores accept and ignore them (s3rver overwrites
 silently; see HOSTING.md §4): two publishes at the same moment could then lose the gallery.
@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from gallery_builder.plugins.s3_lease import LEASE_PREFIX
+from gallery_builder.plugins.s3.lease import LEASE_PREFIX
 
 from gallery_builder.errors import GalleryError
 

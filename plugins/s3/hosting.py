@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from gallery_builder.plugins.s3_region import (  # noqa: F401 (importable from here too)
+from gallery_builder.plugins.s3.region import (  # noqa: F401 (importable from here too)
     DASH_REGIONS,
     website_endpoint,
 )
