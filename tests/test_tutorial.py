@@ -418,6 +418,9 @@ def test_every_command_of_the_tutorial_runs_and_prints_what_it_shows(runs: list[
     assert "gallery: http://ada-pictures.s3-website-us-east-1.amazonaws.com/photos/" in first.lines
     assert any(re.fullmatch(r"s3://ada-pictures/: \d+ uploaded, 0 deleted, 0 unchanged", x)
                for x in first.lines)  # fmt: skip
+    again = [r for r in runs if r.command.line == "gallery publish s3://ada-pictures"][1]
+    assert "s3://ada-pictures/: up to date, nothing sent" in again.lines
+    assert len(again.actions) == 1, again.actions  # "it costs one request"
     https = by_line["gallery publish s3://ada-pictures --cdn cloudfront --wait"]
     assert f"gallery: https://{DISTRIBUTION_DOMAIN}/photos/" in https.lines
     domain = [r for r in runs if "--domain photos.example.com" in r.command.line]
