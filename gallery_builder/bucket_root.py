@@ -28,9 +28,15 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from gallery_builder.errors import GalleryError
-from gallery_builder.manifest import MANIFEST_NAME
-from gallery_builder.plan import ManifestError, read_remote_manifest
-from gallery_builder.publishing import DELETE_BATCH, LeaseLost, PublishConflict, Publisher
+from gallery_builder.manifest import MANIFEST_NAME, ManifestError, read_remote_manifest
+from gallery_builder.publisher import (
+    DELETE_BATCH,
+    Confines,
+    HoldsGalleries,
+    LeaseLost,
+    PublishConflict,
+    Publisher,
+)
 from gallery_builder.root_listing import (
     ERROR,
     INDEX,
@@ -76,7 +82,7 @@ def rebuild_root(
     URL path the root is served at (default: from the site's ``base_path`` without the
     prefix, else ``/``). ``error_only``: write ``error.html`` (and what it links to) alone,
     before the gallery is live. Returns notes (warnings); never raises a GalleryError."""
-    if getattr(publisher, "gallery_manifests", None) is None:
+    if not isinstance(publisher, HoldsGalleries):
         return []
     if not prefix and site is not None:
         return []  # a gallery published at the root: it owns index.html and error.html
@@ -94,25 +100,22 @@ def rebuild_root(
 def prepare_root(publisher: Publisher, prefix: str, site: Path | None) -> list[str]:
     """Before the hosting set-up points the bucket's error document at the root's
     ``error.html``: make sure it is there (the bucket is made first if missing)."""
-    if not prefix or getattr(publisher, "gallery_manifests", None) is None:
+    if not prefix or not isinstance(publisher, HoldsGalleries):
         return []
-    ensure = getattr(publisher, "ensure_bucket", None)
-    if ensure is not None:
-        # a bucket that cannot be made (or, with a CDN, a certificate still pending) stops
-        # the publish here, before any write: the set-up would fail the same way
-        ensure()
+    # a bucket that cannot be made (or, with a CDN, a certificate still pending) stops the
+    # publish here, before any write: the set-up would fail the same way
+    publisher.ensure_bucket()
     return rebuild_root(publisher, prefix, site, error_only=True)
 
 
 def _with_root_lease(publisher: Publisher, prefix: str, work: Callable[[], list[str]]) -> list[str]:
-    confine = getattr(publisher, "confine", None)
-    if confine is None:
+    if not isinstance(publisher, Confines):
         return _retrying(publisher, work)
-    confine("", [INDEX, ERROR, PRIVATE, RECORD_NAME])  # the root's keys, for the rebuild only
+    publisher.confine("", [INDEX, ERROR, PRIVATE, RECORD_NAME])  # the root's keys, for now
     try:
         return _retrying(publisher, work)
     finally:
-        confine(prefix)  # the gallery's writes stay inside its folder
+        publisher.confine(prefix)  # the gallery's writes stay inside its folder
 
 
 def _retrying(publisher: Publisher, work: Callable[[], list[str]]) -> list[str]:
@@ -187,7 +190,8 @@ def _rebuild(
             "pages were left alone; delete it to have them written"
         ]
     record_etag = found[1] if found else None
-    keys = publisher.gallery_manifests()  # type: ignore[attr-defined]
+    assert isinstance(publisher, HoldsGalleries)  # rebuild_root asked
+    keys = publisher.gallery_manifests()
     keys = [k for k in keys if gallery_prefix(k)]
     with ThreadPoolExecutor(max_workers=READERS) as pool:
         bodies = list(pool.map(publisher.read, keys))

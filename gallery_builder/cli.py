@@ -18,6 +18,7 @@ from gallery_builder.cli_publish import resolve as resolve_publish
 from gallery_builder.cli_verify import verify as verify_command
 from gallery_builder.config import CONFIG_NAME, ConfigError, init_text, load_config
 from gallery_builder.errors import GalleryError, SettingError
+from gallery_builder.manifest import read_site_manifest
 from gallery_builder.passwords import PASSWORD_ENV, read_password
 from gallery_builder.pipeline import build as build_site
 from gallery_builder.plugin_manager import (
@@ -27,8 +28,9 @@ from gallery_builder.plugin_manager import (
 )
 from gallery_builder.progress import reporter_for
 from gallery_builder.publish_checks import check_prefix
+from gallery_builder.publisher import NamesPrefix, PublicUrls, SetsUpHosting
+from gallery_builder.publishing import open_publisher
 from gallery_builder.publishing import publish as publish_site
-from gallery_builder.publishing import publisher_for, read_site_manifest
 from gallery_builder.redact import redact_urls
 
 EXIT_FAILURE = 1
@@ -240,11 +242,11 @@ def publish(
         manifest, _ = read_site_manifest(site)
         setup = resolve_publish(site, target, region=region, profile=profile, **cdn)
         target = setup.target
-        _, factory = publisher_for(app.pm, target)
-        publisher = factory(target, endpoint_url=endpoint_url, **setup.options)
+        publisher = open_publisher(app.pm, target, endpoint_url=endpoint_url, **setup.options)
         dest = prefix is not None
         if prefix is None:
-            prefix = getattr(publisher, "prefix_hint", None) or manifest.get("name") or ""
+            hint = publisher.prefix_hint if isinstance(publisher, NamesPrefix) else None
+            prefix = hint or manifest.get("name") or ""
         prefix = str(prefix).removesuffix("/")  # "trips/" is "trips"; "/trips" is refused
         check_prefix(prefix)
         warning = placement_warning(manifest.get("base_path"), prefix, setup, dest)
@@ -254,9 +256,8 @@ def publish(
             click.echo(f"note: {redact_urls(setup.ignored_note(), target)}", err=True)
 
         # a publisher may give public URLs (optional): else keys are shown under its location
-        url_of = getattr(publisher, "url", None) or (
-            lambda key: publisher.location + quote(key, safe="/")
-        )
+        public = publisher if isinstance(publisher, PublicUrls) else None
+        url_of = public.url if public else lambda key: publisher.location + quote(key, safe="/")
 
         def on_upload(key: str) -> None:
             if verbose:
@@ -265,7 +266,7 @@ def publish(
         result = publish_site(
             site, publisher, prefix, dry_run=dry_run, keep_stale=keep_stale,
             reconfigure=reconfigure, take_over=take_over, on_upload=on_upload, repair=repair,
-            replace_encrypted=no_encryption,
+            replace_encrypted=no_encryption, pm=app.pm,
         )  # fmt: skip
     except (SettingError, ConfigError) as exc:
         _fail(str(exc), EXIT_USAGE, urls=(target, endpoint_url))
@@ -284,11 +285,11 @@ def publish(
     for note in result.notes:
         click.echo(f"warning: {redact_urls(note, target, endpoint_url)}", err=True)
     click.echo(result.summary())
-    for line in getattr(publisher, "hosting_lines", lambda: [])():  # optional: e.g. a CDN's id
-        click.echo(line)
+    if isinstance(publisher, SetsUpHosting):  # e.g. a CDN's id
+        for line in publisher.hosting_lines():
+            click.echo(line)
     base = f"{prefix}/" if prefix else ""
-    website = getattr(publisher, "website_url", None)  # optional: a web host's root URL
-    root = website() if website is not None else None  # None: none applies (not AWS)
+    root = public.website_url() if public else None  # None: none applies (not AWS)
     if root:
         click.echo(f"website: {root}")
     click.echo(f"gallery: {url_of(base)}")

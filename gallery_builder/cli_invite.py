@@ -180,13 +180,13 @@ def _revoke_all(
     options: dict[str, Any],
 ) -> None:
     from gallery_builder.plugins.cloudfront_keys import load_key
-    from gallery_builder.publishing import publisher_for
+    from gallery_builder.publisher import Invites
+    from gallery_builder.publishing import open_publisher
 
     where = f"s3://{bucket}/{prefix}"
-    _, factory = publisher_for(app.pm, target)
-    publisher = factory(f"{where}", endpoint_url=endpoint_url, **{**options, "cdn": "cloudfront"})
-    revoke = getattr(publisher, "revoke_invitations", None)
-    if revoke is None:
+    options = {**options, "cdn": "cloudfront"}
+    publisher = open_publisher(app.pm, where, endpoint_url=endpoint_url, **options)
+    if not isinstance(publisher, Invites):
         raise GalleryError(
             f"the publisher of {where} does not support invitations (a private gallery is "
             "published with --cdn cloudfront --private)"
@@ -195,8 +195,8 @@ def _revoke_all(
         old = load_key(bucket, prefix)
     except GalleryError:
         old = None  # a damaged key is what a rotation replaces
-    new = revoke()
-    for note in getattr(publisher, "revocation_notes", None) or []:  # optional: what was done
+    new = publisher.revoke_invitations()
+    for note in publisher.revocation_notes:  # what was done
         click.echo(f"note: {note}", err=True)
     replaced = f" (it replaces {old.public_key_id})" if old is not None else ""
     click.echo(
@@ -233,7 +233,7 @@ def _from_settings(
     publish`` chooses) and the publisher options, from the built ``site``'s ``[publish]``."""
     from gallery_builder.cli_publish import resolve
     from gallery_builder.config import ConfigError
-    from gallery_builder.publishing import read_site_manifest
+    from gallery_builder.manifest import read_site_manifest
 
     try:
         setup = resolve(site, None, region=region, profile=profile)

@@ -8,7 +8,8 @@ import click
 from gallery_builder import theming
 from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.publish_checks import check_prefix
-from gallery_builder.publishing import publisher_for
+from gallery_builder.publisher import NamesPrefix
+from gallery_builder.publishing import open_publisher
 from gallery_builder.redact import redact_urls
 
 
@@ -40,10 +41,15 @@ def unpublish(
 
     urls = (target, endpoint_url)
     try:
-        _, factory = publisher_for(app.pm, target)  # type: ignore[attr-defined]
-        publisher = factory(target, endpoint_url=endpoint_url, region=region, profile=profile)
-        if prefix is None:
-            prefix = getattr(publisher, "prefix_hint", None)
+        publisher = open_publisher(
+            app.pm,
+            target,
+            endpoint_url=endpoint_url,
+            region=region,
+            profile=profile,  # type: ignore[attr-defined]
+        )
+        if prefix is None and isinstance(publisher, NamesPrefix):
+            prefix = publisher.prefix_hint
         if prefix is None:
             raise SettingError(
                 "name the gallery to remove: s3://bucket/PREFIX, or -d PREFIX (-d '' for a "

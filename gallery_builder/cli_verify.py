@@ -12,7 +12,8 @@ import click
 
 from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.publish_checks import check_prefix
-from gallery_builder.publishing import publisher_for
+from gallery_builder.publisher import NamesPrefix
+from gallery_builder.publishing import open_publisher
 from gallery_builder.redact import redact_urls
 from gallery_builder.verify import Problem, Report, public_url
 from gallery_builder.verify_http import HttpVerifier, base_url
@@ -49,10 +50,12 @@ def run_verify(
         report = Report(base)
         HttpVerifier(base, report, sample_n=sample_n, warn_days=warn_days).run()
         return report
-    _, factory = publisher_for(pm, target)
-    publisher = factory(target, endpoint_url=endpoint_url, region=region, profile=profile)
+    publisher = open_publisher(
+        pm, target, endpoint_url=endpoint_url, region=region, profile=profile
+    )
     if prefix is None:
-        prefix = str(getattr(publisher, "prefix_hint", None) or default_prefix)
+        hint = publisher.prefix_hint if isinstance(publisher, NamesPrefix) else None
+        prefix = str(hint or default_prefix)
     report = Report(publisher.location + (f"{prefix}/" if prefix else ""))
     live = verify_store(publisher, prefix, report, sample_n=sample_n)
     url = public_url(live.hosting, prefix) if live is not None else None
@@ -75,13 +78,15 @@ def run_verify(
 
 
 def _local_key(publisher: Any, prefix: str) -> Any:
-    """This machine's key of the private gallery (plugins/cloudfront_keys.py), or None."""
-    bucket = getattr(publisher, "bucket", None)
-    if not isinstance(bucket, str):
+    """This machine's key of the private gallery (plugins/cloudfront_keys.py), or None: a
+    private gallery is the CloudFront publisher's, whose keys are kept by bucket and prefix."""
+    from gallery_builder.plugins.cloudfront_publisher import CloudFrontPublisher
+
+    if not isinstance(publisher, CloudFrontPublisher):
         return None
     from gallery_builder.plugins.cloudfront_keys import load_key
 
-    return load_key(bucket, prefix)
+    return load_key(publisher.bucket, prefix)
 
 
 @click.command()
@@ -164,7 +169,7 @@ def _from_settings(
     publish`` chooses), region and profile, from the built ``site``'s ``[publish]`` settings."""
     from gallery_builder.cli_publish import resolve
     from gallery_builder.config import ConfigError
-    from gallery_builder.publishing import read_site_manifest
+    from gallery_builder.manifest import read_site_manifest
 
     try:
         setup = resolve(site, None, region=region, profile=profile)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from gallery_builder.config import Config
     from gallery_builder.model import Album, DerivativeSpec, Metadata, Page, Picture, Site, Source
+    from gallery_builder.publisher import Publisher, PublishPlan, PublishResult
 
 hookspec = pluggy.HookspecMarker("gallery_builder")
 
@@ -160,3 +161,30 @@ def gallery_render_page(
 def gallery_manifest_fields(site: Site, config: Config) -> dict[str, Any]:
     """Extra top-level fields for ``manifest.json``. Collecting: merged in; a plugin may not
     replace a field of the core schema (``format``, ``files``, ``images``, …)."""
+
+
+# --- Publishing: called by gallery publish, around the writes of one publish -----------------
+
+
+@hookspec
+def gallery_before_publish(
+    publisher: Publisher, prefix: str, plan: PublishPlan, site: Path
+) -> None:
+    """Called once the publish is planned and checked (other galleries' keys included),
+    before its first write: ``plan`` says what goes (``plan.uploads``, ``plan.deletes``),
+    ``site`` is the built site being published to ``publisher`` under ``prefix``.
+
+    Not called for ``--dry-run``, nor when there is nothing to send. Raising GalleryError
+    stops the publish with nothing sent (its message is the user's ``Error:`` line): e.g. a
+    policy check ("no picture over 20 MB", "never publish on Fridays").
+    """
+
+
+@hookspec
+def gallery_after_publish(publisher: Publisher, prefix: str, result: PublishResult) -> list[str]:
+    """Called after a publish that sent something: its manifest is live, the deletes and
+    the CDN invalidation (if any) are done, and the bucket root rebuilt. ``result`` says what
+    went (``result.uploaded``, ``result.deleted``). Returns notes, printed as warnings (or
+    ``None``). The gallery is live whatever happens here: raise nothing for a failure the
+    user can fix later; say it in a note.
+    """

@@ -1,15 +1,24 @@
-"""``manifest.json``: what a built site contains. Pure functions, no I/O.
+"""``manifest.json``: what a built site contains, written and read here alone. Pure
+functions, but for :func:`read_site_manifest`, which reads the built site's file.
 
 The schema is a contract (docs/manifest.md): publishers diff two manifests to upload only what
-changed, and users' scripts read it.
+changed, and users' scripts read it. A remote manifest is untrusted: :func:`read_remote_manifest`
+checks every key and entry before the planner (gallery_builder.plan) sees it.
 """
 
 from __future__ import annotations
 
 import json
+import posixpath
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from gallery_builder.errors import GalleryError
+from gallery_builder.keys import key_problem
 from gallery_builder.model import Album, Picture, Site
+from gallery_builder.source_stages import PICTURE_EXTENSIONS
 
 FORMAT = "gallery-builder/1"
 MANIFEST_NAME = "manifest.json"
@@ -127,3 +136,218 @@ def dumps(manifest: dict[str, Any]) -> bytes:
             lines.append(f"{encode(key)}:{encode(value)}{comma}")
     lines.append("}")
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+# --- reading: the built site's manifest, and a remote one (untrusted) -----------------------
+
+
+def read_site_manifest(site: Path) -> tuple[dict[str, Any], bytes]:
+    """The built site's manifest, parsed and as bytes (the one I/O of this module)."""
+    path = site / MANIFEST_NAME
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise GalleryError(
+            f"{site} has no {MANIFEST_NAME}: build the site first (gallery build SOURCE -o {site})"
+        ) from None
+    try:
+        return json.loads(data), data
+    except json.JSONDecodeError as exc:
+        raise GalleryError(f"{path} is not JSON ({exc}); build the site again") from None
+
+
+#: the headers a published object must carry, besides its content
+HEADER_FIELDS = ("content_type", "cache_control")
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be read; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class RemoteState:
+    """What the last publish left: the files the gallery owns there, and the hosting record
+    it applied (``{"fingerprint": ..., publisher fields}``). ``legacy`` marks the original
+    script's flat manifest."""
+
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    hosting: dict[str, Any] | None = None
+    legacy: bool = False
+    exists: bool = False
+    #: a publish started replacing files whose names stay (pages, originals) and did not
+    #: finish: those live files may not be the ones ``files`` lists
+    pending: bool = False
+    #: a manifest.json that was not a gallery's, taken over (--take-over): it owns nothing
+    taken_over: bool = False
+    #: the keys (relative to the prefix) an unfinished publish was about to create: the
+    #: gallery owns them too, and deletes those the site no longer has
+    pending_creates: tuple[str, ...] = ()
+    #: the remote manifest's whole content (ours, parsed), for the pending mark to carry
+    content: dict[str, Any] = field(default_factory=dict)
+
+
+#: what to do about a manifest.json this gallery cannot own
+_ADVICE = (
+    "publish to another prefix (-d PREFIX), or pass --take-over to replace that "
+    f"{MANIFEST_NAME} with the gallery's (none of the files it lists is deleted)"
+)
+_MD5 = re.compile(r"[0-9a-fA-F]{32}")
+
+
+class NewerFormat(ManifestError):
+    """A manifest of a later gallery-builder: never taken over, never downgraded."""
+
+
+def read_remote_manifest(data: bytes | None, *, take_over: bool = False) -> RemoteState:
+    """Parse the remote ``manifest.json`` (None when there is none).
+
+    Understands gallery-builder's format and the original script's flat
+    ``{"relative/path.jpg": "<md5>"}``, whose entries carry no headers. Every key either
+    lists must be a safe relative key (gallery_builder.keys), every entry of the right
+    shape; anything else raises :class:`ManifestError` and nothing may be deleted. With
+    ``take_over``, a manifest that is not a readable gallery's is owned from now on: the
+    state says it exists (its ETag is the commit's base) but owns no file.
+    """
+    if data is None:
+        return RemoteState()
+    try:
+        return _parse_remote(data)
+    except NewerFormat:
+        raise
+    except ManifestError:
+        if take_over:
+            return RemoteState(exists=True, taken_over=True)
+        raise
+
+
+def _parse_remote(data: bytes) -> RemoteState:
+    try:
+        manifest = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ManifestError(f"is not JSON ({exc}); {_ADVICE}") from None
+    except RecursionError:
+        raise ManifestError(f"is JSON nested too deeply to be a gallery's; {_ADVICE}") from None
+    if not isinstance(manifest, dict):
+        raise ManifestError(f"is not a JSON object but {_kind(manifest)}; {_ADVICE}")
+    if manifest.get("format") == FORMAT:
+        return _ours(manifest)
+    if "format" in manifest:
+        raise NewerFormat(
+            f"is in format {manifest['format']!r}; this gallery-builder writes {FORMAT!r}: "
+            "upgrade gallery-builder to publish here"
+        )
+    problem = _legacy_problem(manifest)
+    if problem is None:
+        return RemoteState(
+            files={path: {"md5": md5.lower()} for path, md5 in manifest.items()},
+            legacy=True,
+            exists=True,
+        )
+    raise ManifestError(f"is not a gallery's: it holds {_kind(manifest)}, and {problem}; {_ADVICE}")
+
+
+def _ours(manifest: dict[str, Any]) -> RemoteState:
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        raise ManifestError(f"has no 'files' table ('files' is {_kind(files)}); {_ADVICE}")
+    for key, entry in files.items():
+        problem = key_problem(key)
+        if problem:
+            raise ManifestError(
+                f"lists an unsafe key {key!r} ({problem}), which no gallery writes: nothing "
+                f"was deleted or written; {_ADVICE}"
+            )
+        if not isinstance(entry, dict):
+            raise ManifestError(
+                f"lists {key!r} with {_kind(entry)} where an entry (an object) belongs; " + _ADVICE
+            )
+        if not isinstance(entry.get("md5"), str):
+            raise ManifestError(
+                f"lists {key!r} with md5 {_kind(entry.get('md5'))}, not a string; {_ADVICE}"
+            )
+        for name in HEADER_FIELDS:
+            if not isinstance(entry.get(name), str | None):
+                raise ManifestError(
+                    f"lists {key!r} with {name} {_kind(entry[name])}, not a string; {_ADVICE}"
+                )
+    return RemoteState(
+        files=files,
+        hosting=hosting_record(manifest.get("hosting")),
+        exists=True,
+        pending=bool(manifest.get("pending")),
+        pending_creates=_pending_creates(manifest.get("pending")),
+        content=manifest,
+    )
+
+
+def _legacy_problem(manifest: dict[str, Any]) -> str | None:
+    """Why ``manifest`` is not the original script's flat ``{picture path: md5}``, or None.
+
+    Any flat object of strings is not enough (a web app's or a bundler's manifest.json is
+    one too, and the files it lists are not ours to delete)."""
+    for key, value in manifest.items():
+        if not isinstance(value, str):
+            return f"{key!r} maps to {_kind(value)}"
+        if not _MD5.fullmatch(value):
+            return (
+                f"{key!r} maps to {value[:40]!r}, not an MD5 (the script mapped pictures to MD5s)"
+            )
+        problem = key_problem(key)
+        if problem:
+            return f"it lists an unsafe key {key!r} ({problem})"
+        if posixpath.splitext(key)[1].lower() not in PICTURE_EXTENSIONS:
+            return f"it lists {key!r}, not a picture (the original script listed pictures only)"
+    return None
+
+
+def _kind(value: object) -> str:
+    """A short description of a JSON value, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int | float):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"a string ({value[:40]!r})"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        names = ", ".join(repr(k) for k in list(value)[:5])
+        return f"an object (with {names}{', ...' if len(value) > 5 else ''})"
+    return type(value).__name__
+
+
+def hosting_record(hosting: Any) -> dict[str, Any] | None:
+    """The manifest's ``hosting`` as a record: an object whose ``fingerprint`` is a string
+    (an older version wrote the fingerprint alone, as a string)."""
+    if hosting is None:
+        return None
+    if isinstance(hosting, str):
+        return {"fingerprint": hosting}
+    if not isinstance(hosting, dict):
+        raise ManifestError(f"has 'hosting' {_kind(hosting)}, not an object; {_ADVICE}")
+    if not isinstance(hosting.get("fingerprint"), str):
+        raise ManifestError(
+            f"has a 'hosting' record whose fingerprint is {_kind(hosting.get('fingerprint'))}, "
+            f"not a string; {_ADVICE}"
+        )
+    return hosting
+
+
+def _pending_creates(pending: Any) -> tuple[str, ...]:
+    """The keys a pending mark says its publish was about to create (``pending.creates``);
+    an older mark (``"pending": true``) names none. Untrusted: anything but a list of clean
+    relative paths is refused, since the next publish deletes them."""
+    if not isinstance(pending, dict) or "creates" not in pending:
+        return ()
+    creates = pending["creates"]
+    if not isinstance(creates, list) or not all(isinstance(k, str) for k in creates):
+        raise ManifestError(f"has a 'pending.creates' that is not a list of paths; {_ADVICE}")
+    for key in creates:
+        if key_problem(key):
+            raise ManifestError(
+                f"lists {key!r} in 'pending.creates', which is not a clean relative path: "
+                f"nothing was deleted or written; {_ADVICE}"
+            )
+    return tuple(sorted(set(creates)))

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gallery_builder.keys import join_key
-from gallery_builder.manifest import MANIFEST_NAME
-from gallery_builder.plan import PublishPlan, RemoteState
+from gallery_builder.manifest import MANIFEST_NAME, RemoteState
+from gallery_builder.plan import PublishPlan
 
 
 def manifest_folder(key: str) -> str:

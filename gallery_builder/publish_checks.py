@@ -10,6 +10,7 @@ from typing import Any
 from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.keys import ALLOWED, join_key, key_problem, prefix_problem, too_long
 from gallery_builder.manifest import MANIFEST_NAME
+from gallery_builder.publisher import Confines, LimitsKeys
 
 
 def check_prefix(prefix: str) -> None:
@@ -28,7 +29,7 @@ def check_site(site: Path, manifest: Any, publisher: Any, prefix: str) -> None:
     files = manifest.get("files") if isinstance(manifest, dict) else None
     if not isinstance(files, dict):
         raise GalleryError(f"{site / MANIFEST_NAME} has no 'files' table; build the site again")
-    limit = getattr(publisher, "max_key_bytes", None)  # optional: see Publisher
+    limit = publisher.max_key_bytes if isinstance(publisher, LimitsKeys) else None
     if limit and too_long(join_key(prefix, MANIFEST_NAME), limit):
         raise GalleryError(
             f"the prefix {prefix!r} leaves no room under the store's limit of {limit} bytes "
@@ -61,6 +62,5 @@ def check_site(site: Path, manifest: Any, publisher: Any, prefix: str) -> None:
             f"{site / missing[0]}{more} listed in {site / MANIFEST_NAME} is missing: the site "
             "changed since it was built; build it again, then publish; nothing was sent"
         )
-    confine = getattr(publisher, "confine", None)  # optional: see Publisher
-    if confine is not None:
-        confine(prefix)
+    if isinstance(publisher, Confines):
+        publisher.confine(prefix)

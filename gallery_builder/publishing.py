@@ -1,4 +1,5 @@
-"""Publishing: the protocol every publisher follows (ARCHITECTURE.md §5), and the driver.
+"""Publishing: the driver, and the registry of publishers by URL scheme (ARCHITECTURE.md §5).
+What a publisher must do is gallery_builder.publisher (public) and docs/publishers.md.
 
 The core plans (gallery_builder.plan) and orders; a publisher only moves bytes. Order:
 read the remote manifest (its ETag is the base) -> (nothing to do: stop) -> the lease -> refuse
@@ -15,20 +16,26 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import json
 import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.keys import join_key
-from gallery_builder.manifest import FORMAT, MANIFEST_NAME, dumps
+from gallery_builder.manifest import (
+    FORMAT,
+    MANIFEST_NAME,
+    ManifestError,
+    RemoteState,
+    dumps,
+    read_remote_manifest,
+    read_site_manifest,
+)
 from gallery_builder.neighbours import (
     Neighbour,
     first_collision,
@@ -37,176 +44,88 @@ from gallery_builder.neighbours import (
     own_keys,
     touched_keys,
 )
-from gallery_builder.plan import (
-    ManifestError,
-    PublishPlan,
-    RemoteState,
-    plan_publish,
-    read_remote_manifest,
-)
+from gallery_builder.plan import PublishPlan, plan_publish
 from gallery_builder.plugin_manager import GalleryPluginManager
 from gallery_builder.publish_checks import check_site
+from gallery_builder.publish_result import PublishResult
+from gallery_builder.publisher import (
+    DELETE_BATCH,
+    UPLOAD_WORKERS,
+    Confines,
+    Invalidates,
+    LeaseLost,
+    PublishConflict,
+    Publisher,
+    SeesNeighbours,
+    SetsUpHosting,
+    check_publisher,
+)
 from gallery_builder.repair import with_repairs
 
-#: uploads at a time (botocore's connection pool holds 10 by default)
-UPLOAD_WORKERS = 10
-#: deletes are sent in batches of at most this many keys (S3's DeleteObjects limit)
-DELETE_BATCH = 1000
+# the public names (gallery_builder.publisher) are importable from here too, as before
+__all__ = [
+    "DELETE_BATCH",
+    "UPLOAD_WORKERS",
+    "LeaseLost",
+    "PublishConflict",
+    "PublishResult",
+    "Publisher",
+    "open_publisher",
+    "publish",
+    "publisher_factories",
+    "publisher_for",
+    "read_site_manifest",
+]
 
 
-class PublishConflict(GalleryError):
-    """Another publish changed, or holds, the gallery; nothing of this one went live."""
-
-
-class LeaseLost(PublishConflict):
-    """This publish's lease expired or was taken over while it ran: it stopped writing."""
-
-
-class Publisher(Protocol):
-    """Moves bytes to one target. Keys are relative to the target (the prefix included)."""
-
-    #: where the gallery goes, for messages: "file:///srv/www/trip/", "s3://bucket/trip/"
-    location: str
-
-    def read(self, key: str) -> tuple[bytes, str] | None:
-        """The object's bytes and ETag (hex MD5 for a plain upload), or None if absent."""
-
-    def existing(self, entries: dict[str, dict[str, Any]], *, headers: bool = True) -> set[str]:
-        """Those of the keys in ``entries`` (key -> manifest entry) already stored with the
-        entry's bytes (``md5``) and headers (``content_type``, ``cache_control``, where the
-        store keeps headers): what an interrupted publish already sent. Asked only when
-        there is something to upload. ``headers=False``: the bytes alone (asked only when
-        migrating from the original script, whose uploads carry no headers of ours)."""
-
-    def upload(self, key: str, file: Path, entry: dict[str, Any], **kw: Any) -> None:
-        """Store ``file`` under ``key`` with the headers in ``entry`` (content_type,
-        cache_control); the store checks it against ``entry["md5"]``. With
-        ``replaces=MD5`` (given when the file replaces one the live manifest lists under the
-        same name), write only if the object there still has that MD5 (S3: ``IfMatch``; a
-        folder: the bytes re-checked under the lock), else raise :class:`PublishConflict`:
-        a publish that lost the race must not replace a newer page."""
-
-    def retag(self, key: str, entry: dict[str, Any], **kw: Any) -> None:
-        """Give an existing object new headers without sending its bytes again (``replaces``
-        as for :meth:`upload`)."""
-
-    def commit(self, key: str, data: bytes, base_etag: str | None) -> str:
-        """Write ``data`` only if the object's ETag is still ``base_etag`` (None: only if it
-        does not exist); return the new ETag, or raise :class:`PublishConflict`."""
-
-    def delete(self, keys: list[str]) -> None:
-        """Delete up to :data:`DELETE_BATCH` keys; a missing key is not an error."""
-
-    def lease(self, prefix: str) -> Any:
-        """A context manager held for the mutable phase of publishing the gallery at
-        ``prefix``; raises :class:`PublishConflict` when another publish holds it. A lease
-        that can expire is renewed while held, and every write made under it first checks
-        that it is still held (raising :class:`LeaseLost` if not): a publish that lost it
-        stops before its next write."""
-
-    def manifests_near(self, prefix: str) -> list[str]:
-        """The keys of every ``manifest.json`` above ``prefix`` (in each parent folder and
-        at the root) and below it (in any subfolder), other than ``prefix``'s own: other
-        galleries, whose keys this publish must not touch. Asked once per publish that
-        writes, before its first write (on S3 its listing is the one :meth:`existing`
-        reuses)."""
-
-    # Optional: stat(keys, anonymous=False) -> {key: gallery_builder.verify.ObjectInfo | None},
-    # what the store really holds under each key (MD5, size, headers), for gallery verify and
-    # publish --repair; anonymous=True: what an unsigned request may read (without it: read()).
-    # Optional: url(key) -> str, the public URL of a key (the command prints it; without it,
-    # ``location + key``); website_url() -> str, a web host's root URL (printed as "website:");
-    # prefix_hint, the prefix the TARGET named (s3://bucket/PREFIX); max_key_bytes, the
-    # longest key the store takes (UTF-8 bytes; longer ones are refused before any write);
-    # confine(prefix, keys=()), called before any request, then with every key the plan
-    # writes or deletes before the first write: a store whose keys map to paths (file://)
-    # refuses a key that resolves outside the gallery's folder (then and at each access).
-    # Optional: a publisher to a web host may also set the hosting up (see s3_publisher):
-    # hosting_fingerprint(prefix) -> str, the fingerprint of the settings it would apply;
-    # set_up_hosting(prefix, record=None) -> list[str], applying them (idempotent; ``record``
-    # is the live manifest's hosting record, e.g. to find what an earlier set-up made) and
-    # returning notes on what it had to skip; hosting_record(prefix) -> dict, what to keep
-    # beside the fingerprint after a set-up (ids, calls the store refused). The record
-    # ``{"fingerprint", ...}`` is stored in the committed manifest, so the next publish skips
-    # the set-up when the fingerprint is unchanged (``--reconfigure`` forces it);
-    # hosting_in_place(prefix) -> bool, checked before the commit after a setup (see
-    # s3_publisher: the bucket policy still holds the gallery's statement);
-    # plan_hosting(prefix, record) -> list[str], for --dry-run: what a set-up would create or
-    # change (read-only requests only); after_commit(prefix, plan, manifest_md5) -> list[str]
-    # (notes), called once the new manifest is live and the deletes are done (a CDN
-    # invalidates there); invalidation_plan(prefix, plan) -> list[str], for --dry-run: the
-    # paths after_commit would invalidate; known_hosting(prefix, record), given the live
-    # record as soon as it is read (no request: e.g. the distribution's id for URLs);
-    # hosting_lines() -> list[str], printed after the summary (e.g. the distribution id).
-    # Optional, for the bucket root (gallery_builder.bucket_root): gallery_manifests() ->
-    # list[str], the key of every manifest.json in the bucket (without it no root is
-    # written); ensure_bucket(), making the bucket before the root's first write.
+def _factories(pm: GalleryPluginManager) -> dict[str, tuple[Any, str]]:
+    """``{scheme: (factory, plugin name)}``; a scheme claimed twice is an error."""
+    found: dict[str, tuple[Any, str]] = {}
+    for impl in reversed(pm.hook.gallery_publishers.get_hookimpls()):
+        for scheme, factory in (impl.function() or {}).items():
+            scheme = scheme.lower()
+            if scheme in found:
+                raise GalleryError(
+                    f"two plugins publish to '{scheme}://': {found[scheme][1]} and "
+                    f"{impl.plugin_name}; block one with --block NAME"
+                )
+            found[scheme] = (factory, impl.plugin_name)
+    return found
 
 
 def publisher_factories(pm: GalleryPluginManager) -> dict[str, Any]:
     """``{scheme: factory}`` from every plugin; a scheme claimed twice is an error."""
-    factories: dict[str, Any] = {}
-    owners: dict[str, str] = {}
-    for impl in reversed(pm.hook.gallery_publishers.get_hookimpls()):
-        for scheme, factory in (impl.function() or {}).items():
-            scheme = scheme.lower()
-            if scheme in factories:
-                raise GalleryError(
-                    f"two plugins publish to '{scheme}://': {owners[scheme]} and "
-                    f"{impl.plugin_name}; block one with --block NAME"
-                )
-            factories[scheme], owners[scheme] = factory, impl.plugin_name
-    return factories
+    return {scheme: factory for scheme, (factory, _) in _factories(pm).items()}
+
+
+def _scheme_of(target: str) -> str:
+    return urlsplit(target).scheme.lower() if "://" in target else "s3"
+
+
+def _factory_for(pm: GalleryPluginManager, target: str) -> tuple[str, Any, str]:
+    scheme = _scheme_of(target)
+    factories = _factories(pm)
+    if scheme not in factories:
+        installed = ", ".join(f"{s}://" for s in sorted(factories)) or "none"
+        raise GalleryError(f"no publisher for '{scheme}://' (installed: {installed})")
+    return (scheme, *factories[scheme])
 
 
 def publisher_for(pm: GalleryPluginManager, target: str) -> tuple[str, Any]:
     """The scheme of ``target`` and its factory; a bare name means ``s3://NAME``."""
-    scheme = urlsplit(target).scheme.lower() if "://" in target else "s3"
-    factories = publisher_factories(pm)
-    if scheme not in factories:
-        installed = ", ".join(f"{s}://" for s in sorted(factories)) or "none"
-        raise GalleryError(f"no publisher for '{scheme}://' (installed: {installed})")
-    return scheme, factories[scheme]
+    scheme, factory, _ = _factory_for(pm, target)
+    return scheme, factory
 
 
-@dataclass
-class PublishResult:
-    plan: PublishPlan
-    prefix: str
-    location: str
-    committed: bool = False
-    uploaded: list[str] = field(default_factory=list)
-    resumed: list[str] = field(default_factory=list)  #: already there from an interrupted run
-    deleted: list[str] = field(default_factory=list)
-    #: what the hosting set-up would create or change (``--dry-run``, from ``plan_hosting``)
-    hosting_plan: list[str] = field(default_factory=list)
-    #: the paths a CDN would invalidate after the commit (``--dry-run``)
-    invalidations: list[str] = field(default_factory=list)
-    #: what the hosting setup skipped, for the user to do by other means
-    notes: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        if not self.committed:
-            return f"{self.location}: up to date, nothing sent"
-        return (
-            f"{self.location}: {len(self.uploaded)} uploaded, {len(self.deleted)} deleted, "
-            f"{len(self.plan.kept)} unchanged"
-        )
-
-
-def read_site_manifest(site: Path) -> tuple[dict[str, Any], bytes]:
-    """The built site's manifest, parsed and as bytes."""
-    path = site / MANIFEST_NAME
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise GalleryError(
-            f"{site} has no {MANIFEST_NAME}: build the site first (gallery build SOURCE -o {site})"
-        ) from None
-    try:
-        return json.loads(data), data
-    except json.JSONDecodeError as exc:
-        raise GalleryError(f"{path} is not JSON ({exc}); build the site again") from None
+def open_publisher(pm: GalleryPluginManager, target: str, **options: Any) -> Publisher:
+    """The publisher for ``target``: its scheme's factory called with ``target`` and
+    ``options``, then checked (gallery_builder.publisher.check_publisher) before any request,
+    so that a plugin's incomplete publisher is an error naming it, not a publish that fails
+    half-way. Every command that opens a publisher goes through here."""
+    _, factory, plugin = _factory_for(pm, target)
+    publisher = factory(target, **options)
+    check_publisher(publisher, plugin)
+    return publisher
 
 
 def refuse_decrypting(site: dict[str, Any], live: dict[str, Any], where: str) -> None:
@@ -234,6 +153,7 @@ def publish(
     replace_encrypted: bool = False,
     on_upload: Callable[[str], None] = lambda key: None,
     workers: int = UPLOAD_WORKERS,
+    pm: GalleryPluginManager | None = None,
 ) -> PublishResult:
     """Make the gallery at ``publisher``/``prefix`` equal the built ``site``.
 
@@ -242,12 +162,15 @@ def publish(
     ``repair``: every file the plan would keep is checked in the store (gallery_builder.repair)
     and sent again if it is missing or damaged, even when the manifest is unchanged.
     ``replace_encrypted``: a clear site may replace a gallery published encrypted (refused
-    otherwise: a build that forgot its password would make every picture readable)."""
+    otherwise: a build that forgot its password would make every picture readable).
+    ``pm``: its plugins' ``gallery_before_publish`` run after planning, before the first
+    write (a GalleryError there stops the publish with nothing sent), and their
+    ``gallery_after_publish`` notes join the result's."""
     manifest, manifest_bytes = read_site_manifest(site)
     check_site(site, manifest, publisher, prefix)
     manifest_key = join_key(prefix, MANIFEST_NAME)
-    hosting = getattr(publisher, "hosting_fingerprint", None)
-    fingerprint = hosting(prefix) if hosting else None
+    hosts = isinstance(publisher, SetsUpHosting)
+    fingerprint = publisher.hosting_fingerprint(prefix) if hosts else None
     remote = publisher.read(manifest_key)
     base_etag = remote[1] if remote else None
     try:
@@ -259,10 +182,9 @@ def publish(
     plan = plan_publish(manifest["files"], state, keep_stale=keep_stale)
     if repair:  # what the store really holds, not what the manifest says it does
         plan = with_repairs(plan, publisher, prefix, manifest["files"])
-    confine = getattr(publisher, "confine", None)
-    if confine is not None and not dry_run:  # every path this plan touches, before any write
+    if isinstance(publisher, Confines) and not dry_run:  # every path the plan touches, first
         touched = [u.path for u in plan.uploads] + list(plan.deletes)
-        confine(prefix, [join_key(prefix, path) for path in touched])
+        publisher.confine(prefix, [join_key(prefix, path) for path in touched])
     result = PublishResult(plan=plan, prefix=prefix, location=publisher.location)
     if state.taken_over:
         result.notes.append(
@@ -270,27 +192,26 @@ def publish(
             "replaced by the gallery's, and none of the files it listed is deleted"
         )
     previous = state.hosting
-    known = getattr(publisher, "known_hosting", None)  # optional: the live record (e.g. ids)
-    if known is not None:
-        known(prefix, previous)
+    if hosts:  # the live record, as soon as it is read (e.g. a distribution's id)
+        publisher.known_hosting(prefix, previous)
     applied = previous is not None and previous.get("fingerprint") == fingerprint
     set_up = bool(fingerprint and (not applied or reconfigure))
     if fingerprint:  # the manifest that goes live says which hosting settings were applied
         record = previous if applied else {"fingerprint": fingerprint}
         manifest_bytes = dumps({**manifest, "hosting": record})
     if dry_run:
-        plan_hosting = getattr(publisher, "plan_hosting", None)
-        if set_up and plan_hosting is not None:
-            result.hosting_plan = list(plan_hosting(prefix, previous) or [])
-        invalidation_plan = getattr(publisher, "invalidation_plan", None)  # optional: a CDN
-        if invalidation_plan is not None:
-            result.invalidations = list(invalidation_plan(prefix, plan) or [])
+        if set_up and hosts:
+            result.hosting_plan = list(publisher.plan_hosting(prefix, previous) or [])
+        if isinstance(publisher, Invalidates):  # a CDN
+            result.invalidations = list(publisher.invalidation_plan(prefix, plan) or [])
         return result
     same_manifest = remote is not None and remote[0] == manifest_bytes
     if plan.changes_nothing and same_manifest and not reconfigure:
         return result  # a no-op publish costs the one read above
     # before any write, the hosting set-up included (it changes bucket-wide settings)
     refuse_neighbours(publisher, prefix, plan, state, manifest["files"])
+    if pm is not None:  # a plugin's last word: a GalleryError here stops with nothing sent
+        pm.hook.gallery_before_publish(publisher=publisher, prefix=prefix, plan=plan, site=site)
     if set_up:
         result.notes += _bucket_root().prepare_root(publisher, prefix, site)  # error.html first
         result.notes += _set_up_hosting(publisher, prefix, previous)
@@ -354,11 +275,15 @@ def publish(
         for start in range(0, len(deletes), DELETE_BATCH):
             publisher.delete(deletes[start : start + DELETE_BATCH])
         result.deleted = list(plan.deletes)
-        after_commit = getattr(publisher, "after_commit", None)  # optional: e.g. invalidate
-        if after_commit is not None:
+        if isinstance(publisher, Invalidates):  # e.g. a CDN invalidates
             md5 = hashlib.md5(manifest_bytes).hexdigest()
-            result.notes += list(after_commit(prefix, plan, md5) or [])
+            result.notes += list(publisher.after_commit(prefix, plan, md5) or [])
     result.notes += _bucket_root().rebuild_root(publisher, prefix, site)  # the bucket's listing
+    if pm is not None:
+        for notes in pm.hook.gallery_after_publish(
+            publisher=publisher, prefix=prefix, result=result
+        ):
+            result.notes += [str(note) for note in notes or []]
     return result
 
 
@@ -369,11 +294,11 @@ def _bucket_root() -> Any:
 
 
 def _set_up_hosting(
-    publisher: Publisher, prefix: str, previous: dict[str, Any] | None
+    publisher: SetsUpHosting, prefix: str, previous: dict[str, Any] | None
 ) -> list[str]:
     """``publisher.set_up_hosting``, given the live hosting record when it takes one (a
     publisher written for an older version takes the prefix alone)."""
-    set_up = publisher.set_up_hosting  # type: ignore[attr-defined]
+    set_up = publisher.set_up_hosting
     try:
         takes_record = len(inspect.signature(set_up).parameters) >= 2
     except (TypeError, ValueError):
@@ -381,23 +306,20 @@ def _set_up_hosting(
     return list((set_up(prefix, previous) if takes_record else set_up(prefix)) or [])
 
 
-def _record(publisher: Publisher, prefix: str, fingerprint: str) -> dict[str, Any]:
+def _record(publisher: SetsUpHosting, prefix: str, fingerprint: str) -> dict[str, Any]:
     """The hosting record the manifest that goes live carries: the fingerprint of the settings
     applied, and what the publisher keeps beside it (``hosting_record``: ids, refused calls)."""
-    extra = getattr(publisher, "hosting_record", None)
-    fields = dict(extra(prefix) or {}) if extra is not None else {}
-    return {**fields, "fingerprint": fingerprint}
+    return {**dict(publisher.hosting_record(prefix) or {}), "fingerprint": fingerprint}
 
 
-def _hosting_kept(publisher: Publisher, prefix: str, result: PublishResult) -> bool:
+def _hosting_kept(publisher: SetsUpHosting, prefix: str, result: PublishResult) -> bool:
     """Whether the hosting set up before the uploads is still in place (another gallery's
     set-up at the same moment may have overwritten a shared setting, e.g. the bucket policy);
     if not, it is set up once more."""
-    in_place = getattr(publisher, "hosting_in_place", None)
-    if in_place is None or in_place(prefix):
+    if publisher.hosting_in_place(prefix):
         return True
     result.notes += _set_up_hosting(publisher, prefix, None)
-    if in_place(prefix):
+    if publisher.hosting_in_place(prefix):
         return True
     result.notes.append(
         "the hosting settings changed while this publish ran (another gallery set up at the "
@@ -435,12 +357,11 @@ def refuse_neighbours(
     """Stop (before any write) if this publish would write or delete a key that another
     gallery near ``prefix`` owns (gallery_builder.neighbours); a publisher without
     ``manifests_near`` cannot tell, and is not asked."""
-    near = getattr(publisher, "manifests_near", None)
-    if near is None:
+    if not isinstance(publisher, SeesNeighbours):
         return
     touched = touched_keys(prefix, plan)
     ours = own_keys(prefix, local_files, state)
-    for key in sorted(near(prefix)):
+    for key in sorted(publisher.manifests_near(prefix)):
         below = is_below(key, prefix)
         if key in ours or (below and not may_collide(touched, key)):
             continue

@@ -17,10 +17,16 @@ from typing import Any
 from gallery_builder.bucket_root import rebuild_root
 from gallery_builder.errors import GalleryError
 from gallery_builder.keys import join_key
-from gallery_builder.manifest import FORMAT, MANIFEST_NAME, dumps
+from gallery_builder.manifest import (
+    FORMAT,
+    MANIFEST_NAME,
+    ManifestError,
+    dumps,
+    read_remote_manifest,
+)
 from gallery_builder.neighbours import Neighbour
-from gallery_builder.plan import ManifestError, read_remote_manifest
-from gallery_builder.publishing import DELETE_BATCH, Publisher, _commit
+from gallery_builder.publisher import DELETE_BATCH, Confines, Publisher, SeesNeighbours
+from gallery_builder.publishing import _commit
 
 
 @dataclass
@@ -50,11 +56,10 @@ def unpublish_mark(content: dict[str, Any], paths: list[str]) -> bytes:
 
 
 def _others(publisher: Publisher, prefix: str, own: set[str]) -> list[Neighbour]:
-    near = getattr(publisher, "manifests_near", None)
-    if near is None:
+    if not isinstance(publisher, SeesNeighbours):
         return []
     found = []
-    for key in sorted(near(prefix)):
+    for key in sorted(publisher.manifests_near(prefix)):
         if key in own:
             continue
         data = publisher.read(key)
@@ -77,9 +82,9 @@ def unpublish(
     themes: dict[str, Any] | None = None,
 ) -> UnpublishResult:
     """Remove the gallery at ``publisher``/``prefix`` (see the module)."""
-    confine = getattr(publisher, "confine", None)
-    if confine is not None:
-        confine(prefix)
+    confined = isinstance(publisher, Confines)
+    if confined:
+        publisher.confine(prefix)
     result = UnpublishResult(prefix=prefix, location=publisher.location)
     manifest_key = join_key(prefix, MANIFEST_NAME)
     where = f"{publisher.location}{prefix + '/' if prefix else ''}"
@@ -99,8 +104,8 @@ def unpublish(
         ) from None
     paths = sorted({*state.files, *state.pending_creates} - {MANIFEST_NAME})
     keys = [join_key(prefix, path) for path in paths]
-    if confine is not None:
-        confine(prefix, [*keys, manifest_key])  # every key, before the first write
+    if confined:
+        publisher.confine(prefix, [*keys, manifest_key])  # every key, before the first write
     others = _others(publisher, prefix, {*keys, manifest_key})
     mine = []
     for key in keys:

@@ -15,8 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from gallery_builder.manifest import MANIFEST_NAME
-from gallery_builder.plan import ManifestError, RemoteState, read_remote_manifest
+from gallery_builder.manifest import (
+    MANIFEST_NAME,
+    ManifestError,
+    RemoteState,
+    read_remote_manifest,
+)
 
 #: the ``--json`` schema's name; a change that breaks a reader gets a new one
 SCHEMA = "gallery-verify/1"

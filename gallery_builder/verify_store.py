@@ -9,6 +9,7 @@ import hashlib
 from typing import Any
 
 from gallery_builder.keys import join_key
+from gallery_builder.publisher import Verifiable
 from gallery_builder.verify import (
     LiveManifest,
     ObjectInfo,
@@ -25,9 +26,8 @@ from gallery_builder.verify import (
 def observe(publisher: Any, prefix: str, paths: list[str]) -> dict[str, ObjectInfo | None]:
     """``{path: what the store holds at prefix/path}`` (None: nothing)."""
     keys = {join_key(prefix, path): path for path in paths}
-    stat = getattr(publisher, "stat", None)
-    if stat is not None:
-        found = stat(list(keys))
+    if isinstance(publisher, Verifiable):
+        found = publisher.stat(list(keys))
         return {path: _shaped(found.get(key)) for key, path in keys.items()}
     observed: dict[str, ObjectInfo | None] = {}
     for key, path in keys.items():
@@ -69,12 +69,11 @@ def check_origin(publisher: Any, prefix: str, live: LiveManifest, report: Report
     """A private bucket (hosting through a CDN) refuses an anonymous read of a page; a
     website-hosted one serves it. Only where the publisher can read anonymously and the
     gallery's hosting was set up (a ``file://`` target has none)."""
-    stat = getattr(publisher, "stat", None)
     page = next((p for p in ("index.html", "error.html") if p in live.files), None)
-    if stat is None or page is None or not live.hosting:
+    if not isinstance(publisher, Verifiable) or page is None or not live.hosting:
         return
     key = join_key(prefix, page)
-    readable = _shaped(stat([key], anonymous=True).get(key)) is not None
+    readable = _shaped(publisher.stat([key], anonymous=True).get(key)) is not None
     report.count("origin_checks")
     where = publisher.location + key
     if is_private(live.hosting) and readable:

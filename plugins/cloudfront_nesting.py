@@ -19,7 +19,7 @@ from gallery_builder.plugins.cloudfront_private import (
     refuse_inside_private,
 )
 
-from gallery_builder.plan import ManifestError, read_remote_manifest
+from gallery_builder.manifest import ManifestError, read_remote_manifest
 
 
 def refuse_nesting(s3: Any, prefix: str | None, private: bool | None, found: Any) -> None:

@@ -21,12 +21,12 @@ from gallery_builder.imaging import write_atomic
 from gallery_builder.keys import key_problem
 from gallery_builder.manifest import MANIFEST_NAME
 from gallery_builder.neighbours import ancestor_manifests
-from gallery_builder.publishing import PublishConflict
+from gallery_builder.publisher import BasePublisher, PublishConflict
 
 LEASE = ".gallery-publish.lock"
 
 
-class FilePublisher:
+class FilePublisher(BasePublisher):
     """A publisher into the folder ``root``."""
 
     def __init__(self, root: Path):

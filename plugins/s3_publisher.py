@@ -55,7 +55,7 @@ from gallery_builder.plugins.s3_website import (  # noqa: F401 (importable from 
 from gallery_builder import hookimpl
 from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.keys import ALLOWED, S3_KEY_BYTES, join_key, prefix_problem
-from gallery_builder.publishing import PublishConflict
+from gallery_builder.publisher import BasePublisher, PublishConflict
 from gallery_builder.redact import redact_url, redact_urls
 
 #: how often a body read cut off mid-stream is tried (botocore retries only the request)
@@ -124,7 +124,7 @@ def bucket_name_problem(name: str) -> str | None:
     return None
 
 
-class S3Publisher:
+class S3Publisher(BasePublisher):
     """Publishes into one bucket with a boto3 S3 client."""
 
     #: S3 refuses longer keys; the publish refuses them before any write, naming them

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from gallery_builder.manifest import RemoteState
 from gallery_builder.neighbours import Neighbour, ancestor_manifests, first_collision
-from gallery_builder.plan import RemoteState
 
 
 def gallery(*paths: str, creates: tuple[str, ...] = ()) -> RemoteState:

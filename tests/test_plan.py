@@ -8,8 +8,9 @@ import pictures
 import pytest
 from conftest import read_manifest
 
+from gallery_builder.manifest import ManifestError, read_remote_manifest
 from gallery_builder.model import IMMUTABLE, REVALIDATE
-from gallery_builder.plan import SCRIPT_UPLOAD, ManifestError, plan_publish, read_remote_manifest
+from gallery_builder.plan import SCRIPT_UPLOAD, plan_publish
 from gallery_builder.testing import build_gallery
 
 
