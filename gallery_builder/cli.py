@@ -17,7 +17,7 @@ from gallery_builder.cli_publish import cdn_options, placement_warning
 from gallery_builder.cli_publish import resolve as resolve_publish
 from gallery_builder.cli_verify import verify as verify_command
 from gallery_builder.config import CONFIG_NAME, ConfigError, init_text, load_config
-from gallery_builder.errors import GalleryError, SettingError
+from gallery_builder.errors import GalleryError, PluginError, SettingError
 from gallery_builder.manifest import read_site_manifest
 from gallery_builder.passwords import PASSWORD_ENV, read_password
 from gallery_builder.pipeline import build as build_site
@@ -48,6 +48,16 @@ def _fail(message: str, code: int = EXIT_FAILURE, *, urls: tuple[str | None, ...
     sys.exit(code)
 
 
+def _fail_with(
+    exc: GalleryError, verbose: bool, code: int = EXIT_FAILURE, *, urls: tuple[str | None, ...] = ()
+) -> None:
+    """``_fail`` for a GalleryError; with ``-v``, a plugin's failure first shows the traceback
+    of what it raised (the one case where a traceback helps: it is the plugin author's bug)."""
+    if verbose and isinstance(exc, PluginError):
+        click.echo(redact_urls(exc.traceback_text().rstrip("\n"), *urls), err=True)
+    _fail(str(exc), code, urls=urls)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gallery")
 @click.option(
@@ -60,7 +70,10 @@ def _fail(message: str, code: int = EXIT_FAILURE, *, urls: tuple[str | None, ...
 def cli(ctx: click.Context, block: tuple[str, ...]) -> None:
     """Turn a folder of pictures into a static web gallery."""
     if ctx.obj is None:
-        ctx.obj = AppContext(pm=get_plugin_manager())
+        try:
+            ctx.obj = AppContext(pm=get_plugin_manager())
+        except GalleryError as exc:
+            _fail(str(exc))
     for name in block:
         ctx.obj.pm.set_blocked(name)
 
@@ -84,6 +97,10 @@ def cli(ctx: click.Context, block: tuple[str, ...]) -> None:
 @click.option("--force", is_flag=True, help="Rebuild everything, ignoring the build state.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
 @click.option(
+    "-v", "--verbose", is_flag=True,
+    help="When a plugin fails, print the traceback of its error too.",
+)  # fmt: skip
+@click.option(
     "--password-file", type=click.Path(dir_okay=False, path_type=Path),
     help=f"Encrypt the gallery with the password on this file's first line (also {PASSWORD_ENV}).",
 )  # fmt: skip
@@ -102,6 +119,7 @@ def build(
     strict: bool,
     force: bool,
     quiet: bool,
+    verbose: bool,
     password_file: Path | None,
     no_encryption: bool,
 ) -> None:
@@ -122,7 +140,7 @@ def build(
     except SettingError as exc:
         _fail(str(exc), EXIT_USAGE)
     except GalleryError as exc:
-        _fail(str(exc))
+        _fail_with(exc, verbose)
     except OSError as exc:  # the output folder or a file in it, most likely
         advice = ""
         if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -216,7 +234,10 @@ def themes(app: AppContext) -> None:
     "--no-encryption", is_flag=True,
     help="Replace a gallery published encrypted with this clear site (every page readable).",
 )  # fmt: skip
-@click.option("-v", "--verbose", is_flag=True, help="List each uploaded file's URL.")
+@click.option(
+    "-v", "--verbose", is_flag=True,
+    help="List each uploaded file's URL; when a plugin fails, print its error's traceback.",
+)  # fmt: skip
 @click.pass_obj
 def publish(
     app: AppContext,
@@ -271,7 +292,7 @@ def publish(
     except (SettingError, ConfigError) as exc:
         _fail(str(exc), EXIT_USAGE, urls=(target, endpoint_url))
     except GalleryError as exc:
-        _fail(str(exc), urls=(target, endpoint_url))
+        _fail_with(exc, verbose, urls=(target, endpoint_url))
     if dry_run:
         for line in result.hosting_plan:
             click.echo(f"hosting: {line}")
@@ -390,7 +411,10 @@ def blocked_in(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    pm = get_plugin_manager(block=blocked_in(argv))
+    try:
+        pm = get_plugin_manager(block=blocked_in(argv))
+    except GalleryError as exc:  # e.g. a plugin implements a hook that does not exist
+        _fail(str(exc))
     for problem in pm.load_errors:
         click.echo(f"warning: {problem}", err=True)
     group = make_cli(pm)

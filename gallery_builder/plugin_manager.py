@@ -12,6 +12,7 @@ import pluggy
 
 from gallery_builder import hookspecs
 from gallery_builder.errors import GalleryError
+from gallery_builder.plugin_guard import check_hook_names, guard_hooks
 
 ENTRY_POINT_GROUP = "gallery_builder"
 OWN_DISTRIBUTION = "gallery-builder"
@@ -31,6 +32,23 @@ class GalleryPluginManager(pluggy.PluginManager):
         #: third-party plugins that could not be loaded, each as a message for the user
         self.load_errors: list[str] = []
 
+    def register(self, plugin: Any, name: str | None = None) -> str | None:
+        """Register as pluggy does; a plugin not from gallery-builder's own distribution has
+        its hooks guarded, so that its failures name it (gallery_builder.plugin_guard)."""
+        registered = super().register(plugin, name)
+        if registered is not None and not self.is_own(registered):
+            guard_hooks(self, plugin, registered, lambda: self.distribution_text(registered))
+        return registered
+
+    def is_own(self, name: str) -> bool:
+        dist = self.distributions.get(name)
+        return dist is not None and dist.metadata["Name"] == OWN_DISTRIBUTION
+
+    def distribution_text(self, name: str) -> str | None:
+        """``"gallery-watermark 0.1.0"``, or None for a plugin registered in code."""
+        dist = self.distributions.get(name)
+        return f"{dist.metadata['Name']} {dist.version}" if dist is not None else None
+
 
 def blocked_from_env() -> list[str]:
     return [name.strip() for name in os.environ.get(BLOCK_ENV, "").split(",") if name.strip()]
@@ -43,9 +61,11 @@ def get_plugin_manager(
 ) -> GalleryPluginManager:
     """A manager with every installed plugin registered, less the blocked ones.
 
-    ``extra_plugins`` (objects or modules) are registered after the entry points; tests use it
-    for throw-away plugins. ``autoload=False`` (or GALLERY_DISABLE_PLUGIN_AUTOLOAD=1) loads
-    only gallery-builder's own plugins.
+    ``extra_plugins`` (objects or modules, or ``("name", plugin)`` pairs to register one under
+    a name) are registered after the entry points; tests use it for throw-away plugins. A hook
+    name no hookspec declares is a GalleryError naming the plugin (plugin_guard).
+    ``autoload=False`` (or GALLERY_DISABLE_PLUGIN_AUTOLOAD=1) loads only gallery-builder's own
+    plugins.
     """
     pm = GalleryPluginManager()
     for name in [*blocked_from_env(), *block]:
@@ -57,9 +77,12 @@ def get_plugin_manager(
         is_own = dist is not None and dist.metadata["Name"] == OWN_DISTRIBUTION
         if pm.is_blocked(ep.name) or pm.has_plugin(ep.name) or not (autoload or is_own):
             continue
+        if dist is not None:  # known before registering: it decides whether hooks are guarded
+            pm.distributions[ep.name] = dist
         try:
             pm.register(ep.load(), name=ep.name)
         except Exception as exc:
+            pm.distributions.pop(ep.name, None)
             if is_own:
                 raise  # a broken built-in is a bug to see, not to hide
             origin = f" from {dist.metadata['Name']} {dist.version}" if dist else ""
@@ -68,12 +91,23 @@ def get_plugin_manager(
                 f"({type(exc).__name__}: {exc}); block it with {BLOCK_ENV}={ep.name}"
             )
             continue
-        if dist is not None:
-            pm.distributions[ep.name] = dist
     for plugin in extra_plugins:
+        name = None
+        if isinstance(plugin, tuple):  # ("name", plugin): registered under that name
+            name, plugin = plugin
         if not pm.is_registered(plugin):  # e.g. an installed plugin module passed again
-            pm.register(plugin)
+            try:
+                pm.register(plugin, name=name)
+            except pluggy.PluginValidationError as exc:
+                shown = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+                raise GalleryError(f"plugin '{shown}' cannot be registered: {exc}") from None
+    check_hook_names(pm, lambda name: _origin(pm, name))
     return pm
+
+
+def _origin(pm: GalleryPluginManager, name: str) -> str:
+    text = pm.distribution_text(name)
+    return f" ({text})" if text else ""
 
 
 def describe_plugins(pm: GalleryPluginManager) -> list[dict[str, Any]]:
