@@ -13,9 +13,9 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from gallery_builder import imaging
+from gallery_builder.build_result import BuildResult
 from gallery_builder.config import Config
 from gallery_builder.errors import GalleryError
 from gallery_builder.model import Derivative, DerivativeSpec, ImageJob, ImageResult, Picture
@@ -28,9 +28,6 @@ from gallery_builder.state import BuildState, OutputRecord
 MAX_VARIANT = 32
 #: what a variant may be called: it is part of a file name
 VARIANT = re.compile(rf"[a-z0-9][a-z0-9-]{{0,{MAX_VARIANT - 1}}}")
-
-if TYPE_CHECKING:
-    from gallery_builder.pipeline import BuildResult
 
 
 def derivative_path(picture: Picture, spec: DerivativeSpec, draft_scale: int = 1) -> str:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from gallery_builder import encryption, imaging, manifest
+from gallery_builder.build_result import BuildResult
 from gallery_builder.config import Config
 from gallery_builder.encryption import Keys, derive, file_id, lock_document, new_salt, seal
 from gallery_builder.encryption_state import (
@@ -44,7 +45,7 @@ from gallery_builder.encryption_state import (
 from gallery_builder.errors import GalleryError
 from gallery_builder.journal import remove_leftovers
 from gallery_builder.model import REVALIDATE, SiteFile
-from gallery_builder.pipeline import BuildResult, build_clear, check_source_outside
+from gallery_builder.pipeline import build_clear, check_source_outside
 from gallery_builder.plan import SEALED_TYPE  # what every sealed file is served as
 from gallery_builder.plugin_manager import GalleryPluginManager
 from gallery_builder.progress import Reporter

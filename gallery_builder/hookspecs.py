@@ -30,7 +30,16 @@ if TYPE_CHECKING:
     import jinja2
 
     from gallery_builder.config import Config
-    from gallery_builder.model import Album, DerivativeSpec, Metadata, Page, Picture, Site, Source
+    from gallery_builder.model import (
+        Album,
+        DerivativeSpec,
+        ImageStep,
+        Metadata,
+        Page,
+        Picture,
+        Site,
+        Source,
+    )
     from gallery_builder.publisher import Publisher, PublishPlan, PublishResult
 
 hookspec = pluggy.HookspecMarker("gallery_builder")
@@ -112,6 +121,23 @@ def gallery_derivative_specs(
     configured size, each in every configured format. Two specs with one ``key`` are an error.
     Each spec's settings, the source's MD5 and the processor's version make the derivative's
     cache key, so changing a setting remakes exactly the derivatives it shapes.
+    """
+
+
+@hookspec
+def gallery_image_steps(source: Source, metadata: Metadata, config: Config) -> list[ImageStep]:
+    """Changes to make to the pixels of every image of one picture (a watermark, a
+    copyright line), as :class:`~gallery_builder.model.ImageStep` objects.
+
+    Collecting, in the main process, once per picture on every build that looks at its
+    images. Each step names a function (``"package.module:function"``) that the worker
+    imports and calls as ``function(image, spec, **params)`` on each derivative's image, after
+    decode, EXIF orientation, colour conversion and resize, before encode, in plugin order;
+    it returns the image to encode (a ``PIL.Image.Image``). A step's function, params,
+    version and its plugin's version are part of each derivative's cache key: changing a
+    step's params remakes exactly the images it shapes. An exception in a step stops the
+    build with a :class:`~gallery_builder.errors.PluginError` naming the plugin and the
+    picture; the picture is not reported as broken.
     """
 
 

@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from gallery_builder import imaging
+from gallery_builder.build_result import BuildResult
 from gallery_builder.derivatives import MAX_VARIANT
 from gallery_builder.errors import GalleryError
 from gallery_builder.model import Picture
 from gallery_builder.state import BuildState
-
-if TYPE_CHECKING:
-    from gallery_builder.pipeline import BuildResult
 
 #: the most bytes S3 takes in a key
 KEY_LIMIT = 1024

@@ -7,6 +7,8 @@ root unless a field says otherwise).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +83,54 @@ class DerivativeSpec:
         return f"{self.variant}.{self.format}"
 
 
+#: what ImageStep.function must look like: "package.module:qualified.name"
+_FUNCTION_NAME = re.compile(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*")
+
+
+@dataclass(frozen=True)
+class ImageStep:
+    """A change a plugin makes to every derivative of a picture (a watermark, a copyright
+    line), returned by the ``gallery_image_steps`` hook.
+
+    The worker imports ``function`` by name and calls it as ``function(image, spec,
+    **params)`` on each derivative's image after decode, orientation and resize, before
+    encode; it returns the image to encode. ``function``, ``params``, ``version`` and the
+    plugin's version are part of each derivative's cache key, so a change to any of them
+    remakes exactly the images it shapes. ``params`` must be picklable (it travels to the
+    workers) and is stored as a tuple of (name, value) pairs sorted by name.
+    """
+
+    function: str  #: "package.module:function", importable in the worker
+    params: Mapping[str, Any] | tuple = ()  #: keyword arguments of the function
+    version: str = ""  #: change it to remake the images when the function's output changes
+    plugin: str = ""  #: the plugin that returned it; set by the core
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.function, str) or not _FUNCTION_NAME.fullmatch(self.function):
+            raise ValueError(
+                f"ImageStep.function must name a function as 'package.module:function', "
+                f"not {self.function!r}"
+            )
+        params = self.params
+        try:
+            pairs = [(k, v) for k, v in (params.items() if isinstance(params, Mapping) else params)]
+        except (TypeError, ValueError):
+            pairs = None
+        if pairs is None or not all(isinstance(k, str) for k, _ in pairs):
+            raise ValueError(
+                f"ImageStep.params must map parameter names (text) to values, not {params!r}"
+            )
+        names = [k for k, _ in pairs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"ImageStep.params names a parameter twice: {params!r}")
+        object.__setattr__(self, "params", tuple(sorted(pairs, key=lambda kv: kv[0])))
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        """The params as keyword arguments of the function."""
+        return dict(self.params)
+
+
 @dataclass(frozen=True)
 class Derivative:
     """A derivative that exists in the output folder."""
@@ -104,6 +154,10 @@ class ImageJob:
     #: the JPEG DCT scale to decode at (1, 2, 4, 8), chosen from ALL the picture's specs, so
     #: a derivative's bytes do not depend on which others happen to be missing
     draft_scale: int = 1
+    #: applied in order to each derivative's image after resize, before encode
+    steps: tuple[ImageStep, ...] = ()
+    #: the picture's relpath, for messages (a step that fails names it)
+    relpath: str = ""
 
 
 @dataclass(frozen=True)

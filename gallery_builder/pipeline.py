@@ -12,7 +12,6 @@ import hashlib
 import os
 import posixpath
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
@@ -25,6 +24,7 @@ from gallery_builder import (
     theming,
 )
 from gallery_builder.albumtext import album_folders, album_text_stamp, describe_albums
+from gallery_builder.build_result import BuildResult, StrictFailure
 from gallery_builder.config import Config
 from gallery_builder.derivatives import make_images, move_into_site
 from gallery_builder.encryption_state import leave_encrypted_mode, was_encrypted
@@ -68,43 +68,6 @@ from gallery_builder.state import BuildState, OutputRecord
 STATIC_DIR = "_static"
 #: state.meta key: the album description files seen (see gallery_builder.albumtext)
 ALBUM_TEXTS = "album_texts"
-
-
-class StrictFailure(GalleryError):
-    """``--strict`` and a picture was skipped."""
-
-
-@dataclass
-class BuildResult:
-    """What a build did, for the summary and for tests."""
-
-    out_dir: Path
-    pictures: int = 0
-    albums: int = 0
-    made: int = 0  #: pictures whose images were made this build
-    reused: int = 0  #: pictures whose images were all reused
-    skipped: list[tuple[str, str]] = field(default_factory=list)  #: (relpath, reason)
-    #: pictures whose original is not published (a GPS position or doubt under
-    #: ``strip_gps``, an extension that does not say its content, an unsafe name)
-    originals_withheld: list[str] = field(default_factory=list)
-    #: the warning that says why, for each of them
-    withheld_warnings: dict[str, str] = field(default_factory=dict)
-    written: list[str] = field(default_factory=list)  #: files written, relative to out_dir
-    removed: list[str] = field(default_factory=list)  #: stale files removed
-    seconds: float = 0.0
-    encrypted: bool = False  #: the published site is the encrypted one
-    sealed: int = 0  #: files encrypted by this build (an unchanged one keeps its ciphertext)
-
-    def summary(self) -> str:
-        line = (
-            f"{self.pictures} pictures in {self.albums} albums: {self.made} built, "
-            f"{self.reused} reused, {len(self.skipped)} skipped; "
-            f"{len(self.written)} files written, {len(self.removed)} removed "
-            f"in {self.seconds:.2f} s"
-        )
-        if self.encrypted:
-            line += f"; encrypted ({self.sealed} files sealed)"
-        return line
 
 
 def build(

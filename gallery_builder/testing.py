@@ -20,8 +20,9 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 
+from gallery_builder.build_result import BuildResult
 from gallery_builder.config import load_config
-from gallery_builder.pipeline import BuildResult, build
+from gallery_builder.pipeline import build
 from gallery_builder.plugin_manager import GalleryPluginManager, get_plugin_manager
 
 
