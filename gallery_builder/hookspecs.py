@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from gallery_builder.model import (
         Album,
         DerivativeSpec,
+        ExtraFile,
         ImageStep,
         Metadata,
         Page,
@@ -161,10 +162,42 @@ def gallery_album_tree(pictures: list[Picture], config: Config) -> Album | None:
 
 
 @hookspec
+def gallery_static_folders() -> list[Path]:
+    """Folders of static files this plugin ships (stylesheets, scripts, fonts).
+
+    Collecting. Each file is published under ``_static/`` with a content hash in its name,
+    like the theme's, and reached from a template with ``static("name")``; a theme's file of
+    the same name wins. Each folder must exist; its files are part of the no-op fingerprint.
+    """
+
+
+@hookspec
 def gallery_pages(site: Site, config: Config) -> list[Page]:
     """Pages to render. Collecting: the built-in render plugin gives one ``index.html`` per
     album and ``error.html``; return more :class:`~gallery_builder.model.Page` objects to add
-    extra pages (a map, an about page) rendered from your theme's templates.
+    extra pages (a map, an about page, a feed) rendered from your theme's templates (or
+    :func:`gallery_template_folders`). A page's ``content_type`` (``"application/atom+xml"``)
+    is what it is served as; by default, what its extension says.
+    """
+
+
+@hookspec
+def gallery_template_folders() -> list[Path]:
+    """Folders of Jinja2 templates this plugin ships (for the pages it adds).
+
+    Collecting. Searched after the theme chain, so a theme's template of the same name wins
+    (a theme may restyle a plugin's page). Each folder must exist; its files are part of the
+    no-op fingerprint. Called once per build that renders.
+    """
+
+
+@hookspec
+def gallery_jinja_environment(environment: jinja2.Environment, config: Config) -> None:
+    """Prepare the pages' Jinja2 environment: add filters, globals and tests
+    (``environment.filters["name"] = function``). Called once per build that renders, after
+    the environment is made and before the first page. Pages render in a forked worker that
+    inherits the environment: what is added here works there, but a change a filter makes to
+    the build's state while rendering is not seen by the build.
     """
 
 
@@ -181,6 +214,19 @@ def gallery_render_page(
 ) -> str | None:
     """Render one page to text. The built-in answer renders ``page.template`` with Jinja2,
     autoescape on."""
+
+
+@hookspec
+def gallery_site_files(site: Site, config: Config) -> list[ExtraFile]:
+    """Files to add to the site as they are: bytes, or a file the plugin wrote
+    (:class:`~gallery_builder.model.ExtraFile`).
+
+    Collecting. Called once per build that has work to do, after every page is written
+    (``site.files`` lists them). Each file is written only when its bytes change, listed in
+    the manifest with its content type and cache policy, and removed when a later build no
+    longer returns it. A path outside the site, or one another output (a page, an image,
+    another plugin's file) already has, is an error naming the plugin.
+    """
 
 
 @hookspec

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 #: Cache-Control for files whose name changes whenever their content does.
@@ -237,6 +238,26 @@ class Page:
     template: str
     album: Album | None = None
     context: dict[str, Any] = field(default_factory=dict, compare=False)
+    #: what the page is served as, e.g. "application/atom+xml"; None: what its extension says
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class ExtraFile:
+    """A file a plugin adds to the site as it is (``gallery_site_files``): a ZIP, a feed, a
+    font. Listed in the manifest with its content type and cache policy and published like
+    any other file; removed from the site when a build no longer returns it.
+
+    Give exactly one of ``data`` (the bytes) and ``file`` (a file the plugin wrote, for large
+    files: it is copied into the site, never moved, and only read)."""
+
+    path: str  #: relative to the site root, e.g. "istanbul/album.zip"
+    data: bytes | None = None
+    file: Path | None = None
+    #: what it is served as; None: what its extension says (application/octet-stream if unknown)
+    content_type: str | None = None
+    #: REVALIDATE (a name that stays), or IMMUTABLE for a name that changes with the content
+    cache_control: str = REVALIDATE
 
 
 @dataclass(frozen=True)
