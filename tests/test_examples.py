@@ -115,7 +115,7 @@ def test_the_readme_command_installs_and_tests_every_example() -> None:
 
 #: a fenced block whose first line names the file it shows: ``# examples/plugins/x/y.py``
 #: (or ``{# … #}``, ``/* … */``, ``<!-- … -->`` in templates and CSS)
-FENCE = re.compile(r"^```[\w-]*\n(.*?)^```", re.M | re.S)
+FENCE = re.compile(r"^```[\w+-]*\n(.*?)^```", re.M | re.S)
 SOURCE_LINE = re.compile(r"^(?:#|\{#|/\*|<!--)\s*(examples/plugins/\S+?)\s*(?:#\}|\*/|-->)?$")
 
 
