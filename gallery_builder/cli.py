@@ -26,6 +26,7 @@ from gallery_builder.plugin_manager import (
     describe_plugins,
     get_plugin_manager,
 )
+from gallery_builder.plugin_settings import plugin_settings_schemas
 from gallery_builder.progress import reporter_for
 from gallery_builder.publish_checks import check_prefix
 from gallery_builder.publisher import NamesPrefix, PublicUrls, SetsUpHosting
@@ -125,7 +126,11 @@ def build(
 ) -> None:
     """Build the gallery of SOURCE (a folder of pictures; sub-folders are albums)."""
     try:
-        config = load_config(source, config_file)
+        schemas = plugin_settings_schemas(app.pm)
+    except GalleryError as exc:  # a plugin's gallery_settings failed
+        _fail_with(exc, verbose)
+    try:
+        config = load_config(source, config_file, settings=schemas)
         password = read_password(password_file, os.environ)
     except (ConfigError, SettingError) as exc:
         _fail(str(exc), EXIT_USAGE)
@@ -261,7 +266,10 @@ def publish(
     changed; writes manifest.json last."""
     try:
         manifest, _ = read_site_manifest(site)
-        setup = resolve_publish(site, target, region=region, profile=profile, **cdn)
+        setup = resolve_publish(
+            site, target, settings=plugin_settings_schemas(app.pm), region=region,
+            profile=profile, **cdn,
+        )  # fmt: skip
         target = setup.target
         publisher = open_publisher(app.pm, target, endpoint_url=endpoint_url, **setup.options)
         dest = prefix is not None

@@ -5,7 +5,7 @@ and what the publisher factory is given. Pure but for :func:`resolve`, which rea
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,11 +104,14 @@ def _shown(value: Any) -> str:
     return ("yes" if value else "no") if isinstance(value, bool) else str(value)
 
 
-def resolve(site: Path, target: str | None, **given: Any) -> PublishSetup:
+def resolve(
+    site: Path, target: str | None, *, settings: Mapping[str, Any] | None = None, **given: Any
+) -> PublishSetup:
     """TARGET and ``given`` (region, profile, cdn, domain, wait, purge, private: None when
     not on the command line) over the site's ``[publish]`` settings. Raises SettingError
-    (usage) when neither names a target, ConfigError when the settings file is now wrong."""
-    found = site_settings(site)
+    (usage) when neither names a target, ConfigError when the settings file is now wrong
+    (``settings``: the plugins' declarations, to check their ``[plugins.NAME]`` tables too)."""
+    found = site_settings(site, settings)
     config = found.config
     publish = config.publish if config is not None else PublishSettings()
     file = config.file if config is not None else None

@@ -9,13 +9,16 @@ from __future__ import annotations
 import errno
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from gallery_builder.plugin_settings import FrozenMapping, Setting
+from gallery_builder.plugin_tables import SECTION as PLUGINS_SECTION
+from gallery_builder.plugin_tables import TableProblem, plugin_values
 from gallery_builder.publish_settings import PUBLISH_SCHEMA, PublishSettings, SettingConflict
 from gallery_builder.publish_settings import base_url_for as _base_url_for
 from gallery_builder.slugs import slugify
@@ -95,6 +98,10 @@ class Config:
     publish: PublishSettings = field(default_factory=PublishSettings)
     #: the file the settings came from, if any
     file: Path | None = None
+    #: ``{plugin: {key: value}}``: every active plugin that declares settings
+    #: (gallery_builder.plugin_settings), its ``[plugins.NAME]`` values, defaults filled in;
+    #: sorted, so that it is part of the build's fingerprint
+    plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=FrozenMapping)
 
     def with_theme(self, theme: str) -> Config:
         return replace(self, gallery=replace(self.gallery, theme=theme))
@@ -242,9 +249,21 @@ def default_config(source: Path) -> Config:
     )
 
 
-def load_config(source: Path, config_file: Path | None = None) -> Config:
-    """Read ``config_file`` or ``SOURCE/gallery.toml`` (if present) over the defaults."""
+def load_config(
+    source: Path,
+    config_file: Path | None = None,
+    *,
+    settings: Mapping[str, Mapping[str, Setting]] | None = None,
+) -> Config:
+    """Read ``config_file`` or ``SOURCE/gallery.toml`` (if present) over the defaults.
+
+    ``settings`` is what the active plugins declare,
+    ``gallery_builder.plugin_settings.plugin_settings_schemas(pm)``: their ``[plugins.NAME]``
+    tables are checked against it and fill :attr:`Config.plugins`. Without it (a caller with
+    no plugin manager) those tables are not read and ``Config.plugins`` is empty."""
     base = default_config(source)
+    if settings is not None:
+        base = replace(base, plugins=plugin_values(None, "", settings))
     path = config_file if config_file is not None else source / CONFIG_NAME
     if config_file is None:
         try:
@@ -265,7 +284,15 @@ def load_config(source: Path, config_file: Path | None = None) -> Config:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", file=path) from None
-    return _apply(base, raw, text, path)
+    config = _apply(base, raw, text, path)
+    if settings is None:
+        return config
+    blocked = getattr(settings, "blocked", frozenset())  # PluginSchemas knows them
+    try:
+        plugins = plugin_values(raw.get(PLUGINS_SECTION), text, settings, blocked)
+    except TableProblem as exc:
+        raise ConfigError(str(exc), file=path, line=exc.line) from None
+    return replace(config, plugins=plugins)
 
 
 #: the message for a password in the settings file (its value is never shown)
@@ -284,13 +311,21 @@ def _refuse_password(raw: dict[str, Any], text: str, path: Path) -> None:
         if isinstance(table, dict) and "password" in table:
             line = _line_of(text, section, "password")
             raise ConfigError(f"[{section}] password: {PASSWORD_REFUSED}", file=path, line=line)
+    plugins = raw.get(PLUGINS_SECTION)
+    for name, table in plugins.items() if isinstance(plugins, dict) else ():
+        if isinstance(table, dict) and "password" in table:
+            line = _line_of(text, PLUGINS_SECTION, name, "password")
+            where = f"[{PLUGINS_SECTION}.{name}] password"
+            raise ConfigError(f"{where}: {PASSWORD_REFUSED}", file=path, line=line)
 
 
 def _apply(base: Config, raw: dict[str, Any], text: str, path: Path) -> Config:
     clean: dict[str, dict[str, Any]] = {}
-    sections = ", ".join(f"[{s}]" for s in SCHEMA)
+    sections = ", ".join(f"[{s}]" for s in SCHEMA) + f", [{PLUGINS_SECTION}.NAME]"
     _refuse_password(raw, text, path)
     for section, table in raw.items():
+        if section == PLUGINS_SECTION:
+            continue  # checked against the plugins' declarations: load_config
         if section not in SCHEMA:
             what = f"section [{section}]" if isinstance(table, dict) else f"key '{section}'"
             raise ConfigError(

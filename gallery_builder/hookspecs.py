@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         Site,
         Source,
     )
+    from gallery_builder.plugin_settings import Setting
     from gallery_builder.publisher import Publisher, PublishPlan, PublishResult
 
 hookspec = pluggy.HookspecMarker("gallery_builder")
@@ -67,6 +68,18 @@ def gallery_publishers() -> dict[str, Any]:
     one scheme is an error that names both. A factory may carry ``check_target(target)``,
     raising ``SettingError`` for a malformed target: ``gallery build`` runs it on
     ``[publish] target``.
+    """
+
+
+@hookspec
+def gallery_settings() -> dict[str, Setting]:
+    """The keys of this plugin's ``[plugins.NAME]`` table in gallery.toml, as
+    ``{key: gallery_builder.plugin_settings.Setting(default, help=..., check=...)}``.
+
+    NAME is the plugin's registered name (its entry-point name). The core checks the table
+    (an unknown key or a bad value is an error naming the file and line) and gives every
+    hook the values, defaults filled in, as ``config.plugins[NAME]``. They are part of the
+    build's fingerprint: changing one re-renders the site.
     """
 
 

@@ -9,6 +9,7 @@ gallery holds), found from OUT's path.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,10 +73,11 @@ class SiteSettings:
     missing: str = ""
 
 
-def site_settings(site: Path) -> SiteSettings:
+def site_settings(site: Path, settings: Mapping[str, Any] | None = None) -> SiteSettings:
     """The settings of the site in ``site``, from the file its build recorded. A settings file
     that is gone counts as none (a TARGET on the command line still publishes); one that is
-    there but wrong raises :class:`ConfigError`."""
+    there but wrong raises :class:`ConfigError`. ``settings``: what the plugins declare
+    (``plugin_settings_schemas(pm)``), so that ``config.plugins`` is read as the build read it."""
     path = _record_path(site)
     try:
         record: Any = json.loads(path.read_text(encoding="utf-8"))
@@ -89,7 +91,7 @@ def site_settings(site: Path) -> SiteSettings:
         raise GalleryError(f"{path} is not a settings record of gallery build; build again")
     if file is not None and not Path(file).is_file():
         return SiteSettings(None, f"its settings file {file} is gone")
-    config = load_config(Path(source), Path(file) if file else None)
+    config = load_config(Path(source), Path(file) if file else None, settings=settings)
     if config.file is None:
         return SiteSettings(config, f"it has no settings file ({Path(source) / 'gallery.toml'})")
     return SiteSettings(config)

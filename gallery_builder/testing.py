@@ -24,6 +24,7 @@ from gallery_builder.build_result import BuildResult
 from gallery_builder.config import load_config
 from gallery_builder.pipeline import build
 from gallery_builder.plugin_manager import GalleryPluginManager, get_plugin_manager
+from gallery_builder.plugin_settings import plugin_settings_schemas
 
 
 def plugin_manager(
@@ -45,10 +46,11 @@ def build_gallery(
     strict: bool = False,
 ) -> BuildResult:
     """Build ``source`` into ``out`` with ``plugins`` registered; in-process by default."""
-    config = load_config(source, config_file)
+    pm = plugin_manager(*plugins)
+    config = load_config(source, config_file, settings=plugin_settings_schemas(pm))
     if theme:
         config = config.with_theme(theme)
-    return build(config, out, plugin_manager(*plugins), jobs=jobs, force=force, strict=strict)
+    return build(config, out, pm, jobs=jobs, force=force, strict=strict)
 
 
 def run_cli(args: Sequence[str | Path], *plugins: Any, block: Sequence[str] = ()) -> Result:

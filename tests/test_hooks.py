@@ -103,6 +103,32 @@ def test_hook_gallery_publishers() -> None:
         publisher_factories(plugin_manager(Ftp(), OtherFtp()))
 
 
+def test_hook_gallery_settings(two: Path, out: Path) -> None:
+    from gallery_builder.plugin_settings import Setting, integer
+
+    class Stamp:
+        @hookimpl
+        def gallery_settings(self):
+            return {"text": Setting("©"), "size": Setting(3, check=integer(min=1, max=9))}
+
+        @hookimpl
+        def gallery_manifest_fields(self, site, config):
+            return {"stamp": dict(config.plugins["stamp"])}
+
+    build_gallery(two, out, ("stamp", Stamp()))
+    assert read_manifest(out)["stamp"] == {"text": "©", "size": 3}  # the defaults
+    (two / "gallery.toml").write_text('[plugins.stamp]\ntext = "me"\n')
+    build_gallery(two, out, ("stamp", Stamp()))
+    assert read_manifest(out)["stamp"] == {"text": "me", "size": 3}
+    (two / "gallery.toml").write_text("[plugins.stamp]\nsize = 10\n")
+    result = run_cli(["build", two, "-o", out], ("stamp", Stamp()))
+    assert result.exit_code == 2
+    assert result.output.endswith(
+        "gallery.toml:2: [plugins.stamp] size = 10 is not allowed; expected a whole number "
+        "from 1 to 9\n"
+    )
+
+
 # --- Pipeline ------------------------------------------------------------------------------
 
 
