@@ -18,6 +18,7 @@ from gallery_builder import imaging
 from gallery_builder.build_result import BuildResult
 from gallery_builder.config import Config
 from gallery_builder.errors import GalleryError
+from gallery_builder.image_steps import StepCollector, failure_error
 from gallery_builder.model import Derivative, DerivativeSpec, ImageJob, ImageResult, Picture
 from gallery_builder.plugin_manager import GalleryPluginManager, collected, required
 from gallery_builder.progress import Reporter
@@ -30,10 +31,13 @@ MAX_VARIANT = 32
 VARIANT = re.compile(rf"[a-z0-9][a-z0-9-]{{0,{MAX_VARIANT - 1}}}")
 
 
-def derivative_path(picture: Picture, spec: DerivativeSpec, draft_scale: int = 1) -> str:
+def derivative_path(
+    picture: Picture, spec: DerivativeSpec, draft_scale: int = 1, steps_key: str = ""
+) -> str:
     """``<album>/<picture-slug>.<variant>.<hash8>.<ext>``; the hash is of the cache key (the
-    source's MD5, the spec's settings, the decode scale, the processor's version), so the name
-    changes whenever the bytes may."""
+    source's MD5, the spec's settings, the decode scale, the processor's version and the
+    picture's image steps, :func:`gallery_builder.image_steps.StepCollector.steps`), so the
+    name changes whenever the bytes may."""
     key = "|".join(
         str(v)
         for v in (
@@ -41,6 +45,8 @@ def derivative_path(picture: Picture, spec: DerivativeSpec, draft_scale: int = 1
             spec.keep_exif, spec.strip_gps, draft_scale, imaging.PROCESSOR_VERSION,
         )
     )  # fmt: skip
+    if steps_key:  # (a picture without steps keeps the names it had before steps existed)
+        key += "\nsteps:\n" + steps_key
     if not VARIANT.fullmatch(spec.variant):
         raise GalleryError(
             f"a derivative spec's variant must be lower-case letters, digits and '-', at "
@@ -71,6 +77,7 @@ def make_images(
     moved into OUT as it is done, or, with ``defer`` (``--strict``), not at all: they are
     returned, for :func:`move_into_site` once the build knows it will go on."""
     work: list[tuple[Picture, ImageJob]] = []
+    collector = StepCollector(pm)
     for picture in pictures:
         specs = collected(
             pm.hook.gallery_derivative_specs(
@@ -87,9 +94,10 @@ def make_images(
             continue
         md = picture.metadata
         scale = imaging.draft_scale(md.format, specs, md.width, md.height)
+        steps, steps_key = collector.steps(picture, config)
         missing = []
         for spec in specs:
-            path = derivative_path(picture, spec, scale)
+            path = derivative_path(picture, spec, scale, steps_key)
             record = state.outputs.get(path)
             if not force and record is not None and exists(f"{out_dir}/{path}", record.size):
                 picture.derivatives[spec.key] = Derivative(
@@ -103,6 +111,7 @@ def make_images(
                 output_root=str(state.staging),
                 targets=tuple(missing),
                 draft_scale=scale,
+                steps=steps,
             )
             work.append((picture, job))
         else:
@@ -121,6 +130,11 @@ def make_images(
             reporter.advance(picture.source.relpath)
             if image_result.write_error:
                 raise GalleryError(image_result.write_error)  # OUT is at fault: stop
+            if image_result.step_error:  # a plugin is at fault: stop, the picture is fine
+                failure = image_result.step_error
+                raise failure_error(
+                    failure, picture.source.relpath, collector.distribution(failure.plugin)
+                )
             if image_result.error:
                 _skip(state, result, picture, image_result.error)
                 continue

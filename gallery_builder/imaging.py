@@ -16,6 +16,7 @@ from pathlib import Path
 from PIL import ExifTags, Image, features
 
 from gallery_builder import cmyk
+from gallery_builder.image_steps import StepFailed, apply_steps, load_steps
 from gallery_builder.model import Derivative, DerivativeSpec, ImageJob, ImageResult
 
 #: Bumped whenever the processing changes the bytes it writes: part of every cache key.
@@ -130,8 +131,8 @@ def process_image(job: ImageJob) -> ImageResult:
 
     Returns the derivatives written; or an ``error`` (a reason for the user) when the picture
     cannot be decoded; or a ``write_error`` when the output cannot be written (a full disk, a
-    file where a folder should be), which is no fault of the picture. Either way nothing is
-    left behind.
+    file where a folder should be), which is no fault of the picture; or a ``step_error`` when
+    a plugin's image step failed (nor is that). Either way nothing is left behind.
     """
     written: list[Path] = []
     try:
@@ -143,6 +144,9 @@ def process_image(job: ImageJob) -> ImageResult:
     except OutputError as exc:
         _remove(written)
         return ImageResult(source_path=job.source_path, write_error=str(exc))
+    except StepFailed as exc:
+        _remove(written)
+        return ImageResult(source_path=job.source_path, step_error=exc.failure)
     except _DECODE_ERRORS as exc:
         _remove(written)
         return ImageResult(source_path=job.source_path, error=describe_decode_error(exc))
@@ -182,6 +186,7 @@ def read_exif(im: Image.Image) -> Image.Exif:
 
 
 def _process(job: ImageJob, written: list[Path]) -> list[Derivative]:
+    steps = load_steps(job.steps)  # before decoding: a step that cannot be imported costs none
     with Image.open(job.source_path) as im:
         exif = read_exif(im)
         orientation = orientation_of(exif)
@@ -211,6 +216,9 @@ def _process(job: ImageJob, written: list[Path]) -> list[Derivative]:
                 image = base
             else:
                 image = base.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
+            if steps:
+                # a step may draw in place: on its own copy, never on the shared decode
+                image = apply_steps(image.copy() if image is base else image, spec, steps)
             exif_out = None
             if spec.keep_exif:
                 exif_out = exif_bytes if spec.strip_gps else exif_with_gps

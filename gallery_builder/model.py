@@ -157,8 +157,16 @@ class ImageJob:
     draft_scale: int = 1
     #: applied in order to each derivative's image after resize, before encode
     steps: tuple[ImageStep, ...] = ()
-    #: the picture's relpath, for messages (a step that fails names it)
-    relpath: str = ""
+
+
+@dataclass(frozen=True)
+class StepFailure:
+    """An :class:`ImageStep` that failed in a worker, as data the main process can raise."""
+
+    plugin: str
+    function: str
+    cause: BaseException  #: what the step raised (or a RuntimeError saying what, if unpicklable)
+    traceback: str = ""  #: the worker's traceback, as text
 
 
 @dataclass(frozen=True)
@@ -169,6 +177,7 @@ class ImageResult:
     derivatives: tuple[Derivative, ...] = ()
     error: str | None = None  #: the picture cannot be used (deterministic for its content)
     write_error: str | None = None  #: the output could not be written (not the picture's fault)
+    step_error: StepFailure | None = None  #: a plugin's step failed (not the picture's fault)
 
 
 @dataclass

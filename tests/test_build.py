@@ -470,3 +470,14 @@ def test_pictures_nobody_makes_images_of_are_reported(trip: Path, out: Path) -> 
     assert result.exit_code == 0
     assert "skipped cover.jpg: no plugin asked for any image of it" in result.stderr
     assert "0 pictures in 0 albums: 0 built, 0 reused, 5 skipped" in result.stdout
+
+
+def test_the_stages_do_not_import_the_pipeline_that_calls_them() -> None:
+    # BuildResult lives in build_result.py, so the stages fill it in without a circle
+    package = Path(__file__).resolve().parent.parent / "gallery_builder"
+    for stage in ("derivatives.py", "keylength.py"):
+        assert "gallery_builder.pipeline" not in (package / stage).read_text(), stage
+    from gallery_builder import build_result, pipeline
+
+    assert pipeline.BuildResult is build_result.BuildResult
+    assert pipeline.StrictFailure is build_result.StrictFailure

@@ -15,10 +15,11 @@ import click
 import pictures
 import pytest
 from conftest import read_manifest
+from PIL import Image
 
 from gallery_builder import hookimpl, hookspecs
 from gallery_builder.errors import GalleryError
-from gallery_builder.model import Album, DerivativeSpec, Page, Source
+from gallery_builder.model import Album, DerivativeSpec, ImageStep, Page, Source
 from gallery_builder.publishing import publisher_factories, publisher_for
 from gallery_builder.testing import build_gallery, plugin_manager, run_cli
 
@@ -204,6 +205,35 @@ def test_hook_gallery_derivative_specs(two: Path, out: Path) -> None:
 
     with pytest.raises(GalleryError, match=r"share a key: thumb\.jpeg"):
         build_gallery(two, out, Clash(), force=True)
+
+
+def test_hook_gallery_image_steps(two: Path, out: Path) -> None:
+    class RedCorner:
+        @hookimpl
+        def gallery_image_steps(self, source, metadata, config):
+            return [ImageStep("step_functions:red_rectangle", {"fraction": 0.25}, version="1")]
+
+    build_gallery(two, out)
+    plain = read_manifest(out)["images"][0]["derivatives"]
+    build_gallery(two, out, RedCorner())
+    image = read_manifest(out)["images"][0]
+    assert set(image["derivatives"]) == set(plain)
+    for key, path in image["derivatives"].items():
+        assert path != plain[key]  # the step is part of each image's cache key
+        with Image.open(out / path) as im:
+            rgb = im.convert("RGB")
+            assert rgb.getpixel((rgb.width - 2, rgb.height - 2))[0] > 200  # drawn red
+            assert rgb.getpixel((rgb.width - 2, 1))[0] < 60  # the blue corner left alone
+
+    class Broken:
+        @hookimpl
+        def gallery_image_steps(self, source, metadata, config):
+            return [ImageStep("step_functions:fail")]
+
+    result = run_cli(["build", two, "-o", out, "-j", "1"], Broken())
+    assert result.exit_code == 1
+    assert "plugin 'Broken' failed in gallery_image_steps on picture 'a.jpg'" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_hook_gallery_executor(two: Path, out: Path) -> None:

@@ -6,6 +6,7 @@ pure geometry of ``gallery_builder.imaging`` and ``plugins/images.py``.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
 import os
@@ -25,7 +26,7 @@ from PIL import ExifTags, Image, ImageCms, ImageFile, ImageStat
 from gallery_builder import imaging
 from gallery_builder.config import load_config
 from gallery_builder.derivatives import derivative_path
-from gallery_builder.model import DerivativeSpec, ImageJob, Picture, Source
+from gallery_builder.model import DerivativeSpec, ImageJob, ImageStep, Picture, Source
 from gallery_builder.testing import build_gallery, run_cli
 
 #: small sizes keep every test fast; 160 is below the usual test pictures, 640 above them
@@ -738,6 +739,39 @@ PICTURE_KINDS: list = [
     ("palette.png", lambda p: pictures.palette_png_transparent(p, (320, 240))),
     ("cmyk.jpg", lambda p: pictures.cmyk_jpeg(p, (320, 240))),
 ]
+
+
+@pytest.mark.parametrize(("name", "make"), PICTURE_KINDS)
+def test_an_image_step_sees_8_bit_rgb_at_the_derivatives_size_whatever_the_source(
+    source: Path, out: Path, name: str, make: Callable
+) -> None:
+    settings(source)
+    job = make_job(source, make(source / name), out)
+    job = dataclasses.replace(job, steps=(ImageStep("step_functions:require_rgb"),))
+
+    result = imaging.process_image(job)
+
+    assert result.step_error is None and result.error is None
+    for derivative in result.derivatives:
+        with Image.open(out / derivative.path) as im:
+            r, g, b = im.convert("RGB").getpixel((im.width - 1, im.height - 1))
+        assert r > 200 and g < 60 and b < 60, derivative.key  # the step's red corner
+
+
+def test_a_step_failing_on_a_later_derivative_leaves_nothing_behind(
+    source: Path, out: Path
+) -> None:
+    settings(source)
+    job = make_job(source, pictures.jpeg(source / "photo.jpg", (320, 240)), out)
+    job = dataclasses.replace(job, steps=(ImageStep("step_functions:fail_on_thumbnails"),))
+
+    result = imaging.process_image(job)
+
+    assert result.derivatives == () and result.error is None and result.write_error is None
+    failure = result.step_error
+    assert (failure.function, type(failure.cause)) == ("step_functions:fail_on_thumbnails", OSError)
+    assert "no thumbnails today" in failure.traceback
+    assert not [p for p in out.rglob("*") if p.is_file()]  # the larger images, made first, gone
 
 
 @pytest.mark.parametrize(("name", "make"), PICTURE_KINDS)
