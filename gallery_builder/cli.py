@@ -21,6 +21,7 @@ from gallery_builder.errors import GalleryError, PluginError, SettingError
 from gallery_builder.manifest import read_site_manifest
 from gallery_builder.passwords import PASSWORD_ENV, read_password
 from gallery_builder.pipeline import build as build_site
+from gallery_builder.plugin_answers import answers_by_plugin
 from gallery_builder.plugin_manager import (
     GalleryPluginManager,
     describe_plugins,
@@ -195,9 +196,12 @@ def plugins(app: AppContext, as_json: bool) -> None:
 @click.pass_obj
 def themes(app: AppContext) -> None:
     """List the installed themes and what each extends."""
-    folders = [f for group in app.pm.hook.gallery_themes() for f in group or []]
     try:
-        installed = theming.installed_themes(folders)
+        installed = theming.installed_themes(
+            (plugin, folder)
+            for plugin, folders in answers_by_plugin(app.pm, "gallery_themes")
+            for folder in folders
+        )
         for name in sorted(installed):
             chain = theming.theme_chain(name, installed)
             line = " -> ".join(t.name for t in chain)

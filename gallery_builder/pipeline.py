@@ -1,7 +1,9 @@
 """``build()``: calls the hooks in order, owns parallelism, caching and what gets written.
 
-scan -> identify/fingerprint/metadata -> derivative specs -> images (executor) -> album tree
--> theme assets -> pages -> manifest (last) -> remove what is stale.
+scan + examine (identify/fingerprint/metadata) -> pictures -> images (executor) -> album tree
+-> site assets (theme and plugin static files) -> pages -> extra files (plugins') -> manifest
+(last) -> remove what is stale. ``_build`` reads as these stages, each a function returning
+what it made.
 """
 
 from __future__ import annotations
@@ -10,17 +12,14 @@ import contextlib
 import dataclasses
 import hashlib
 import os
-import posixpath
 import time
 from pathlib import Path
-
-import jinja2
 
 from gallery_builder import (
     __version__,
     imaging,
     keylength,
-    manifest,
+    site_stages,
     theming,
 )
 from gallery_builder.albumtext import album_folders, album_text_stamp, describe_albums
@@ -28,25 +27,25 @@ from gallery_builder.build_result import BuildResult, StrictFailure
 from gallery_builder.config import Config
 from gallery_builder.derivatives import make_images, move_into_site
 from gallery_builder.encryption_state import leave_encrypted_mode, was_encrypted
-from gallery_builder.errors import GalleryError, SettingError, ThemeError
+from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.journal import remove_leftovers
 from gallery_builder.model import (
     IMMUTABLE,
-    REVALIDATE,
-    Page,
+    Album,
+    Picture,
     Site,
+    Source,
 )
 from gallery_builder.originals import (
     choose_originals,
     load_withheld,
-    place_originals,
     store_withheld,
 )
 from gallery_builder.passwords import check_password_choice, refuse_clear_build
-from gallery_builder.plugin_manager import GalleryPluginManager, collected, required
+from gallery_builder.plugin_answers import answers_by_plugin, plugin_folders
+from gallery_builder.plugin_manager import GalleryPluginManager, required
 from gallery_builder.progress import Reporter
 from gallery_builder.publish_settings import PublishSettings
-from gallery_builder.rendering import page_context
 from gallery_builder.root_pages import write_site_theme
 from gallery_builder.site_settings import check_publisher, record_settings
 from gallery_builder.sitefiles import SiteWriter, exists, remove_stale, site_file
@@ -63,9 +62,9 @@ from gallery_builder.sourcefilter import (
     is_candidate,
     within_depth,
 )
-from gallery_builder.state import BuildState, OutputRecord
+from gallery_builder.state import BuildState, OutputRecord, SourceRecord
 
-STATIC_DIR = "_static"
+STATIC_DIR = site_stages.STATIC_DIR
 #: state.meta key: the album description files seen (see gallery_builder.albumtext)
 ALBUM_TEXTS = "album_texts"
 
@@ -125,9 +124,7 @@ def build_clear(
                 "install a Pillow built with it or remove it from formats"
             )
     check_publisher(config, pm)
-    chain = theming.theme_chain(
-        config.gallery.theme, theming.installed_themes(collected(pm.hook.gallery_themes()))
-    )
+    theme = site_theme(config, pm)
     out_dir = out_dir.resolve()
     check_source_outside(config, out_dir)
     if site_root is not None:
@@ -147,7 +144,7 @@ def build_clear(
             state.discard_staging()
             remove_leftovers(out_dir, state.unsure)
             result = _build(
-                pm, config, state, out_dir, result, jobs, force, strict, reporter, chain, started,
+                pm, config, state, out_dir, result, jobs, force, strict, reporter, theme, started,
                 (site_root or out_dir).resolve(),
             )  # fmt: skip
             record_settings(out_dir, config)  # for `gallery publish` with no TARGET
@@ -167,6 +164,33 @@ def build_clear(
                 state.discard_staging()
 
 
+def site_theme(config: Config, pm: GalleryPluginManager) -> theming.SiteTheme:
+    """The theme chain ``[gallery] theme`` names, and the plugins' template and static
+    folders; every folder a plugin gives is checked to exist (an error naming the plugin)."""
+    installed = theming.installed_themes(
+        (plugin, folder)
+        for plugin, folders in answers_by_plugin(pm, "gallery_themes")
+        for folder in folders
+    )
+    return theming.SiteTheme(
+        chain=theming.theme_chain(config.gallery.theme, installed),
+        template_folders=tuple(plugin_folders(pm, "gallery_template_folders")),
+        static_folders=tuple(plugin_folders(pm, "gallery_static_folders")),
+    )
+
+
+@dataclass
+class Examined:
+    """What the scan found and what is known of each file (see :func:`_examine`)."""
+
+    sources: list[Source]
+    records: dict[str, SourceRecord]
+    fingerprint: str
+    album_texts: str
+    #: no source file was added, removed or changed, nor an album's description
+    unchanged: bool
+
+
 def _build(
     pm: GalleryPluginManager,
     config: Config,
@@ -177,90 +201,35 @@ def _build(
     force: bool,
     strict: bool,
     reporter: Reporter,
-    chain: list[theming.Theme],
+    theme: theming.SiteTheme,
     started: float,
     site_root: Path,
 ) -> BuildResult:
-    """The stages, inside the build state's lock (see :func:`build`)."""
+    """The stages, inside the build state's lock (see :func:`build`), each returning what it
+    made."""
     previous_outputs = dict(state.outputs)
-    sources, too_deep = within_depth(scan(pm, config, [site_root, out_dir]))
-    # bytes that are not UTF-8 in a file or folder name: no page, URL or S3 key can carry them
-    unnamed = [s.relpath for s in sources if not is_utf8(s.relpath)]
-    sources = [s for s in sources if is_utf8(s.relpath)]
-    fingerprint = _fingerprint(config, chain, pm)
-    refresh = fingerprint != state.meta.get("fingerprint")
-    records = examine(pm, config, state, sources, force, refresh)
-    texts = album_text_stamp(config.source, album_folders(list(records)))
-    unchanged = not force and records == state.sources and texts == state.meta.get(ALBUM_TEXTS, "")
-    result.skipped = sorted((r.relpath, r.error) for r in records.values() if r.error)
-    result.skipped += [
-        (printable(relpath), "its name is not valid UTF-8; rename it") for relpath in unnamed
-    ]
-    result.skipped += [(printable(folder) + "/", TOO_DEEP) for folder in too_deep]
-    if unchanged and fingerprint == state.meta.get("fingerprint") and _outputs_exist(state):
+    examined = _examine(pm, config, state, [site_root, out_dir], theme, force, result)
+    if (
+        examined.unchanged
+        and examined.fingerprint == state.meta.get("fingerprint")
+        and _outputs_exist(state)
+    ):
         # Nothing that shapes the site changed and every file it wrote is there.
         return _nothing_to_do(state, result, strict, reporter, started)
     state.check_writable()
-    state.sources = records
-    state.meta["fingerprint"] = fingerprint
-    found = usable(pm, config, sources, records)
-    # slugs are given over every candidate picture, usable or not, so that one picture failing
-    # (or being fixed) never renames its siblings
-    # (media that is not supported yet is not one: the JPEG beside a HEIC keeps its slug)
-    candidates = [s for s in sources if is_candidate(records[s.relpath])]
-    pictures = make_pictures(found, candidates)
-    prefix = config.gallery.name  # the default publish prefix
-    pictures = keylength.leave_out_overlong(
-        pictures, prefix, config.images.originals, state, result
-    )
-    if strict and result.skipped:
-        _report_skips(result, strict, reporter)  # fails now, before any image is made
-    staged = make_images(
-        pm, config, state, out_dir, pictures, jobs, force, reporter, result, defer=strict
-    )
-    _report_skips(result, strict, reporter)
-    move_into_site(state, out_dir, staged, result.written)  # with --strict: only now
-    pictures = [p for p in pictures if p.derivatives]
-    result.withheld_warnings = choose_originals(pictures, config.images)
-    _report_withheld(result, reporter)
-    root = required(
-        pm.hook.gallery_album_tree(pictures=pictures, config=config), "gallery_album_tree"
-    )
-    problems = describe_albums(root, config.source)
-    for problem in problems:
-        reporter.warn(problem)
-    # a description that could not be read is tried again next time (never a no-op till then)
-    state.meta[ALBUM_TEXTS] = texts + ("\n(unread)" if problems else "")
+    state.sources = examined.records
+    state.meta["fingerprint"] = examined.fingerprint
+    pictures = _pictures(pm, config, state, examined, result, strict, reporter)
+    pictures = _images(pm, config, state, out_dir, pictures, jobs, force, strict, reporter, result)
+    root = _album_tree(pm, config, state, pictures, examined.album_texts, reporter)
     site = Site(name=config.gallery.name, title=config.gallery.title, root=root, pictures=pictures)
-    new_outputs: dict[str, OutputRecord] = {}
-    for picture in pictures:
-        for d in picture.derivatives.values():
-            new_outputs[d.path] = OutputRecord(d.path, d.md5, d.size, d.width, d.height)
-            site.files[d.path] = site_file(d.path, d.md5, d.size, IMMUTABLE)
+    new_outputs = _image_outputs(site)
     writer = SiteWriter(out_dir, state, new_outputs, site, result.written, force)
-    for name, path in theming.theme_assets(chain).items():
-        data = path.read_bytes()
-        stem, ext = posixpath.splitext(name)
-        target = f"{STATIC_DIR}/{stem}.{hashlib.md5(data).hexdigest()[:8]}{ext}"
-        site.assets[name] = target
-        writer.write(target, data, cache_control=IMMUTABLE)
-    pages: list[Page] = collected(pm.hook.gallery_pages(site=site, config=config))
-    keylength.check_keys([*site.files, *(page.path for page in pages)], prefix)
-    place_originals(pictures, pages, writer)
-    _render_pages(pm, config, site, chain, writer, pages)
-    write_site_theme(out_dir, chain, config.gallery.lang)  # for the bucket root, at publish
-    extra = {}
-    for fields in pm.hook.gallery_manifest_fields(site=site, config=config):
-        extra.update(fields or {})
-    try:
-        data = manifest.dumps(
-            manifest.build_manifest(
-                site, config.images.formats[-1], extra, config.gallery.base_path
-            )
-        )
-    except ValueError as exc:
-        raise GalleryError(str(exc)) from None
-    writer.write(manifest.MANIFEST_NAME, data, cache_control=None)  # last of the site
+    site.assets = site_stages.site_assets(theme, writer)
+    site_stages.pages(pm, config, site, theme, writer)
+    write_site_theme(out_dir, theme.chain, config.gallery.lang)  # for the bucket root, at publish
+    site_stages.extra_files(pm, config, site, writer)
+    site_stages.write_manifest(pm, config, site, writer)  # last of the site
     result.removed = remove_stale(out_dir, previous_outputs, new_outputs)
     result.pictures = len(pictures)
     result.albums = len(root.walk()) if pictures else 0
@@ -285,10 +254,120 @@ def check_source_outside(config: Config, out_dir: Path) -> None:
 # --- Stages ----------------------------------------------------------------------------------
 
 
-def _fingerprint(config: Config, chain: list[theming.Theme], pm: GalleryPluginManager) -> str:
+def _examine(
+    pm: GalleryPluginManager,
+    config: Config,
+    state: BuildState,
+    exclude: list[Path],
+    theme: theming.SiteTheme,
+    force: bool,
+    result: BuildResult,
+) -> Examined:
+    """Scan, then identify, fingerprint and read each new or changed file; what cannot be
+    used goes into ``result.skipped``."""
+    sources, too_deep = within_depth(scan(pm, config, exclude))
+    # bytes that are not UTF-8 in a file or folder name: no page, URL or S3 key can carry them
+    unnamed = [s.relpath for s in sources if not is_utf8(s.relpath)]
+    sources = [s for s in sources if is_utf8(s.relpath)]
+    fingerprint = _fingerprint(config, theme, pm)
+    refresh = fingerprint != state.meta.get("fingerprint")
+    records = examine(pm, config, state, sources, force, refresh)
+    texts = album_text_stamp(config.source, album_folders(list(records)))
+    unchanged = not force and records == state.sources and texts == state.meta.get(ALBUM_TEXTS, "")
+    result.skipped = sorted((r.relpath, r.error) for r in records.values() if r.error)
+    result.skipped += [
+        (printable(relpath), "its name is not valid UTF-8; rename it") for relpath in unnamed
+    ]
+    result.skipped += [(printable(folder) + "/", TOO_DEEP) for folder in too_deep]
+    return Examined(sources, records, fingerprint, texts, unchanged)
+
+
+def _pictures(
+    pm: GalleryPluginManager,
+    config: Config,
+    state: BuildState,
+    examined: Examined,
+    result: BuildResult,
+    strict: bool,
+    reporter: Reporter,
+) -> list[Picture]:
+    """The usable pictures, each with its slug; with ``--strict``, fail now if any was
+    skipped, before any image is made."""
+    sources, records = examined.sources, examined.records
+    found = usable(pm, config, sources, records)
+    # slugs are given over every candidate picture, usable or not, so that one picture failing
+    # (or being fixed) never renames its siblings
+    # (media that is not supported yet is not one: the JPEG beside a HEIC keeps its slug)
+    candidates = [s for s in sources if is_candidate(records[s.relpath])]
+    pictures = make_pictures(found, candidates)
+    pictures = keylength.leave_out_overlong(
+        pictures, config.gallery.name, config.images.originals, state, result
+    )
+    if strict and result.skipped:
+        _report_skips(result, strict, reporter)  # fails now, before any image is made
+    return pictures
+
+
+def _images(
+    pm: GalleryPluginManager,
+    config: Config,
+    state: BuildState,
+    out_dir: Path,
+    pictures: list[Picture],
+    jobs: int | None,
+    force: bool,
+    strict: bool,
+    reporter: Reporter,
+    result: BuildResult,
+) -> list[Picture]:
+    """Make the missing images and move them into the site; the pictures that have images,
+    their originals chosen."""
+    staged = make_images(
+        pm, config, state, out_dir, pictures, jobs, force, reporter, result, defer=strict
+    )
+    _report_skips(result, strict, reporter)
+    move_into_site(state, out_dir, staged, result.written)  # with --strict: only now
+    pictures = [p for p in pictures if p.derivatives]
+    result.withheld_warnings = choose_originals(pictures, config.images)
+    _report_withheld(result, reporter)
+    return pictures
+
+
+def _album_tree(
+    pm: GalleryPluginManager,
+    config: Config,
+    state: BuildState,
+    pictures: list[Picture],
+    texts: str,
+    reporter: Reporter,
+) -> Album:
+    """The root album, with the albums' descriptions read."""
+    root = required(
+        pm.hook.gallery_album_tree(pictures=pictures, config=config), "gallery_album_tree"
+    )
+    problems = describe_albums(root, config.source)
+    for problem in problems:
+        reporter.warn(problem)
+    # a description that could not be read is tried again next time (never a no-op till then)
+    state.meta[ALBUM_TEXTS] = texts + ("\n(unread)" if problems else "")
+    return root
+
+
+def _image_outputs(site: Site) -> dict[str, OutputRecord]:
+    """The outputs of the site's images, which are listed in ``site.files`` too."""
+    outputs: dict[str, OutputRecord] = {}
+    for picture in site.pictures:
+        for d in picture.derivatives.values():
+            outputs[d.path] = OutputRecord(d.path, d.md5, d.size, d.width, d.height)
+            site.files[d.path] = site_file(d.path, d.md5, d.size, IMMUTABLE)
+    return outputs
+
+
+def _fingerprint(config: Config, theme: theming.SiteTheme, pm: GalleryPluginManager) -> str:
     """A hash of everything but the pictures that shapes the site: settings, versions, the
-    active plugins, the theme's files. Plugins are assumed to answer the same for the same
-    input; ``--force`` rebuilds regardless."""
+    active plugins, the theme's files and the plugins' template and static folders' files.
+    Plugins are assumed to answer the same for the same input; ``--force`` rebuilds
+    regardless."""
     # the settings, not where they were typed from: `photos` and `/home/me/photos` are one build
     # and not where it is published ([publish]): what of it shapes the site is in base_url
     # nor whether it is published encrypted: the clear site is the same either way
@@ -307,8 +386,8 @@ def _fingerprint(config: Config, chain: list[theming.Theme], pm: GalleryPluginMa
         parts.append(f"{name}={dist.version if dist else ''}")
         code = getattr(plugin, "__file__", None) or getattr(type(plugin), "__module__", "")
         parts.append(f"{code}:{_mtime(code)}")
-    for theme in chain:
-        for file in sorted(theme.path.rglob("*")):
+    for folder in theme.folders():
+        for file in sorted(folder.rglob("*")):
             parts.append(f"{file}:{_mtime(file)}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
@@ -354,32 +433,3 @@ def _nothing_to_do(
     result.albums = int(state.meta.get("albums", "0"))
     result.seconds = time.perf_counter() - started
     return result
-
-
-def _render_pages(
-    pm, config: Config, site: Site, chain, writer: SiteWriter, pages: list[Page]
-) -> None:
-    environment = theming.make_environment(chain)
-    for page in sorted(pages, key=lambda p: p.path):
-        context = page_context(page, site, config)
-        for extra in pm.hook.gallery_template_context(page=page, site=site, config=config):
-            context.update(extra or {})
-        try:
-            html = pm.hook.gallery_render_page(page=page, context=context, environment=environment)
-        except jinja2.TemplateSyntaxError as exc:  # loading the page's own template
-            raise ThemeError(
-                f"template {exc.filename or exc.name}:{exc.lineno}: {exc.message}"
-            ) from None
-        except theming.TemplateFailure as exc:  # anything raised in a template, its time up
-            raise ThemeError(f"cannot render {page.path}: {exc.where()}: {exc.message}") from None
-        except (jinja2.TemplateError, LookupError, ValueError, TypeError) as exc:
-            # LookupError: a plugin's renderer asked for a template that does not exist
-            raise ThemeError(f"cannot render {page.path} from {page.template}: {exc}") from None
-        try:
-            data = html.encode("utf-8")
-        except UnicodeEncodeError as exc:  # a lone surrogate ('\udc80') made by a template
-            raise ThemeError(
-                f"cannot render {page.path} from {page.template}: the page has text that is "
-                f"not valid Unicode ({exc.object[exc.start : exc.end]!r})"
-            ) from None
-        writer.write(page.path, data, cache_control=REVALIDATE)

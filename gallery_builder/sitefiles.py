@@ -44,6 +44,15 @@ CONTENT_TYPES = {
     "tif": "image/tiff",
     "tiff": "image/tiff",
     "bmp": "image/bmp",
+    # what plugins commonly add (gallery_site_files, gallery_static_folders)
+    "zip": "application/zip",
+    "pdf": "application/pdf",
+    "atom": "application/atom+xml",
+    "rss": "application/rss+xml",
+    "webmanifest": "application/manifest+json",
+    "csv": "text/csv; charset=utf-8",
+    "woff": "font/woff",
+    "mp4": "video/mp4",
 }
 
 
@@ -94,9 +103,17 @@ class SiteWriter:
         self.written = written
         self.force = force
 
-    def write(self, relpath: str, data: bytes, *, cache_control: str | None) -> None:
+    def write(
+        self,
+        relpath: str,
+        data: bytes,
+        *,
+        cache_control: str | None,
+        content_type: str | None = None,
+    ) -> None:
         """Write ``relpath`` if it changed; list it in the manifest unless ``cache_control``
-        is None (the manifest itself)."""
+        is None (the manifest itself). ``content_type``: what it is served as, when not what
+        its name says."""
         self._claim(relpath, "a plugin or theme tried to write outside the site")
         md5 = hashlib.md5(data).hexdigest()
         record = OutputRecord(relpath, md5, len(data))
@@ -113,7 +130,38 @@ class SiteWriter:
             self.state.record_output(record)
         self.new_outputs[relpath] = record
         if cache_control is not None:
-            self.site.files[relpath] = site_file(relpath, md5, len(data), cache_control)
+            self.site.files[relpath] = site_file(
+                relpath, md5, len(data), cache_control, content_type
+            )
+
+    def copy(
+        self,
+        relpath: str,
+        source: Path,
+        *,
+        cache_control: str,
+        content_type: str | None = None,
+    ) -> None:
+        """Copy the file at ``source`` into the site at ``relpath`` if its bytes changed, and
+        list it in the manifest. A copy, not a link (as :meth:`place` makes): the file is a
+        plugin's, which may write it again in place; it is only read, never moved."""
+        md5, size = file_md5(source)
+        self._claim(relpath, "a plugin tried to write outside the site")
+        record = OutputRecord(relpath, md5, size)
+        old = self.state.outputs.get(relpath)
+        target = self.out_dir / relpath
+        if self.force or old is None or old.md5 != md5 or not exists(target, size):
+            self.state.journal.add([relpath])
+            try:
+                copy_atomic(source, target)
+            except OSError as exc:
+                raise GalleryError(
+                    f"cannot copy {source} into the site as {target}: {exc.strerror or exc}"
+                ) from None
+            self.written.append(relpath)
+            self.state.record_output(record)
+        self.new_outputs[relpath] = record
+        self.site.files[relpath] = site_file(relpath, md5, size, cache_control, content_type)
 
     def place(
         self,
@@ -189,6 +237,28 @@ def write_failure(target: Path, exc: OSError) -> GalleryError:
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         message += f"; make {target.parent} writable, or choose another output folder (-o)"
     return GalleryError(message)
+
+
+def file_md5(path: Path) -> tuple[str, int]:
+    """The hex MD5 and size of the file at ``path``, read in chunks (it may be large)."""
+    digest = hashlib.md5()
+    size = 0
+    with open(path, "rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def copy_atomic(source: Path, target: Path) -> None:
+    """Make ``target`` a copy of ``source``, atomically (a temporary file, then a rename)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = imaging.temporary_path(target)
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def link_or_copy(source: Path, target: Path) -> None:
