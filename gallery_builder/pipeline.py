@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from gallery_builder import (

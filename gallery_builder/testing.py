@@ -32,6 +32,7 @@ from gallery_builder.hook_recorder import record_hooks as record_hooks  # re-exp
 from gallery_builder.pipeline import build
 from gallery_builder.plugin_manager import GalleryPluginManager, get_plugin_manager
 from gallery_builder.plugin_settings import plugin_settings_schemas
+from gallery_builder.publisher_contract import PublisherContract  # noqa: F401 (public here)
 
 
 def plugin_manager(

@@ -347,3 +347,54 @@ def test_blocking_a_required_builtin_is_a_clear_error(two: Path, out: Path) -> N
     result = run_cli(["--block", "executor", "build", two, "-o", os.fspath(out)])
     assert result.exit_code == 1
     assert "no active plugin answers gallery_executor" in result.output
+
+
+# --- Publishing ----------------------------------------------------------------------------
+
+
+def test_hook_gallery_before_publish(site: Path, tmp_path: Path) -> None:
+    www = tmp_path / "www"
+
+    calls: list[tuple[str, int, str]] = []
+
+    class NoFridays:
+        @hookimpl
+        def gallery_before_publish(self, publisher, prefix, plan, site):
+            calls.append((prefix, len(plan.uploads), Path(site).name))
+            raise GalleryError("no publishing on Fridays")
+
+    refused = run_cli(["publish", www.as_uri(), "--site", site], NoFridays())
+    assert refused.exit_code == 1
+    assert refused.output == "Error: no publishing on Fridays\n"
+    assert not www.exists() or not any(www.rglob("*"))  # nothing sent: not even the lease
+    files = len(read_manifest(site)["files"])
+    assert calls == [("photos", files, site.name)]
+
+    assert (
+        run_cli(["publish", www.as_uri(), "--site", site, "--dry-run"], NoFridays()).exit_code == 0
+    )
+    assert run_cli(["publish", www.as_uri(), "--site", site]).exit_code == 0
+    again = run_cli(["publish", www.as_uri(), "--site", site], NoFridays())
+    assert again.exit_code == 0 and "nothing sent" in again.output  # a no-op is not asked
+    assert len(calls) == 1  # nor a dry run
+
+
+def test_hook_gallery_after_publish(site: Path, tmp_path: Path) -> None:
+    www = tmp_path / "www"
+
+    results: list[tuple[str, int, bool]] = []
+
+    class Announce:
+        @hookimpl
+        def gallery_after_publish(self, publisher, prefix, result):
+            results.append((prefix, len(result.uploaded), result.committed))
+            assert publisher.read(f"{prefix}/manifest.json") is not None  # live already
+            return [f"told the family about {publisher.location}{prefix}/"]
+
+    done = run_cli(["publish", www.as_uri(), "--site", site], Announce())
+    assert done.exit_code == 0, done.output
+    assert f"warning: told the family about {www.as_uri()}/photos/\n" in done.output
+    files = len(read_manifest(site)["files"])
+    assert results == [("photos", files, True)]
+    again = run_cli(["publish", www.as_uri(), "--site", site], Announce())
+    assert "told the family" not in again.output  # nothing sent: nothing to tell
