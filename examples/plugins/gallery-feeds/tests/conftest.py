@@ -4,6 +4,7 @@ the pictures are real files made here, with the dates a camera writes."""
 import pytest
 from PIL import Image
 
+
 @pytest.fixture(autouse=True)
 def _installed_plugins_load(monkeypatch):
     """Every installed plugin loads through its entry point, as in `gallery build`."""

@@ -1,6 +1,7 @@
 """gallery-zip, installed: `gallery publish zip://…` end to end, and the publisher contract."""
 
 import fcntl
+import hashlib
 import json
 import zipfile
 
@@ -97,11 +98,35 @@ def test_a_publish_beside_another_is_refused_by_the_lock_file(site, tmp_path):
     assert not archive.exists()
 
 
-def test_the_commit_is_refused_when_the_manifest_moved_on(tmp_path):
+def zip_publisher_for(target):
+    """The publisher the installed plugin's factory makes for ``target``."""
     factories = {}
     for answer in plugin_manager().hook.gallery_publishers():
         factories.update(answer or {})
-    publisher = factories["zip"](f"zip://{tmp_path}/site.zip")
+    return factories["zip"](target)
+
+
+def test_uploads_reach_the_archive_only_with_the_commit(tmp_path):
+    publisher = zip_publisher_for(f"zip://{tmp_path}/site.zip")
+    page = tmp_path / "index.html"
+    page.write_bytes(b"<p>hello</p>")
+    entry = {"md5": hashlib.md5(b"<p>hello</p>").hexdigest()}
+    with publisher.lease("trip"):
+        publisher.commit("trip/manifest.json", b"{}", None)
+        publisher.upload("trip/index.html", page, entry)
+        assert members(tmp_path / "site.zip") == {"trip/manifest.json": b"{}"}
+        # but it is stored: a publish that stops here does not send it again
+        assert publisher.existing({"trip/index.html": entry}) == {"trip/index.html"}
+        publisher.commit("trip/manifest.json", b"{ }", hashlib.md5(b"{}").hexdigest())
+    assert members(tmp_path / "site.zip") == {
+        "trip/index.html": b"<p>hello</p>",
+        "trip/manifest.json": b"{ }",
+    }
+    assert list((tmp_path / "site.zip.parts").iterdir()) == []
+
+
+def test_the_commit_is_refused_when_the_manifest_moved_on(tmp_path):
+    publisher = zip_publisher_for(f"zip://{tmp_path}/site.zip")
     etag = publisher.commit("trip/manifest.json", b"{}", None)
     with pytest.raises(PublishConflict):
         publisher.commit("trip/manifest.json", b"{ }", None)  # it exists now

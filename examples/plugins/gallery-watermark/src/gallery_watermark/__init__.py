@@ -4,7 +4,6 @@
 from gallery_builder import hookimpl
 from gallery_builder.model import ImageStep
 from gallery_builder.plugin_settings import Setting, integer, number, one_of, text
-
 from gallery_watermark.steps import POSITIONS
 
 

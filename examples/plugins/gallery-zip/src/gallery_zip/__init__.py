@@ -4,7 +4,6 @@ import click
 
 from gallery_builder import hookimpl
 from gallery_builder.plugin_settings import Setting, one_of
-
 from gallery_zip.archive import COMPRESSIONS, ZipPublisher, archive_path
 
 

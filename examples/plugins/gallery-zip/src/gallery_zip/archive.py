@@ -1,17 +1,19 @@
 """A publisher into one ZIP archive.
 
-A ZIP file cannot be changed in place safely, so the archive is rewritten whole, into a
-temporary file beside it that then replaces it (``os.replace``: a reader sees the old archive
-or the new one, never half of one). Uploads are kept aside until the next commit, which
-writes them together with the manifest: nothing of a publish is in the archive before its
-commit, and a publish that stops midway leaves the archive as it was (its manifest marked
-pending at most, which the next publish understands).
+A ZIP file cannot be changed in place safely, so the archive is only ever replaced whole:
+written into a temporary file beside it, which then takes its name (``os.replace``: whoever
+opens the archive sees the old one or the new one, never half of one). Rewriting it for each
+of a publish's hundreds of files would be slow, so uploads go first into a folder beside it,
+``site.zip.parts/``, one file each, and the commit writes them into the new archive with the
+manifest. A publish that stops midway leaves the archive as it was and its uploads in the
+folder, where the next publish finds them and does not send them again.
 """
 
 import contextlib
 import fcntl
 import hashlib
 import os
+import shutil
 import tempfile
 import zipfile
 from pathlib import Path
@@ -43,12 +45,20 @@ def archive_path(target):
 
 
 def check_key(key):
-    """Refuse a key that would unzip outside the folder it is unzipped into (keys come from
-    manifests, which are untrusted)."""
+    """Refuse a key that would unzip outside the folder it is unzipped into, or that no file
+    system takes (keys come from manifests, which are untrusted)."""
     parts = key.split("/")
-    if not key or "\\" in key or "\0" in key or any(p in ("", ".", "..") for p in parts):
+    unsafe = any(p in ("", ".", "..") for p in parts) or any(ord(c) < 32 for c in key)
+    if not key or "\\" in key or unsafe:
         raise GalleryError(f"refusing the key {key!r}: not a safe path inside a ZIP archive")
     return key
+
+
+def md5_of(file):
+    digest = hashlib.md5()
+    for block in iter(lambda: file.read(1 << 20), b""):
+        digest.update(block)
+    return digest.hexdigest()
 
 
 class ZipPublisher(BasePublisher):
@@ -60,71 +70,96 @@ class ZipPublisher(BasePublisher):
         self.path = path
         self.location = f"zip://{path.as_posix()}/"
         self.method = _METHODS[compression]
-        #: key -> (file, md5): uploaded, written by the next commit
-        self._staged = {}
+        #: uploads not yet in the archive: one file per key, named by the key's hash, holding
+        #: the key on its first line, then the bytes
+        self.parts = path.with_name(path.name + ".parts")
 
-    # --- reading: what the archive holds ---------------------------------------------------
+    # --- reading: the archive, then the uploads not yet in it ------------------------------
 
-    def _open(self):
+    def _archive(self):
         try:
             return zipfile.ZipFile(self.path)
         except FileNotFoundError:
-            return None
+            return contextlib.nullcontext()
         except (zipfile.BadZipFile, OSError) as exc:
             raise GalleryError(
                 f"{self.path} is not a ZIP archive this publisher can read ({exc}); move it "
                 "away, or publish to another file"
             ) from None
 
-    def _members(self):
-        """{name: bytes} of the archive as it is on disk now ({} when there is none)."""
-        archive = self._open()
-        if archive is None:
-            return {}
-        with archive:
-            return {info.filename: archive.read(info) for info in archive.infolist()}
+    def _part(self, key):
+        return self.parts / hashlib.sha256(key.encode()).hexdigest()
 
-    def _names(self):
-        archive = self._open()
-        if archive is None:
-            return []
-        with archive:
-            return archive.namelist()
+    def _staged(self):
+        """{key: part file} of the uploads waiting for a commit."""
+        found = {}
+        for part in sorted(self.parts.glob("[0-9a-f]" * 64)):
+            with part.open("rb") as file:
+                found[file.readline().decode().removesuffix("\n")] = part
+        return found
+
+    @contextlib.contextmanager
+    def _open(self, key):
+        """The bytes stored under ``key`` as a file, or None."""
+        part = self._part(check_key(key))
+        try:
+            with part.open("rb") as file:
+                file.readline()  # the key
+                yield file
+                return
+        except FileNotFoundError:
+            pass
+        with self._archive() as archive:
+            try:
+                member = archive.open(key) if archive else None
+            except KeyError:
+                member = None
+            with member or contextlib.nullcontext() as file:
+                yield file
 
     def read(self, key):
-        check_key(key)
-        archive = self._open()
-        if archive is None:
-            return None
-        with archive:
-            try:
-                data = archive.read(key)
-            except KeyError:
+        with self._open(key) as file:
+            if file is None:
                 return None
+            data = file.read()
         return data, hashlib.md5(data).hexdigest()
 
     def existing(self, entries, *, headers=True):
         # a ZIP archive keeps no headers: the bytes are all there is to compare
-        members = self._members()
-        return {
-            key
-            for key, entry in entries.items()
-            if key in members and hashlib.md5(members[key]).hexdigest() == entry["md5"]
-        }
+        found = set()
+        for key, entry in entries.items():
+            with self._open(key) as file:
+                if file is not None and md5_of(file) == entry["md5"]:
+                    found.add(key)
+        return found
 
     def manifests_near(self, prefix):
         own = f"{prefix}/manifest.json" if prefix else "manifest.json"
+        with self._archive() as archive:
+            names = set(archive.namelist()) if archive else set()
         return sorted(
             name
-            for name in self._names()
+            for name in names | set(self._staged())
             if (name == "manifest.json" or name.endswith("/manifest.json")) and name != own
         )
 
-    # --- writing: staged, then the archive rewritten whole ---------------------------------
+    # --- writing ---------------------------------------------------------------------------
 
     def upload(self, key, file, entry, *, replaces=None):
         self._check_replaces(key, replaces)
-        self._staged[check_key(key)] = (Path(file), entry["md5"])
+        with open(file, "rb") as source:
+            if md5_of(source) != entry["md5"]:
+                raise GalleryError(f"{file} changed since the site was built; build it again")
+            source.seek(0)
+            self._write_part(key, source)
+
+    def _write_part(self, key, source):
+        self.parts.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=".upload.", dir=self.parts)
+        with os.fdopen(handle, "wb") as part:
+            part.write(key.encode() + b"\n")
+            shutil.copyfileobj(source, part)
+        os.replace(temporary, self._part(key))  # from another thread too: one file per key
 
     def retag(self, key, entry, *, replaces=None):
         """Nothing to do: a ZIP archive keeps no headers."""
@@ -141,61 +176,77 @@ class ZipPublisher(BasePublisher):
             )
 
     def commit(self, key, data, base_etag):
-        members = self._members()
-        current = members.get(check_key(key))
+        check_key(key)
+        with self._archive() as archive:
+            try:
+                current = archive.read(key) if archive else None
+            except KeyError:
+                current = None
         if (current and hashlib.md5(current).hexdigest()) != base_etag:
             raise PublishConflict(
                 f"another publish changed {self.location}{key} since this one started; "
                 "nothing of this publish is in the archive: run gallery publish again"
             )
-        for staged, (file, md5) in self._staged.items():
-            members[staged] = file.read_bytes()
-            if hashlib.md5(members[staged]).hexdigest() != md5:
-                raise GalleryError(f"{file} changed since the site was built; build it again")
-        members[key] = data
-        self._write(members)
-        self._staged.clear()
+        staged = self._staged()
+        self._rewrite(staged, {key: data})
+        for part in staged.values():
+            part.unlink()
         return hashlib.md5(data).hexdigest()
 
     def delete(self, keys):
         gone = {check_key(key) for key in keys}
-        members = self._members()
-        if gone & set(members):
-            self._write({name: data for name, data in members.items() if name not in gone})
+        for key in gone:
+            self._part(key).unlink(missing_ok=True)
+        with self._archive() as archive:
+            names = set(archive.namelist()) if archive else set()
+        if gone & names:
+            self._rewrite({}, {}, leave_out=gone)
 
-    def _write(self, members):
-        """Replace the archive by one holding ``members``, atomically."""
+    def _rewrite(self, staged, new, leave_out=()):
+        """Replace the archive, atomically, by one holding its members but ``leave_out``,
+        with the uploads ``staged`` ({key: part file}) and ``new`` ({key: bytes}) over them."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         try:
-            with os.fdopen(handle, "wb") as file:
+            with os.fdopen(handle, "wb") as file, self._archive() as old:
+                kept = {n for n in (old.namelist() if old else ()) if n not in leave_out}
                 with zipfile.ZipFile(file, "w") as archive:
-                    for name in sorted(members):
+                    for name in sorted(kept | set(staged) | set(new)):
                         info = zipfile.ZipInfo(name, date_time=_EPOCH)
                         info.compress_type = self.method
                         info.external_attr = 0o644 << 16
-                        archive.writestr(info, members[name])
+                        with archive.open(info, "w") as member:
+                            if name in new:
+                                member.write(new[name])
+                            elif name in staged:
+                                with staged[name].open("rb") as part:
+                                    part.readline()  # the key
+                                    shutil.copyfileobj(part, member)
+                            else:
+                                with old.open(name) as source:
+                                    shutil.copyfileobj(source, member)
                 file.flush()
                 os.fsync(file.fileno())
             os.chmod(temporary, 0o644)
             os.replace(temporary, self.path)
-            folder = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(folder)  # the new name, too, survives a power cut
-            finally:
-                os.close(folder)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temporary)
             raise
+        folder = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)  # the new name, too, survives a power cut
+        finally:
+            os.close(folder)
 
     # --- one publish at a time -------------------------------------------------------------
 
     @contextlib.contextmanager
     def lease(self, prefix):
-        """A lock file beside the archive, held while the publish writes; a second publish of
-        the same archive is refused meanwhile. The operating system drops the lock when the
-        process ends, however it ends: a lock is never left behind."""
+        """A lock file beside the archive, held while a publish writes; a second publish of
+        the same archive, whatever its prefix, is refused meanwhile (every commit rewrites
+        the whole archive). The system drops the lock when the process ends, however it
+        ends: a killed publish leaves no stale lock."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(f"{self.path}.lock", "a") as lock:
             try:
@@ -205,7 +256,4 @@ class ZipPublisher(BasePublisher):
                     f"another publish is writing {self.path} right now; wait for it to "
                     "finish, then run gallery publish again"
                 ) from None
-            try:
-                yield
-            finally:
-                self._staged.clear()  # not committed: never written
+            yield
