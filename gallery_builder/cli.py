@@ -181,8 +181,15 @@ def init(source: Path, force: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def plugins(app: AppContext, as_json: bool) -> None:
-    """List the active plugins, where they come from and the hooks they implement."""
+    """List the active plugins, where they come from, the hooks they implement and the keys
+    of their [plugins.NAME] table."""
+    try:
+        schemas = plugin_settings_schemas(app.pm)
+    except GalleryError as exc:
+        _fail(str(exc))
     rows = describe_plugins(app.pm)
+    for row in rows:
+        row["settings"] = list(schemas.get(row["name"], {}))
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -190,6 +197,9 @@ def plugins(app: AppContext, as_json: bool) -> None:
         origin = f"{row['distribution']} {row['version']}" if row["distribution"] else "(local)"
         click.echo(f"{row['name']:<16} {origin}")
         click.echo(f"{'':<16} hooks: {', '.join(row['hooks']) or '-'}")
+        if row["settings"]:
+            keys = ", ".join(row["settings"])
+            click.echo(f"{'':<16} settings: [plugins.{row['name']}] {keys}")
 
 
 @cli.command()

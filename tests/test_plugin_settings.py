@@ -266,3 +266,13 @@ def test_number_gives_a_float_and_a_setting_without_check_follows_its_default() 
         Setting(True).clean(1)
     assert Setting(None).clean({"any": "thing"}) == {"any": "thing"}
     assert FrozenMapping({"b": [1], "a": {"c": 2}}) == {"a": {"c": 2}, "b": (1,)}
+
+
+def test_gallery_plugins_lists_the_keys_a_plugin_takes() -> None:
+    import json
+
+    text = run_cli(["plugins"], STAMP).output
+    assert "                 settings: [plugins.stamp] text, size, corners\n" in text
+    rows = {row["name"]: row for row in json.loads(run_cli(["plugins", "--json"], STAMP).output)}
+    assert rows["stamp"]["settings"] == ["text", "size", "corners"]
+    assert rows["scan"]["settings"] == []
