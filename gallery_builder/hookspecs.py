@@ -57,7 +57,8 @@ def gallery_register_commands(cli: click.Group) -> None:
 
 @hookspec
 def gallery_themes() -> list[Path]:
-    """Folders of themes this plugin provides; each holds a ``theme.toml``."""
+    """Folders of themes this plugin provides; each holds a ``theme.toml`` (a folder that is
+    missing, empty or without one is an error naming the plugin)."""
 
 
 @hookspec
@@ -200,7 +201,7 @@ def gallery_template_folders() -> list[Path]:
 
     Collecting. Searched after the theme chain, so a theme's template of the same name wins
     (a theme may restyle a plugin's page). Each folder must exist; its files are part of the
-    no-op fingerprint. Called once per build that renders.
+    no-op fingerprint. Called once per build.
     """
 
 

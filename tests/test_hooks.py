@@ -19,7 +19,7 @@ from PIL import Image
 
 from gallery_builder import hookimpl, hookspecs
 from gallery_builder.errors import GalleryError
-from gallery_builder.model import Album, DerivativeSpec, ImageStep, Page, Source
+from gallery_builder.model import Album, DerivativeSpec, ExtraFile, ImageStep, Page, Source
 from gallery_builder.publishing import publisher_factories, publisher_for
 from gallery_builder.testing import build_gallery, plugin_manager, run_cli
 
@@ -273,6 +273,32 @@ def test_hook_gallery_album_tree(two: Path, out: Path) -> None:
     assert root["albums"] == [] and not (out / "sub" / "index.html").exists()
 
 
+def test_hook_gallery_static_folders(two: Path, out: Path, tmp_path: Path) -> None:
+    static = tmp_path / "plugin-static"
+    static.mkdir()
+    (static / "map.css").write_text(".map { height: 20rem }\n")
+    (static / "style.css").write_text("a plugin cannot replace the theme's own file\n")
+    theme = tmp_path / "mine"
+    (theme / "templates").mkdir(parents=True)
+    (theme / "templates" / "album.html").write_text(
+        '{% extends "default:album.html" %}'
+        '{% block head %}<link rel="stylesheet" href="{{ static("map.css") }}">{% endblock %}'
+    )
+
+    class Map:
+        @hookimpl
+        def gallery_static_folders(self):
+            return [static]
+
+    build_gallery(two, out, Map(), theme=str(theme))
+    files = read_manifest(out)["files"]
+    (css,) = [p for p in files if p.startswith("_static/map.")]
+    assert files[css]["content_type"] == "text/css; charset=utf-8"
+    assert f'href="../{css}"' in (out / "sub" / "index.html").read_text()
+    (style,) = [p for p in files if p.startswith("_static/style.")]
+    assert b"cannot replace" not in (out / style).read_bytes()  # the theme's file wins
+
+
 def test_hook_gallery_pages(two: Path, out: Path, tmp_path: Path) -> None:
     theme = tmp_path / "mine"
     (theme / "templates").mkdir(parents=True)
@@ -291,6 +317,60 @@ def test_hook_gallery_pages(two: Path, out: Path, tmp_path: Path) -> None:
     assert 'About us<a href="../">home</a>' in html
     manifest = read_manifest(out)
     assert manifest["files"]["info/about.html"]["content_type"] == "text/html; charset=utf-8"
+
+
+def test_hook_gallery_template_folders(two: Path, out: Path, tmp_path: Path) -> None:
+    templates = tmp_path / "plugin-templates"
+    templates.mkdir()
+    (templates / "about.html").write_text("plugin about {{ site.title }}")
+    (templates / "credits.html").write_text("plugin credits")
+    theme = tmp_path / "mine"
+    (theme / "templates").mkdir(parents=True)
+    (theme / "templates" / "credits.html").write_text("the theme's credits")
+
+    class About:
+        @hookimpl
+        def gallery_template_folders(self):
+            return [templates]
+
+        @hookimpl
+        def gallery_pages(self, site, config):
+            return [Page("about.html", "about.html"), Page("credits.html", "credits.html")]
+
+    build_gallery(two, out, About(), theme=str(theme))
+    assert (out / "about.html").read_text() == "plugin about photos"
+    assert (out / "credits.html").read_text() == "the theme's credits"  # a theme overrides
+
+
+def test_hook_gallery_jinja_environment(two: Path, out: Path, tmp_path: Path) -> None:
+    templates = tmp_path / "plugin-templates"
+    templates.mkdir()
+    (templates / "stats.html").write_text(
+        "{{ site.title|shout }} {{ build_pid() }} {{ render_pid() }} "
+        "{{ 'yes' if 4 is even_count else 'no' }}"
+    )
+
+    class Stats:
+        @hookimpl
+        def gallery_template_folders(self):
+            return [templates]
+
+        @hookimpl
+        def gallery_jinja_environment(self, environment, config):
+            environment.filters["shout"] = lambda text: text.upper() + "!"
+            environment.globals["build_pid"] = os.getpid  # called when the page renders
+            environment.globals["render_pid"] = lambda: os.getpid()
+            environment.tests["even_count"] = lambda n: n % 2 == 0
+
+        @hookimpl
+        def gallery_pages(self, site, config):
+            return [Page("stats.html", "stats.html")]
+
+    build_gallery(two, out, Stats())
+    shouted, pid, render_pid, even = (out / "stats.html").read_text().split()
+    assert (shouted, even) == ("PHOTOS!", "yes")
+    # rendered in a worker forked for the page, which inherits what the hook added
+    assert pid == render_pid and int(pid) != os.getpid()
 
 
 def test_hook_gallery_template_context(two: Path, out: Path, tmp_path: Path) -> None:
@@ -322,6 +402,24 @@ def test_hook_gallery_render_page(two: Path, out: Path) -> None:
     build_gallery(two, out, PlainError())
     assert (out / "error.html").read_text() == "gone\n"
     assert "<h1>photos</h1>" in (out / "index.html").read_text()
+
+
+def test_hook_gallery_site_files(two: Path, out: Path) -> None:
+    class Downloads:
+        @hookimpl
+        def gallery_site_files(self, site, config):
+            listing = "\n".join(sorted(p.source.relpath for p in site.pictures)).encode()
+            return [
+                ExtraFile("downloads/pictures.txt", data=listing),
+                ExtraFile("downloads/pictures.dat", data=b"\x00\xff", content_type="x-a/b"),
+            ]
+
+    build_gallery(two, out, Downloads())
+    files = read_manifest(out)["files"]
+    assert (out / "downloads" / "pictures.txt").read_text() == "Sub/b.jpg\na.jpg"
+    assert files["downloads/pictures.txt"]["content_type"] == "text/plain; charset=utf-8"
+    assert files["downloads/pictures.dat"]["content_type"] == "x-a/b"
+    assert files["downloads/pictures.dat"]["md5"] == hashlib.md5(b"\x00\xff").hexdigest()
 
 
 def test_hook_gallery_manifest_fields(two: Path, out: Path) -> None:
