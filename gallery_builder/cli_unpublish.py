@@ -42,11 +42,11 @@ def unpublish(
     urls = (target, endpoint_url)
     try:
         publisher = open_publisher(
-            app.pm,
+            app.pm,  # type: ignore[attr-defined]
             target,
             endpoint_url=endpoint_url,
             region=region,
-            profile=profile,  # type: ignore[attr-defined]
+            profile=profile,
         )
         if prefix is None and isinstance(publisher, NamesPrefix):
             prefix = publisher.prefix_hint
