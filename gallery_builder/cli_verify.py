@@ -12,6 +12,7 @@ import click
 
 from gallery_builder.errors import GalleryError, SettingError
 from gallery_builder.publish_checks import check_prefix
+from gallery_builder.publish_settings import split_target
 from gallery_builder.publisher import NamesPrefix
 from gallery_builder.publishing import open_publisher
 from gallery_builder.redact import redact_urls
@@ -62,7 +63,7 @@ def run_verify(
     if url and not api_only and live is not None:
         report.notes.append(f"public URL: {url}")
         private = key_group_of(live.hosting)
-        key = _local_key(publisher, prefix) if private else None  # a damaged one: an error
+        key = _local_key(target, prefix) if private else None  # a damaged one: an error
         try:
             if private:
                 verify_private(url, report, live, key, sample_n=sample_n, warn_days=warn_days)
@@ -77,16 +78,16 @@ def run_verify(
     return report
 
 
-def _local_key(publisher: Any, prefix: str) -> Any:
-    """This machine's key of the private gallery (plugins/cloudfront_keys.py), or None: a
-    private gallery is the CloudFront publisher's, whose keys are kept by bucket and prefix."""
-    from gallery_builder.plugins.cloudfront_publisher import CloudFrontPublisher
-
-    if not isinstance(publisher, CloudFrontPublisher):
+def _local_key(target: str, prefix: str) -> Any:
+    """This machine's key of the private gallery (plugins/cloudfront_keys.py), or None: keys
+    are kept by the bucket an ``s3://`` TARGET names and the prefix, as gallery invite reads
+    them."""
+    parts = split_target(target)
+    if parts.scheme != "s3":
         return None
     from gallery_builder.plugins.cloudfront_keys import load_key
 
-    return load_key(publisher.bucket, prefix)
+    return load_key(parts.bucket, prefix)
 
 
 @click.command()
