@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 import click
 from click.core import ParameterSource
 
-from gallery_builder.errors import GalleryError, SettingError
+from gallery_builder.errors import GalleryError, PluginError, SettingError
 
 #: the commands that open a publisher: each gets every installed publisher's options
 PUBLISHER_COMMANDS = ("publish", "verify", "unpublish", "invite")
@@ -176,7 +176,9 @@ def refusing(command: click.Command, problem: GalleryError) -> click.Command:
     what the commands that open a publisher become when the publishers' options cannot be
     added to them (the other commands, and ``--help``, still work)."""
 
-    def refuse(**_: Any) -> None:
+    def refuse(**params: Any) -> None:
+        if params.get("verbose") and isinstance(problem, PluginError):  # -v: the plugin's traceback
+            click.echo(problem.traceback_text(), err=True, nl=False)
         raise click.ClickException(str(problem))
 
     made = copy.copy(command)
