@@ -11,6 +11,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from gallery_builder.filesafety import is_below
 from gallery_builder.model import Album
 
 #: the file names looked for in each album folder, first found wins
@@ -39,9 +40,7 @@ def album_text_file(source_root: Path, folder: str) -> tuple[Path, os.stat_resul
         except OSError:
             continue
         real = os.path.realpath(path)
-        if stat.S_ISREG(info.st_mode) and (
-            real == real_root or real.startswith(real_root + os.sep)
-        ):
+        if stat.S_ISREG(info.st_mode) and (is_below(real, real_root)):
             return path, info
     return None
 

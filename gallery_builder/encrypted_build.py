@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gallery_builder import encryption, imaging, manifest
+from gallery_builder import encryption, manifest
 from gallery_builder.build_result import BuildResult
 from gallery_builder.config import Config
 from gallery_builder.encryption import Keys, derive, file_id, lock_document, new_salt, seal
@@ -43,6 +43,7 @@ from gallery_builder.encryption_state import (
     read_record,
 )
 from gallery_builder.errors import GalleryError
+from gallery_builder.filesafety import write_atomic
 from gallery_builder.journal import remove_leftovers
 from gallery_builder.model import REVALIDATE, SiteFile
 from gallery_builder.pipeline import build_clear, check_source_outside
@@ -182,7 +183,7 @@ class _Writer:
         self.state.journal.add([relpath])
         target = self.out_dir / relpath
         try:
-            imaging.write_atomic(target, data)
+            write_atomic(target, data)
         except OSError as exc:
             raise write_failure(target, exc) from None
         self.state.record_output(record)
@@ -313,4 +314,4 @@ def _copy_if_changed(source: Path, target: Path) -> None:
             return
     except OSError:
         pass
-    imaging.write_atomic(target, data)
+    write_atomic(target, data)

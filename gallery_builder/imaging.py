@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import warnings
 from pathlib import Path
 
 from PIL import ExifTags, Image, features
 
 from gallery_builder import cmyk
+from gallery_builder.filesafety import write_atomic
 from gallery_builder.image_steps import StepFailed, apply_steps, load_steps
 from gallery_builder.model import Derivative, DerivativeSpec, ImageJob, ImageResult
 
@@ -326,27 +326,3 @@ def _flatten(image: Image.Image) -> Image.Image:
     background = Image.new("RGB", image.size, (255, 255, 255))
     background.paste(image, mask=image.getchannel("A"))
     return background
-
-
-def temporary_path(target: Path) -> Path:
-    """The hidden name beside ``target`` that it is written at before its rename:
-    ``.<name>.<pid>.tmp``, or, for a name too long to take that within a file name's 255
-    bytes, ``.<hash16 of the name>.<pid>.tmp``."""
-    name = f".{target.name}.{os.getpid()}.tmp"
-    if len(os.fsencode(name)) > 255:
-        digest = hashlib.sha256(os.fsencode(target.name)).hexdigest()[:16]
-        name = f".{digest}.{os.getpid()}.tmp"
-    return target.with_name(name)
-
-
-def write_atomic(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` so that no reader ever sees a part of it; no temporary file
-    is left behind when writing fails."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_path(target)
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

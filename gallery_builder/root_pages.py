@@ -19,7 +19,7 @@ from typing import Any
 
 from gallery_builder import theming
 from gallery_builder.errors import GalleryError
-from gallery_builder.imaging import write_atomic
+from gallery_builder.filesafety import write_atomic
 from gallery_builder.root_listing import (
     ERROR,
     INDEX,

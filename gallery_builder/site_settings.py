@@ -16,7 +16,7 @@ from typing import Any
 
 from gallery_builder.config import Config, ConfigError, load_config
 from gallery_builder.errors import GalleryError, SettingError
-from gallery_builder.imaging import write_atomic
+from gallery_builder.filesafety import write_atomic
 from gallery_builder.publish_settings import split_target
 from gallery_builder.state import STATE_DIR
 from gallery_builder.toml_text import toml_value

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from gallery_builder import imaging
 from gallery_builder.errors import GalleryError
+from gallery_builder.filesafety import temporary_path, write_atomic
 from gallery_builder.model import Site, SiteFile
 from gallery_builder.state import BuildState, OutputRecord
 
@@ -122,7 +123,7 @@ class SiteWriter:
         if self.force or old is None or old.md5 != md5 or not exists(target, len(data)):
             self.state.journal.add([relpath])  # before: a killed build leaves nothing unknown
             try:
-                imaging.write_atomic(target, data)
+                write_atomic(target, data)
             except OSError as exc:
                 raise write_failure(target, exc) from None
             self.written.append(relpath)
@@ -253,7 +254,7 @@ def file_md5(path: Path) -> tuple[str, int]:
 def copy_atomic(source: Path, target: Path) -> None:
     """Make ``target`` a copy of ``source``, atomically (a temporary file, then a rename)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = imaging.temporary_path(target)
+    tmp = temporary_path(target)
     try:
         shutil.copyfile(source, tmp)
         os.replace(tmp, target)
@@ -267,7 +268,7 @@ def link_or_copy(source: Path, target: Path) -> None:
     is ``target`` written in place later (every write replaces the file), so the link never
     carries a change back to the source."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = imaging.temporary_path(target)
+    tmp = temporary_path(target)
     tmp.unlink(missing_ok=True)
     try:
         try:

@@ -11,7 +11,6 @@ folder without a ``theme.toml`` extends ``default`` and may override any single 
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any
 import jinja2
 
 from gallery_builder.errors import ThemeError, UnknownTheme
+from gallery_builder.filesafety import resolves_inside
 from gallery_builder.template_sandbox import GallerySandbox
 from gallery_builder.template_worker import BoundedTemplate
 from gallery_builder.template_worker import TemplateFailure as TemplateFailure  # re-exported
@@ -177,12 +177,6 @@ def extra_css(chain: list[Theme]) -> list[str]:
     return names
 
 
-def _inside(path: str | Path, folder: str | Path) -> bool:
-    """Whether ``path`` resolves (every link followed) inside ``folder`` (resolved too)."""
-    real, top = os.path.realpath(path), os.path.realpath(folder)
-    return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
-
-
 class ThemeLoader(jinja2.FileSystemLoader):
     """Templates of one theme's (or plugin's) folder, never through a link out of it: a theme
     is data, and must not put ``/etc/passwd`` (or any file of the machine) into a page."""
@@ -193,7 +187,7 @@ class ThemeLoader(jinja2.FileSystemLoader):
 
     def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
         source, filename, uptodate = super().get_source(environment, template)
-        if not _inside(filename, self.theme):
+        if not resolves_inside(filename, self.theme):
             raise jinja2.TemplateError(
                 f"{template} is a link out of the theme's folder {self.theme}; a theme may "
                 "only use its own files"
@@ -259,7 +253,7 @@ def _static_files(static: Path, top: Path, owner: str, kind: str) -> dict[str, P
     for file in sorted(static.rglob("*")):
         name = file.relative_to(static)
         if file.is_file() and not any(part.startswith(".") for part in name.parts):
-            if not _inside(file, top):
+            if not resolves_inside(file, top):
                 raise ThemeError(
                     f"{owner}: {file.relative_to(top).as_posix()} is a link out of the "
                     f"{kind}'s folder {top}; a {kind} publishes only its own files: copy the "

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from gallery_builder import hookimpl
 from gallery_builder.errors import GalleryError, SettingError
-from gallery_builder.imaging import write_atomic
+from gallery_builder.filesafety import is_below, write_atomic
 from gallery_builder.keys import key_problem
 from gallery_builder.manifest import MANIFEST_NAME
 from gallery_builder.neighbours import ancestor_manifests
@@ -65,7 +65,7 @@ class FilePublisher(BasePublisher):
         base = os.path.realpath(self._base)
         resolved = os.path.realpath(path)
         allowed = [base, os.path.realpath(self.root)] if reading else [base]
-        if not any(_inside(resolved, folder) for folder in allowed):
+        if not any(is_below(resolved, folder) for folder in allowed):
             raise GalleryError(
                 f"refusing {path}: it resolves to {resolved}, outside the gallery's folder "
                 f"{base} (a symbolic link?); nothing was written or deleted for it"
@@ -190,10 +190,6 @@ class FilePublisher(BasePublisher):
                     "wait for it to finish, then run gallery publish again"
                 ) from None
             yield
-
-
-def _inside(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def folder_of(target: str) -> Path:

@@ -10,6 +10,7 @@ from pathlib import Path
 from gallery_builder import hookimpl, unsupported
 from gallery_builder.config import CONFIG_NAME, Config
 from gallery_builder.errors import BadPicture, GalleryError
+from gallery_builder.filesafety import is_below
 from gallery_builder.model import Source
 from gallery_builder.state import STATE_DIR
 
@@ -30,11 +31,6 @@ _SIGNATURES = (
     (4, b"ftypavif", "AVIF"),
     (4, b"ftypavis", "AVIF"),
 )
-
-
-def within(path: str, root: str) -> bool:
-    """Whether the real path ``path`` is ``root`` or below it (both as ``realpath`` gives)."""
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def is_built_site(folder: str) -> bool:
@@ -79,7 +75,7 @@ def walk(
             is_link = False
             try:
                 is_link = entry.is_symlink()
-                if is_link and not within(os.path.realpath(entry.path), real_root):
+                if is_link and not is_below(os.path.realpath(entry.path), real_root):
                     continue
                 if entry.is_dir():
                     real = is_real and not is_link
@@ -126,7 +122,7 @@ def caption_file(path: str, real_root: str) -> os.stat_result | None:
         info = os.stat(path)
     except OSError:
         return None  # gone, a dangling link, a link loop
-    if not stat.S_ISREG(info.st_mode) or not within(os.path.realpath(path), real_root):
+    if not stat.S_ISREG(info.st_mode) or not is_below(os.path.realpath(path), real_root):
         return None
     return info
 
