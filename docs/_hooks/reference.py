@@ -119,6 +119,8 @@ def _argument_row(param: click.Argument, ctx: click.Context) -> str:
 
 
 def _option_row(param: click.Option, ctx: click.Context) -> str | None:
+    if param.name == "help":  # every command takes -h/--help: said once, at the top
+        return None
     record = param.get_help_record(ctx)
     if record is None:
         return None
