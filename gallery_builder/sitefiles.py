@@ -9,6 +9,7 @@ import errno
 import hashlib
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from gallery_builder import imaging
@@ -147,22 +148,12 @@ class SiteWriter:
         list it in the manifest. A copy, not a link (as :meth:`place` makes): the file is a
         plugin's, which may write it again in place; it is only read, never moved."""
         md5, size = file_md5(source)
-        self._claim(relpath, "a plugin tried to write outside the site")
-        record = OutputRecord(relpath, md5, size)
-        old = self.state.outputs.get(relpath)
-        target = self.out_dir / relpath
-        if self.force or old is None or old.md5 != md5 or not exists(target, size):
-            self.state.journal.add([relpath])
-            try:
-                copy_atomic(source, target)
-            except OSError as exc:
-                raise GalleryError(
-                    f"cannot copy {source} into the site as {target}: {exc.strerror or exc}"
-                ) from None
-            self.written.append(relpath)
-            self.state.record_output(record)
-        self.new_outputs[relpath] = record
-        self.site.files[relpath] = site_file(relpath, md5, size, cache_control, content_type)
+        self._put(
+            relpath, md5, size, cache_control, content_type,
+            outside="a plugin tried to write outside the site",
+            put=lambda target: copy_atomic(source, target),
+            failed=f"cannot copy {source} into the site",
+        )  # fmt: skip
 
     def place(
         self,
@@ -179,18 +170,37 @@ class SiteWriter:
         file's, as the build already knows them: nothing is hashed here, and the file is put
         there only when they differ from what the last build put there (or ``force``).
         ``content_type``: what it is served as, when not what its name says."""
-        self._claim(relpath, "a picture's original would be published outside the site")
+        self._put(
+            relpath, md5, size, cache_control, content_type,
+            outside="a picture's original would be published outside the site",
+            put=lambda target: link_or_copy(Path(source_path), target),
+            failed=f"cannot put {source_path} into the site",
+        )  # fmt: skip
+
+    def _put(
+        self,
+        relpath: str,
+        md5: str,
+        size: int,
+        cache_control: str,
+        content_type: str | None,
+        *,
+        outside: str,
+        put: Callable[[Path], None],
+        failed: str,
+    ) -> None:
+        """The file of :meth:`copy` and :meth:`place`: claimed, ``put`` at its place only when
+        its bytes differ from what the last build put there (or ``force``), and listed."""
+        self._claim(relpath, outside)
         record = OutputRecord(relpath, md5, size)
         old = self.state.outputs.get(relpath)
         target = self.out_dir / relpath
         if self.force or old is None or old.md5 != md5 or not exists(target, size):
             self.state.journal.add([relpath])
             try:
-                link_or_copy(Path(source_path), target)
+                put(target)
             except OSError as exc:
-                raise GalleryError(
-                    f"cannot put {source_path} into the site as {target}: {exc.strerror or exc}"
-                ) from None
+                raise GalleryError(f"{failed} as {target}: {exc.strerror or exc}") from None
             self.written.append(relpath)
             self.state.record_output(record)
         self.new_outputs[relpath] = record
