@@ -462,6 +462,21 @@ strip_gps = true
 # the original upload script put it). With strip_gps = true, those holding a GPS position
 # are left out.
 originals = false
+# The image processor: "pillow", or one a plugin offers ("vips"). --processor overrides it.
+processor = "pillow"
+# How hard the encoders work: "fast", "balanced" or "small" (smaller files, slower).
+effort = "balanced"
+
+# Per-format encoder settings over the effort's (uncomment to change one):
+# [images.jpeg]
+# optimize = true
+# progressive = false
+# [images.webp]
+# method = 2
+# [images.avif]
+# speed = 6
+# [images.png]
+# compress_level = 4
 
 [publish]
 # Where `gallery publish` sends the site when given no TARGET: "s3://bucket/prefix", a bare
