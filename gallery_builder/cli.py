@@ -29,6 +29,7 @@ from gallery_builder.plugin_manager import (
     get_plugin_manager,
 )
 from gallery_builder.plugin_settings import plugin_settings_schemas
+from gallery_builder.processors import choose_processor
 from gallery_builder.progress import reporter_for
 from gallery_builder.publish_checks import check_prefix
 from gallery_builder.publisher import NamesPrefix, PublicUrls, SetsUpHosting
@@ -102,6 +103,10 @@ def cli(ctx: click.Context, block: tuple[str, ...]) -> None:
     "-j", "--jobs", type=click.IntRange(min=1),
     help="Worker processes for the images (default: one per CPU).",
 )  # fmt: skip
+@click.option(
+    "--processor", metavar="NAME",
+    help="The image processor that makes the images (default: [images] processor, pillow).",
+)  # fmt: skip
 @click.option("--strict", is_flag=True, help="Fail (exit 1) if any picture is skipped.")
 @click.option("--force", is_flag=True, help="Rebuild everything, ignoring the build state.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
@@ -125,6 +130,7 @@ def build(
     theme: str | None,
     config_file: Path | None,
     jobs: int | None,
+    processor: str | None,
     strict: bool,
     force: bool,
     quiet: bool,
@@ -146,6 +152,9 @@ def build(
         config = config.with_theme(theme)
     reporter = reporter_for(sys.stderr, quiet=quiet)
     try:
+        if processor is not None:  # checked here, so that an error names the option
+            choose_processor(app.pm, config, processor)
+            config = config.with_processor(processor)
         result = build_site(
             config, out, app.pm, jobs=jobs, force=force, strict=strict, reporter=reporter,
             password=password, no_encryption=no_encryption,
