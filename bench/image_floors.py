@@ -24,6 +24,8 @@ each step (decode, each resize, each encoder) is printed as JSON: where the time
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import io
 import json
 import os
@@ -206,9 +208,21 @@ def vips_photo(path: str, out: str, job: Job, profile: bool) -> Steps:
 WORKERS = {"pillow": pillow_photo, "vips": vips_photo}
 
 
-def _init_worker(threads: int) -> None:
-    os.environ["VIPS_CONCURRENCY"] = str(threads)  # read when pyvips starts libvips
+def _init_worker(kind: str, threads: int) -> None:
+    """The worker's runtime, as gallery-builder's vips processor sets its own: libvips with
+    ``threads`` threads and no operation cache, and 2 malloc arenas (``mallopt``: glibc
+    reads ``MALLOC_ARENA_MAX`` only when a process starts, and a forked worker has started)."""
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    if hasattr(libc, "mallopt"):
+        libc.mallopt(-8, int(os.environ["MALLOC_ARENA_MAX"]))  # M_ARENA_MAX
+    if kind == "vips":
+        import pyvips
+
+        pyvips.cache_set_max(0)
+        pyvips.cache_set_max_files(0)
+        pyvips.cache_set_max_mem(0)
+        pyvips.concurrency_set(threads)
 
 
 def _run_one(kind: str, path: str, out: str, job: Job) -> Steps:
@@ -229,14 +243,16 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
     if args.profile:
-        _init_worker(threads)
+        _init_worker(args.kind, threads)
         total: Steps = defaultdict(float)
         for path in photos:
             for name, seconds in WORKERS[args.kind](path, str(args.out), job, True).items():
                 total[name] += seconds
         print(json.dumps({"photos": len(photos), "steps": total}))
         return 0
-    with ProcessPoolExecutor(args.jobs, initializer=_init_worker, initargs=(threads,)) as pool:
+    with ProcessPoolExecutor(
+        args.jobs, initializer=_init_worker, initargs=(args.kind, threads)
+    ) as pool:
         futures = [pool.submit(_run_one, args.kind, path, str(args.out), job) for path in photos]
         for future in futures:
             future.result()
