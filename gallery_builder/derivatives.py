@@ -136,6 +136,7 @@ def make_images(
                 steps=steps,
                 processor=chosen.worker,
                 threads=threads,
+                specs=tuple(specs),
             )
             work.append((picture, job))
         else:
