@@ -44,6 +44,7 @@ __all__ = [
     "find_cmyk_icc",
     "gif_with_extension",
     "gps_exif",
+    "grey_png",
     "jpeg",
     "jpeg_segment",
     "late_gps_png",
@@ -409,6 +410,22 @@ def rgba_png(path: Path, size: tuple[int, int] = (160, 120)) -> Path:
     alpha = Image.new("L", size, 255)
     ImageDraw.Draw(alpha).rectangle((w // 2, 0, w - 1, h - 1), fill=128)
     im.putalpha(alpha)
+    im.save(path, "PNG")
+    return path
+
+
+def grey_png(path: Path, size: tuple[int, int] = (160, 120), *, alpha: bool = False) -> Path:
+    """Grey PNG (mode "L", or "LA" with ``alpha``): a left-to-right gradient from 0 to 255 on
+    every row; with ``alpha`` the right half has alpha 128."""
+    path = _target(path)
+    w, h = size
+    row = bytes(round(x * 255 / max(w - 1, 1)) for x in range(w))
+    im = Image.frombytes("L", size, row * h)
+    if alpha:
+        mask = Image.new("L", size, 255)
+        ImageDraw.Draw(mask).rectangle((w // 2, 0, w - 1, h - 1), fill=128)
+        im = im.convert("LA")
+        im.putalpha(mask)
     im.save(path, "PNG")
     return path
 

@@ -10,13 +10,13 @@ import ctypes.util
 import os
 
 import pyvips
+from gallery_builder.plugins.vips import ARENA_VARIABLE, ARENAS
 
-#: glibc's mallopt() parameter for the most arenas (malloc.h: M_ARENA_MAX)
+#: glibc's mallopt() parameter for the most arenas (malloc.h: M_ARENA_MAX). The variable
+#: MALLOC_ARENA_MAX=2 (ARENA_VARIABLE, ARENAS): by default each of libvips' threads gets an
+#: arena of its own (up to 8 per core), which a long-lived worker never gives back, so its
+#: memory creeps up picture after picture
 _M_ARENA_MAX = -8
-#: the variable glibc reads at start; 2 arenas keep a long-lived worker's memory from creeping
-#: (libvips' threads each get an arena by default, 8 per core, never given back)
-ARENA_VARIABLE = "MALLOC_ARENA_MAX"
-ARENAS = "2"
 
 _state = {"threads": 0, "ready": False}
 
