@@ -216,6 +216,7 @@ class Bench:
     outputs: dict[tuple[str, str], Outputs] = field(default_factory=dict)
     unavailable: dict[tuple[str, str], str] = field(default_factory=dict)
     profiles: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    fixed: dict[tuple[str, str], list[float]] = field(default_factory=lambda: defaultdict(list))
     photos: dict[str, ph.PhotoSet] = field(default_factory=dict)
     commands: dict[tuple[str, str], str] = field(default_factory=dict)
 
@@ -283,7 +284,27 @@ class Bench:
                     self.outputs[(job.key, tool)] = outputs_of(out)
                     if not self.args.keep_outputs:
                         shutil.rmtree(out, ignore_errors=True)
+        self.fixed_cost(job, tools)
         self.profile(job, photos)
+
+    def fixed_cost(self, job: Job, tools: list[str]) -> None:
+        """CPU seconds of each command on one tiny photo: start-up, imports, the pool, the
+        pages; what every figure per photo carries, divided by the number of photos."""
+        specs = ph.plan_photos(1, (64, 48), 1, self.args.seed, ph.SOURCE_QUALITY)
+        tiny = ph.ensure_photos(self.work / "tiny-1", specs, 1, "tiny photo")
+        for tool in tools:
+            if (job.key, tool) in self.unavailable:
+                continue
+            out = self.work / "out" / job.key / f"{tool}-tiny"
+            for _ in range(self.args.repeat):
+                shutil.rmtree(out, ignore_errors=True)
+                try:
+                    m = run_measured(self.command(job, tool, tiny.src, out))
+                except CommandFailed as exc:
+                    log(f"fixed cost of {tool}: {str(exc).splitlines()[-1]}")
+                    break
+                self.fixed[(job.key, tool)].append(m.cpu)
+            shutil.rmtree(out, ignore_errors=True)
 
     def profile(self, job: Job, photos: ph.PhotoSet) -> None:
         """Where the time goes: the bare loops in one process, CPU time per step."""

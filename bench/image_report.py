@@ -67,23 +67,32 @@ def job_section(bench: Bench, job: Job) -> list[str]:
         + f"; `-j {bench.args.j}` for every tool; median of {bench.args.repeat} cold run(s).",
         "",
         "| tool | CPU s per photo | (min–max) | wall s | main process peak RSS MiB "
-        "| largest worker peak RSS MiB | processes |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| largest worker peak RSS MiB | processes | fixed CPU s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for tool in job.tools:
         runs = bench.runs.get((job.key, tool))
         if not runs:
             why = bench.unavailable.get((job.key, tool), "not run")
-            lines.append(f"| {LABEL[tool]} | — | not measured: {why} | | | | |")
+            lines.append(f"| {LABEL[tool]} | — | not measured: {why} | | | | | |")
             continue
         cpus = [r.cpu / job.count for r in runs]
+        fixed_runs = bench.fixed.get((job.key, tool))
+        fixed = f"{median(fixed_runs):.2f}" if fixed_runs else "—"
         lines.append(
             f"| {LABEL[tool]} | **{median(cpus):.3f}** | {min(cpus):.3f}–{max(cpus):.3f} "
             f"| {median(r.wall for r in runs):.1f} "
             f"| {max(r.main_rss_kib for r in runs) / 1024:.0f} "
             f"| {max(r.worker_rss_kib for r in runs) / 1024:.0f} "
-            f"| {max(r.processes for r in runs)} |"
+            f"| {max(r.processes for r in runs)} | {fixed} |"
         )
+    lines += [
+        "",
+        "*CPU s per photo*: the whole process tree's CPU seconds (start-up, scan, pages, every "
+        "worker) over the number of photos. *Fixed CPU s*: the same command on one 64x48 "
+        "photo (start-up, imports, the pool, the pages), which every figure per photo carries "
+        f"divided by {job.count}. Peak RSS: `VmHWM` of each process, sampled every 50 ms.",
+    ]
     ratio_lines = []
     for key, num, den, target in RATIOS:
         if key != job.key:
