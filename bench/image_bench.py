@@ -306,6 +306,22 @@ class Bench:
                 self.fixed[(job.key, tool)].append(m.cpu)
             shutil.rmtree(out, ignore_errors=True)
 
+    def profile_ours(self, job: Job, src: Path, tmp: str) -> None:
+        """gallery-builder with ``-j 1`` under cProfile (bench/ours_profile.py)."""
+        for tool in ("ours-pillow", "ours-vips"):
+            if tool not in self.args.tool_names or (job.key, tool) in self.unavailable:
+                continue
+            conf = Path(tmp, f"{tool}.toml")
+            conf.write_text(job.our_config(tool.removeprefix("ours-")))
+            cmd = [sys.executable, str(BENCH_DIR / "ours_profile.py"), str(src)]
+            cmd += [str(Path(tmp, tool)), str(conf)]
+            try:
+                m = run_measured(cmd)
+            except CommandFailed as exc:
+                log(f"profile {tool}: {str(exc).splitlines()[-1]}")
+                continue
+            self.profiles[(job.key, tool)] = json.loads(m.stdout.strip().splitlines()[-1])
+
     def profile(self, job: Job, photos: ph.PhotoSet) -> None:
         """Where the time goes: the bare loops in one process, CPU time per step."""
         n = min(self.args.profile_count, job.count)
@@ -328,6 +344,7 @@ class Bench:
                 data["cpu"] = m.cpu
                 self.profiles[(job.key, kind)] = data
                 log(f"profile {job.key} {kind}: {sum(data['steps'].values()) / n:.3f} CPU-s/photo")
+            self.profile_ours(job, src, tmp)
 
 
 def encoder_table(args: argparse.Namespace) -> str | None:

@@ -108,6 +108,7 @@ def job_section(bench: Bench, job: Job) -> list[str]:
     lines += ["", "Ratios of CPU seconds per photo:", "", *ratio_lines]
     lines += outputs_section(bench, job)
     lines += profile_section(bench, job)
+    lines += ours_profile_section(bench, job)
     return lines
 
 
@@ -218,6 +219,29 @@ def profile_section(bench: Bench, job: Job) -> list[str]:
     lines.append(
         "| total | " + " | ".join(f"{totals[k] / n * 1000:.0f} | 100" for k in profiles) + " |"
     )
+    return lines
+
+
+def ours_profile_section(bench: Bench, job: Job) -> list[str]:
+    n = min(bench.args.profile_count, job.count)
+    lines = []
+    for tool in ("ours-pillow", "ours-vips"):
+        data = bench.profiles.get((job.key, tool))
+        if not data:
+            continue
+        total = data["total"]
+        lines += [
+            "",
+            f"{LABEL[tool]} with `-j 1` under cProfile (CPU clock, `bench/ours_profile.py`, the "
+            f"same {n} photos): {total / n * 1000:.0f} ms per photo in all, fixed costs included; "
+            "its own functions with the most CPU time under them (ms per photo, % of the total):",
+            "",
+        ]
+        lines += [
+            f"- `{r['where'].removeprefix('bench/')}`: {r['cumulative'] / n * 1000:.0f} ms, "
+            f"{r['cumulative'] / total * 100:.0f}%"
+            for r in data["ours"]
+        ]
     return lines
 
 
