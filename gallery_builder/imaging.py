@@ -16,13 +16,15 @@ from pathlib import Path
 from PIL import ExifTags, Image, features
 
 from gallery_builder import cmyk
+from gallery_builder.encoder_settings import DEFAULT_EFFORT, EFFORTS
 from gallery_builder.filesafety import write_atomic
 from gallery_builder.image_steps import StepFailed, apply_steps, load_steps
 from gallery_builder.model import Derivative, DerivativeSpec, ImageJob, ImageResult
 from gallery_builder.resize_plan import Resize, crop_box, output_size, resize_plan
 
 #: Bumped whenever the processing changes the bytes it writes: part of every cache key
-#: (4: each size resized from the next larger one, gallery_builder.resize_plan).
+#: (4: each size resized from the next larger one, gallery_builder.resize_plan; the encoder
+#: options are the spec's, gallery_builder.encoder_settings).
 PROCESSOR_VERSION = (
     f"4/pillow-{'.'.join(Image.__version__.split('.')[:2])}/cmyk-{cmyk.conversion_id()}"
 )
@@ -294,7 +296,8 @@ def _copy(exif: Image.Exif) -> Image.Exif:
 def encode(
     image: Image.Image, spec: DerivativeSpec, *, icc: bytes | None, exif: bytes | None
 ) -> bytes:
-    """The bytes of ``image`` encoded as ``spec.format``; reproducible for the same input."""
+    """The bytes of ``image`` encoded as ``spec.format`` with ``spec.options`` (empty: the
+    "balanced" effort's); reproducible for the same input."""
     buffer = io.BytesIO()
     options: dict[str, object] = {}
     if icc:
@@ -302,16 +305,12 @@ def encode(
     if exif:
         options["exif"] = exif
     fmt = spec.format
-    if fmt == "jpeg":
-        if image.mode == "RGBA":
-            image = _flatten(image)
-        options.update(quality=spec.quality, optimize=True, progressive=True)
-    elif fmt == "webp":
-        options.update(quality=spec.quality, method=4)
-    elif fmt == "avif":
-        options.update(quality=spec.quality, speed=6)
-    elif fmt == "png":
-        options.update(compress_level=6)
+    if fmt == "jpeg" and image.mode == "RGBA":
+        image = _flatten(image)
+    if fmt != "png":  # lossless: no quality
+        options["quality"] = spec.quality
+    # the spec's options over the "balanced" preset: the names are Pillow's own
+    options.update({**EFFORTS[DEFAULT_EFFORT][fmt], **dict(spec.options)})
     image.save(buffer, _PILLOW_FORMAT[fmt], **options)
     return buffer.getvalue()
 
