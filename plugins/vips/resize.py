@@ -1,11 +1,16 @@
-"""Resizing in libvips to exactly the size and region Pillow's worker makes (the shared
-geometry of gallery_builder.imaging), not libvips' thumbnail(), which rounds sizes its own way
-(a 1280x853 photo at 640 is 640x427 there, 640x426 here) and crops small pictures to the box
-instead of keeping its aspect ratio."""
+"""Resizing in libvips to exactly the sizes and regions Pillow's worker makes, in the same
+order from the same sources (gallery_builder.resize_plan, shared by both processors), not
+libvips' thumbnail(), which rounds sizes its own way (a 1280x853 photo at 640 is 640x427
+there, 640x426 here) and crops and enlarges small pictures to the box instead of keeping them
+smaller with its aspect ratio."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pyvips
+
+from gallery_builder.resize_plan import Resize
 
 #: Pillow's worker resizes with LANCZOS and reducing_gap=3.0: libvips' lanczos3 with the same
 #: gap (an integer box shrink first, while at least 3x the target size remains)
@@ -49,7 +54,17 @@ def resize(image: pyvips.Image, size: tuple[int, int], box: Box) -> pyvips.Image
     return image.copy_memory()
 
 
-def scaled_box(box: Box, ratio: float) -> Box:
-    """``box`` (in displayed pixels) in an image decoded at ``ratio`` of that size."""
-    left, top, right, bottom = box
-    return (left * ratio, top * ratio, right * ratio, bottom * ratio)
+def resized(decoded: pyvips.Image, plan: tuple[Resize, ...]) -> Iterator[pyvips.Image]:
+    """The image of each step of ``plan``, made from ``decoded`` (the upright picture) or
+    from an earlier step's image, in order, each in memory; each kept only while a later step
+    still starts from it."""
+    last_use = {r.source: i for i, r in enumerate(plan) if r.source is not None}
+    images: dict[int, pyvips.Image] = {}
+    for index, step in enumerate(plan):
+        source = decoded if step.source is None else images[step.source]
+        image = resize(source, step.size, step.box) if step.resample else source
+        if index in last_use:
+            images[index] = image
+        yield image
+        for done in [k for k in images if last_use[k] <= index]:
+            del images[done]

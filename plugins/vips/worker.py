@@ -3,8 +3,10 @@
 sizes, crops, orientation, colours, metadata and errors, and nothing left behind on failure.
 
 One decode per picture (a JPEG shrunk on load at the main process's ``job.draft_scale``),
-one resize per distinct size and crop, each resized buffer in memory and encoded to every
-format from there; libvips' threads sized by ``job.threads``.
+then the resize plan both processors follow (gallery_builder.resize_plan: one resize per
+distinct size and crop, each from the next larger one where that has enough pixels), each
+resized buffer in memory and encoded to every format from there; libvips' threads sized by
+``job.threads``.
 """
 
 from __future__ import annotations
@@ -19,14 +21,15 @@ from gallery_builder.plugins.vips.bridge import from_pil, to_pil
 from gallery_builder.plugins.vips.decode import Decoded, decode
 from gallery_builder.plugins.vips.encode import encode
 from gallery_builder.plugins.vips.exif import published_block
-from gallery_builder.plugins.vips.resize import resize, scaled_box
+from gallery_builder.plugins.vips.resize import resized
 from PIL import Image
 
 from gallery_builder import imaging
 from gallery_builder.filesafety import write_atomic
 from gallery_builder.image_steps import StepFailed, apply_steps, load_steps
-from gallery_builder.imaging import OutputError, crop_box, output_size
+from gallery_builder.imaging import OutputError
 from gallery_builder.model import Derivative, DerivativeSpec, ImageJob, ImageResult
+from gallery_builder.resize_plan import resize_plan
 
 DECODE_ERRORS = (
     pyvips.Error,
@@ -83,41 +86,47 @@ def _remove(paths: list[Path]) -> None:
 
 def _process(job: ImageJob, written: list[Path]) -> list[Derivative]:
     steps = load_steps(job.steps)  # before decoding: a step that cannot be imported costs none
-    runtime.prepare(getattr(job, "threads", 1))
+    runtime.prepare(job.threads)
     decoded = decode(job.source_path, job.draft_scale)
-    shown_w, shown_h = decoded.shown
     base = decoded.image
-    ratio = base.width / shown_w
-    resized: dict[tuple, pyvips.Image] = {}  # one resize per distinct size and crop
+    specs = job.specs or tuple(spec for spec, _ in job.targets)
+    targets = [spec for spec, _ in job.targets]
+    plan = resize_plan(specs, targets, decoded.shown, (base.width, base.height))
     out = []
-    ordered = sorted(job.targets, key=lambda t: output_size(t[0], shown_w, shown_h))
-    for spec, relpath in reversed(ordered):  # largest first
-        size = output_size(spec, shown_w, shown_h)
-        box = scaled_box(crop_box(spec, shown_w, shown_h), ratio)
-        key = (size, box)
-        if key not in resized:
-            resized[key] = resize(base, size, box)
-        image = resized[key]
-        if steps:  # on a PIL copy of its own, never on the shared buffer
-            image = from_pil(apply_steps(to_pil(image), spec, steps))
-        data = encode(image, spec, icc=decoded.icc, exif=_exif_block(decoded, spec))
-        target = Path(job.output_root, relpath)
-        try:
-            write_atomic(target, data)
-        except OSError as exc:
-            raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
-        written.append(target)
-        out.append(
-            Derivative(
-                key=spec.key,
-                path=relpath,
-                width=image.width,
-                height=image.height,
-                md5=hashlib.md5(data).hexdigest(),
-                size=len(data),
-            )
-        )
+    for step, resized_image in zip(plan, resized(base, plan), strict=True):
+        for index in step.targets:
+            spec, relpath = job.targets[index]
+            out.append(_write(job, spec, relpath, resized_image, decoded, steps, written))
     return out
+
+
+def _write(
+    job: ImageJob,
+    spec: DerivativeSpec,
+    relpath: str,
+    image: pyvips.Image,
+    decoded: Decoded,
+    steps: list,
+    written: list[Path],
+) -> Derivative:
+    """Encode ``image`` as ``spec`` (after the image steps) and write it at ``relpath``."""
+    if steps:  # on a PIL copy of its own, never on the shared buffer
+        image = from_pil(apply_steps(to_pil(image), spec, steps))
+    data = encode(image, spec, icc=decoded.icc, exif=_exif_block(decoded, spec))
+    target = Path(job.output_root, relpath)
+    try:
+        write_atomic(target, data)
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
+    written.append(target)
+    return Derivative(
+        key=spec.key,
+        path=relpath,
+        width=image.width,
+        height=image.height,
+        md5=hashlib.md5(data).hexdigest(),
+        size=len(data),
+    )
 
 
 def _exif_block(decoded: Decoded, spec: DerivativeSpec) -> bytes | None:
