@@ -59,7 +59,13 @@ from benchlib import (
     run_measured,
     which_script,
 )
-from photos import PhotoSet, PhotoSpec, ensure_photos, plan_photos
+from photos import (
+    PhotoSet,
+    PhotoSpec,
+    ensure_photos,
+    plan_photos,
+    render_photo,  # noqa: F401  (bench/encoder_settings.py imports it from here)
+)
 
 GENERATOR_VERSION = ph.GENERATOR_VERSION
 SOURCE_QUALITY = ph.SOURCE_QUALITY

@@ -67,9 +67,20 @@ TOOLS = {
     "floor-vips": "bare pyvips loop",
 }
 
-#: the encoder options every tool and floor is given; gallery-builder's "balanced" effort
-JPEG_OPTIONS = {"optimize": True, "progressive": True}
-WEBP_OPTIONS = {"method": 4}
+
+def balanced_options() -> dict[str, dict[str, Any]]:
+    """The encoder options every tool and floor is given: gallery-builder's default effort
+    ("balanced"), read from its code so that the floors follow it."""
+    try:
+        from gallery_builder.encoder_settings import DEFAULT_EFFORT, EFFORTS
+    except ImportError:  # a gallery-builder without effort presets: its fixed options
+        return {"jpeg": {"optimize": True, "progressive": True}, "webp": {"method": 4}}
+    return EFFORTS[DEFAULT_EFFORT]
+
+
+OPTIONS = balanced_options()
+JPEG_OPTIONS = OPTIONS["jpeg"]
+WEBP_OPTIONS = OPTIONS["webp"]
 
 
 @dataclass(frozen=True)
