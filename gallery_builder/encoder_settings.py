@@ -115,3 +115,9 @@ def encoder_options(
     """The options of ``fmt`` for a derivative spec: the effort's preset, with the
     ``[images.FMT]`` overrides over it; sorted (name, value) pairs."""
     return tuple(sorted({**EFFORTS[effort_name][fmt], **dict(given.get(fmt, ()))}.items()))
+
+
+def effective_options(fmt: str, options: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    """What a processor encodes ``fmt`` with for a spec's ``options``: the "balanced" preset
+    with the spec's options over it (a spec made by hand may give none, or only some)."""
+    return {**EFFORTS[DEFAULT_EFFORT][fmt], **dict(options)}

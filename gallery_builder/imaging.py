@@ -16,7 +16,7 @@ from pathlib import Path
 from PIL import ExifTags, Image, features
 
 from gallery_builder import cmyk
-from gallery_builder.encoder_settings import DEFAULT_EFFORT, EFFORTS
+from gallery_builder.encoder_settings import effective_options
 from gallery_builder.filesafety import write_atomic
 from gallery_builder.image_steps import StepFailed, apply_steps, load_steps
 from gallery_builder.model import Derivative, DerivativeSpec, ImageJob, ImageResult
@@ -309,8 +309,7 @@ def encode(
         image = _flatten(image)
     if fmt != "png":  # lossless: no quality
         options["quality"] = spec.quality
-    # the spec's options over the "balanced" preset: the names are Pillow's own
-    options.update({**EFFORTS[DEFAULT_EFFORT][fmt], **dict(spec.options)})
+    options.update(effective_options(fmt, spec.options))  # the names are Pillow's own
     image.save(buffer, _PILLOW_FORMAT[fmt], **options)
     return buffer.getvalue()
 

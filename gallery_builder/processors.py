@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from gallery_builder import imaging
 from gallery_builder.config import FORMATS, Config
-from gallery_builder.errors import GalleryError, SettingError
+from gallery_builder.errors import GalleryError, PluginError, SettingError
 from gallery_builder.model import ImageJob, ImageProcessor, ImageResult, ProcessorInfo
 from gallery_builder.plugin_answers import answers_by_plugin
 from gallery_builder.plugin_manager import GalleryPluginManager
@@ -105,7 +105,16 @@ def choose_processor(
         )
         raise SettingError(f"{given}: no such image processor; allowed: {registered}")
     processor, plugin = offered[chosen]
-    info = processor.probe()
+    try:
+        info = processor.probe()
+    except GalleryError:  # ProcessorUnavailable: its one line says why and what to install
+        raise
+    except Exception as exc:  # the plugin's bug: name it, as a hook's failure is named
+        subject = f"the probe of image processor '{chosen}'"
+        distribution = pm.distribution_text(plugin)
+        raise PluginError(
+            plugin, "gallery_image_processors", exc, distribution=distribution, subject=subject
+        ) from exc
     if not isinstance(info, ProcessorInfo):
         raise GalleryError(
             f"plugin '{plugin}': the probe of image processor '{chosen}' returned {info!r}, "

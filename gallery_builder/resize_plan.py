@@ -12,7 +12,9 @@ The plan is made from *all* of a picture's derivative specs, not only the missin
 image is then always resized from the same source, and its bytes do not depend on which of
 its siblings happen to exist already (its file name promises as much). A resize that no
 missing derivative needs is left out, unless a needed one starts from it; it is then made
-without being encoded (:attr:`Resize.targets` empty).
+without being encoded (:attr:`Resize.targets` empty). Where an image starts from does depend
+on its siblings' sizes, though: :func:`source_chain` says through which sizes it is made, for
+its cache key.
 """
 
 from __future__ import annotations
@@ -103,15 +105,8 @@ def resize_plan(
     ``shown`` is the picture's size as displayed (after EXIF orientation), ``decoded`` the
     size of the decoded, upright image the processor holds (smaller than ``shown`` when the
     decoder shrank it on load: a JPEG's DCT scale)."""
-    width, height = shown
-    whole = (0.0, 0.0, float(width), float(height))
-    wanted = [geometry(spec, width, height) for spec in targets]
-    everything = {geometry(spec, width, height) for spec in specs} | set(wanted)
-    ordered = sorted(everything, key=lambda g: (-g.size[0] * g.size[1], g.size, g.box))
-    sources: dict[Geometry, Geometry | None] = {}
-    for index, shape in enumerate(ordered):
-        earlier = [g for g in ordered[:index] if g.box == whole and _enough(g, shape, shown)]
-        sources[shape] = earlier[-1] if earlier else None  # the smallest that is enough
+    wanted = [geometry(spec, *shown) for spec in targets]
+    ordered, sources = _sources([*specs, *targets], shown)
     needed: set[Geometry] = set()
     for shape in wanted:
         step: Geometry | None = shape
@@ -131,6 +126,36 @@ def resize_plan(
             Resize(shape, None if source is None else position[source], box, resample, made_for)
         )
     return tuple(plan)
+
+
+def source_chain(
+    spec: DerivativeSpec, specs: Sequence[DerivativeSpec], shown: tuple[int, int]
+) -> tuple[tuple[int, int], ...]:
+    """The sizes of the images ``spec``'s image is resized through, nearest first (empty:
+    straight from the decode), when the picture's specs are ``specs``. It shapes the image's
+    bytes, so it belongs in its cache key: adding a size can change where another starts."""
+    _, sources = _sources([*specs, spec], shown)
+    chain = []
+    step = sources[geometry(spec, *shown)]
+    while step is not None:
+        chain.append(step.size)
+        step = sources[step]
+    return tuple(chain)
+
+
+def _sources(
+    specs: Sequence[DerivativeSpec], shown: tuple[int, int]
+) -> tuple[list[Geometry], dict[Geometry, Geometry | None]]:
+    """The distinct geometries of ``specs``, largest first, and the one each is made from
+    (``None``: the decode)."""
+    whole = (0.0, 0.0, float(shown[0]), float(shown[1]))
+    distinct = {geometry(spec, *shown) for spec in specs}
+    ordered = sorted(distinct, key=lambda g: (-g.size[0] * g.size[1], g.size, g.box))
+    sources: dict[Geometry, Geometry | None] = {}
+    for index, shape in enumerate(ordered):
+        earlier = [g for g in ordered[:index] if g.box == whole and _enough(g, shape, shown)]
+        sources[shape] = earlier[-1] if earlier else None  # the smallest that is enough
+    return ordered, sources
 
 
 def _enough(source: Geometry, shape: Geometry, shown: tuple[int, int]) -> bool:

@@ -12,7 +12,7 @@ from conftest import read_manifest
 from PIL import Image
 
 from gallery_builder.config import ConfigError, ImageSettings, load_config
-from gallery_builder.encoder_settings import EFFORTS
+from gallery_builder.encoder_settings import EFFORTS, effective_options
 from gallery_builder.settings_reference import SETTINGS
 from gallery_builder.testing import build_gallery
 
@@ -35,6 +35,14 @@ def test_the_default_is_the_balanced_preset() -> None:
     assert images.effort == "balanced"
     for fmt, options in EFFORTS["balanced"].items():
         assert dict(images.encoder_options(fmt)) == options
+
+
+def test_a_spec_without_some_options_gets_the_balanced_ones() -> None:
+    assert effective_options("webp", ()) == EFFORTS["balanced"]["webp"]
+    assert effective_options("jpeg", (("progressive", True),)) == {
+        "optimize": EFFORTS["balanced"]["jpeg"]["optimize"],
+        "progressive": True,
+    }
 
 
 def test_an_effort_and_overrides_over_it(source: Path) -> None:

@@ -126,6 +126,24 @@ def test_a_processor_that_cannot_run_here_is_one_error_line(one: Path, out: Path
     assert not (out / "manifest.json").exists()
 
 
+def test_a_probe_that_fails_unexpectedly_is_the_plugins_error(one: Path, out: Path) -> None:
+    def broken() -> ProcessorInfo:
+        raise KeyError("version")
+
+    class Broken:
+        @hookimpl
+        def gallery_image_processors(self):
+            return [ImageProcessor("broken", "processor_functions:recording_pillow", broken)]
+
+    result = run_cli(["build", one, "-o", out, "--processor", "broken"], Broken())
+    assert result.exit_code == 1, result.output
+    assert (
+        "Error: plugin 'Broken' failed in gallery_image_processors on the probe of image "
+        "processor 'broken': KeyError: 'version'; run with -v for the traceback"
+    ) in result.output
+    assert "Traceback" not in result.output
+
+
 def test_a_format_the_processor_cannot_write_is_an_error(one: Path, out: Path) -> None:
     result = run_cli(["build", one, "-o", out, "--processor", "jpeg-only"], Magic())
     assert result.exit_code == 1, result.output

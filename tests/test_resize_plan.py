@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pictures
 import pytest
+from conftest import read_manifest, site_files
 from image_quality import psnr, ssim
 from PIL import Image
 
@@ -20,7 +21,9 @@ from gallery_builder.resize_plan import (
     geometry,
     output_size,
     resize_plan,
+    source_chain,
 )
+from gallery_builder.testing import build_gallery
 
 
 def spec(variant: str, fmt: str, kind: str = "resize", box: tuple[int, int] | None = None):
@@ -183,3 +186,32 @@ def test_a_derivative_is_byte_identical_whether_made_alone_or_with_its_siblings(
             assert (tmp_path / "one" / s.key).read_bytes() == (
                 tmp_path / "all" / s.key
             ).read_bytes()
+
+
+def test_the_sizes_an_image_is_resized_through_are_its_source_chain() -> None:
+    specs = default_specs()
+    thumb, six_forty = specs[0], specs[2]
+    assert source_chain(specs[-1], specs, SHOWN) == ()  # 2048: from the decode
+    assert source_chain(six_forty, specs, SHOWN) == ((1280, 853), (2048, 1365))
+    assert source_chain(thumb, specs, SHOWN) == ((1280, 853), (2048, 1365))
+    with_1000 = [*specs, spec("1000", "webp")]
+    assert source_chain(six_forty, with_1000, SHOWN) == ((1000, 667), (2048, 1365))
+
+
+def test_a_new_size_renames_the_images_it_changes_the_source_of_and_rebuilds_stay_identical(
+    source: Path, tmp_path: Path
+) -> None:
+    pictures.jpeg(source / "a.jpg", (3000, 2000))
+    out, fresh = tmp_path / "site", tmp_path / "fresh"
+    build_gallery(source, out)
+    before = read_manifest(out)["images"][0]["derivatives"]
+    (source / "gallery.toml").write_text("[images]\nsizes = [640, 1000, 1280, 2048]\n")
+    build_gallery(source, out)
+    after = read_manifest(out)["images"][0]["derivatives"]
+    # the 640 and the thumbnail now start from the 1000 image (over 1.5x theirs): new bytes,
+    # new names; the 1280 and 2048 start where they did
+    for key in before:
+        changed = key.startswith(("640.", "thumb"))  # "thumbnail": the fallback thumb
+        assert (after[key] != before[key]) is changed, key
+    build_gallery(source, fresh)  # from nothing: the same files as the incremental build
+    assert site_files(fresh) == site_files(out)
