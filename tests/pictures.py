@@ -34,6 +34,7 @@ __all__ = [
     "cmyk_pattern",
     "colour_key_png",
     "damaged_exif_jpeg",
+    "detailed_photo",
     "displayed_red_corner",
     "dji_xmp",
     "dji_xmp_jpeg",
@@ -411,6 +412,29 @@ def rgba_png(path: Path, size: tuple[int, int] = (160, 120)) -> Path:
     ImageDraw.Draw(alpha).rectangle((w // 2, 0, w - 1, h - 1), fill=128)
     im.putalpha(alpha)
     im.save(path, "PNG")
+    return path
+
+
+def detailed_photo(path: Path, size: tuple[int, int] = (3000, 2000), *, grain: float = 4.0) -> Path:
+    """A photo-like JPEG (quality 92): smooth gradients, hard-edged discs, thin light lines
+    every 37 pixels and per-pixel grain (normal, ``grain`` levels): detail that a resize
+    which blurs, shifts or aliases visibly changes. The same bytes for the same arguments."""
+    import numpy as np  # the test extra has it; the other makers need only Pillow
+
+    path = _target(path)
+    rng = np.random.default_rng(7)
+    w, h = size
+    y, x = np.mgrid[0:h, 0:w]
+    base = np.stack([x / w * 255, y / h * 255, (x + y) / (w + h) * 255], axis=-1)
+    for _ in range(20):
+        cx, cy, r = rng.integers(0, w), rng.integers(0, h), rng.integers(w // 40, w // 6)
+        base[(x - cx) ** 2 + (y - cy) ** 2 < r * r] = rng.integers(0, 256, 3)
+    grainy = base + rng.normal(0, grain, base.shape)
+    im = Image.fromarray(grainy.clip(0, 255).astype("uint8"))
+    draw = ImageDraw.Draw(im)
+    for left in range(0, w, 37):
+        draw.line((left, 0, left + h // 3, h), fill=(250, 250, 250), width=3)
+    im.save(path, "JPEG", quality=92)
     return path
 
 

@@ -1,5 +1,8 @@
 """Encoding a libvips image as a derivative: the encoder options of a DerivativeSpec (Pillow's
-names, see contract) mapped to libvips', and only the metadata Pillow's worker writes."""
+names, gallery_builder.encoder_settings) mapped to libvips' (``optimize`` -> jpegsave
+``optimize_coding``, ``progressive`` -> ``interlace``, ``method`` -> webpsave ``effort``,
+``speed`` -> heifsave ``effort``, ``compress_level`` -> pngsave ``compression``), and only the
+metadata Pillow's worker writes (ICC and EXIF: never XMP, IPTC or the rest)."""
 
 from __future__ import annotations
 
@@ -8,23 +11,17 @@ from typing import Any
 import pyvips
 from gallery_builder.plugins.vips.exif import set_exif
 
+from gallery_builder.encoder_settings import DEFAULT_EFFORT, EFFORTS
 from gallery_builder.model import DerivativeSpec
 
-#: each format's encoder options when a spec names none: Pillow's worker's ("balanced")
-DEFAULT_OPTIONS: dict[str, dict[str, Any]] = {
-    "jpeg": {"optimize": True, "progressive": True},
-    "webp": {"method": 4},
-    "avif": {"speed": 6},
-    "png": {"compress_level": 6},
-}
 WHITE = [255, 255, 255]
 #: libvips' metadata fields a derivative may carry; the rest is removed (XMP, IPTC, …)
 _METADATA_PREFIXES = ("exif-", "icc-profile-data", "xmp-data", "iptc-data", "orientation")
 
 
 def encoder_options(spec: DerivativeSpec) -> dict[str, Any]:
-    """The spec's encoder options over the format's defaults."""
-    return {**DEFAULT_OPTIONS[spec.format], **dict(getattr(spec, "options", ()))}
+    """The spec's encoder options over the "balanced" effort's (as Pillow's worker)."""
+    return {**EFFORTS[DEFAULT_EFFORT][spec.format], **dict(spec.options)}
 
 
 def saver_arguments(spec: DerivativeSpec) -> tuple[str, dict[str, Any]]:
