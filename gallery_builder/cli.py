@@ -14,6 +14,7 @@ from urllib.parse import quote, unquote, urlsplit
 import click
 
 from gallery_builder import __version__, theming
+from gallery_builder.build_settings import EXECUTORS
 from gallery_builder.cli_publish import placement_warning
 from gallery_builder.cli_publish import resolve as resolve_publish
 from gallery_builder.cli_verify import verify as verify_command
@@ -102,6 +103,11 @@ def cli(ctx: click.Context, block: tuple[str, ...]) -> None:
     "-j", "--jobs", type=click.IntRange(min=1),
     help="Worker processes for the images (default: one per CPU).",
 )  # fmt: skip
+@click.option(
+    "--executor", type=click.Choice(EXECUTORS),
+    help="Where the images are made: worker processes here, or a dask cluster "
+    "(default: [build] executor, local).",
+)  # fmt: skip
 @click.option("--strict", is_flag=True, help="Fail (exit 1) if any picture is skipped.")
 @click.option("--force", is_flag=True, help="Rebuild everything, ignoring the build state.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
@@ -125,6 +131,7 @@ def build(
     theme: str | None,
     config_file: Path | None,
     jobs: int | None,
+    executor: str | None,
     strict: bool,
     force: bool,
     quiet: bool,
@@ -144,6 +151,8 @@ def build(
         _fail(str(exc), EXIT_USAGE)
     if theme:
         config = config.with_theme(theme)
+    if executor:
+        config = config.with_executor(executor)
     reporter = reporter_for(sys.stderr, quiet=quiet)
     try:
         result = build_site(

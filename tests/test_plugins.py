@@ -19,7 +19,8 @@ from gallery_builder.plugin_manager import BLOCK_ENV, NO_AUTOLOAD_ENV
 from gallery_builder.testing import plugin_manager, run_cli
 
 BUILTINS = {
-    "scan", "metadata", "images", "executor", "albums", "render", "file_publisher", "s3_publisher"
+    "scan", "metadata", "images", "executor", "albums", "render", "file_publisher", "s3_publisher",
+    "dask_executor",
 }  # fmt: skip
 
 

@@ -1,0 +1,354 @@
+"""The dask executor (``[build] executor = "dask"``, plugins/dask_executor.py) on a real
+``LocalCluster`` of worker processes: the same site as the local executor, byte for byte;
+incremental builds; a worker that dies is replaced and its picture made again; the cluster's
+failures are one error line; dask is imported only when it is chosen.
+
+One cluster of two workers serves the whole module (started once: it takes seconds); the
+builds reach it by its address, as they would a cluster of other machines."""
+
+from __future__ import annotations
+
+import inspect
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import distributed
+import pictures
+import pytest
+import test_build
+import test_incremental
+from conftest import gallery, read_manifest, site_files
+from gallery_builder.plugins import dask_executor
+
+from gallery_builder import hookimpl
+from gallery_builder.build_settings import BuildSettings
+from gallery_builder.config import ConfigError, load_config
+from gallery_builder.model import ImageStep
+from gallery_builder.testing import build_gallery, run_cli
+
+WORKERS = 2
+#: the fixtures of the build tests re-run here (at the end), and used by this module's own
+trip = test_build.trip
+album = test_incremental.album
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[distributed.LocalCluster]:
+    cluster = dask_executor.local_cluster(distributed, WORKERS)  # as the build starts one
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture
+def on_dask(cluster: distributed.LocalCluster) -> Callable[[Path], Path]:
+    """Make a source folder build on the module's cluster: its gallery.toml's [build]."""
+
+    def configure(source: Path, extra: str = "") -> Path:
+        path = source / "gallery.toml"
+        path.write_text(
+            f'{extra}[build]\nexecutor = "dask"\nscheduler = "{cluster.scheduler_address}"\n'
+        )
+        return path
+
+    return configure
+
+
+def tasks_done(cluster: distributed.LocalCluster) -> int:
+    """How many of the build's tasks the cluster has finished, ever."""
+    prefix = cluster.scheduler.task_prefixes.get(dask_executor.TASK_PREFIX)
+    return prefix.state_counts["memory"] if prefix is not None else 0
+
+
+def deaths(cluster: distributed.LocalCluster) -> int:
+    """How many times a worker died running one of the build's tasks."""
+    prefix = cluster.scheduler.task_prefixes.get(dask_executor.TASK_PREFIX)
+    return prefix.suspicious if prefix is not None else 0
+
+
+# --- The same site -----------------------------------------------------------------------
+
+
+def test_a_dask_build_is_byte_identical_to_a_local_one(
+    trip: Path,
+    tmp_path: Path,
+    on_dask,
+    cluster,
+) -> None:
+    build_gallery(trip, tmp_path / "local", jobs=2)  # the process pool
+    before = tasks_done(cluster)
+    on_dask(trip)
+    result = build_gallery(trip, tmp_path / "dask")
+    assert (result.pictures, result.made) == (5, 5)
+    assert tasks_done(cluster) - before == 5  # each picture one task, on the cluster
+    local, remote = site_files(tmp_path / "local"), site_files(tmp_path / "dask")
+    assert "manifest.json" in remote and len(remote) >= 30
+    assert remote == local  # every derivative and the manifest
+
+
+def test_switching_executor_rebuilds_nothing(album: Path, out: Path, on_dask, cluster) -> None:
+    build_gallery(album, out, jobs=2)
+    on_dask(album)
+    before = tasks_done(cluster)
+    again = build_gallery(album, out)
+    assert (again.written, again.made, again.reused) == ([], 0, 4)
+    assert tasks_done(cluster) == before
+
+
+def test_a_changed_picture_is_remade_on_the_cluster_alone(
+    album: Path,
+    out: Path,
+    tmp_path: Path,
+    on_dask,
+    cluster,
+) -> None:
+    on_dask(album)
+    build_gallery(album, out)
+    pictures.jpeg(album / "b.jpg", (300, 200), taken="2024:01:02 10:00:00", quality=70)
+    pictures.png(album / "Sub" / "new.png")
+    before = tasks_done(cluster)
+    result = build_gallery(album, out)
+    assert (result.made, result.reused) == (2, 3)
+    assert tasks_done(cluster) - before == 2
+    (album / "gallery.toml").unlink()
+    build_gallery(album, tmp_path / "clean", jobs=1)
+    assert site_files(out) == site_files(tmp_path / "clean")
+
+
+# --- Workers that die --------------------------------------------------------------------
+
+
+class DyingSteps:
+    """A plugin whose image step ends the worker process: ``once`` at the first try of each
+    picture listed (a marker file remembers it), or on every try."""
+
+    def __init__(self, markers: Path, relpaths: set[str], function: str = "exit_once") -> None:
+        self.markers = markers
+        self.relpaths = relpaths
+        self.function = function
+        markers.mkdir(exist_ok=True)
+
+    def marker(self, relpath: str) -> Path:
+        return self.markers / relpath.replace("/", "_")
+
+    @hookimpl
+    def gallery_image_steps(self, source, metadata, config):
+        if source.relpath not in self.relpaths:
+            return []
+        params = {"marker": str(self.marker(source.relpath))}
+        return [ImageStep(f"dying_steps:{self.function}", params, version="1")]
+
+
+def test_a_worker_dying_mid_build_is_retried_and_the_build_succeeds(
+    album: Path,
+    tmp_path: Path,
+    on_dask,
+    cluster,
+) -> None:
+    on_dask(album)
+    dying = DyingSteps(tmp_path / "markers", {"a.jpg", "Sub/c.png"})
+    died = deaths(cluster)
+    result = build_gallery(album, tmp_path / "dask", dying)
+    assert (result.pictures, result.made, result.skipped) == (4, 4, [])
+    assert dying.marker("a.jpg").exists() and dying.marker("Sub/c.png").exists()
+    assert deaths(cluster) - died >= 2  # a worker died for each of them
+    # the images made on the second try are those a build without deaths makes
+    (album / "gallery.toml").unlink()
+    build_gallery(album, tmp_path / "local", dying, jobs=1)  # the markers exist: no exit
+    assert site_files(tmp_path / "dask") == site_files(tmp_path / "local")
+
+
+def test_a_picture_that_keeps_killing_workers_is_one_error_line(
+    album: Path,
+    out: Path,
+    tmp_path: Path,
+    on_dask,
+) -> None:
+    on_dask(album)
+    dying = DyingSteps(tmp_path / "markers", {"b.jpg"}, "exit_always")
+    result = run_cli(["build", album, "-o", out], dying)
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert lines[-1].startswith("Error: the workers of the dask scheduler at tcp://"), lines
+    assert f"kept dying while making the images of {album / 'b.jpg'}" in lines[-1]
+    assert "Traceback" not in result.output
+    tries = dying.marker("b.jpg").read_text().count("died")
+    assert tries == dask_executor.ALLOWED_FAILURES + 1  # retried, then given up
+
+
+# --- The cluster out of reach, dask not installed ------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_scheduler_nothing_listens_on_is_one_error_line(source: Path, out: Path) -> None:
+    pictures.jpeg(source / "a.jpg")
+    address = f"tcp://127.0.0.1:{free_port()}"
+    (source / "gallery.toml").write_text(f'[build]\nexecutor = "dask"\nscheduler = "{address}"\n')
+    done = gallery(
+        "build", source, "-o", out, env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"}
+    )
+    assert done.returncode == 1
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"Error: cannot reach the dask scheduler at {address} ([build] scheduler): ")
+    ), done.stderr
+    assert "start it (`dask scheduler`)" in done.stderr
+    assert "Traceback" not in done.stderr and "distributed." not in done.stderr
+
+
+def test_executor_dask_without_dask_installed_says_how_to_install_it(
+    source: Path, out: Path, tmp_path: Path
+) -> None:
+    # a folder first on the path whose `distributed` cannot be imported, as if not installed
+    shim = tmp_path / "no-dask" / "distributed"
+    shim.mkdir(parents=True)
+    (shim / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'distributed'\", name='distributed')\n"
+    )
+    pictures.jpeg(source / "a.jpg")
+    done = gallery(
+        "build", source, "-o", out, "--executor", "dask",
+        env={"PYTHONPATH": str(shim.parent)},
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        'Error: [build] executor = "dask" needs dask, which is not installed (No module '
+        "named 'distributed'): pip install 'gallery-builder[dask]'"
+    ), done.stderr
+    # the same build with the local executor does not need it
+    assert gallery("build", source, "-o", out, env={"PYTHONPATH": str(shim.parent)}).returncode == 0
+
+
+def test_a_local_build_imports_no_dask(source: Path, out: Path) -> None:
+    pictures.jpeg(source / "a.jpg")
+    code = textwrap.dedent(f"""
+        import sys
+        from gallery_builder.cli import main
+        try:
+            main(["build", {str(source)!r}, "-o", {str(out)!r}, "-j", "2"])
+        except SystemExit as exit:
+            assert not exit.code, exit.code
+        print(sorted(m for m in sys.modules if m.split(".")[0] in ("dask", "distributed")))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert (out / "manifest.json").is_file()
+
+
+# --- A cluster of its own ----------------------------------------------------------------
+
+
+def test_without_a_scheduler_the_build_starts_a_cluster_of_j_workers_and_stops_it() -> None:
+    others = set(multiprocessing.active_children())
+    executor = dask_executor.start("", 2)
+    try:
+        info = executor._client.scheduler_info()
+        assert len(info["workers"]) == 2
+        assert {w["nthreads"] for w in info["workers"].values()} == {1}
+        assert executor._max_workers == 2
+        assert executor.submit(os.getpid).result() != os.getpid()  # another process
+        started = set(multiprocessing.active_children()) - others
+        assert len(started) == 2
+    finally:
+        executor.shutdown(wait=True)
+    assert executor._cluster.status.name == "closed"
+    assert executor._client.status == "closed"
+    assert not any(p.is_alive() for p in started)
+
+
+def test_build_executor_dask_on_the_command_line(source: Path, out: Path, tmp_path: Path) -> None:
+    pictures.jpeg(source / "a.jpg")
+    pictures.png(source / "b.png")
+    result = run_cli(["build", source, "-o", out, "--executor", "dask", "-j", "2"])
+    assert result.exit_code == 0, result.output
+    assert "2 built" in result.output
+    build_gallery(source, tmp_path / "local")
+    assert site_files(out) == site_files(tmp_path / "local")
+    assert len(read_manifest(out)["images"]) == 2
+
+
+# --- The settings ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ('[build]\nexecutor = "ray"\n', 2, '[build] executor = "ray" is not allowed; expected '
+         '"local" or "dask"'),
+        ('[build]\nexecutor = "dask"\nscheduler = "scheduler.lan"\n', 3,
+         '[build] scheduler = "scheduler.lan" is not allowed; expected a scheduler address '
+         'such as "tcp://scheduler.lan:8786"'),
+        ('[build]\nexecutor = "dask"\nscheduler = "tcp://h:99999"\n', 3,
+         "is not allowed; expected a scheduler address"),
+        ('[build]\nscheduler = "tcp://h:8786"\n', 2,
+         '[build] scheduler = "tcp://h:8786" is for the dask executor; add executor = "dask" '
+         "to [build], or remove scheduler"),
+        ("[build]\nworkers = 4\n", 2, "unknown key 'workers' in [build]; allowed: executor, "
+         "scheduler"),
+    ],
+)  # fmt: skip
+def test_bad_build_settings_name_the_file_line_key_and_what_is_allowed(
+    source: Path, text: str, line: int, message: str
+) -> None:
+    path = source / "gallery.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(source)
+    assert str(caught.value).startswith(f"{path}:{line}: ")
+    assert message in str(caught.value)
+
+
+def test_build_settings_are_read(source: Path) -> None:
+    (source / "gallery.toml").write_text(
+        '[build]\nexecutor = "dask"\nscheduler = "tls://[::1]:8786"\n'
+    )
+    config = load_config(source)
+    assert (config.build.executor, config.build.scheduler) == ("dask", "tls://[::1]:8786")
+    (source / "gallery.toml").write_text("[build]\n")
+    assert load_config(source).build == BuildSettings("local", "")  # the defaults
+
+
+# --- The build tests that can run on dask ----------------------------------------------------
+
+#: tests of test_build.py and test_incremental.py that run as they are on a build whose
+#: gallery.toml says executor = "dask" (those that write their own gallery.toml, or replace
+#: the executor, cannot)
+ON_DASK = [
+    test_build.test_build_writes_the_site_layout,
+    test_build.test_manifest_lists_every_file_with_md5_size_type_and_cache_control,
+    test_build.test_manifest_describes_every_picture,
+    test_build.test_every_local_link_resolves_to_a_file_in_the_site,
+    test_build.test_same_slug_in_one_album_gets_a_suffix,
+    test_build.test_output_folder_inside_the_source_is_not_scanned,
+    test_incremental.test_noop_rebuild_rewrites_nothing,
+    test_incremental.test_noop_rebuild_reads_no_picture_and_starts_no_worker,
+    test_incremental.test_changed_picture_rebuilds_only_its_own_images,
+    test_incremental.test_removed_picture_leaves_the_site_and_the_manifest,
+    test_incremental.test_force_rebuilds_everything,
+    test_incremental.test_a_deleted_output_file_is_made_again,
+    test_incremental.test_a_failed_strict_build_does_not_fool_the_next_build,
+]
+
+
+@pytest.mark.parametrize("test", ON_DASK, ids=lambda test: test.__name__)
+def test_the_build_tests_pass_on_dask(
+    test: Callable[..., Any], request: pytest.FixtureRequest, source: Path, on_dask, cluster
+) -> None:
+    on_dask(source)  # before the test's fixtures fill the folder
+    before = tasks_done(cluster)
+    test(**{name: request.getfixturevalue(name) for name in inspect.signature(test).parameters})
+    assert (source / "gallery.toml").read_text().count('executor = "dask"') == 1
+    assert tasks_done(cluster) > before  # its pictures were made on the cluster
