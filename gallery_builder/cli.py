@@ -30,6 +30,7 @@ from gallery_builder.plugin_manager import (
     get_plugin_manager,
 )
 from gallery_builder.plugin_settings import plugin_settings_schemas
+from gallery_builder.processors import choose_processor
 from gallery_builder.progress import reporter_for
 from gallery_builder.publish_checks import check_prefix
 from gallery_builder.publisher import NamesPrefix, PublicUrls, SetsUpHosting
@@ -104,6 +105,10 @@ def cli(ctx: click.Context, block: tuple[str, ...]) -> None:
     help="Worker processes for the images (default: one per CPU).",
 )  # fmt: skip
 @click.option(
+    "--processor", metavar="NAME",
+    help="The image processor that makes the images (default: [images] processor, pillow).",
+)  # fmt: skip
+@click.option(
     "--executor", type=click.Choice(EXECUTORS),
     help="Where the images are made: worker processes here, or a dask cluster "
     "(default: [build] executor, local).",
@@ -132,6 +137,7 @@ def build(
     config_file: Path | None,
     jobs: int | None,
     executor: str | None,
+    processor: str | None,
     strict: bool,
     force: bool,
     quiet: bool,
@@ -155,6 +161,9 @@ def build(
         config = config.with_executor(executor)
     reporter = reporter_for(sys.stderr, quiet=quiet)
     try:
+        if processor is not None:  # checked here, so that an error names the option
+            choose_processor(app.pm, config, processor)
+            config = config.with_processor(processor)
         result = build_site(
             config, out, app.pm, jobs=jobs, force=force, strict=strict, reporter=reporter,
             password=password, no_encryption=no_encryption,

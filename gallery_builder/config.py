@@ -83,6 +83,9 @@ class ImageSettings:
     strip_gps: bool = True
     #: publish each picture's original file, byte for byte, at its source-relative path
     originals: bool = False
+    #: the image processor that makes the derivatives (gallery_builder.processors): a name
+    #: the gallery_image_processors hook offers
+    processor: str = "pillow"
 
     def quality_for(self, fmt: str) -> int:
         return dict(self.quality).get(fmt, DEFAULT_QUALITY[fmt])
@@ -113,6 +116,9 @@ class Config:
     def with_executor(self, executor: str) -> Config:
         """``gallery build --executor``: ``[build] executor`` replaced (the scheduler kept)."""
         return replace(self, build=replace(self.build, executor=executor))
+
+    def with_processor(self, processor: str) -> Config:
+        return replace(self, images=replace(self.images, processor=processor))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,6 +225,12 @@ def _quality(value: Any) -> tuple[tuple[str, int], ...]:
     return tuple(sorted((fmt, q) for fmt in FORMATS))
 
 
+def _processor(value: Any) -> str:
+    if not isinstance(value, str) or not _NAME_RE.match(value):
+        raise ValueError('the name of an image processor, e.g. "pillow" or "vips"')
+    return value
+
+
 def _bool(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError("true or false")
@@ -243,6 +255,7 @@ SCHEMA: dict[str, dict[str, Callable[[Any], Any]]] = {
         "quality": _quality,
         "strip_gps": _bool,
         "originals": _bool,
+        "processor": _processor,
     },
     "publish": PUBLISH_SCHEMA,
     "build": BUILD_SCHEMA,

@@ -13,11 +13,19 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
 from pathlib import Path
 
-from gallery_builder import imaging
+from gallery_builder import imaging, processors
 from gallery_builder.build_result import BuildResult
 from gallery_builder.config import Config
 from gallery_builder.errors import GalleryError
-from gallery_builder.model import Derivative, DerivativeSpec, ImageJob, ImageResult, Picture
+from gallery_builder.model import (
+    Derivative,
+    DerivativeSpec,
+    ImageJob,
+    ImageProcessor,
+    ImageResult,
+    Picture,
+    ProcessorInfo,
+)
 from gallery_builder.plugin_manager import GalleryPluginManager, collected, required
 from gallery_builder.progress import Reporter
 from gallery_builder.sitefiles import exists, write_failure
@@ -28,20 +36,28 @@ from gallery_builder.step_collection import StepCollector, failure_error
 MAX_VARIANT = 32
 #: what a variant may be called: it is part of a file name
 VARIANT = re.compile(rf"[a-z0-9][a-z0-9-]{{0,{MAX_VARIANT - 1}}}")
+#: the cache key's processor part for the built-in Pillow processor
+#: (:func:`gallery_builder.processors.processor_key`)
+PILLOW_KEY = f"{processors.DEFAULT_PROCESSOR}/{imaging.PROCESSOR_VERSION}"
 
 
 def derivative_path(
-    picture: Picture, spec: DerivativeSpec, draft_scale: int = 1, steps_key: str = ""
+    picture: Picture,
+    spec: DerivativeSpec,
+    draft_scale: int = 1,
+    steps_key: str = "",
+    processor_key: str = PILLOW_KEY,
 ) -> str:
     """``<album>/<picture-slug>.<variant>.<hash8>.<ext>``; the hash is of the cache key (the
-    source's MD5, the spec's settings, the decode scale, the processor's version and the
-    picture's image steps, :meth:`gallery_builder.step_collection.StepCollector.steps`), so the
-    name changes whenever the bytes may."""
+    source's MD5, the spec's settings and encoder options, the decode scale, the processor's
+    name and version, ``processor_key``, and the picture's image steps,
+    :meth:`gallery_builder.step_collection.StepCollector.steps`), so the name changes
+    whenever the bytes may."""
     key = "|".join(
         str(v)
         for v in (
             picture.md5, spec.kind, spec.box, spec.format, spec.quality,
-            spec.keep_exif, spec.strip_gps, draft_scale, imaging.PROCESSOR_VERSION,
+            spec.keep_exif, spec.strip_gps, draft_scale, processor_key, spec.options,
         )
     )  # fmt: skip
     if steps_key:  # (a picture without steps keeps the names it had before steps existed)
@@ -69,12 +85,18 @@ def make_images(
     result: BuildResult,
     *,
     defer: bool = False,
+    processor: tuple[ImageProcessor, ProcessorInfo] | None = None,
 ) -> list[Derivative]:
-    """Reuse the derivatives that exist; make the others on the executor.
+    """Reuse the derivatives that exist; make the others on the executor, with
+    ``processor`` (:func:`gallery_builder.processors.choose_processor`; chosen here when not
+    given).
 
     The workers write into the build state's staging folder; each picture's new images are
     moved into OUT as it is done, or, with ``defer`` (``--strict``), not at all: they are
     returned, for :func:`move_into_site` once the build knows it will go on."""
+    chosen, info = processor or processors.choose_processor(pm, config)
+    cache_key = processors.processor_key(chosen, info)
+    threads = worker_threads(jobs)
     work: list[tuple[Picture, ImageJob]] = []
     collector = StepCollector(pm)
     for picture in pictures:
@@ -96,7 +118,7 @@ def make_images(
         steps, steps_key = collector.steps(picture, config)
         missing = []
         for spec in specs:
-            path = derivative_path(picture, spec, scale, steps_key)
+            path = derivative_path(picture, spec, scale, steps_key, cache_key)
             record = state.outputs.get(path)
             if not force and record is not None and exists(f"{out_dir}/{path}", record.size):
                 picture.derivatives[spec.key] = Derivative(
@@ -111,6 +133,8 @@ def make_images(
                 targets=tuple(missing),
                 draft_scale=scale,
                 steps=steps,
+                processor=chosen.worker,
+                threads=threads,
             )
             work.append((picture, job))
         else:
@@ -160,6 +184,12 @@ def make_images(
     return staged
 
 
+def worker_threads(jobs: int | None) -> int:
+    """The threads each of ``jobs`` workers may use (the CPUs shared out, at least 1)."""
+    cpus = os.cpu_count() or 1
+    return max(1, cpus // (jobs or cpus))
+
+
 def move_into_site(
     state: BuildState, out_dir: Path, derivatives: Iterable[Derivative], written: list[str]
 ) -> None:
@@ -207,7 +237,7 @@ def _run(executor: Executor, jobs: Iterable[ImageJob]) -> Iterator[ImageResult]:
     pending: set[Future] = set()
     queue = iter(jobs)
     for job in queue:
-        pending.add(executor.submit(imaging.process_image, job))
+        pending.add(executor.submit(processors.run_job, job))
         # harvest what has finished at once (block only when the window is full), so that
         # progress is current and an interrupted build has recorded all it finished
         full = len(pending) >= window

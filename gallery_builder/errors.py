@@ -16,6 +16,11 @@ class SettingError(GalleryError):
     """A flag or setting names something that does not exist; the CLI exits 2 (usage)."""
 
 
+class ProcessorUnavailable(GalleryError):
+    """The chosen image processor cannot run here; the message says why and how to install
+    what it needs ("pyvips is not installed; pip install 'gallery-builder[vips]'")."""
+
+
 class ThemeError(GalleryError):
     """A theme is malformed, or its templates fail to render."""
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         Album,
         DerivativeSpec,
         ExtraFile,
+        ImageProcessor,
         ImageStep,
         Metadata,
         Page,
@@ -83,6 +84,22 @@ def gallery_settings() -> dict[str, Setting]:
     (an unknown key or a bad value is an error naming the file and line) and gives every
     hook the values, defaults filled in, as ``config.plugins[NAME]``. They are part of the
     build's fingerprint: changing one re-renders the site.
+    """
+
+
+@hookspec
+def gallery_image_processors() -> list[ImageProcessor]:
+    """Ways of making a picture's derivatives (:class:`~gallery_builder.model.ImageProcessor`),
+    chosen by name with ``[images] processor`` or ``gallery build --processor NAME``.
+
+    Collecting: every plugin's processors are merged; two with one name are an error naming
+    both plugins. Only the chosen processor's ``probe`` is called, once per build in the main
+    process; it returns a :class:`~gallery_builder.model.ProcessorInfo` (its version, part of
+    every derivative's cache key, and the formats it can write here) or raises
+    :class:`~gallery_builder.errors.ProcessorUnavailable` saying why and how to install what
+    it needs. Its ``worker`` (``"package.module:function"``) is what the executor runs for each
+    picture, ``function(job: ImageJob) -> ImageResult``. Built-in: ``images`` offers
+    ``"pillow"``.
     """
 
 
@@ -163,8 +180,9 @@ def gallery_executor(config: Config, jobs: int | None) -> Executor | None:
     """The :class:`concurrent.futures.Executor` that runs the image work.
 
     The built-in answer is a process pool of ``jobs`` workers (default: one per CPU). Work is
-    submitted as ``gallery_builder.imaging.process_image(job)`` over plain data, so any
-    executor that can pickle a function and a dataclass works. The core shuts it down.
+    submitted as ``gallery_builder.processors.run_job(job)`` over plain data (it calls the
+    chosen image processor's worker, ``job.processor``), so any executor that can pickle a
+    function and a dataclass works. The core shuts it down.
     """
 
 

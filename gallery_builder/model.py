@@ -8,7 +8,7 @@ root unless a field says otherwise).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,11 +77,49 @@ class DerivativeSpec:
     quality: int
     keep_exif: bool = True
     strip_gps: bool = True
+    #: encoder options as (name, value) pairs, stored sorted by name; neutral (Pillow's)
+    #: names: jpeg ``optimize``, ``progressive``; webp ``method`` (0-6); avif ``speed``
+    #: (0-10); png ``compress_level`` (0-9). Empty: the processor's "balanced" defaults.
+    #: Part of the cache key.
+    options: Mapping[str, Any] | tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        options = self.options
+        pairs = options.items() if isinstance(options, Mapping) else options
+        object.__setattr__(self, "options", tuple(sorted(pairs, key=lambda kv: kv[0])))
 
     @property
     def key(self) -> str:
         """Stable key of this derivative within a picture, e.g. "1280.webp"."""
         return f"{self.variant}.{self.format}"
+
+
+@dataclass(frozen=True)
+class ProcessorInfo:
+    """What an :class:`ImageProcessor` can do on this machine, as its probe found."""
+
+    #: part of every derivative's cache key: change it when the bytes may change
+    version: str
+    #: the output formats it can encode here ("jpeg", "webp", "avif", "png")
+    formats: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ImageProcessor:
+    """A way of making a picture's derivatives (Pillow, libvips, …), offered by the
+    ``gallery_image_processors`` hook and chosen with ``[images] processor`` /
+    ``--processor``."""
+
+    #: "pillow", "vips": what the setting and the option choose
+    name: str
+    #: "package.module:function", run on the executor as ``function(job: ImageJob) ->
+    #: ImageResult``
+    worker: str
+    #: called in the main process, only for the chosen processor; raises
+    #: gallery_builder.errors.ProcessorUnavailable("why; how to install") when it cannot
+    #: run here
+    probe: Callable[[], ProcessorInfo]
+    description: str = ""
 
 
 #: what ImageStep.function must look like: "package.module:qualified.name"
@@ -157,6 +195,11 @@ class ImageJob:
     draft_scale: int = 1
     #: applied in order to each derivative's image after resize, before encode
     steps: tuple[ImageStep, ...] = ()
+    #: the worker function's name ("package.module:function"), which
+    #: gallery_builder.processors.run_job imports and calls
+    processor: str = "gallery_builder.imaging:process_image"
+    #: threads the processor may use inside one worker (CPUs // workers, at least 1)
+    threads: int = 1
 
 
 @dataclass(frozen=True)

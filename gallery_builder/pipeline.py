@@ -18,7 +18,6 @@ from pathlib import Path
 
 from gallery_builder import (
     __version__,
-    imaging,
     keylength,
     site_stages,
     theming,
@@ -33,7 +32,9 @@ from gallery_builder.journal import remove_leftovers
 from gallery_builder.model import (
     IMMUTABLE,
     Album,
+    ImageProcessor,
     Picture,
+    ProcessorInfo,
     Site,
     Source,
 )
@@ -45,6 +46,7 @@ from gallery_builder.originals import (
 from gallery_builder.passwords import check_password_choice, refuse_clear_build
 from gallery_builder.plugin_answers import answers_by_plugin, plugin_folders
 from gallery_builder.plugin_manager import GalleryPluginManager, required
+from gallery_builder.processors import check_formats, choose_processor, processor_key
 from gallery_builder.progress import Reporter
 from gallery_builder.publish_settings import PublishSettings
 from gallery_builder.root_pages import write_site_theme
@@ -118,12 +120,8 @@ def build_clear(
     never scanned, never holding the source."""
     started = time.perf_counter()
     reporter = reporter or Reporter()
-    for fmt in config.images.formats:
-        if not imaging.format_available(fmt):
-            raise GalleryError(
-                f"this Pillow cannot write {fmt} (set by [images] formats); "
-                "install a Pillow built with it or remove it from formats"
-            )
+    processor = choose_processor(pm, config)
+    check_formats(config, *processor)
     check_publisher(config, pm)
     theme = site_theme(config, pm)
     out_dir = out_dir.resolve()
@@ -146,7 +144,7 @@ def build_clear(
             remove_leftovers(out_dir, state.unsure)
             result = _build(
                 pm, config, state, out_dir, result, jobs, force, strict, reporter, theme, started,
-                (site_root or out_dir).resolve(),
+                (site_root or out_dir).resolve(), processor,
             )  # fmt: skip
             record_settings(out_dir, config)  # for `gallery publish` with no TARGET
             return result
@@ -205,11 +203,13 @@ def _build(
     theme: theming.SiteTheme,
     started: float,
     site_root: Path,
+    processor: tuple[ImageProcessor, ProcessorInfo],
 ) -> BuildResult:
     """The stages, inside the build state's lock (see :func:`build`), each returning what it
     made."""
     previous_outputs = dict(state.outputs)
-    examined = _examine(pm, config, state, [site_root, out_dir], theme, force, result)
+    fingerprint = _fingerprint(config, theme, pm, processor_key(*processor))
+    examined = _examine(pm, config, state, [site_root, out_dir], fingerprint, force, result)
     if (
         examined.unchanged
         and examined.fingerprint == state.meta.get("fingerprint")
@@ -221,7 +221,9 @@ def _build(
     state.sources = examined.records
     state.meta["fingerprint"] = examined.fingerprint
     pictures = _pictures(pm, config, state, examined, result, strict, reporter)
-    pictures = _images(pm, config, state, out_dir, pictures, jobs, force, strict, reporter, result)
+    pictures = _images(
+        pm, config, state, out_dir, pictures, jobs, force, strict, reporter, result, processor
+    )
     root = _album_tree(pm, config, state, pictures, examined.album_texts, reporter)
     site = Site(name=config.gallery.name, title=config.gallery.title, root=root, pictures=pictures)
     new_outputs = _image_outputs(site)
@@ -259,7 +261,7 @@ def _examine(
     config: Config,
     state: BuildState,
     exclude: list[Path],
-    theme: theming.SiteTheme,
+    fingerprint: str,
     force: bool,
     result: BuildResult,
 ) -> Examined:
@@ -269,7 +271,6 @@ def _examine(
     # bytes that are not UTF-8 in a file or folder name: no page, URL or S3 key can carry them
     unnamed = [s.relpath for s in sources if not is_utf8(s.relpath)]
     sources = [s for s in sources if is_utf8(s.relpath)]
-    fingerprint = _fingerprint(config, theme, pm)
     refresh = fingerprint != state.meta.get("fingerprint")
     records = examine(pm, config, state, sources, force, refresh)
     texts = album_text_stamp(config.source, album_folders(list(records)))
@@ -319,12 +320,14 @@ def _images(
     strict: bool,
     reporter: Reporter,
     result: BuildResult,
+    processor: tuple[ImageProcessor, ProcessorInfo],
 ) -> list[Picture]:
-    """Make the missing images and move them into the site; the pictures that have images,
-    their originals chosen."""
+    """Make the missing images (with ``processor``) and move them into the site; the pictures
+    that have images, their originals chosen."""
     staged = make_images(
-        pm, config, state, out_dir, pictures, jobs, force, reporter, result, defer=strict
-    )
+        pm, config, state, out_dir, pictures, jobs, force, reporter, result, defer=strict,
+        processor=processor,
+    )  # fmt: skip
     _report_skips(result, strict, reporter)
     move_into_site(state, out_dir, staged, result.written)  # with --strict: only now
     pictures = [p for p in pictures if p.derivatives]
@@ -376,9 +379,12 @@ def _clean_up(
     return removed
 
 
-def _fingerprint(config: Config, theme: theming.SiteTheme, pm: GalleryPluginManager) -> str:
-    """A hash of everything but the pictures that shapes the site: settings, versions, the
-    active plugins, the theme's files and the plugins' template and static folders' files.
+def _fingerprint(
+    config: Config, theme: theming.SiteTheme, pm: GalleryPluginManager, processor: str
+) -> str:
+    """A hash of everything but the pictures that shapes the site: settings, versions (the
+    image processor's, ``processor``: its name and version), the active plugins, the theme's
+    files and the plugins' template and static folders' files.
     Plugins are assumed to answer the same for the same input; ``--force`` rebuilds
     regardless."""
     # the settings, not where they were typed from: `photos` and `/home/me/photos` are one build
@@ -391,7 +397,7 @@ def _fingerprint(config: Config, theme: theming.SiteTheme, pm: GalleryPluginMana
         publish=PublishSettings(),
         gallery=dataclasses.replace(config.gallery, encrypt=False),
     )
-    parts = [repr(settings), __version__, imaging.PROCESSOR_VERSION]
+    parts = [repr(settings), __version__, processor]
     for name, plugin in sorted(pm.list_name_plugin(), key=lambda item: item[0]):
         if plugin is None:
             continue

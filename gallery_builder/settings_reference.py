@@ -70,6 +70,11 @@ SETTINGS: dict[str, dict[str, SettingDoc]] = {
             "Also publish each picture's own file, byte for byte, at its path in the source "
             "folder; with `strip_gps = true`, those holding a GPS position are left out."
         ),
+        "processor": SettingDoc(
+            "The image processor that makes the images: `pillow`, or one a plugin offers "
+            "(`vips` with `pip install 'gallery-builder[vips]'`). Like `gallery build "
+            "--processor`, which wins."
+        ),
     },
     "publish": {
         "target": SettingDoc(

@@ -74,6 +74,9 @@ def local_cluster(distributed: Any, workers: int) -> Any:
     with dask.config.set(
         {
             "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+            # one task on a worker at a time (not 1.1 per thread): a worker that dies takes
+            # the blame of only the picture it was making, not of the one queued behind it
+            "distributed.scheduler.worker-saturation": 1.0,
             "distributed.nanny.pre-spawn-environ": {
                 **dask.config.get("distributed.nanny.pre-spawn-environ", {}),
                 **WORKER_ENVIRONMENT,

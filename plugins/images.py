@@ -1,10 +1,17 @@
-"""Built-in derivative specs: a cropped thumbnail and one image per size, in every format."""
+"""Built-in derivative specs (a cropped thumbnail and one image per size, in every format),
+and the built-in image processor, Pillow."""
 
 from __future__ import annotations
 
 from gallery_builder import hookimpl
 from gallery_builder.config import Config
-from gallery_builder.model import DerivativeSpec, Metadata, Source
+from gallery_builder.model import DerivativeSpec, ImageProcessor, Metadata, Source
+from gallery_builder.processors import PILLOW
+
+
+@hookimpl(trylast=True)
+def gallery_image_processors() -> list[ImageProcessor]:
+    return [PILLOW]
 
 
 def web_sizes(sizes: tuple[int, ...], long_edge: int) -> list[int]:

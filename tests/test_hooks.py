@@ -18,8 +18,17 @@ from conftest import read_manifest
 from PIL import Image
 
 from gallery_builder import hookimpl, hookspecs
-from gallery_builder.errors import GalleryError
-from gallery_builder.model import Album, DerivativeSpec, ExtraFile, ImageStep, Page, Source
+from gallery_builder.errors import GalleryError, ProcessorUnavailable
+from gallery_builder.model import (
+    Album,
+    DerivativeSpec,
+    ExtraFile,
+    ImageProcessor,
+    ImageStep,
+    Page,
+    ProcessorInfo,
+    Source,
+)
 from gallery_builder.publishing import publisher_factories, publisher_for
 from gallery_builder.testing import build_gallery, plugin_manager, run_cli
 
@@ -102,6 +111,42 @@ def test_hook_gallery_publishers() -> None:
 
     with pytest.raises(GalleryError, match="two plugins publish to 'ftp://'"):
         publisher_factories(plugin_manager(Ftp(), OtherFtp()))
+
+
+def test_hook_gallery_image_processors(two: Path, out: Path) -> None:
+    import processor_functions
+
+    def probe() -> ProcessorInfo:
+        return ProcessorInfo(version="7", formats=frozenset({"webp", "jpeg"}))
+
+    class Recorder:
+        @hookimpl
+        def gallery_image_processors(self):
+            return [ImageProcessor("recorder", "processor_functions:recording_pillow", probe)]
+
+    build_gallery(two, out)  # Pillow, the default
+    by_pillow = read_manifest(out)["images"][0]["derivatives"]
+    processor_functions.JOBS.clear()
+    result = run_cli(["build", two, "-o", out, "-j", "1", "--processor", "recorder"], Recorder())
+    assert result.exit_code == 0, result.output
+    assert sorted(Path(j.source_path).name for j in processor_functions.JOBS) == ["a.jpg", "b.jpg"]
+    assert {j.processor for j in processor_functions.JOBS} == {
+        "processor_functions:recording_pillow"
+    }
+    by_recorder = read_manifest(out)["images"][0]["derivatives"]
+    assert all(by_recorder[k] != by_pillow[k] for k in by_pillow)  # its version is in the key
+
+    def unavailable() -> ProcessorInfo:
+        raise ProcessorUnavailable("pixie is not installed; pip install pixie")
+
+    class Missing:
+        @hookimpl
+        def gallery_image_processors(self):
+            return [ImageProcessor("pixie", "processor_functions:recording_pillow", unavailable)]
+
+    result = run_cli(["build", two, "-o", out, "--processor", "pixie"], Missing())
+    assert result.exit_code == 1
+    assert "Error: pixie is not installed; pip install pixie" in result.output
 
 
 def test_hook_gallery_settings(two: Path, out: Path) -> None:
