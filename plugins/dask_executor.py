@@ -34,6 +34,8 @@ ALLOWED_FAILURES = 3
 #: the environment of the workers this plugin starts: glibc's per-thread malloc arenas make a
 #: long-running image worker's memory creep (libvips especially)
 WORKER_ENVIRONMENT = {"MALLOC_ARENA_MAX": "2"}
+#: how long the build's own cluster may be without a worker before its pictures fail
+NO_WORKERS_TIMEOUT = "2 minutes"
 #: the name of the build's tasks on the cluster (its dashboard, its logs)
 TASK_PREFIX = "gallery-images"
 
@@ -77,6 +79,9 @@ def local_cluster(distributed: Any, workers: int) -> Any:
             # one task on a worker at a time (not 1.1 per thread): a worker that dies takes
             # the blame of only the picture it was making, not of the one queued behind it
             "distributed.scheduler.worker-saturation": 1.0,
+            # workers that cannot be started again (a machine out of memory) fail the build
+            # rather than leave it waiting for good
+            "distributed.scheduler.no-workers-timeout": NO_WORKERS_TIMEOUT,
             "distributed.nanny.pre-spawn-environ": {
                 **dask.config.get("distributed.nanny.pre-spawn-environ", {}),
                 **WORKER_ENVIRONMENT,
@@ -118,6 +123,17 @@ def _connect(distributed: Any, scheduler: str) -> Any:
     return client
 
 
+def _quiet(package: str) -> list[tuple[logging.Logger, int]]:
+    """Only critical messages from the loggers of ``package`` (each has its own level); the
+    levels they had, to restore."""
+    names = [package, *(n for n in logging.root.manager.loggerDict if n.startswith(package + "."))]
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [(logger, logger.level) for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    return levels
+
+
 def _reason(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
@@ -139,6 +155,9 @@ class DaskExecutor(Executor):
         self._shutdown = False
         #: what derivatives.py sizes its window of jobs in flight by: the cluster's threads
         self._max_workers = sum(client.nthreads().values()) or 1
+        # distributed logs, with tracebacks, what this executor reports in one line (a lost
+        # scheduler, a dead worker): quiet until shut down
+        self._log_levels = _quiet("distributed")
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
         if self._shutdown:
@@ -147,7 +166,9 @@ class DaskExecutor(Executor):
         result.set_running_or_notify_cancel()
         # named for the dashboard and the scheduler's counts: "gallery-images-<hex>"
         key = f"{TASK_PREFIX}-{uuid.uuid4().hex}"
-        task = self._client.submit(fn, *args, key=key, pure=False, **kwargs)
+        # no retries of a task that raised: that is a bug, the same on every try (a worker
+        # that dies is another matter: the scheduler tries again, up to allowed-failures)
+        task = self._client.submit(fn, *args, key=key, pure=False, retries=0, **kwargs)
         with self._lock:
             self._pending.add(task)
         subject = getattr(args[0], "source_path", None) if args else None
@@ -156,6 +177,7 @@ class DaskExecutor(Executor):
 
     def _settle(self, task: Any, result: Future, subject: str | None) -> None:
         from distributed import KilledWorker
+        from distributed.scheduler import NoValidWorkerError
 
         with self._lock:
             self._pending.discard(task)
@@ -169,6 +191,14 @@ class DaskExecutor(Executor):
                     f"of memory, or a crash in an image library); the images made so far "
                     f"are kept: see the workers' logs, leave the picture out, or give the "
                     f"workers more memory"
+                )
+            )
+        except NoValidWorkerError:
+            result.set_exception(
+                GalleryError(
+                    f"{self._where} has had no worker to make the images for a while (its "
+                    f"workers died, and none was started again); the images made so far are "
+                    f"kept: start workers, or give them more memory"
                 )
             )
         except CancelledError:
@@ -195,6 +225,10 @@ class DaskExecutor(Executor):
 
                 wait_for(pending)
         finally:
-            self._client.close()
-            if self._cluster is not None:
-                self._cluster.close()
+            try:
+                self._client.close()
+                if self._cluster is not None:
+                    self._cluster.close()
+            finally:
+                for logger, level in self._log_levels:
+                    logger.setLevel(level)

@@ -5,6 +5,8 @@ plugin's (``"dying_steps:exit_once"``)."""
 from __future__ import annotations
 
 import os
+import signal
+import time
 from pathlib import Path
 
 from PIL import Image
@@ -28,3 +30,10 @@ def exit_always(image: Image.Image, spec: DerivativeSpec, *, marker: str) -> Ima
     with Path(marker).open("a") as tries:
         tries.write("died\n")
     os._exit(70)
+
+
+def kill_scheduler(image: Image.Image, spec: DerivativeSpec, *, pid: int) -> Image.Image:
+    """End the scheduler process ``pid`` while this picture is being made, and never finish."""
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(600)
+    return image

@@ -9,12 +9,15 @@ builds reach it by its address, as they would a cluster of other machines."""
 from __future__ import annotations
 
 import inspect
+import json
+import logging
 import multiprocessing
 import os
 import socket
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,8 @@ from gallery_builder.model import ImageStep
 from gallery_builder.testing import build_gallery, run_cli
 
 WORKERS = 2
+#: how long worker processes may take to start, in seconds, on a loaded machine
+STARTUP = 120
 #: the fixtures of the build tests re-run here (at the end), and used by this module's own
 trip = test_build.trip
 album = test_incremental.album
@@ -46,18 +51,28 @@ def cluster() -> Iterator[distributed.LocalCluster]:
     cluster.close()
 
 
+@pytest.fixture(scope="module")
+def mortal_cluster() -> Iterator[distributed.LocalCluster]:
+    """A cluster for the tests that kill its workers: the others' cluster keeps its own."""
+    cluster = dask_executor.local_cluster(distributed, WORKERS)
+    yield cluster
+    cluster.close()
+
+
+def use_cluster(source: Path, cluster: distributed.LocalCluster) -> Path:
+    """Make a source folder build on ``cluster``: its gallery.toml's [build]."""
+    # a test before may have killed workers: their nannies start new ones, which takes a
+    # while on a busy machine (a build waits for one worker, not for the full cluster)
+    cluster.wait_for_workers(WORKERS, timeout=STARTUP)
+    path = source / "gallery.toml"
+    path.write_text(f'[build]\nexecutor = "dask"\nscheduler = "{cluster.scheduler_address}"\n')
+    return path
+
+
 @pytest.fixture
 def on_dask(cluster: distributed.LocalCluster) -> Callable[[Path], Path]:
-    """Make a source folder build on the module's cluster: its gallery.toml's [build]."""
-
-    def configure(source: Path, extra: str = "") -> Path:
-        path = source / "gallery.toml"
-        path.write_text(
-            f'{extra}[build]\nexecutor = "dask"\nscheduler = "{cluster.scheduler_address}"\n'
-        )
-        return path
-
-    return configure
+    """Make a source folder build on the module's cluster."""
+    return lambda source: use_cluster(source, cluster)
 
 
 def tasks_done(cluster: distributed.LocalCluster) -> int:
@@ -146,12 +161,10 @@ class DyingSteps:
 
 
 def test_a_worker_dying_mid_build_is_retried_and_the_build_succeeds(
-    album: Path,
-    tmp_path: Path,
-    on_dask,
-    cluster,
+    album: Path, tmp_path: Path, mortal_cluster: distributed.LocalCluster
 ) -> None:
-    on_dask(album)
+    cluster = mortal_cluster
+    use_cluster(album, cluster)
     dying = DyingSteps(tmp_path / "markers", {"a.jpg", "Sub/c.png"})
     died = deaths(cluster)
     result = build_gallery(album, tmp_path / "dask", dying)
@@ -168,9 +181,10 @@ def test_a_picture_that_keeps_killing_workers_is_one_error_line(
     album: Path,
     out: Path,
     tmp_path: Path,
-    on_dask,
+    mortal_cluster: distributed.LocalCluster,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    on_dask(album)
+    use_cluster(album, mortal_cluster)
     dying = DyingSteps(tmp_path / "markers", {"b.jpg"}, "exit_always")
     result = run_cli(["build", album, "-o", out], dying)
     assert result.exit_code == 1
@@ -180,6 +194,8 @@ def test_a_picture_that_keeps_killing_workers_is_one_error_line(
     assert "Traceback" not in result.output
     tries = dying.marker("b.jpg").read_text().count("died")
     assert tries == dask_executor.ALLOWED_FAILURES + 1  # retried, then given up
+    logged = [r for r in caplog.records if r.name.startswith("distributed")]
+    assert [r for r in logged if r.levelno >= logging.WARNING] == []  # the one line only
 
 
 # --- The cluster out of reach, dask not installed ------------------------------------------
@@ -205,6 +221,7 @@ def test_a_scheduler_nothing_listens_on_is_one_error_line(source: Path, out: Pat
         .startswith(f"Error: cannot reach the dask scheduler at {address} ([build] scheduler): ")
     ), done.stderr
     assert "start it (`dask scheduler`)" in done.stderr
+    assert "making images" not in done.stderr  # no progress bar started, then left behind
     assert "Traceback" not in done.stderr and "distributed." not in done.stderr
 
 
@@ -352,3 +369,67 @@ def test_the_build_tests_pass_on_dask(
     test(**{name: request.getfixturevalue(name) for name in inspect.signature(test).parameters})
     assert (source / "gallery.toml").read_text().count('executor = "dask"') == 1
     assert tasks_done(cluster) > before  # its pictures were made on the cluster
+
+
+# --- A scheduler lost during the build -------------------------------------------------------
+
+
+@pytest.fixture
+def own_scheduler(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A scheduler and one worker in processes of their own, as `dask scheduler` and
+    `dask worker` start them (the test may kill the scheduler)."""
+    info = tmp_path / "scheduler.json"
+    tests = str(Path(__file__).resolve().parent)  # the workers import dying_steps
+    env = {**os.environ, "PYTHONPATH": tests}
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+         "--port", "0", "--no-dashboard", "--scheduler-file", str(info)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_worker", "--scheduler-file", str(info),
+         "--nthreads", "1", "--no-dashboard", "--death-timeout", "5"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(STARTUP * 10):
+            if info.is_file() and info.stat().st_size:
+                break
+            time.sleep(0.1)
+        address = json.loads(info.read_text())["address"]
+        with distributed.Client(address, timeout=STARTUP) as client:
+            client.wait_for_workers(1, timeout=STARTUP)
+        yield address, scheduler
+    finally:
+        for process in (worker, scheduler):
+            process.kill()
+            process.wait(timeout=60)
+
+
+def test_a_scheduler_lost_during_the_build_is_one_error_line(
+    album: Path,
+    out: Path,
+    own_scheduler: tuple[str, subprocess.Popen],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    address, scheduler = own_scheduler
+    (album / "gallery.toml").write_text(f'[build]\nexecutor = "dask"\nscheduler = "{address}"\n')
+
+    class KillScheduler:
+        @hookimpl
+        def gallery_image_steps(self, source, metadata, config):
+            if source.relpath != "a.jpg":
+                return []
+            return [ImageStep("dying_steps:kill_scheduler", {"pid": scheduler.pid})]
+
+    result = run_cli(["build", album, "-o", out], KillScheduler())
+    assert scheduler.poll() is not None  # the step did kill it
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == (
+        f"Error: lost the connection to the dask scheduler at {address} during the build; "
+        "the images made so far are kept: check that the scheduler runs, and build again"
+    )
+    assert "Traceback" not in result.output
+    # and distributed logged nothing of it (it would, with a traceback, on the terminal)
+    logged = [r for r in caplog.records if r.name.startswith("distributed")]
+    assert [r for r in logged if r.levelno >= logging.WARNING] == []
