@@ -216,3 +216,20 @@ def test_a_worker_imports_no_settings_or_plugin_machinery() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert found.strip() == "[]"
+
+
+def test_a_worker_encodes_webp_without_loading_every_pillow_plugin() -> None:
+    # Image.save() of a format Pillow has not registered yet imports all its plugins first
+    code = (
+        "import sys\n"
+        "from PIL import Image\n"
+        "from gallery_builder import imaging\n"
+        "from gallery_builder.model import DerivativeSpec\n"
+        "spec = DerivativeSpec('8', 'resize', (8, 8), 'webp', 80)\n"
+        "assert imaging.encode(Image.new('RGB', (8, 8)), spec, icc=None, exif=None)\n"
+        "print('PIL.XbmImagePlugin' in sys.modules, 'PIL.TgaImagePlugin' in sys.modules)\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert found.strip() == "False False"
