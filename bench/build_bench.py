@@ -26,43 +26,53 @@ Only the standard library and Pillow are used. See bench/README.md.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import os
-import platform
-import random
 import re
-import resource
 import shlex
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 try:
-    import PIL
-    from PIL import Image, ImageChops, ImageDraw, features
+    import photos as ph
 except ImportError:  # pragma: no cover - depends on the machine
     sys.exit("build_bench.py needs Pillow: pip install pillow")
+from benchlib import (
+    REPO_ROOT,
+    CommandFailed,
+    Measured,
+    command_line,
+    dist_version,
+    emit_report,
+    fmt_mib,
+    log,
+    machine_lines,
+    probe,
+    run_measured,
+    which_script,
+)
+from photos import (
+    PhotoSet,
+    PhotoSpec,
+    ensure_photos,
+    plan_photos,
+    render_photo,  # noqa: F401  (bench/encoder_settings.py imports it from here)
+)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-# Bump when the generator changes, so cached photos are regenerated.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = ph.GENERATOR_VERSION
+SOURCE_QUALITY = ph.SOURCE_QUALITY
 
 WEB_SIZE = 1280  # long edge of the one web image, pixels
 THUMB_SIZE = (280, 210)  # thumbnail crop box, pixels
 OUTPUT_QUALITY = 85  # JPEG quality of the outputs
-SOURCE_QUALITY = 90  # JPEG quality of the generated sources
-PORTRAIT_EVERY = 5  # every 5th photo is portrait (height > width)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".avif", ".gif"}
 
 OUR_CONFIG = f"""\
@@ -114,299 +124,6 @@ plugins = {plugins!r}
 """
 
 
-def log(msg: str) -> None:
-    print(f"[bench] {msg}", file=sys.stderr, flush=True)
-
-
-# --------------------------------------------------------------------------
-# Synthetic photos
-# --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PhotoSpec:
-    relpath: str
-    size: tuple[int, int]
-    seed: int
-    taken: str  # EXIF "YYYY:MM:DD HH:MM:SS"
-    quality: int
-
-
-_GRADIENTS: dict[tuple[int, int], tuple[Image.Image, Image.Image]] = {}
-
-
-def _gradients(size: tuple[int, int]) -> tuple[Image.Image, Image.Image]:
-    if size not in _GRADIENTS:
-        _GRADIENTS[size] = (
-            Image.linear_gradient("L").resize(size),
-            Image.radial_gradient("L").resize(size),
-        )
-    return _GRADIENTS[size]
-
-
-def render_photo(size: tuple[int, int], seed: int, grain: int = 12) -> Image.Image:
-    """A deterministic, photo-ish RGB image: gradients, blotches, shapes and grain.
-
-    Noise comes from ``random.Random(seed).randbytes`` (not ``Image.effect_noise``,
-    which uses the C library's unseeded ``rand()`` and is slow at 6 MP).
-    """
-    rng = random.Random(seed)
-    w, h = size
-    lin, rad = _gradients(size)
-    base = Image.merge("RGB", [lin, rad, lin.transpose(Image.Transpose.ROTATE_180)])
-    if rng.random() < 0.5:
-        base = base.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-    lw, lh = max(2, w // 16), max(2, h // 16)
-    blotches = Image.frombytes("RGB", (lw, lh), rng.randbytes(lw * lh * 3))
-    blotches = blotches.resize(size, Image.Resampling.BILINEAR)
-    img = Image.blend(base, blotches, 0.45 + 0.25 * rng.random())
-    draw = ImageDraw.Draw(img)
-    for _ in range(12):
-        x0, y0 = rng.randrange(w), rng.randrange(h)
-        x1 = x0 + rng.randrange(w // 20 + 1, w // 3 + 2)
-        y1 = y0 + rng.randrange(h // 20 + 1, h // 3 + 2)
-        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
-        shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
-        shape((x0, y0, x1, y1), fill=colour)
-    if grain:
-        noise = Image.frombytes("L", size, rng.randbytes(w * h))
-        noise = noise.point(lambda v: v * grain // 255)
-        img = ImageChops.add(img, Image.merge("RGB", [noise, noise, noise]), 1, -(grain // 2))
-    return img
-
-
-def write_photo(spec: PhotoSpec, root: str, tmp_dir: str) -> int:
-    """Render and save one photo atomically; returns its size in bytes."""
-    dest = Path(root, spec.relpath)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    grain = 12 if min(spec.size) >= 256 else 0
-    img = render_photo(spec.size, spec.seed, grain=grain)
-    exif = Image.Exif()
-    exif[0x010F] = "BenchCam"  # Make
-    exif[0x0110] = "Synthetic One"  # Model
-    exif[0x0132] = spec.taken  # DateTime
-    sub = exif.get_ifd(0x8769)  # Exif IFD
-    sub[0x9003] = spec.taken  # DateTimeOriginal
-    sub[0x9004] = spec.taken  # DateTimeDigitized
-    fd, tmp = tempfile.mkstemp(suffix=".part", dir=tmp_dir)
-    os.close(fd)
-    try:
-        img.save(tmp, "JPEG", quality=spec.quality, exif=exif)
-        os.replace(tmp, dest)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-    return dest.stat().st_size
-
-
-def _write_photo_job(args: tuple[PhotoSpec, str, str]) -> int:
-    return write_photo(*args)
-
-
-def plan_photos(
-    count: int, size: tuple[int, int], albums: int, seed: int, quality: int
-) -> list[PhotoSpec]:
-    width = max(4, len(str(count)))
-    start = dt.datetime(2023, 6, 1, 8, 0, 0)
-    albums = max(1, min(albums, count))
-    specs = []
-    for i in range(count):
-        album = i * albums // count + 1
-        w, h = size
-        if i % PORTRAIT_EVERY == PORTRAIT_EVERY - 1:
-            w, h = min(size), max(size)
-        taken = start + dt.timedelta(days=album - 1, minutes=7 * i, seconds=i % 60)
-        specs.append(
-            PhotoSpec(
-                relpath=f"album-{album:02d}/IMG_{i + 1:0{width}d}.jpg",
-                size=(w, h),
-                seed=seed * 1_000_003 + i,
-                taken=taken.strftime("%Y:%m:%d %H:%M:%S"),
-                quality=quality,
-            )
-        )
-    return specs
-
-
-@dataclass
-class PhotoSet:
-    root: Path  # cache root (holds src/, tmp/, pristine copies)
-    src: Path
-    specs: list[PhotoSpec]
-    total_bytes: int = 0
-
-
-def ensure_photos(cache_root: Path, specs: list[PhotoSpec], jobs: int, label: str) -> PhotoSet:
-    src = cache_root / "src"
-    tmp = cache_root / "tmp"
-    src.mkdir(parents=True, exist_ok=True)
-    tmp.mkdir(exist_ok=True)
-    restore_pristine(cache_root, src)
-    missing = [s for s in specs if not (src / s.relpath).is_file()]
-    if missing:
-        log(f"generating {len(missing)} {label} into {src} ({jobs} processes) ...")
-        t0 = time.perf_counter()
-        work = [(s, str(src), str(tmp)) for s in missing]
-        # Always in worker processes, never in this one: see run_timed().
-        chunk = max(1, len(work) // (jobs * 8))
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            list(pool.map(_write_photo_job, work, chunksize=chunk))
-        log(f"generated in {time.perf_counter() - t0:.1f} s")
-    else:
-        log(f"reusing {len(specs)} cached {label} in {src}")
-    total = sum((src / s.relpath).stat().st_size for s in specs)
-    return PhotoSet(root=cache_root, src=src, specs=specs, total_bytes=total)
-
-
-def restore_pristine(cache_root: Path, src: Path) -> None:
-    """Put back a source photo that an interrupted run left modified."""
-    for saved in cache_root.glob("pristine-*.jpg"):
-        rel = saved.name.removeprefix("pristine-").replace("__", "/")
-        log(f"restoring pristine {rel}")
-        os.replace(saved, src / rel)
-
-
-@contextlib.contextmanager
-def mutable_photo(photos: PhotoSet, spec: PhotoSpec) -> Iterator[None]:
-    """Keep a pristine copy of one source photo; restore it afterwards."""
-    saved = photos.root / ("pristine-" + spec.relpath.replace("/", "__"))
-    shutil.copy2(photos.src / spec.relpath, saved)
-    try:
-        yield
-    finally:
-        os.replace(saved, photos.src / spec.relpath)
-
-
-def change_photo(photos: PhotoSet, spec: PhotoSpec, variant: int) -> None:
-    """Re-save ``spec`` with different pixels (same name, size and EXIF date)."""
-    changed = PhotoSpec(
-        relpath=spec.relpath,
-        size=spec.size,
-        seed=spec.seed + 7_919 * (variant + 1),
-        taken=spec.taken,
-        quality=spec.quality,
-    )
-    # Rendered in a child process to keep this process's peak RSS low (see run_timed).
-    with ProcessPoolExecutor(max_workers=1) as pool:
-        pool.submit(write_photo, changed, str(photos.src), str(photos.root / "tmp")).result()
-
-
-# --------------------------------------------------------------------------
-# Running and measuring
-# --------------------------------------------------------------------------
-
-
-def _pss_kib(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as fh:
-            for line in fh:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    try:
-        with open(f"/proc/{pid}/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
-    except (OSError, IndexError, ValueError):
-        return 0
-
-
-class TreeSampler(threading.Thread):
-    """Samples the summed PSS of a process and all its descendants (Linux /proc)."""
-
-    def __init__(self, root_pid: int, interval: float = 0.05) -> None:
-        super().__init__(daemon=True)
-        self.root_pid = root_pid
-        self.interval = interval
-        self.peak_kib = 0
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        while not self._stop_event.is_set():
-            self.peak_kib = max(self.peak_kib, self._sample())
-            self._stop_event.wait(self.interval)
-
-    def stop(self) -> int:
-        self._stop_event.set()
-        self.join()
-        return self.peak_kib
-
-    def _sample(self) -> int:
-        children: dict[int, list[int]] = {}
-        for name in os.listdir("/proc"):
-            if not name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{name}/stat") as fh:
-                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(name))
-        total, todo = 0, [self.root_pid]
-        while todo:
-            pid = todo.pop()
-            total += _pss_kib(pid)
-            todo.extend(children.get(pid, ()))
-        return total
-
-
-@dataclass
-class RunResult:
-    seconds: float
-    maxrss_kib: int  # largest single process of the tree (wait4 ru_maxrss)
-    tree_pss_kib: int | None  # sampled peak of the summed tree PSS, if asked for
-    stdout: str
-    stderr: str
-
-    @property
-    def summary(self) -> str:
-        lines = [ln.strip() for ln in self.stdout.splitlines() if ln.strip()]
-        return lines[-1] if lines else ""
-
-
-class CommandFailed(Exception):
-    pass
-
-
-def run_timed(cmd: Sequence[str], *, cwd: Path, tree_rss: bool) -> RunResult:
-    """Run ``cmd``; wall time by perf_counter, peak RSS via wait4's rusage.
-
-    wait4 returns the child's rusage including its waited-for descendants; for
-    ru_maxrss that is the maximum over the processes, not a sum. Because
-    subprocess starts the child with vfork/fork, the child's ru_maxrss also
-    includes this process's own peak RSS at spawn time (the kernel carries the
-    old address space's high-water mark over exec), so this script never
-    decodes or renders images itself: that is done in worker processes.
-    """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(
-            list(cmd), cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err
-        )
-        sampler = TreeSampler(proc.pid) if tree_rss else None
-        if sampler:
-            sampler.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
-        elapsed = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        tree_peak = sampler.stop() if sampler else None
-        out.seek(0)
-        err.seek(0)
-        stdout = out.read().decode(errors="replace")
-        stderr = err.read().decode(errors="replace")
-    if proc.returncode != 0:
-        tail = "\n".join((stderr or stdout).splitlines()[-25:])
-        raise CommandFailed(
-            f"command failed with exit code {proc.returncode}:\n  {shlex.join(cmd)}\n{tail}"
-        )
-    return RunResult(elapsed, usage.ru_maxrss, tree_peak, stdout, stderr)
-
-
 @dataclass
 class Tool:
     key: str
@@ -434,39 +151,6 @@ class Tool:
         return shlex.join(cmd)
 
 
-def _probe(cmd: list[str], cwd: Path) -> tuple[bool, str]:
-    try:
-        res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return False, str(exc)
-    return res.returncode == 0, (res.stderr or res.stdout).strip()
-
-
-def dist_version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def which_script(name: str) -> str | None:
-    """A console script, preferring the running interpreter's bin dir; a pyenv shim
-    (a shell script that costs 0.1-0.3 s per call) is resolved to the real script."""
-    bindir = str(Path(sys.executable).parent)
-    found = shutil.which(name, path=os.pathsep.join([bindir, os.environ.get("PATH", "")]))
-    if found and f"{os.sep}shims{os.sep}" in found:
-        try:
-            real = subprocess.run(
-                ["pyenv", "which", name], capture_output=True, text=True, timeout=30, check=True
-            ).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            real = ""
-        if real and Path(real).is_file():
-            return real
-        log(f"warning: {found} is a shim; its start-up overhead is included in the timings")
-    return found
-
-
 def _probe_error(cmd: list[str], msg: str) -> str:
     last = msg.splitlines()[-1] if msg else "?"
     return f"  {shlex.join(cmd)} -> {last}"
@@ -481,7 +165,7 @@ def find_ours(override: str | None) -> list[str]:
         candidates.append([sys.executable, "-m", "gallery_builder.cli"])
     errors = []
     for cmd in candidates:
-        ok, msg = _probe([*cmd, "build", "--help"], REPO_ROOT)
+        ok, msg = probe([*cmd, "build", "--help"], REPO_ROOT)
         if ok:
             return cmd
         errors.append(_probe_error([*cmd, "build", "--help"], msg))
@@ -500,7 +184,7 @@ def find_sigal(override: str | None) -> list[str]:
     else:
         exe = which_script("sigal")
         cmd = [exe] if exe else [sys.executable, "-m", "sigal"]
-    ok, msg = _probe([*cmd, "--version"], REPO_ROOT)
+    ok, msg = probe([*cmd, "--version"], REPO_ROOT)
     if not ok:
         raise SystemExit(
             "error: sigal is not available:\n"
@@ -590,55 +274,6 @@ def median(values: Sequence[float]) -> float:
 # --------------------------------------------------------------------------
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.lower().startswith(("model name", "hardware", "cpu model")):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def mem_total() -> str:
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemTotal:"):
-                    return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-    except OSError:
-        pass
-    return "unknown"
-
-
-def load_average() -> str:
-    try:
-        return " / ".join(f"{v:.2f}" for v in os.getloadavg()) + " (1 / 5 / 15 min)"
-    except OSError:
-        return "unknown"
-
-
-def machine_lines(tools: list[Tool]) -> list[str]:
-    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    jpeg = features.version("libjpeg_turbo") or features.version("jpg") or "?"
-    turbo = "libjpeg-turbo" if features.check("libjpeg_turbo") else "libjpeg"
-    lines = [
-        f"- Machine: {os.cpu_count()} CPUs (usable: {affinity}), {cpu_model()}, "
-        f"{mem_total()} RAM, {platform.platform()}",
-        f"- Python {platform.python_version()}, Pillow {PIL.__version__} ({turbo} {jpeg})",
-        f"- Load average when the report was written: {load_average()}",
-    ]
-    versions = ", ".join(f"{t.label} {t.version}" for t in tools)
-    if versions:
-        lines.append(f"- Tools: {versions}")
-    return lines
-
-
-def self_maxrss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def fmt_s(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
 
@@ -649,10 +284,6 @@ def fmt_ratio(ours: float | None, sigal: float | None) -> str:
     return f"{sigal / ours:.2f}×"
 
 
-def fmt_mib(kib: int | None) -> str:
-    return "—" if kib is None else f"{kib / 1024:.0f}"
-
-
 def sigal_option_lines(args: argparse.Namespace, tools: list[Tool]) -> list[str]:
     if not any(t.key == "sigal" for t in tools):
         return []
@@ -661,10 +292,6 @@ def sigal_option_lines(args: argparse.Namespace, tools: list[Tool]) -> list[str]
         f"- sigal jpg_options: `{SIGAL_JPG_OPTIONS[args.sigal_jpeg]}` "
         f"(`--sigal-jpeg {args.sigal_jpeg}`); sigal plugins: {plugins}"
     ]
-
-
-def command_line() -> str:
-    return shlex.join(["python", *sys.argv])
 
 
 # --------------------------------------------------------------------------
@@ -682,23 +309,26 @@ SCENARIOS = [
 
 @dataclass
 class BenchState:
-    runs: dict[str, dict[str, list[RunResult]]] = field(default_factory=dict)
+    runs: dict[str, dict[str, list[Measured]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     # per tool and run of scenario 3: did the changed photo's outputs get rewritten?
     # None when the tool's output names do not reveal which photo they belong to.
     refreshed: dict[str, list[bool | None]] = field(default_factory=dict)
 
-    def add(self, scenario: str, tool: str, result: RunResult) -> None:
+    def add(self, scenario: str, tool: str, result: Measured) -> None:
         self.runs.setdefault(scenario, {}).setdefault(tool, []).append(result)
 
-    def med(self, scenario: str, tool: str) -> float | None:
+    def med(self, scenario: str, tool: str, attr: str = "seconds") -> float | None:
         runs = self.runs.get(scenario, {}).get(tool)
-        return median([r.seconds for r in runs]) if runs else None
+        return median([getattr(r, attr) for r in runs]) if runs else None
 
 
-def timed(tool: Tool, cmd: list[str], args: argparse.Namespace, what: str) -> RunResult:
-    result = run_timed(cmd, cwd=tool.cwd, tree_rss=args.tree_rss)
-    log(f"{tool.label:>15} {what:<28} {result.seconds:8.2f} s  | {result.summary[:90]}")
+def timed(tool: Tool, cmd: list[str], args: argparse.Namespace, what: str) -> Measured:
+    result = run_measured(cmd, cwd=tool.cwd, tree_pss=args.tree_rss)
+    log(
+        f"{tool.label:>15} {what:<28} {result.seconds:8.2f} s {result.cpu:7.2f} CPU-s"
+        f"  | {result.summary[:80]}"
+    )
     return result
 
 
@@ -717,7 +347,7 @@ def run_build_bench(args: argparse.Namespace, work: Path, tools: list[Tool]) -> 
     state = BenchState()
     by_key = {t.key: t for t in tools}
 
-    with mutable_photo(photos, target):
+    with ph.mutable_photo(photos, target):
         # 1. cold builds: fresh output dir every repeat; the last one is kept.
         for rep in range(args.repeat):
             for tool in tools:
@@ -751,7 +381,7 @@ def run_build_bench(args: argparse.Namespace, work: Path, tools: list[Tool]) -> 
 
         # 3. one picture changed (a different change every repeat), rebuild.
         for rep in range(args.repeat):
-            change_photo(photos, target, variant=rep)
+            ph.change_photo(photos, target, variant=rep)
             for tool in tools:
                 before = snapshot(outs[tool.key])
                 cmd = tool.build_cmd(photos.src, outs[tool.key])
@@ -765,7 +395,7 @@ def run_build_bench(args: argparse.Namespace, work: Path, tools: list[Tool]) -> 
         if "sigal" in by_key:
             tool = by_key["sigal"]
             for rep in range(args.repeat):
-                change_photo(photos, target, variant=args.repeat + rep)
+                ph.change_photo(photos, target, variant=args.repeat + rep)
                 for rel in outputs_of(list(snapshot(outs["sigal"])), stem):
                     os.unlink(outs["sigal"] / rel)
                 cmd = tool.build_cmd(photos.src, outs["sigal"])
@@ -810,7 +440,7 @@ def build_report(
     lines = [
         f"## Build benchmark: gallery-builder vs sigal ({now})",
         "",
-        *machine_lines(tools),
+        *machine_lines([f"{t.label} {t.version}" for t in tools]),
         f"- Photos: N={args.count} synthetic JPEGs, {args.width}x{args.height} "
         f"({portrait} of them portrait), quality {SOURCE_QUALITY}, "
         f"{photos.total_bytes / len(photos.specs) / 1e6:.2f} MB average, "
@@ -857,11 +487,21 @@ def build_report(
 
     lines += [
         "",
-        "Peak memory (MiB). *Largest process* is `ru_maxrss` from `wait4()` on the CLI "
-        "process: the peak RSS of the single biggest process in its tree (main process "
-        "or one worker), not a sum; max over repeats. It cannot read below this "
-        f"script's own peak RSS ({self_maxrss_mib():.0f} MiB), which a spawned child "
-        "inherits as its starting high-water mark.",
+        "CPU seconds (user + system) of the whole process tree, workers included "
+        "(bench/benchlib.py reaps every descendant as a child subreaper), median:",
+        "",
+        "| scenario | gallery-builder CPU s | sigal CPU s |",
+        "| --- | ---: | ---: |",
+    ]
+    for key, title in SCENARIOS:
+        if key in state.runs:
+            cells = [fmt_s(state.med(key, k, "cpu")) for k in ("ours", "sigal")]
+            lines.append(f"| {title} | {cells[0]} | {cells[1]} |")
+    lines += [
+        "",
+        "Peak memory (MiB). *Largest process* is the largest `ru_maxrss` that `wait4()` "
+        "reported for any process of the CLI's tree (main process or one worker, workers "
+        "of a forkserver included), not a sum; max over repeats.",
     ]
     if args.tree_rss:
         lines[-1] += (
@@ -935,7 +575,7 @@ def run_noop_scale(args: argparse.Namespace, work: Path, tools: list[Tool]) -> s
     floor = median(floors)
     startup = median(
         [
-            run_timed([sys.executable, "-c", "pass"], cwd=REPO_ROOT, tree_rss=False).seconds
+            run_measured([sys.executable, "-c", "pass"], cwd=REPO_ROOT, tree_pss=False).seconds
             for _ in range(max(3, args.repeat))
         ]
     )
@@ -948,7 +588,7 @@ def run_noop_scale(args: argparse.Namespace, work: Path, tools: list[Tool]) -> s
         noops = [timed(tool, cmd, args, f"no-op #{i + 1}") for i in range(args.repeat)]
         help_cmd = [*tool.base_cmd, "build", "--help"]
         helps = [
-            run_timed(help_cmd, cwd=tool.cwd, tree_rss=False).seconds
+            run_measured(help_cmd, cwd=tool.cwd, tree_pss=False).seconds
             for _ in range(max(3, args.repeat))
         ]
         noop = median([r.seconds for r in noops])
@@ -970,7 +610,7 @@ def run_noop_scale(args: argparse.Namespace, work: Path, tools: list[Tool]) -> s
     lines = [
         f"## No-op rebuild at scale: {count} pictures ({now})",
         "",
-        *machine_lines(tools),
+        *machine_lines([f"{t.label} {t.version}" for t in tools]),
         f"- Photos: {count} tiny JPEGs (64x48) in {albums} albums ({nfiles} files); "
         f"same settings as the main benchmark; {args.jobs} worker processes",
         f"- Timing: median of {args.repeat} no-op rebuild(s) after one initial build; "
@@ -1006,18 +646,6 @@ def run_noop_scale(args: argparse.Namespace, work: Path, tools: list[Tool]) -> s
 # --------------------------------------------------------------------------
 # CLI
 # --------------------------------------------------------------------------
-
-
-def emit_report(report: str, output: Path | None) -> None:
-    """Print the report; with ``--output``, append it to that file too."""
-    print(report)
-    if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        with output.open("a", encoding="utf-8") as fh:
-            if fh.tell() > 0:
-                fh.write("\n")
-            fh.write(report)
-        log(f"appended the report to {output}")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

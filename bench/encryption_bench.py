@@ -14,7 +14,7 @@ This is a measurement tool, not a test. Scenarios, each a ``gallery build`` CLI 
 CPU seconds are the CLI process's (``RUSAGE_CHILDREN`` before and after), which is the whole
 build's with the default ``-j 1`` (the images made in that process); wall seconds are around
 the process. The photos come from
-``build_bench.py``'s generator (cached in the work dir). See bench/README.md.
+``photos.py``'s generator (cached in the work dir). See bench/README.md.
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ for _extra in (BENCH_DIR, REPO_ROOT):
     if str(_extra) not in sys.path:
         sys.path.insert(0, str(_extra))
 
-import build_bench as bb  # noqa: E402  (the photo generator and machine info)
+import benchlib  # noqa: E402  (machine info)
+import photos as ph  # noqa: E402  (the photo generator)
+from benchlib import log  # noqa: E402
 
 from gallery_builder.encryption_state import CLEAR_DIR_ENV, clear_site_dir  # noqa: E402
 
@@ -122,9 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="enc-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    specs = bb.plan_photos(args.count, (args.width, args.height), args.albums, 1, 90)
-    label = f"photos-v{bb.GENERATOR_VERSION}-{args.width}x{args.height}-n{args.count}"
-    photos = bb.ensure_photos(work / f"{label}-a{args.albums}-s1", specs, args.jobs, "photos")
+    specs = ph.plan_photos(args.count, (args.width, args.height), args.albums, 1, 90)
+    label = f"photos-v{ph.GENERATOR_VERSION}-{args.width}x{args.height}-n{args.count}"
+    photos = ph.ensure_photos(work / f"{label}-a{args.albums}-s1", specs, args.jobs, "photos")
     config = work / "encryption-bench.toml"
     config.write_text(CONFIG, encoding="utf-8")
     outs = {mode: work / f"out-{mode}" for mode in ("clear", "encrypted")}
@@ -135,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     def timed(scenario: str, mode: str) -> None:
         run = gallery_build(photos.src, outs[mode], config, args.jobs, mode == "encrypted")
         rows.setdefault(scenario, {}).setdefault(mode, []).append(run)
-        bb.log(f"{scenario} {mode}: {run.wall:.2f} s wall, {run.cpu:.2f} s CPU; {run.last_line}")
+        log(f"{scenario} {mode}: {run.wall:.2f} s wall, {run.cpu:.2f} s CPU; {run.last_line}")
 
     shutil.rmtree(clear_cache, ignore_errors=True)
     for mode in outs:
@@ -144,8 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.repeat):
         for mode in outs:
             timed("2. no-op rebuild", mode)
-    with bb.mutable_photo(photos, specs[0]):
-        bb.change_photo(photos, specs[0], 1)
+    with ph.mutable_photo(photos, specs[0]):
+        ph.change_photo(photos, specs[0], 1)
         for mode in outs:
             timed("3. one picture changed", mode)
     sizes = {mode: published_files(out) for mode, out in outs.items()}
@@ -157,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         f"({photos.total_bytes / 1e6:.1f} MB) in {args.albums} albums; default image settings; "
         f"`-j {args.jobs}`",
         f"- Command: `python bench/encryption_bench.py {' '.join(argv or sys.argv[1:])}`".rstrip(),
-        f"- Load average at the end: {bb.load_average()}",
+        f"- Load average at the end: {benchlib.load_average()}",
         f"- PBKDF2-SHA256 600,000 iterations + HKDF in-process: {derive_seconds():.2f} s CPU",
         f"- Reading, hashing and sealing every file of the clear site in-process "
         f"({n_sealed} files, {sealed_bytes / 1e6:.1f} MB): {sealing:.2f} s CPU",

@@ -4,7 +4,7 @@
 This is a measurement tool, not a test. It generates deterministic photos (with
 ``build_bench.py``'s generator, cached in the work dir), builds them once with
 ``gallery build`` (default image settings: a few hundred files), starts one real
-``python -m moto.server`` on 127.0.0.1 (``tests/s3env.py``'s ``MotoServer``) and
+``python -m moto.server`` on 127.0.0.1 (``motoserver.py``) and
 publishes the same site with both tools, each into its own bucket, under the same
 prefix. Every request is counted from the server's own log.
 
@@ -41,14 +41,22 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from statistics import median
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-for _extra in (BENCH_DIR, REPO_ROOT / "tests"):
-    if str(_extra) not in sys.path:
-        sys.path.insert(0, str(_extra))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import build_bench as bb  # noqa: E402  (the photo generator and machine info)
-from s3env import MotoServer, Request, s3_client  # noqa: E402
+import photos as ph
+from benchlib import (
+    REPO_ROOT,
+    CommandFailed,
+    command_line,
+    dist_version,
+    emit_report,
+    log,
+    machine_lines,
+    probe,
+    run_measured,
+    which_script,
+)
+from motoserver import MotoServer, Request, s3_client
 
 PREFIX = "bench"  # the gallery's name, hence the publish prefix of both tools
 REGION = "us-east-1"
@@ -77,9 +85,6 @@ CHECKS_SUMMARY = (
     "same MD5s and newer mtimes"
 )
 
-log = bb.log
-
-
 # --------------------------------------------------------------------------
 # Environment and commands
 # --------------------------------------------------------------------------
@@ -107,21 +112,11 @@ def isolate_aws_environment(work: Path) -> None:
     )
 
 
-def probe(cmd: list[str]) -> tuple[bool, str]:
-    try:
-        res = subprocess.run(
-            cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return False, str(exc)
-    return res.returncode == 0, (res.stdout + res.stderr).strip()
-
-
 def find_gallery(override: str | None) -> list[str]:
     if override:
         candidates = [shlex.split(override)]
     else:
-        exe = bb.which_script("gallery")
+        exe = which_script("gallery")
         candidates = [[exe]] if exe else []
         candidates.append([sys.executable, "-m", "gallery_builder.cli"])
     errors = []
@@ -143,7 +138,7 @@ def find_aws(override: str | None) -> tuple[list[str], str]:
     if override:
         cmd = shlex.split(override)
     else:
-        exe = bb.which_script("aws")
+        exe = which_script("aws")
         cmd = [exe] if exe else [sys.executable, "-m", "awscli"]
     ok, msg = probe([*cmd, "--version"])
     if not ok:
@@ -225,50 +220,6 @@ def aws_concurrency() -> str:
 # --------------------------------------------------------------------------
 
 
-class CommandFailed(Exception):
-    pass
-
-
-@dataclasses.dataclass
-class Timed:
-    seconds: float
-    cpu: float  # user + system seconds of the child (and its waited-for children)
-    stdout: str
-    stderr: str
-
-    @property
-    def summary(self) -> str:
-        lines = [ln.strip() for ln in self.stdout.splitlines() if ln.strip()]
-        return lines[0] if lines else ""
-
-
-def run_timed(cmd: Sequence[str], *, cwd: Path = REPO_ROOT) -> Timed:
-    """Run ``cmd``: wall time by perf_counter, CPU time from wait4's rusage."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(
-            list(cmd), cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err
-        )
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
-        elapsed = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout = out.read().decode(errors="replace")
-        stderr = err.read().decode(errors="replace")
-    if proc.returncode != 0:
-        tail = "\n".join((stderr or stdout).splitlines()[-25:])
-        raise CommandFailed(
-            f"command failed with exit code {proc.returncode}:\n  {shlex.join(cmd)}\n{tail}"
-        )
-    return Timed(elapsed, usage.ru_utime + usage.ru_stime, stdout, stderr)
-
-
 def process_cpu(pid: int | None) -> float:
     """User + system CPU seconds a process has used so far (Linux /proc), 0 if unknown."""
     if pid is None:
@@ -279,11 +230,6 @@ def process_cpu(pid: int | None) -> float:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, IndexError, ValueError):
         return 0.0
-
-
-def server_pid(server: MotoServer) -> int | None:
-    proc = getattr(server, "_proc", None)  # s3env keeps the Popen private
-    return getattr(proc, "pid", None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -323,11 +269,15 @@ class Run:
         return collections.Counter(r.method for r in self.requests)
 
     def object_puts(self) -> list[str]:
-        """Keys relative to the prefix of the objects PUT into this run's bucket."""
+        """Keys relative to the prefix of the objects PUT under it into this run's bucket
+        (the bucket root's own files, outside the prefix, are not the site's)."""
         return [
             r.key.removeprefix(f"{PREFIX}/")
             for r in self.requests
-            if r.method == "PUT" and r.bucket == self.bucket and r.key
+            if r.method == "PUT"
+            and r.bucket == self.bucket
+            and r.key
+            and r.key.startswith(f"{PREFIX}/")
         ]
 
     def site_puts(self, files: dict[str, SiteFile]) -> list[str]:
@@ -415,15 +365,15 @@ class Bench:
     def build(self, config: Path, src: Path) -> float:
         cmd = [*self.gallery_cmd, "build", str(src), "-o", str(self.site)]
         cmd += ["-j", str(self.args.jobs), "--config", str(config)]
-        result = run_timed(cmd)
+        result = run_measured(cmd)
         log(f"built {self.site} in {result.seconds:.1f} s: {result.summary}")
         return result.seconds
 
     def publish(self, tool: str, scenario: str, rnd: int, bucket: str) -> Run:
-        pid = server_pid(self.server)
+        pid = self.server.pid
         mark = self.server.mark()
         cpu0 = process_cpu(pid)
-        result = run_timed(self.publish_cmd(tool, bucket))
+        result = run_measured(self.publish_cmd(tool, bucket))
         requests = self.server.requests_since(mark)
         server_cpu = process_cpu(pid) - cpu0
         lines = [ln.strip() for ln in result.stdout.splitlines() if ln.strip()]
@@ -544,7 +494,7 @@ class Bench:
             "sync": [*aws_cmd, "--version"],
         }
         return {
-            tool: median(run_timed(cmd).seconds for _ in range(repeat))
+            tool: median(run_measured(cmd).seconds for _ in range(repeat))
             for tool, cmd in cmds.items()
         }
 
@@ -624,7 +574,7 @@ def report(
     bench: Bench,
     args: argparse.Namespace,
     versions: dict[str, str],
-    photos: bb.PhotoSet,
+    photos: ph.PhotoSet,
     first_build: float,
     startup: dict[str, float],
     hosting: tuple[float, int],
@@ -643,7 +593,7 @@ def report(
     lines = [
         f"## Publish: gallery-builder vs aws s3 sync ({now})",
         "",
-        *bb.machine_lines([]),
+        *machine_lines(),
         f"- Tools: gallery-builder {versions['gallery']} (boto3 {versions['boto3']}, botocore "
         f"{versions['botocore']}); {versions['aws']}; moto {versions['moto']} "
         "(`python -m moto.server` on 127.0.0.1, one process for both tools)",
@@ -665,7 +615,7 @@ def report(
         f"- Timing: wall clock around each CLI process (Python start-up included), median of "
         f"{args.repeat} round(s); the server is reset before each round and the tools "
         "alternate which goes first",
-        f"- Command: `{bb.command_line()}`",
+        f"- Command: `{command_line()}`",
         f"- gallery runs as: `{bench.display_cmd('gallery')}`",
         f"- sync runs as: `{bench.display_cmd('sync')}`",
         "",
@@ -700,7 +650,8 @@ def report(
 
     lines += [
         "",
-        "CPU seconds (user + system, median): the CLI process, and the moto server while it ran.",
+        "CPU seconds (user + system, median): the CLI's whole process tree, and the moto "
+        "server while it ran.",
         "",
         "| scenario | gallery CLI | gallery: server | sync CLI | sync: server |",
         "| --- | ---: | ---: | ---: | ---: |",
@@ -841,11 +792,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         gallery_cmd = find_gallery(args.gallery_cmd)
         aws_cmd, aws_version = find_aws(args.aws_cmd)
         versions = {
-            "gallery": bb.dist_version("gallery-builder"),
-            "boto3": bb.dist_version("boto3"),
-            "botocore": bb.dist_version("botocore"),
+            "gallery": dist_version("gallery-builder"),
+            "boto3": dist_version("boto3"),
+            "botocore": dist_version("botocore"),
             "aws": aws_version,
-            "moto": bb.dist_version("moto"),
+            "moto": dist_version("moto"),
             "gallery_src": gallery_source_location(gallery_cmd),
             "gallery_threads": gallery_upload_threads(),
             "aws_threads": aws_concurrency(),
@@ -855,14 +806,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"gallery: {shlex.join(gallery_cmd)} ({versions['gallery_src']})")
         log(f"aws: {shlex.join(aws_cmd)} ({aws_version})")
 
-        specs = bb.plan_photos(
-            args.count, (args.width, args.height), args.albums, args.seed, bb.SOURCE_QUALITY
+        specs = ph.plan_photos(
+            args.count, (args.width, args.height), args.albums, args.seed, ph.SOURCE_QUALITY
         )
         cache = work / (
-            f"photos-v{bb.GENERATOR_VERSION}-{args.width}x{args.height}-n{args.count}"
+            f"photos-v{ph.GENERATOR_VERSION}-{args.width}x{args.height}-n{args.count}"
             f"-a{args.albums}-s{args.seed}"
         )
-        photos = bb.ensure_photos(cache, specs, args.jobs, "photos")
+        photos = ph.ensure_photos(cache, specs, args.jobs, "photos")
         config = work / "publish-bench.toml"
         config.write_text(CONFIG)
         site = work / "site"
@@ -890,7 +841,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if cleanup:
             shutil.rmtree(work, ignore_errors=True)
     log(f"total benchmark time {time.perf_counter() - t0:.0f} s")
-    bb.emit_report(text, args.output)
+    emit_report(text, args.output)
     failed = [t for ok, t in bench.checks if not ok]
     if failed:
         log(f"{len(failed)} check(s) failed (listed in the report)")

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from gallery_builder import encoder_settings
 from gallery_builder.build_settings import BUILD_SCHEMA, BuildSettings
+from gallery_builder.encoder_settings import OptionProblem
 from gallery_builder.plugin_settings import FrozenMapping, Setting
 from gallery_builder.plugin_tables import SECTION as PLUGINS_SECTION
 from gallery_builder.plugin_tables import TableProblem, plugin_values
@@ -86,9 +88,21 @@ class ImageSettings:
     #: the image processor that makes the derivatives (gallery_builder.processors): a name
     #: the gallery_image_processors hook offers
     processor: str = "pillow"
+    #: the encoders' preset: "fast", "balanced" or "small" (gallery_builder.encoder_settings)
+    effort: str = encoder_settings.DEFAULT_EFFORT
+    #: the ``[images.FMT]`` overrides of the preset, as sorted (option, value) pairs
+    jpeg: tuple[tuple[str, Any], ...] = ()
+    webp: tuple[tuple[str, Any], ...] = ()
+    avif: tuple[tuple[str, Any], ...] = ()
+    png: tuple[tuple[str, Any], ...] = ()
 
     def quality_for(self, fmt: str) -> int:
         return dict(self.quality).get(fmt, DEFAULT_QUALITY[fmt])
+
+    def encoder_options(self, fmt: str) -> tuple[tuple[str, Any], ...]:
+        """The encoder options of ``fmt``: the effort's preset with the overrides over it."""
+        given = {f: getattr(self, f) for f in encoder_settings.OPTIONS}
+        return encoder_settings.encoder_options(fmt, self.effort, given)
 
 
 @dataclass(frozen=True)
@@ -256,6 +270,8 @@ SCHEMA: dict[str, dict[str, Callable[[Any], Any]]] = {
         "strip_gps": _bool,
         "originals": _bool,
         "processor": _processor,
+        "effort": encoder_settings.effort,
+        **{fmt: encoder_settings.overrides(fmt) for fmt in encoder_settings.OPTIONS},
     },
     "publish": PUBLISH_SCHEMA,
     "build": BUILD_SCHEMA,
@@ -373,6 +389,8 @@ def _apply(base: Config, raw: dict[str, Any], text: str, path: Path) -> Config:
                 )
             try:
                 clean[section][key] = validator(value)
+            except OptionProblem as exc:  # in a sub-table: [images.jpeg] optimize
+                raise _option_error(f"{section}.{key}", value, exc, text, path) from None
             except ValueError as exc:
                 raise ConfigError(
                     f"[{section}] {key} = {toml_value(value)} is not allowed; expected {exc}",
@@ -400,6 +418,21 @@ def _apply(base: Config, raw: dict[str, Any], text: str, path: Path) -> Config:
             line=_line_of(text, "build", "scheduler"),
         )
     return replace(base, gallery=gallery, images=images, publish=publish, build=build, file=path)
+
+
+def _option_error(table: str, value: Any, exc: OptionProblem, text: str, path: Path) -> ConfigError:
+    """The error for a bad key of a sub-table (``[images.jpeg]``), at that key's line."""
+    where = tuple(table.split("."))
+    if exc.key is None:
+        message = f"[{where[0]}] {where[1]} = {toml_value(value)} is not allowed; expected {exc}"
+        return ConfigError(message, file=path, line=_line_of(text, *where))
+    line = _line_of(text, *where, exc.key)
+    if exc.key not in value or str(exc).startswith("unknown key"):
+        return ConfigError(str(exc), file=path, line=line)
+    shown = toml_value(value[exc.key])
+    return ConfigError(
+        f"[{table}] {exc.key} = {shown} is not allowed; expected {exc}", file=path, line=line
+    )
 
 
 def _resolve_theme(theme: str, relative_to: Path) -> str:
@@ -446,6 +479,21 @@ strip_gps = true
 # the original upload script put it). With strip_gps = true, those holding a GPS position
 # are left out.
 originals = false
+# The image processor: "pillow", or one a plugin offers ("vips"). --processor overrides it.
+processor = "pillow"
+# How hard the encoders work: "fast", "balanced" or "small" (smaller files, slower).
+effort = "balanced"
+
+# Per-format encoder settings over the effort's (uncomment to change one):
+# [images.jpeg]
+# optimize = true
+# progressive = false
+# [images.webp]
+# method = 2
+# [images.avif]
+# speed = 6
+# [images.png]
+# compress_level = 4
 
 [publish]
 # Where `gallery publish` sends the site when given no TARGET: "s3://bucket/prefix", a bare

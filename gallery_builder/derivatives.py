@@ -28,6 +28,7 @@ from gallery_builder.model import (
 )
 from gallery_builder.plugin_manager import GalleryPluginManager, collected, required
 from gallery_builder.progress import Reporter
+from gallery_builder.resize_plan import source_chain
 from gallery_builder.sitefiles import exists, write_failure
 from gallery_builder.state import BuildState, OutputRecord
 from gallery_builder.step_collection import StepCollector, failure_error
@@ -47,10 +48,12 @@ def derivative_path(
     draft_scale: int = 1,
     steps_key: str = "",
     processor_key: str = PILLOW_KEY,
+    source_chain: tuple[tuple[int, int], ...] = (),
 ) -> str:
     """``<album>/<picture-slug>.<variant>.<hash8>.<ext>``; the hash is of the cache key (the
     source's MD5, the spec's settings and encoder options, the decode scale, the processor's
-    name and version, ``processor_key``, and the picture's image steps,
+    name and version, ``processor_key``, the sizes it is resized through,
+    :func:`gallery_builder.resize_plan.source_chain`, and the picture's image steps,
     :meth:`gallery_builder.step_collection.StepCollector.steps`), so the name changes
     whenever the bytes may."""
     key = "|".join(
@@ -60,6 +63,8 @@ def derivative_path(
             spec.keep_exif, spec.strip_gps, draft_scale, processor_key, spec.options,
         )
     )  # fmt: skip
+    if source_chain:  # (an image resized from the decode has no chain to add)
+        key += "\nfrom:" + ",".join(f"{w}x{h}" for w, h in source_chain)
     if steps_key:  # (a picture without steps keeps the names it had before steps existed)
         key += "\nsteps:\n" + steps_key
     if not VARIANT.fullmatch(spec.variant):
@@ -118,7 +123,8 @@ def make_images(
         steps, steps_key = collector.steps(picture, config)
         missing = []
         for spec in specs:
-            path = derivative_path(picture, spec, scale, steps_key, cache_key)
+            chain = source_chain(spec, specs, (md.width, md.height))
+            path = derivative_path(picture, spec, scale, steps_key, cache_key, chain)
             record = state.outputs.get(path)
             if not force and record is not None and exists(f"{out_dir}/{path}", record.size):
                 picture.derivatives[spec.key] = Derivative(
@@ -135,6 +141,7 @@ def make_images(
                 steps=steps,
                 processor=chosen.worker,
                 threads=threads,
+                specs=tuple(specs),
             )
             work.append((picture, job))
         else:

@@ -153,8 +153,9 @@ def gallery_derivative_specs(
 
     Collecting: the built-in images plugin asks for one cropped thumbnail and one image per
     configured size, each in every configured format. Two specs with one ``key`` are an error.
-    Each spec's settings, the source's MD5 and the processor's version make the derivative's
-    cache key, so changing a setting remakes exactly the derivatives it shapes.
+    Each spec's settings (its encoder options included), the source's MD5 and the image
+    processor's name and version make the derivative's cache key, so changing a setting
+    remakes exactly the derivatives it shapes.
     """
 
 

@@ -7,21 +7,35 @@ shared with the main process.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 from PIL import ExifTags, Image, features
 
 from gallery_builder import cmyk
+from gallery_builder.encoder_settings import effective_options
 from gallery_builder.filesafety import write_atomic
 from gallery_builder.image_steps import StepFailed, apply_steps, load_steps
 from gallery_builder.model import Derivative, DerivativeSpec, ImageJob, ImageResult
+from gallery_builder.resize_plan import Resize, crop_box, output_size, resize_plan
 
-#: Bumped whenever the processing changes the bytes it writes: part of every cache key.
+# The encoders we write with, registered now: Image.save() of a format not yet registered
+# (WebP, AVIF: Pillow's preinit() has JPEG and PNG only) first imports all of Pillow's ~40
+# plugins (0.1 CPU-s in every worker).
+from PIL import WebPImagePlugin  # noqa: F401  # isort: skip
+
+with contextlib.suppress(ImportError):  # Pillow 11.3+
+    from PIL import AvifImagePlugin  # noqa: F401
+
+#: Bumped whenever the processing changes the bytes it writes: part of every cache key
+#: (4: each size resized from the next larger one, gallery_builder.resize_plan; the encoder
+#: options are the spec's, gallery_builder.encoder_settings).
 PROCESSOR_VERSION = (
-    f"3/pillow-{'.'.join(Image.__version__.split('.')[:2])}/cmyk-{cmyk.conversion_id()}"
+    f"4/pillow-{'.'.join(Image.__version__.split('.')[:2])}/cmyk-{cmyk.conversion_id()}"
 )
 
 EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "avif": "avif", "png": "png"}
@@ -70,32 +84,7 @@ def format_available(fmt: str) -> bool:
     return bool(features.check(feature))
 
 
-# --- Geometry (pure) -------------------------------------------------------------------------
-
-
-def output_size(spec: DerivativeSpec, width: int, height: int) -> tuple[int, int]:
-    """The size of the image ``spec`` makes from a picture displayed at ``width``×``height``."""
-    bw, bh = spec.box
-    if spec.kind == "thumbnail":
-        scale = max(bw / width, bh / height)
-        if scale <= 1:
-            return bw, bh
-        shrink = min(width / bw, height / bh)  # source smaller than the box: crop, never upscale
-        return max(1, round(bw * shrink)), max(1, round(bh * shrink))
-    scale = min(bw / width, bh / height, 1.0)
-    return max(1, round(width * scale)), max(1, round(height * scale))
-
-
-def crop_box(spec: DerivativeSpec, width: int, height: int) -> tuple[float, float, float, float]:
-    """The region of the displayed picture that ``spec`` uses (centred for thumbnails)."""
-    if spec.kind != "thumbnail":
-        return (0.0, 0.0, float(width), float(height))
-    out_w, out_h = output_size(spec, width, height)
-    scale = min(1.0, max(out_w / width, out_h / height))
-    crop_w, crop_h = min(out_w / scale, width), min(out_h / scale, height)
-    # clamped: float rounding must not put an edge a hair outside the picture
-    left, top = max(0.0, (width - crop_w) / 2), max(0.0, (height - crop_h) / 2)
-    return (left, top, min(float(width), left + crop_w), min(float(height), top + crop_h))
+# --- Geometry (pure; the sizes and crops are gallery_builder.resize_plan's) -------------------
 
 
 def decode_size(specs: list[DerivativeSpec], width: int, height: int) -> tuple[int, int]:
@@ -206,40 +195,56 @@ def _process(job: ImageJob, written: list[Path]) -> list[Derivative]:
         base, icc = _normalise_mode(upright, icc)
         exif_bytes = _exif_bytes(exif, strip_gps=True)
         exif_with_gps = _exif_bytes(exif, strip_gps=False)
+        specs = job.specs or tuple(spec for spec, _ in job.targets)
+        targets = [spec for spec, _ in job.targets]
+        plan = resize_plan(specs, targets, (shown_w, shown_h), base.size)
         out = []
-        ordered = sorted(job.targets, key=lambda t: output_size(t[0], shown_w, shown_h))
-        for spec, relpath in reversed(ordered):  # largest first
-            size = output_size(spec, shown_w, shown_h)
-            ratio = base.width / shown_w
-            box = tuple(v * ratio for v in crop_box(spec, shown_w, shown_h))
-            if size == base.size and box == (0, 0, base.width, base.height):
-                image = base
-            else:
-                image = base.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
-            if steps:
-                # a step may draw in place: on its own copy, never on the shared decode
-                image = apply_steps(image.copy() if image is base else image, spec, steps)
-            exif_out = None
-            if spec.keep_exif:
-                exif_out = exif_bytes if spec.strip_gps else exif_with_gps
-            data = encode(image, spec, icc=icc, exif=exif_out)
-            target = Path(job.output_root, relpath)
-            try:
-                write_atomic(target, data)
-            except OSError as exc:
-                raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
-            written.append(target)
-            out.append(
-                Derivative(
-                    key=spec.key,
-                    path=relpath,
-                    width=image.width,
-                    height=image.height,
-                    md5=hashlib.md5(data).hexdigest(),
-                    size=len(data),
+        for resize, image in zip(plan, resized(base, plan), strict=True):
+            for index in resize.targets:
+                spec, relpath = job.targets[index]
+                # a step may draw in place: on its own copy, never on a shared image
+                shaped = apply_steps(image.copy(), spec, steps) if steps else image
+                exif_out = None
+                if spec.keep_exif:
+                    exif_out = exif_bytes if spec.strip_gps else exif_with_gps
+                data = encode(shaped, spec, icc=icc, exif=exif_out)
+                target = Path(job.output_root, relpath)
+                try:
+                    write_atomic(target, data)
+                except OSError as exc:
+                    raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
+                written.append(target)
+                out.append(
+                    Derivative(
+                        key=spec.key,
+                        path=relpath,
+                        width=shaped.width,
+                        height=shaped.height,
+                        md5=hashlib.md5(data).hexdigest(),
+                        size=len(data),
+                    )
                 )
-            )
         return out
+
+
+def resized(decoded: Image.Image, plan: tuple[Resize, ...]) -> Iterator[Image.Image]:
+    """The image of each step of ``plan``, made from ``decoded`` (the upright picture) or
+    from an earlier step's image, in order; each image is kept only while a later step
+    still starts from it."""
+    last_use = {r.source: i for i, r in enumerate(plan) if r.source is not None}
+    images: dict[int, Image.Image] = {}
+    for index, step in enumerate(plan):
+        source = decoded if step.source is None else images[step.source]
+        image = (
+            source.resize(step.size, Image.Resampling.LANCZOS, box=step.box, reducing_gap=3.0)
+            if step.resample
+            else source
+        )
+        if index in last_use:
+            images[index] = image
+        yield image
+        for done in [k for k in images if last_use[k] <= index]:
+            del images[done]
 
 
 def orientation_of(exif: Image.Exif) -> int:
@@ -300,7 +305,8 @@ def _copy(exif: Image.Exif) -> Image.Exif:
 def encode(
     image: Image.Image, spec: DerivativeSpec, *, icc: bytes | None, exif: bytes | None
 ) -> bytes:
-    """The bytes of ``image`` encoded as ``spec.format``; reproducible for the same input."""
+    """The bytes of ``image`` encoded as ``spec.format`` with ``spec.options`` (empty: the
+    "balanced" effort's); reproducible for the same input."""
     buffer = io.BytesIO()
     options: dict[str, object] = {}
     if icc:
@@ -308,16 +314,11 @@ def encode(
     if exif:
         options["exif"] = exif
     fmt = spec.format
-    if fmt == "jpeg":
-        if image.mode == "RGBA":
-            image = _flatten(image)
-        options.update(quality=spec.quality, optimize=True, progressive=True)
-    elif fmt == "webp":
-        options.update(quality=spec.quality, method=4)
-    elif fmt == "avif":
-        options.update(quality=spec.quality, speed=6)
-    elif fmt == "png":
-        options.update(compress_level=6)
+    if fmt == "jpeg" and image.mode == "RGBA":
+        image = _flatten(image)
+    if fmt != "png":  # lossless: no quality
+        options["quality"] = spec.quality
+    options.update(effective_options(fmt, spec.options))  # the names are Pillow's own
     image.save(buffer, _PILLOW_FORMAT[fmt], **options)
     return buffer.getvalue()
 

@@ -200,6 +200,10 @@ class ImageJob:
     processor: str = "gallery_builder.imaging:process_image"
     #: threads the processor may use inside one worker (CPUs // workers, at least 1)
     threads: int = 1
+    #: every derivative spec of the picture, the targets' and the others': the resize plan
+    #: (gallery_builder.resize_plan) is made from all of them, so that an image's bytes do not
+    #: depend on which of its siblings are missing; empty: the targets' specs
+    specs: tuple[DerivativeSpec, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,29 @@ SETTINGS: dict[str, dict[str, SettingDoc]] = {
             "(`vips` with `pip install 'gallery-builder[vips]'`). Like `gallery build "
             "--processor`, which wins."
         ),
+        "effort": SettingDoc(
+            "How hard the encoders work: `fast` (quick, larger files), `balanced`, or `small` "
+            "(the smallest files, several times the encoding time); measured in building.md."
+        ),
+        "jpeg": SettingDoc(
+            "The `[images.jpeg]` table: `optimize` (Huffman tables computed per image) and "
+            "`progressive` (scans of increasing detail), over the effort's.",
+            default="the effort's: `optimize = true`, `progressive = false`",
+        ),
+        "webp": SettingDoc(
+            "The `[images.webp]` table: `method`, 0 (fastest) to 6 (smallest), over the effort's.",
+            default="the effort's: `method = 2`",
+        ),
+        "avif": SettingDoc(
+            "The `[images.avif]` table: `speed`, 0 (slowest, smallest) to 10 (fastest), over "
+            "the effort's.",
+            default="the effort's: `speed = 6`",
+        ),
+        "png": SettingDoc(
+            "The `[images.png]` table: `compress_level`, 0 (none) to 9 (smallest), over the "
+            "effort's.",
+            default="the effort's: `compress_level = 4`",
+        ),
     },
     "publish": {
         "target": SettingDoc(

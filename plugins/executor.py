@@ -34,7 +34,7 @@ def gallery_executor(config: Config, jobs: int | None) -> Executor:
     # forkserver: workers start from a clean process with the imaging code preloaded, safe
     # with threads in the parent (the progress bar) and cheap to start.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["gallery_builder.imaging"])
+    context.set_forkserver_preload(["gallery_builder.imaging", "gallery_builder.processors"])
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=context,

@@ -41,6 +41,7 @@ def gallery_derivative_specs(
             quality=_quality(images, fmt),
             keep_exif=False,
             strip_gps=True,
+            options=images.encoder_options(fmt),
         )
         for fmt in images.formats
     ]
@@ -54,6 +55,7 @@ def gallery_derivative_specs(
                 quality=_quality(images, fmt),
                 keep_exif=True,
                 strip_gps=images.strip_gps,
+                options=images.encoder_options(fmt),
             )
             for fmt in images.formats
         )

@@ -34,6 +34,7 @@ __all__ = [
     "cmyk_pattern",
     "colour_key_png",
     "damaged_exif_jpeg",
+    "detailed_photo",
     "displayed_red_corner",
     "dji_xmp",
     "dji_xmp_jpeg",
@@ -44,6 +45,7 @@ __all__ = [
     "find_cmyk_icc",
     "gif_with_extension",
     "gps_exif",
+    "grey_png",
     "jpeg",
     "jpeg_segment",
     "late_gps_png",
@@ -409,6 +411,45 @@ def rgba_png(path: Path, size: tuple[int, int] = (160, 120)) -> Path:
     alpha = Image.new("L", size, 255)
     ImageDraw.Draw(alpha).rectangle((w // 2, 0, w - 1, h - 1), fill=128)
     im.putalpha(alpha)
+    im.save(path, "PNG")
+    return path
+
+
+def detailed_photo(path: Path, size: tuple[int, int] = (3000, 2000), *, grain: float = 4.0) -> Path:
+    """A photo-like JPEG (quality 92): smooth gradients, hard-edged discs, thin light lines
+    every 37 pixels and per-pixel grain (normal, ``grain`` levels): detail that a resize
+    which blurs, shifts or aliases visibly changes. The same bytes for the same arguments."""
+    import numpy as np  # the test extra has it; the other makers need only Pillow
+
+    path = _target(path)
+    rng = np.random.default_rng(7)
+    w, h = size
+    y, x = np.mgrid[0:h, 0:w]
+    base = np.stack([x / w * 255, y / h * 255, (x + y) / (w + h) * 255], axis=-1)
+    for _ in range(20):
+        cx, cy, r = rng.integers(0, w), rng.integers(0, h), rng.integers(w // 40, w // 6)
+        base[(x - cx) ** 2 + (y - cy) ** 2 < r * r] = rng.integers(0, 256, 3)
+    grainy = base + rng.normal(0, grain, base.shape)
+    im = Image.fromarray(grainy.clip(0, 255).astype("uint8"))
+    draw = ImageDraw.Draw(im)
+    for left in range(0, w, 37):
+        draw.line((left, 0, left + h // 3, h), fill=(250, 250, 250), width=3)
+    im.save(path, "JPEG", quality=92)
+    return path
+
+
+def grey_png(path: Path, size: tuple[int, int] = (160, 120), *, alpha: bool = False) -> Path:
+    """Grey PNG (mode "L", or "LA" with ``alpha``): a left-to-right gradient from 0 to 255 on
+    every row; with ``alpha`` the right half has alpha 128."""
+    path = _target(path)
+    w, h = size
+    row = bytes(round(x * 255 / max(w - 1, 1)) for x in range(w))
+    im = Image.frombytes("L", size, row * h)
+    if alpha:
+        mask = Image.new("L", size, 255)
+        ImageDraw.Draw(mask).rectangle((w // 2, 0, w - 1, h - 1), fill=128)
+        im = im.convert("LA")
+        im.putalpha(mask)
     im.save(path, "PNG")
     return path
 

@@ -2,6 +2,9 @@
 
 End to end through ``build_gallery`` (then the files the manifest lists are opened), plus the
 pure geometry of ``gallery_builder.imaging`` and ``plugins/images.py``.
+
+Every test that makes pictures runs once per image processor (``[images] processor``,
+:data:`PROCESSORS`): both give the same site contract. Only the pure geometry runs once.
 """
 
 from __future__ import annotations
@@ -13,21 +16,26 @@ import os
 import struct
 import subprocess
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pictures
 import pytest
+import pyvips
 from conftest import read_manifest, site_files
 from gallery_builder.plugins.images import gallery_derivative_specs, web_sizes
 from gallery_builder.plugins.metadata import read_metadata
+from gallery_builder.plugins.vips import bridge as vips_bridge
+from gallery_builder.plugins.vips import encode as vips_encode
 from PIL import ExifTags, Image, ImageCms, ImageFile, ImageStat
 
 from gallery_builder import imaging
 from gallery_builder.config import load_config
 from gallery_builder.derivatives import derivative_path
 from gallery_builder.model import DerivativeSpec, ImageJob, ImageStep, Picture, Source
-from gallery_builder.testing import build_gallery, run_cli
+from gallery_builder.processors import choose_processor, processor_key, run_job
+from gallery_builder.testing import build_gallery, plugin_manager, run_cli
 
 #: small sizes keep every test fast; 160 is below the usual test pictures, 640 above them
 SMALL = "[images]\nsizes = [160, 640]\nthumbnail = [96, 72]\n"
@@ -35,10 +43,41 @@ GPS_IFD = ExifTags.IFD.GPSInfo
 EXIF_IFD = ExifTags.IFD.Exif
 ORIENTATION = ExifTags.Base.Orientation
 TIFF_STRUCTURE_TAGS = {256, 257, 258, 259, 262, 273, 277, 278, 279, 284}
+#: the image processors every picture-making test runs with
+PROCESSORS = ("pillow", "vips")
+#: the processor of the test running now (set by the autouse fixture ``_chosen_processor``)
+_CHOSEN = {"processor": "pillow"}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each test that makes pictures (it has a folder to make them in) runs per processor."""
+    if {"source", "out", "tmp_path"} & set(metafunc.fixturenames):
+        metafunc.parametrize("processor", PROCESSORS)
+
+
+@pytest.fixture
+def processor() -> str:
+    """The processor of a test that makes no pictures (pure geometry): Pillow's."""
+    return "pillow"
+
+
+@pytest.fixture(autouse=True)
+def _chosen_processor(processor: str) -> Iterator[str]:
+    _CHOSEN["processor"] = processor
+    yield processor
+    _CHOSEN["processor"] = "pillow"
+
+
+def with_processor(text: str) -> str:
+    """The settings ``text`` with ``[images] processor`` set to the test's processor."""
+    line = f'processor = "{_CHOSEN["processor"]}"\n'
+    if "[images]\n" in text:
+        return text.replace("[images]\n", "[images]\n" + line, 1)
+    return "[images]\n" + line + text
 
 
 def settings(source: Path, text: str = SMALL) -> None:
-    (source / "gallery.toml").write_text(text, encoding="utf-8")
+    (source / "gallery.toml").write_text(with_processor(text), encoding="utf-8")
 
 
 def build(source: Path, out: Path, text: str = SMALL) -> dict[str, dict]:
@@ -699,20 +738,51 @@ def test_web_sizes(long_edge: int, expected: list[int]) -> None:
 
 
 @pytest.fixture
-def decodes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[int, int]]]:
-    """(format, decoded size) of every real pixel decode, by wrapping Pillow's
-    ``ImageFile.load``: a call that finds tiles to read decodes; one that finds none (already
-    loaded) does not."""
-    calls: list[tuple[str, tuple[int, int]]] = []
+def decodes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, tuple[int, int]]]:
+    """(decoder, format, decoded size) of every real pixel decode, by Pillow or by libvips.
+
+    Pillow's: by wrapping ``ImageFile.load``: a call that finds tiles to read decodes; one
+    that finds none (already loaded) does not. libvips': each image ``new_from_file`` opens
+    reports each evaluation of its pixels (libvips' "posteval" signal, in the thread that
+    asked for them), so a lazy image computed twice (saved twice without ``copy_memory()``)
+    counts twice, and an image whose header only was read counts none. (A loader that first
+    decodes into a temporary image, as WebP's does, reports that too, from one of libvips'
+    own threads: part of the same evaluation, not counted again.)"""
+    calls: list[tuple[str, str, tuple[int, int]]] = []
+    opened: list[pyvips.Image] = []
     real_load = ImageFile.ImageFile.load
+    real_open = pyvips.Image.new_from_file
 
     def counting_load(self: ImageFile.ImageFile):
         if self.tile:
-            calls.append((self.format, self.size))
+            calls.append(("pillow", self.format, self.size))
         return real_load(self)
 
+    def reporting_open(path: str, **options) -> pyvips.Image:
+        image = real_open(path, **options)
+        fmt = image.get("vips-loader").removesuffix("load").upper()
+        size = (image.width, image.height)
+        caller = threading.get_ident()
+
+        def evaluated(*_: object) -> None:
+            if threading.get_ident() == caller:
+                calls.append(("vips", fmt, size))
+
+        image.set_progress(True)
+        image.signal_connect("posteval", evaluated)
+        opened.append(image)  # alive while libvips may signal (its handler dies with it)
+        return image
+
     monkeypatch.setattr(ImageFile.ImageFile, "load", counting_load)
+    monkeypatch.setattr(pyvips.Image, "new_from_file", staticmethod(reporting_open))
     return calls
+
+
+def decoder_of(processor: str, name: str) -> str:
+    """Which library decodes the picture ``name`` with ``processor``: libvips, for the vips
+    processor, but for the formats libvips cannot read (pyvips-binary has no BMP loader),
+    which go through Pillow exactly as with the Pillow processor."""
+    return "pillow" if processor == "pillow" or name.endswith(".bmp") else "vips"
 
 
 def make_job(source: Path, picture_path: Path, out: Path) -> ImageJob:
@@ -724,8 +794,12 @@ def make_job(source: Path, picture_path: Path, out: Path) -> ImageJob:
     specs = gallery_derivative_specs(source=src, metadata=metadata, config=config)
     picture = Picture(src, "0" * 32, metadata, slug="photo", album_path="")
     scale = imaging.draft_scale(metadata.format, specs, metadata.width, metadata.height)
-    targets = tuple((spec, derivative_path(picture, spec, scale)) for spec in specs)
-    return ImageJob(str(picture_path), str(out), targets, draft_scale=scale)
+    processor, info = choose_processor(plugin_manager(), config)
+    key = processor_key(processor, info)
+    targets = tuple((spec, derivative_path(picture, spec, scale, "", key)) for spec in specs)
+    return ImageJob(
+        str(picture_path), str(out), targets, draft_scale=scale, processor=processor.worker
+    )
 
 
 PICTURE_KINDS: list = [
@@ -749,7 +823,7 @@ def test_an_image_step_sees_8_bit_rgb_at_the_derivatives_size_whatever_the_sourc
     job = make_job(source, make(source / name), out)
     job = dataclasses.replace(job, steps=(ImageStep("step_functions:require_rgb"),))
 
-    result = imaging.process_image(job)
+    result = run_job(job)
 
     assert result.step_error is None and result.error is None
     for derivative in result.derivatives:
@@ -765,7 +839,7 @@ def test_a_step_failing_on_a_later_derivative_leaves_nothing_behind(
     job = make_job(source, pictures.jpeg(source / "photo.jpg", (320, 240)), out)
     job = dataclasses.replace(job, steps=(ImageStep("step_functions:fail_on_thumbnails"),))
 
-    result = imaging.process_image(job)
+    result = run_job(job)
 
     assert result.derivatives == () and result.error is None and result.write_error is None
     failure = result.step_error
@@ -776,7 +850,7 @@ def test_a_step_failing_on_a_later_derivative_leaves_nothing_behind(
 
 @pytest.mark.parametrize(("name", "make"), PICTURE_KINDS)
 def test_all_derivatives_of_a_picture_come_from_one_decode(
-    source: Path, out: Path, decodes: list, name: str, make: Callable
+    source: Path, out: Path, decodes: list, name: str, make: Callable, processor: str
 ) -> None:
     settings(source)
     picture = make(source / name)
@@ -784,10 +858,11 @@ def test_all_derivatives_of_a_picture_come_from_one_decode(
     assert len(job.targets) == 6
     decodes.clear()  # reading the metadata decodes nothing, checked below
 
-    result = imaging.process_image(job)
+    result = run_job(job)
 
     assert result.error is None
     assert len(decodes) == 1, decodes
+    assert decodes[0][0] == decoder_of(processor, name)
     assert sorted(d.key for d in result.derivatives) == sorted(s.key for s, _ in job.targets)
     for derivative in result.derivatives:
         assert (out / derivative.path).is_file()
@@ -795,7 +870,7 @@ def test_all_derivatives_of_a_picture_come_from_one_decode(
 
 @pytest.mark.parametrize(("name", "make"), PICTURE_KINDS)
 def test_a_whole_build_decodes_each_picture_once(
-    source: Path, out: Path, decodes: list, name: str, make: Callable
+    source: Path, out: Path, decodes: list, name: str, make: Callable, processor: str
 ) -> None:
     settings(source)
     make(source / name)
@@ -805,16 +880,20 @@ def test_a_whole_build_decodes_each_picture_once(
     assert result.skipped == []
     assert result.made == 1
     assert len(decodes) == 1, decodes  # reading metadata does not decode pixels
+    assert decodes[0][0] == decoder_of(processor, name)
 
 
-def test_a_large_jpeg_is_decoded_at_a_reduced_scale(source: Path, out: Path, decodes: list) -> None:
+def test_a_large_jpeg_is_decoded_at_a_reduced_scale(
+    source: Path, out: Path, decodes: list, processor: str
+) -> None:
     pictures.jpeg(source / "big.jpg", (1600, 1200), orientation=6)
 
     image = build(source, out, "[images]\nsizes = [200]\nthumbnail = [120, 90]\n")["big.jpg"]
 
-    [(fmt, size)] = decodes
-    assert fmt == "JPEG"
-    assert size[0] * size[1] <= 400 * 300  # draft(): 1/4 scale or less, not 1600x1200
+    [(decoder, fmt, size)] = decodes
+    assert (decoder, fmt) == (processor, "JPEG")
+    # Pillow's draft() or libvips' shrink-on-load: 1/4 scale or less, not 1600x1200
+    assert size[0] * size[1] <= 400 * 300
     assert image["sizes"]["200.jpeg"] == [200, 150]
     for path in outputs(out, image).values():
         assert pictures.displayed_red_corner(path) == "top-left"
@@ -847,6 +926,7 @@ def test_bad_pictures_are_skipped_with_a_reason_and_the_rest_is_built(
     source: Path, out: Path
 ) -> None:
     bad_pictures(source)
+    settings(source, "")
 
     result = build_gallery(source, out)
 
@@ -868,6 +948,7 @@ def test_bad_pictures_are_named_in_the_cli_output_and_the_build_succeeds(
     source: Path, out: Path
 ) -> None:
     bad_pictures(source)
+    settings(source, "")
 
     result = run_cli(["build", source, "-o", out, "-j", "1"])
 
@@ -889,6 +970,7 @@ def test_bad_pictures_are_named_in_the_cli_output_and_the_build_succeeds(
 def test_strict_build_with_a_bad_picture_exits_1(source: Path, out: Path) -> None:
     pictures.jpeg(source / "good.jpg")
     pictures.truncated_jpeg(source / "truncated.jpg")
+    settings(source, "")
 
     result = run_cli(["build", source, "-o", out, "-j", "1", "--strict"])
 
@@ -903,7 +985,7 @@ def test_a_picture_that_fails_to_decode_leaves_no_file_behind(source: Path, out:
     bad = pictures.truncated_jpeg(source / "truncated.jpg")
     job = make_job(source, bad, out)
 
-    result = imaging.process_image(job)
+    result = run_job(job)
 
     assert result.derivatives == ()
     assert "corrupt or truncated picture data" in result.error
@@ -913,8 +995,19 @@ def test_a_picture_that_fails_to_decode_leaves_no_file_behind(source: Path, out:
 # --- Reproducible output -----------------------------------------------------------------------
 
 
+def encode_with(
+    processor: str, image: Image.Image, spec: DerivativeSpec, icc: bytes, exif: bytes
+) -> bytes:
+    """``image`` encoded as ``spec`` says by ``processor``'s encoder."""
+    if processor == "pillow":
+        return imaging.encode(image, spec, icc=icc, exif=exif)
+    return vips_encode.encode(vips_bridge.from_pil(image), spec, icc=icc, exif=exif)
+
+
 @pytest.mark.parametrize("fmt", ["jpeg", "webp", "avif", "png"])
-def test_encoding_the_same_picture_twice_gives_identical_bytes(tmp_path: Path, fmt: str) -> None:
+def test_encoding_the_same_picture_twice_gives_identical_bytes(
+    tmp_path: Path, fmt: str, processor: str
+) -> None:
     path = pictures.jpeg(
         tmp_path / "photo.jpg", (320, 240), make="Canon", taken="2024:05:17 10:42:00"
     )
@@ -924,8 +1017,8 @@ def test_encoding_the_same_picture_twice_gives_identical_bytes(tmp_path: Path, f
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     spec = DerivativeSpec("640", "resize", (640, 640), fmt, 80)
 
-    first = imaging.encode(image, spec, icc=icc, exif=exif)
-    second = imaging.encode(image.copy(), spec, icc=icc, exif=exif)
+    first = encode_with(processor, image, spec, icc, exif)
+    second = encode_with(processor, image.copy(), spec, icc, exif)
 
     assert first == second
     with Image.open(io.BytesIO(first)) as decoded:
@@ -978,5 +1071,6 @@ def test_every_size_of_picture_makes_a_thumbnail(width: int, ratio: tuple[int, i
 
 def test_a_1280x853_picture_is_not_dropped(source: Path, out: Path) -> None:
     Image.new("RGB", (1280, 853), (10, 120, 200)).save(source / "odd.jpg")
+    settings(source, "")
     result = build_gallery(source, out)
     assert result.skipped == [] and result.pictures == 1

@@ -462,7 +462,8 @@ def test_what_counts_as_a_gps_position_in_xmp(
 def test_an_original_on_an_images_path_is_an_error_naming_both(source: Path, out: Path) -> None:
     pictures.jpeg(source / "a.jpg")
     build_gallery(source, out)
-    image = next(p for p in read_manifest(out)["files"] if p.startswith("a.640."))
+    files = read_manifest(out)["files"]
+    image = next(p for p in files if p.startswith("a.640.") and p.endswith(".jpg"))
     pictures.jpeg(source / image, (100, 80))  # a picture that happens to bear that name
     settings(source, "[images]\noriginals = true\n")
     with pytest.raises(GalleryError) as error:
