@@ -59,20 +59,21 @@ def mortal_cluster() -> Iterator[distributed.LocalCluster]:
     cluster.close()
 
 
-def use_cluster(source: Path, cluster: distributed.LocalCluster) -> Path:
+def use_cluster(source: Path, cluster: distributed.LocalCluster, settings: str = "") -> Path:
     """Make a source folder build on ``cluster``: its gallery.toml's [build]."""
     # a test before may have killed workers: their nannies start new ones, which takes a
     # while on a busy machine (a build waits for one worker, not for the full cluster)
     cluster.wait_for_workers(WORKERS, timeout=STARTUP)
     path = source / "gallery.toml"
-    path.write_text(f'[build]\nexecutor = "dask"\nscheduler = "{cluster.scheduler_address}"\n')
+    address = cluster.scheduler_address
+    path.write_text(f'{settings}[build]\nexecutor = "dask"\nscheduler = "{address}"\n')
     return path
 
 
 @pytest.fixture
 def on_dask(cluster: distributed.LocalCluster) -> Callable[[Path], Path]:
     """Make a source folder build on the module's cluster."""
-    return lambda source: use_cluster(source, cluster)
+    return lambda source, settings="": use_cluster(source, cluster, settings)
 
 
 def tasks_done(cluster: distributed.LocalCluster) -> int:
@@ -90,15 +91,15 @@ def deaths(cluster: distributed.LocalCluster) -> int:
 # --- The same site -----------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("processor", ["pillow", "vips"])
 def test_a_dask_build_is_byte_identical_to_a_local_one(
-    trip: Path,
-    tmp_path: Path,
-    on_dask,
-    cluster,
+    trip: Path, tmp_path: Path, on_dask, cluster, processor: str
 ) -> None:
+    images = f'[images]\nprocessor = "{processor}"\n'
+    (trip / "gallery.toml").write_text(images)
     build_gallery(trip, tmp_path / "local", jobs=2)  # the process pool
     before = tasks_done(cluster)
-    on_dask(trip)
+    on_dask(trip, images)
     result = build_gallery(trip, tmp_path / "dask")
     assert (result.pictures, result.made) == (5, 5)
     assert tasks_done(cluster) - before == 5  # each picture one task, on the cluster
@@ -374,6 +375,16 @@ def test_the_build_tests_pass_on_dask(
 # --- A scheduler lost during the build -------------------------------------------------------
 
 
+def scheduler_address(info: Path) -> str:
+    """The address in the scheduler's file, once it has written it whole."""
+    for _ in range(STARTUP * 10):
+        try:
+            return json.loads(info.read_text())["address"]
+        except (OSError, ValueError, KeyError):  # not there yet, or half-written
+            time.sleep(0.1)
+    pytest.fail(f"the scheduler wrote no {info} in {STARTUP} s")
+
+
 @pytest.fixture
 def own_scheduler(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
     """A scheduler and one worker in processes of their own, as `dask scheduler` and
@@ -392,11 +403,7 @@ def own_scheduler(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        for _ in range(STARTUP * 10):
-            if info.is_file() and info.stat().st_size:
-                break
-            time.sleep(0.1)
-        address = json.loads(info.read_text())["address"]
+        address = scheduler_address(info)
         with distributed.Client(address, timeout=STARTUP) as client:
             client.wait_for_workers(1, timeout=STARTUP)
         yield address, scheduler
