@@ -69,13 +69,14 @@ def start(scheduler: str, jobs: int | None) -> DaskExecutor:
     return DaskExecutor(client, cluster, f"the local dask cluster ({workers} workers)")
 
 
-def local_cluster(distributed: Any, workers: int) -> Any:
-    """A ``LocalCluster`` of ``workers`` single-threaded worker processes, for one build."""
+def local_cluster(distributed: Any, workers: int, allowed_failures: int = ALLOWED_FAILURES) -> Any:
+    """A ``LocalCluster`` of ``workers`` single-threaded worker processes, for one build; a
+    task is tried again on a new worker until ``allowed_failures`` workers died making it."""
     import dask
 
     with dask.config.set(
         {
-            "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+            "distributed.scheduler.allowed-failures": allowed_failures,
             # one task on a worker at a time (not 1.1 per thread): a worker that dies takes
             # the blame of only the picture it was making, not of the one queued behind it
             "distributed.scheduler.worker-saturation": 1.0,
