@@ -31,8 +31,6 @@ from conftest import gallery, read_manifest, site_files
 from gallery_builder.plugins import dask_executor
 
 from gallery_builder import hookimpl
-from gallery_builder.build_settings import BuildSettings
-from gallery_builder.config import ConfigError, load_config
 from gallery_builder.model import ImageStep
 from gallery_builder.testing import build_gallery, run_cli
 
@@ -306,47 +304,6 @@ def test_build_executor_dask_on_the_command_line(source: Path, out: Path, tmp_pa
     build_gallery(source, tmp_path / "local")
     assert site_files(out) == site_files(tmp_path / "local")
     assert len(read_manifest(out)["images"]) == 2
-
-
-# --- The settings ------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "line", "message"),
-    [
-        ('[build]\nexecutor = "ray"\n', 2, '[build] executor = "ray" is not allowed; expected '
-         '"local" or "dask"'),
-        ('[build]\nexecutor = "dask"\nscheduler = "scheduler.lan"\n', 3,
-         '[build] scheduler = "scheduler.lan" is not allowed; expected a scheduler address '
-         'such as "tcp://scheduler.lan:8786"'),
-        ('[build]\nexecutor = "dask"\nscheduler = "tcp://h:99999"\n', 3,
-         "is not allowed; expected a scheduler address"),
-        ('[build]\nscheduler = "tcp://h:8786"\n', 2,
-         '[build] scheduler = "tcp://h:8786" is for the dask executor; add executor = "dask" '
-         "to [build], or remove scheduler"),
-        ("[build]\nworkers = 4\n", 2, "unknown key 'workers' in [build]; allowed: executor, "
-         "scheduler"),
-    ],
-)  # fmt: skip
-def test_bad_build_settings_name_the_file_line_key_and_what_is_allowed(
-    source: Path, text: str, line: int, message: str
-) -> None:
-    path = source / "gallery.toml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as caught:
-        load_config(source)
-    assert str(caught.value).startswith(f"{path}:{line}: ")
-    assert message in str(caught.value)
-
-
-def test_build_settings_are_read(source: Path) -> None:
-    (source / "gallery.toml").write_text(
-        '[build]\nexecutor = "dask"\nscheduler = "tls://[::1]:8786"\n'
-    )
-    config = load_config(source)
-    assert (config.build.executor, config.build.scheduler) == ("dask", "tls://[::1]:8786")
-    (source / "gallery.toml").write_text("[build]\n")
-    assert load_config(source).build == BuildSettings("local", "")  # the defaults
 
 
 # --- The build tests that can run on dask ----------------------------------------------------
