@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gallery_builder import encoder_settings
+from gallery_builder.build_settings import BUILD_SCHEMA, BuildSettings
 from gallery_builder.encoder_settings import OptionProblem
 from gallery_builder.plugin_settings import FrozenMapping, Setting
 from gallery_builder.plugin_tables import SECTION as PLUGINS_SECTION
@@ -119,9 +120,16 @@ class Config:
     #: (gallery_builder.plugin_settings), its ``[plugins.NAME]`` values, defaults filled in;
     #: sorted, so that it is part of the build's fingerprint
     plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=FrozenMapping)
+    #: where the images are made (build_settings.py); left out of ``repr``, and so of the
+    #: build's fingerprint: the same site whichever executor makes it
+    build: BuildSettings = field(default_factory=BuildSettings, repr=False)
 
     def with_theme(self, theme: str) -> Config:
         return replace(self, gallery=replace(self.gallery, theme=theme))
+
+    def with_executor(self, executor: str) -> Config:
+        """``gallery build --executor``: ``[build] executor`` replaced (the scheduler kept)."""
+        return replace(self, build=replace(self.build, executor=executor))
 
     def with_processor(self, processor: str) -> Config:
         return replace(self, images=replace(self.images, processor=processor))
@@ -266,6 +274,7 @@ SCHEMA: dict[str, dict[str, Callable[[Any], Any]]] = {
         **{fmt: encoder_settings.overrides(fmt) for fmt in encoder_settings.OPTIONS},
     },
     "publish": PUBLISH_SCHEMA,
+    "build": BUILD_SCHEMA,
 }
 
 
@@ -400,7 +409,15 @@ def _apply(base: Config, raw: dict[str, Any], text: str, path: Path) -> Config:
         line = _line_of(text, exc.section, exc.key)
         raise ConfigError(str(exc), file=path, line=line) from None
     gallery = replace(gallery, base_url=base_url)
-    return replace(base, gallery=gallery, images=images, publish=publish, file=path)
+    build = replace(base.build, **clean.get("build", {}))
+    if build.scheduler and build.executor != "dask":
+        raise ConfigError(
+            f'[build] scheduler = "{build.scheduler}" is for the dask executor; add '
+            f'executor = "dask" to [build], or remove scheduler',
+            file=path,
+            line=_line_of(text, "build", "scheduler"),
+        )
+    return replace(base, gallery=gallery, images=images, publish=publish, build=build, file=path)
 
 
 def _option_error(table: str, value: Any, exc: OptionProblem, text: str, path: Path) -> ConfigError:
@@ -493,6 +510,14 @@ effort = "balanced"
 # wait = false
 # Serve the gallery only to people you invite (gallery invite), with cdn = "cloudfront".
 # private = false
+
+[build]
+# Where the images are made: "local" (worker processes on this machine, -j of them) or
+# "dask" (a dask cluster: pip install 'gallery-builder[dask]'; docs/clusters.md).
+executor = "local"
+# With executor = "dask": the scheduler's address, such as "tcp://scheduler.lan:8786";
+# "" starts a cluster of -j worker processes on this machine for the build.
+scheduler = ""
 """
 
 

@@ -10,8 +10,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
 from pathlib import Path
 
 from gallery_builder import imaging, processors
@@ -153,8 +152,10 @@ def make_images(
         return staged
     _make_staging(state)
     by_source = {job.source_path: (picture, job) for picture, job in work}
-    reporter.start(len(work))
+    # before the progress bar: an executor that cannot start (a cluster out of reach) fails
+    # with its one line, and leaves no bar behind
     executor = required(pm.hook.gallery_executor(config=config, jobs=jobs), "gallery_executor")
+    reporter.start(len(work))
     try:
         for image_result in _run(executor, (job for _, job in work)):
             picture, job = by_source[image_result.source_path]
@@ -176,7 +177,8 @@ def make_images(
             else:
                 move_into_site(state, out_dir, image_result.derivatives, result.written)
             result.made += 1
-    except BrokenProcessPool:
+    except BrokenExecutor:  # the process pool lost a worker; a cluster's executor retries
+        # on another worker, and says itself, as a GalleryError, when it cannot go on
         raise GalleryError(
             "an image worker died (out of memory, or killed) while making the images of: "
             + ", ".join(sorted(p.source.relpath for p, _ in work if not p.derivatives)[:5])

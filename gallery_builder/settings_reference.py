@@ -124,6 +124,17 @@ SETTINGS: dict[str, dict[str, SettingDoc]] = {
             '`cdn = "cloudfront"`. Like `--private`.'
         ),
     },
+    "build": {
+        "executor": SettingDoc(
+            "Where the images are made: `local`, worker processes on this machine (`-j` of "
+            "them); `dask`, a dask cluster (`pip install 'gallery-builder[dask]'`; see "
+            "Clusters). Like `--executor`."
+        ),
+        "scheduler": SettingDoc(
+            'With `executor = "dask"`: the address of a running dask scheduler; `""` starts '
+            "a cluster of `-j` worker processes on this machine for the build."
+        ),
+    },
 }
 
 #: shown for a ``[publish]`` key that is not set (its value comes from the command line, the

@@ -20,6 +20,7 @@ from gallery_builder.testing import plugin_manager, run_cli
 
 BUILTINS = {
     "scan", "metadata", "images", "executor", "albums", "render", "file_publisher", "s3_publisher",
+    "dask_executor",
     "vips",
 }  # fmt: skip
 

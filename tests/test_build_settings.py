@@ -1,0 +1,49 @@
+"""``[build]`` in gallery.toml (gallery_builder/build_settings.py): the executor and the dask
+scheduler, each mistake named with the file, the line, the key and what is allowed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gallery_builder.build_settings import BuildSettings
+from gallery_builder.config import ConfigError, load_config
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ('[build]\nexecutor = "ray"\n', 2, '[build] executor = "ray" is not allowed; expected '
+         '"local" or "dask"'),
+        ('[build]\nexecutor = "dask"\nscheduler = "scheduler.lan"\n', 3,
+         '[build] scheduler = "scheduler.lan" is not allowed; expected a scheduler address '
+         'such as "tcp://scheduler.lan:8786"'),
+        ('[build]\nexecutor = "dask"\nscheduler = "tcp://h:99999"\n', 3,
+         "is not allowed; expected a scheduler address"),
+        ('[build]\nscheduler = "tcp://h:8786"\n', 2,
+         '[build] scheduler = "tcp://h:8786" is for the dask executor; add executor = "dask" '
+         "to [build], or remove scheduler"),
+        ("[build]\nworkers = 4\n", 2, "unknown key 'workers' in [build]; allowed: executor, "
+         "scheduler"),
+    ],
+)  # fmt: skip
+def test_bad_build_settings_name_the_file_line_key_and_what_is_allowed(
+    source: Path, text: str, line: int, message: str
+) -> None:
+    path = source / "gallery.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(source)
+    assert str(caught.value).startswith(f"{path}:{line}: ")
+    assert message in str(caught.value)
+
+
+def test_build_settings_are_read(source: Path) -> None:
+    (source / "gallery.toml").write_text(
+        '[build]\nexecutor = "dask"\nscheduler = "tls://[::1]:8786"\n'
+    )
+    config = load_config(source)
+    assert (config.build.executor, config.build.scheduler) == ("dask", "tls://[::1]:8786")
+    (source / "gallery.toml").write_text("[build]\n")
+    assert load_config(source).build == BuildSettings("local", "")  # the defaults
