@@ -7,6 +7,7 @@ shared with the main process.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import warnings
@@ -21,6 +22,14 @@ from gallery_builder.filesafety import write_atomic
 from gallery_builder.image_steps import StepFailed, apply_steps, load_steps
 from gallery_builder.model import Derivative, DerivativeSpec, ImageJob, ImageResult
 from gallery_builder.resize_plan import Resize, crop_box, output_size, resize_plan
+
+# The encoders we write with, registered now: Image.save() of a format not yet registered
+# (WebP, AVIF: Pillow's preinit() has JPEG and PNG only) first imports all of Pillow's ~40
+# plugins (0.1 CPU-s in every worker).
+from PIL import WebPImagePlugin  # noqa: F401  # isort: skip
+
+with contextlib.suppress(ImportError):  # Pillow 11.3+
+    from PIL import AvifImagePlugin  # noqa: F401
 
 #: Bumped whenever the processing changes the bytes it writes: part of every cache key
 #: (4: each size resized from the next larger one, gallery_builder.resize_plan; the encoder

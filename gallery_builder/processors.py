@@ -11,14 +11,17 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from gallery_builder import imaging
-from gallery_builder.config import FORMATS, Config
 from gallery_builder.errors import GalleryError, PluginError, SettingError
 from gallery_builder.model import ImageJob, ImageProcessor, ImageResult, ProcessorInfo
-from gallery_builder.plugin_answers import answers_by_plugin
-from gallery_builder.plugin_manager import GalleryPluginManager
 from gallery_builder.toml_text import line_of, toml_string
+
+if TYPE_CHECKING:  # the main process's side; a worker imports this module for run_job only,
+    # and the settings and plugin machinery (jinja2, pluggy's entry points) cost it 0.2 s
+    from gallery_builder.config import Config
+    from gallery_builder.plugin_manager import GalleryPluginManager
 
 #: the processor a build uses when nothing names one
 DEFAULT_PROCESSOR = "pillow"
@@ -26,6 +29,8 @@ DEFAULT_PROCESSOR = "pillow"
 
 def pillow_info() -> ProcessorInfo:
     """Pillow always runs (it is a dependency); what it can encode depends on its build."""
+    from gallery_builder.config import FORMATS
+
     formats = frozenset(fmt for fmt in FORMATS if imaging.format_available(fmt))
     return ProcessorInfo(version=imaging.PROCESSOR_VERSION, formats=formats)
 
@@ -66,6 +71,8 @@ def _worker(name: str) -> Callable[[ImageJob], ImageResult]:
 def image_processors(pm: GalleryPluginManager) -> dict[str, tuple[ImageProcessor, str]]:
     """``{name: (processor, plugin name)}`` from every plugin; a name offered twice is an
     error naming both plugins."""
+    from gallery_builder.plugin_answers import answers_by_plugin
+
     found: dict[str, tuple[ImageProcessor, str]] = {}
     for plugin, answer in answers_by_plugin(pm, "gallery_image_processors"):
         for processor in answer:

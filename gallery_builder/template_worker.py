@@ -85,9 +85,10 @@ class BoundedTemplate(jinja2.Template):
 
 
 def preload(environment: jinja2.Environment) -> None:
-    """Compile every template of the theme once, in this process, so that each child finds
-    the ones a page extends and imports already compiled. A template that fails to compile is
-    left for the render that uses it to report."""
+    """Compile every template file of the theme once, in this process, so that each child
+    finds the ones a page extends and imports already compiled (a file reached by two names,
+    ``base.html`` and ``default:base.html``, once: by its plain name). A template that fails to
+    compile is left for the render that uses it to report."""
     if getattr(environment, "_gallery_preloaded", False):
         return
     environment._gallery_preloaded = True  # type: ignore[attr-defined]
@@ -95,9 +96,15 @@ def preload(environment: jinja2.Environment) -> None:
         names = environment.list_templates()
     except Exception:  # a loader that cannot list: each child compiles what it needs
         return
-    for name in names:
+    compiled: set[str] = set()  # the files compiled: a theme's own ``name:`` alias of a
+    # file is compiled again only in a child that asks for it by that name (rarely)
+    for name in sorted(names, key=lambda n: ":" in n):  # the plain names first
         with contextlib.suppress(Exception):
+            filename = environment.loader.get_source(environment, name)[1]  # type: ignore[union-attr]
+            if filename in compiled:
+                continue
             environment.get_template(name)
+            compiled.add(filename)
 
 
 # --- describing a failure ---------------------------------------------------------------------

@@ -5,6 +5,8 @@ gallery_builder.testing; their workers real functions imported by name."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -201,3 +203,33 @@ def test_run_job_calls_the_worker_the_job_names(one: Path, tmp_path: Path) -> No
         name = f"processor_functions:{worker}" if worker != "no_such_module" else "nope:f"
         with pytest.raises(GalleryError, match=f"worker {name} "):
             run_job(replace(job, processor=name))
+
+
+def test_a_worker_imports_no_settings_or_plugin_machinery() -> None:
+    # what the forkserver preloads for every worker: the image code, not config or jinja2
+    code = (
+        "import sys, gallery_builder.imaging, gallery_builder.processors\n"
+        "heavy = {'jinja2', 'gallery_builder.config', 'gallery_builder.plugin_manager'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert found.strip() == "[]"
+
+
+def test_a_worker_encodes_webp_without_loading_every_pillow_plugin() -> None:
+    # Image.save() of a format Pillow has not registered yet imports all its plugins first
+    code = (
+        "import sys\n"
+        "from PIL import Image\n"
+        "from gallery_builder import imaging\n"
+        "from gallery_builder.model import DerivativeSpec\n"
+        "spec = DerivativeSpec('8', 'resize', (8, 8), 'webp', 80)\n"
+        "assert imaging.encode(Image.new('RGB', (8, 8)), spec, icc=None, exif=None)\n"
+        "print('PIL.XbmImagePlugin' in sys.modules, 'PIL.TgaImagePlugin' in sys.modules)\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert found.strip() == "False False"

@@ -312,3 +312,17 @@ def test_a_link_inside_the_theme_still_works(one: Path, tmp_path: Path) -> None:
     run = gallery("build", one, "-o", out, "--theme", mine)
     assert run.returncode == 0, run.stderr
     assert [f.read_text() for f in (out / "_static").glob("b.*.txt")] == ["shared\n"]
+
+
+def test_preload_compiles_each_template_file_once() -> None:
+    from gallery_builder.template_worker import preload
+    from gallery_builder.theming import make_environment
+
+    themes = Path(__import__("gallery_builder.themes").themes.__file__).parent
+    installed = installed_themes([themes / "minimal", themes / "default"])
+    environment = make_environment(theme_chain("minimal", installed))
+    preload(environment)
+    files = [t.filename for t in environment.cache.values()]
+    assert sorted(set(files)) == sorted(files)  # base.html and minimal:base.html: one file
+    names = {name for _, name in environment.cache}
+    assert {"base.html", "album.html", "default:base.html"} <= names  # what pages extend
