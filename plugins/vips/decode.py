@@ -42,11 +42,14 @@ _COLOURSPACES = ("lab", "labs", "labq", "lch", "cmc", "xyz", "yxy", "scrgb", "hs
 class Decoded:
     """A picture decoded once, upright, with what its derivatives carry."""
 
-    image: pyvips.Image  #: 8 bits, 3 (sRGB) or 4 (and alpha) bands, in memory, no metadata
+    #: 8 bits, 3 (sRGB) or 4 (and alpha) bands, no metadata; in memory, or (``streamed``)
+    #: still the loader's sequential pipeline, which can be read once: :func:`readable`
+    image: pyvips.Image
     shown: tuple[int, int]  #: the size it is displayed at, before any shrink-on-load
     icc: bytes | None  #: the ICC profile to embed (None after a CMYK conversion to sRGB)
     exif: Image.Exif  #: Pillow's reading of its EXIF: what decides what is published
     exif_block: bytes | None  #: libvips' own EXIF block, None when its loader found none
+    streamed: bool = False  #: ``image`` is not in memory yet: one reader pulls it from the file
 
 
 def check_pixels(width: int, height: int) -> None:
@@ -109,12 +112,25 @@ def decode(path: str, scale: int) -> Decoded:
         icc = None  # now sRGB, which browsers assume
     else:
         image = rgb_bands(eight_bit(image))
+    if orientation not in UPRIGHT and image.bands == 3:
+        # left streaming: a single resize reads it line by line from the file, without the
+        # whole picture in memory (the alpha check and the transposes read all of it)
+        return Decoded(image, shown, icc, exif, block, streamed=True)
     image = image.copy_memory()  # the one decode
     if orientation in UPRIGHT:
         for operation in UPRIGHT[orientation]:
             image = getattr(image, operation)()
         image = image.copy_memory()
     return Decoded(without_opaque_alpha(image), shown, icc, exif, block)
+
+
+def readable(decoded: Decoded, readers: int) -> pyvips.Image:
+    """The decoded image for ``readers`` reads: the streaming pipeline itself for one
+    (libvips then decodes and resizes in one pass, as its ``thumbnail`` does), else in
+    memory (a sequential load cannot be read twice)."""
+    if decoded.streamed and readers != 1:
+        return decoded.image.copy_memory()
+    return decoded.image
 
 
 def decode_with_pillow(path: str) -> Decoded:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pyvips
 from gallery_builder.plugins.vips import runtime
 from gallery_builder.plugins.vips.bridge import from_pil, to_pil
-from gallery_builder.plugins.vips.decode import Decoded, decode
+from gallery_builder.plugins.vips.decode import Decoded, decode, readable
 from gallery_builder.plugins.vips.encode import encode
 from gallery_builder.plugins.vips.exif import published_block
 from gallery_builder.plugins.vips.resize import resized
@@ -29,7 +29,7 @@ from gallery_builder.filesafety import write_atomic
 from gallery_builder.image_steps import StepFailed, apply_steps, load_steps
 from gallery_builder.imaging import OutputError
 from gallery_builder.model import Derivative, DerivativeSpec, ImageJob, ImageResult
-from gallery_builder.resize_plan import resize_plan
+from gallery_builder.resize_plan import Resize, resize_plan
 
 DECODE_ERRORS = (
     pyvips.Error,
@@ -88,16 +88,27 @@ def _process(job: ImageJob, written: list[Path]) -> list[Derivative]:
     steps = load_steps(job.steps)  # before decoding: a step that cannot be imported costs none
     runtime.prepare(job.threads)
     decoded = decode(job.source_path, job.draft_scale)
-    base = decoded.image
     specs = job.specs or tuple(spec for spec, _ in job.targets)
     targets = [spec for spec, _ in job.targets]
-    plan = resize_plan(specs, targets, decoded.shown, (base.width, base.height))
+    size = (decoded.image.width, decoded.image.height)
+    plan = resize_plan(specs, targets, decoded.shown, size)
+    base = readable(decoded, decode_readers(plan))
     out = []
     for step, resized_image in zip(plan, resized(base, plan), strict=True):
         for index in step.targets:
             spec, relpath = job.targets[index]
             out.append(_write(job, spec, relpath, resized_image, decoded, steps, written))
     return out
+
+
+def decode_readers(plan: tuple[Resize, ...]) -> int:
+    """How many times the decoded image is read: once per step resized from it, and once per
+    format for a step that is the decode itself (encoded as it is)."""
+    return sum(
+        1 if step.resample else max(1, len(step.targets)) + 1
+        for step in plan
+        if step.source is None
+    )
 
 
 def _write(
