@@ -14,12 +14,9 @@ from urllib.parse import quote, unquote, urlsplit
 import click
 
 from gallery_builder import __version__, theming
-from gallery_builder.cli_publish import placement_warning
-from gallery_builder.cli_publish import resolve as resolve_publish
 from gallery_builder.cli_verify import verify as verify_command
 from gallery_builder.config import CONFIG_NAME, ConfigError, init_text, load_config
 from gallery_builder.errors import GalleryError, PluginError, SettingError
-from gallery_builder.manifest import read_site_manifest
 from gallery_builder.passwords import PASSWORD_ENV, read_password
 from gallery_builder.pipeline import build as build_site
 from gallery_builder.plugin_answers import answers_by_plugin
@@ -31,16 +28,12 @@ from gallery_builder.plugin_manager import (
 from gallery_builder.plugin_settings import plugin_settings_schemas
 from gallery_builder.processors import choose_processor
 from gallery_builder.progress import reporter_for
-from gallery_builder.publish_checks import check_prefix
-from gallery_builder.publisher import NamesPrefix, PublicUrls, SetsUpHosting
 from gallery_builder.publisher_options import (
     PUBLISHER_COMMANDS,
     given_on_command_line,
     refusing,
     with_publisher_options,
 )
-from gallery_builder.publishing import open_publisher
-from gallery_builder.publishing import publish as publish_site
 from gallery_builder.redact import redact_urls
 
 EXIT_FAILURE = 1
@@ -287,6 +280,15 @@ def publish(
     """Publish the built site to TARGET: s3://bucket[/prefix], a bare bucket name, or
     file:///path (default: [publish] target in the site's gallery.toml). Sends only what
     changed; writes manifest.json last."""
+    # publishing's machinery is imported here, by the command that uses it, not by every one
+    from gallery_builder.cli_publish import placement_warning
+    from gallery_builder.cli_publish import resolve as resolve_publish
+    from gallery_builder.manifest import read_site_manifest
+    from gallery_builder.publish_checks import check_prefix
+    from gallery_builder.publisher import NamesPrefix, PublicUrls, SetsUpHosting
+    from gallery_builder.publishing import open_publisher
+    from gallery_builder.publishing import publish as publish_site
+
     # the options the installed publishers declare (gallery_builder/publisher_options.py)
     given = given_on_command_line(click.get_current_context(), declared)
     urls = (target, *_urls_in(declared))
@@ -363,6 +365,7 @@ def serve(site: str, port: int, host: str, timeout: float, verbose: bool) -> Non
     """Preview SITE (a built site, default ./_site, or a file:// publish target) the way S3
     website hosting serves it: /album/ gives album/index.html, /album redirects to /album/,
     a missing page answers 404 with the gallery's error.html."""
+    from gallery_builder.manifest import read_site_manifest
     from gallery_builder.serve import SiteFolder, TargetFolder, make_server
 
     try:

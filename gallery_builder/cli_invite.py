@@ -13,7 +13,6 @@ from typing import Any
 import click
 
 from gallery_builder.errors import GalleryError, SettingError
-from gallery_builder.publish_checks import check_prefix
 from gallery_builder.publish_settings import split_target
 from gallery_builder.publisher_options import factory_options, given_on_command_line, option_values
 
@@ -208,6 +207,8 @@ def _revoke_all(
 def _target_prefix(target: str, default_prefix: str | None) -> str:
     """The gallery's prefix in an s3:// TARGET (else ``default_prefix``); usage errors for
     any other target and for a gallery at the bucket root."""
+    from gallery_builder.publish_checks import check_prefix  # here: not for every command
+
     parts = split_target(target)
     if parts.scheme != "s3" or "://" not in target:
         raise SettingError(

@@ -9,10 +9,7 @@ import click
 
 from gallery_builder import theming
 from gallery_builder.errors import GalleryError, SettingError
-from gallery_builder.publish_checks import check_prefix
-from gallery_builder.publisher import NamesPrefix
 from gallery_builder.publisher_options import factory_options, given_on_command_line, option_values
-from gallery_builder.publishing import open_publisher
 from gallery_builder.redact import redact_urls
 
 
@@ -35,6 +32,9 @@ def unpublish(
     -d PREFIX): exactly the files its manifest.json lists, manifest.json last; no file another
     gallery owns. Then the bucket root's listing is rebuilt."""
     from gallery_builder.cli import EXIT_USAGE, _fail
+    from gallery_builder.publish_checks import check_prefix
+    from gallery_builder.publisher import NamesPrefix
+    from gallery_builder.publishing import open_publisher  # here: not for every command
     from gallery_builder.unpublishing import unpublish as unpublish_gallery
 
     # the options the installed publishers declare (gallery_builder/publisher_options.py)

@@ -6,22 +6,21 @@ from __future__ import annotations
 import sys
 from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin
 
 import click
 
 from gallery_builder.errors import GalleryError, SettingError
-from gallery_builder.publish_checks import check_prefix
 from gallery_builder.publish_settings import split_target
-from gallery_builder.publisher import NamesPrefix
 from gallery_builder.publisher_options import factory_options, given_on_command_line, option_values
-from gallery_builder.publishing import open_publisher
 from gallery_builder.redact import redact_urls
-from gallery_builder.verify import Problem, Report, public_url
-from gallery_builder.verify_http import HttpVerifier, base_url
-from gallery_builder.verify_private import key_group_of, verify_private
-from gallery_builder.verify_store import verify_store
+
+if TYPE_CHECKING:
+    from gallery_builder.verify import Report
+
+# The checks (http.client, ssl, the publishing machinery) are imported when ``gallery verify``
+# runs, not by every command: ``gallery build`` imports this module for the command's options.
 
 
 def _is_url(target: str) -> bool:
@@ -42,6 +41,14 @@ def run_verify(
     """Every check of the gallery at ``target`` (s3://, file://, a bare bucket name, or an
     http(s) URL), its publisher made with ``options`` (those it declares); raises GalleryError
     (SettingError for bad usage) when it cannot check."""
+    from gallery_builder.publish_checks import check_prefix
+    from gallery_builder.publisher import NamesPrefix
+    from gallery_builder.publishing import open_publisher
+    from gallery_builder.verify import Problem, Report, public_url
+    from gallery_builder.verify_http import HttpVerifier, base_url
+    from gallery_builder.verify_private import key_group_of, verify_private
+    from gallery_builder.verify_store import verify_store
+
     if prefix is not None:
         prefix = prefix.removesuffix("/")
         check_prefix(prefix)
@@ -143,6 +150,8 @@ def verify(
     except SettingError as exc:
         _fail(redact_urls(str(exc), *urls), 2)
     except GalleryError as exc:
+        from gallery_builder.verify import Problem, Report
+
         message = redact_urls(str(exc), *urls)
         if as_json:  # a monitoring system still gets its JSON
             report = Report(redact_urls(target, *urls))

@@ -19,7 +19,6 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gallery_builder.encryption import SALT_BYTES
 from gallery_builder.state import BuildState
 
 META_KEY = "encryption"
@@ -49,6 +48,8 @@ def read_record(meta: dict[str, str]) -> EncryptionRecord | None:
         check, sealed = data["check"], data["sealed"]
     except (ValueError, TypeError, KeyError, binascii.Error, RecursionError):
         return None
+    from gallery_builder.encryption import SALT_BYTES  # cryptography: only when encrypted
+
     if len(salt) != SALT_BYTES or not isinstance(check, str) or not _HEX64.fullmatch(check):
         return None
     if not isinstance(sealed, dict):

@@ -16,7 +16,6 @@ from typing import Any
 from gallery_builder.errors import GalleryError
 from gallery_builder.manifest import MANIFEST_NAME
 from gallery_builder.model import ExtraFile
-from gallery_builder.serve import safe_cache_control, safe_content_type
 from gallery_builder.sitefiles import SiteWriter, safe_relpath
 
 HOOK = "gallery_site_files"
@@ -72,6 +71,9 @@ def _clash(path: str, taken: Collection[str]) -> str | None:
 
 
 def check_extra_file(plugin: str, item: Any) -> None:
+    # the preview server's own checks; imported here, as it brings in http.server (and ssl)
+    from gallery_builder.serve import safe_cache_control, safe_content_type
+
     if not isinstance(item, ExtraFile):
         raise _fail(plugin, f"an ExtraFile was expected, not {type(item).__name__}")
     path = item.path

@@ -19,7 +19,6 @@ from gallery_builder.originals import place_originals
 from gallery_builder.plugin_answers import answers_by_plugin
 from gallery_builder.plugin_manager import GalleryPluginManager, collected
 from gallery_builder.rendering import page_context
-from gallery_builder.serve import safe_content_type
 from gallery_builder.sitefiles import SiteWriter
 
 STATIC_DIR = "_static"
@@ -121,7 +120,11 @@ def render_pages(
 
 def _page_type(page: Page) -> str | None:
     """The page's own content type, checked: a value no server could send is an error."""
-    if page.content_type is not None and safe_content_type(page.content_type) != page.content_type:
+    if page.content_type is None:
+        return None
+    from gallery_builder.serve import safe_content_type  # http.server, ssl: only when needed
+
+    if safe_content_type(page.content_type) != page.content_type:
         raise GalleryError(
             f"page {page.path}: the content type {page.content_type!r} is not a type/subtype "
             "(e.g. application/atom+xml); fix the plugin that adds the page"

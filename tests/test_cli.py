@@ -127,3 +127,17 @@ def test_bad_values_are_shown_as_toml(source: Path, out: Path) -> None:
     result = run_cli(["build", source, "-o", out])
     assert result.exit_code == 2
     assert "gallery.toml:2: [images] quality = {gif = 3} is not allowed" in result.stderr
+
+
+def test_the_cli_imports_no_publishing_verifying_or_encryption_machinery() -> None:
+    # every command starts with ``import gallery_builder.cli``: a build needs none of these
+    code = (
+        "import sys, gallery_builder.cli\n"
+        "heavy = {'gallery_builder.publishing', 'gallery_builder.verify_http', 'http.client',\n"
+        "         'gallery_builder.cli_publish', 'gallery_builder.encryption', 'cryptography'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert found.strip() == "[]"
