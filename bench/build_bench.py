@@ -20,7 +20,8 @@ Scenarios (median of ``--repeat`` runs each):
 ``--noop-scale COUNT`` is a separate mode: COUNT tiny JPEGs, one build, then the
 no-op rebuild time compared with a plain ``os.walk`` + ``os.stat`` of the tree.
 
-Only the standard library and Pillow are used. See bench/README.md.
+Measured with benchlib.py (the whole process tree's CPU and memory), photos from photos.py;
+the standard library and Pillow only. See bench/README.md.
 """
 
 from __future__ import annotations

@@ -368,7 +368,8 @@ def encoder_table(args: argparse.Namespace) -> str | None:
     res = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
     if res.returncode != 0:
         return f"(bench/encoder_settings.py failed: {res.stderr.strip().splitlines()[-1:]})"
-    return res.stdout.strip() + f"\n\nCommand: `{shlex.join(['python', *cmd[1:]])}`"
+    shown = ["python", str(script.relative_to(REPO_ROOT)), *cmd[2:]]
+    return res.stdout.strip() + f"\n\nCommand: `{shlex.join(shown)}`"
 
 
 def find_tools(args: argparse.Namespace) -> tuple[list[str], list[str] | None]:

@@ -42,12 +42,21 @@ class GalleryPluginManager(pluggy.PluginManager):
 
     def is_own(self, name: str) -> bool:
         dist = self.distributions.get(name)
-        return dist is not None and dist.metadata["Name"] == OWN_DISTRIBUTION
+        return dist is not None and distribution_name(dist) == OWN_DISTRIBUTION
 
     def distribution_text(self, name: str) -> str | None:
         """``"gallery-watermark 0.1.0"``, or None for a plugin registered in code."""
         dist = self.distributions.get(name)
-        return f"{dist.metadata['Name']} {dist.version}" if dist is not None else None
+        return f"{distribution_name(dist)} {dist.version}" if dist is not None else None
+
+
+def distribution_name(dist: Distribution) -> str:
+    """``dist.metadata["Name"]``, read once per distribution: each ``.metadata`` reads and
+    parses the distribution's METADATA file again (3 ms; a build asked 24 times)."""
+    name = dist.__dict__.get("_gallery_name")
+    if name is None:
+        name = dist.__dict__["_gallery_name"] = dist.metadata["Name"]
+    return name
 
 
 def blocked_from_env() -> list[str]:
@@ -74,7 +83,7 @@ def get_plugin_manager(
         autoload = os.environ.get(NO_AUTOLOAD_ENV, "") in ("", "0")
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         dist = ep.dist
-        is_own = dist is not None and dist.metadata["Name"] == OWN_DISTRIBUTION
+        is_own = dist is not None and distribution_name(dist) == OWN_DISTRIBUTION
         if pm.is_blocked(ep.name) or pm.has_plugin(ep.name) or not (autoload or is_own):
             continue
         if dist is not None:  # known before registering: it decides whether hooks are guarded
@@ -85,7 +94,7 @@ def get_plugin_manager(
             pm.distributions.pop(ep.name, None)
             if is_own:
                 raise  # a broken built-in is a bug to see, not to hide
-            origin = f" from {dist.metadata['Name']} {dist.version}" if dist else ""
+            origin = f" from {distribution_name(dist)} {dist.version}" if dist else ""
             pm.load_errors.append(
                 f"plugin '{ep.name}'{origin} could not be loaded and is left out "
                 f"({type(exc).__name__}: {exc}); block it with {BLOCK_ENV}={ep.name}"

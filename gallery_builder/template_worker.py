@@ -18,6 +18,7 @@ import contextlib
 import gc
 import json
 import os
+import re
 import select
 import signal
 import time
@@ -72,7 +73,7 @@ class BoundedTemplate(jinja2.Template):
     def render(self, *args: Any, **kwargs: Any) -> str:
         if _in_worker or not hasattr(os, "fork"):
             return self._render_here(*args, **kwargs)
-        preload(self.environment)
+        preload(self.environment, self)
         return _render_in_child(self, args, kwargs, timeout_setting())
 
     def _render_here(self, *args: Any, **kwargs: Any) -> str:
@@ -84,27 +85,32 @@ class BoundedTemplate(jinja2.Template):
             raise describe(exc) from None
 
 
-def preload(environment: jinja2.Environment) -> None:
-    """Compile every template file of the theme once, in this process, so that each child
-    finds the ones a page extends and imports already compiled (a file reached by two names,
-    ``base.html`` and ``default:base.html``, once: by its plain name). A template that fails to
-    compile is left for the render that uses it to report."""
-    if getattr(environment, "_gallery_preloaded", False):
-        return
-    environment._gallery_preloaded = True  # type: ignore[attr-defined]
-    try:
-        names = environment.list_templates()
-    except Exception:  # a loader that cannot list: each child compiles what it needs
-        return
-    compiled: set[str] = set()  # the files compiled: a theme's own ``name:`` alias of a
-    # file is compiled again only in a child that asks for it by that name (rarely)
-    for name in sorted(names, key=lambda n: ":" in n):  # the plain names first
-        with contextlib.suppress(Exception):
-            filename = environment.loader.get_source(environment, name)[1]  # type: ignore[union-attr]
-            if filename in compiled:
-                continue
-            environment.get_template(name)
-            compiled.add(filename)
+#: a template's references by a literal name: ``{% extends "base.html" %}``, ``{% include
+#: 'x' %}``, ``{% import "m.html" as m %}``, ``{% from "m.html" import f %}``
+_REFERENCE = re.compile(r"""\{%[-+]?\s*(?:extends|include|import|from)\s+(["'])(.+?)\1""")
+
+
+def preload(environment: jinja2.Environment, template: jinja2.Template) -> None:
+    """Compile, in this process, the templates ``template`` extends, includes or imports by a
+    literal name, and theirs, so that each child finds them compiled (once per build, not
+    once per page); not the theme's other templates (``root.html``, ``private.html`` for a
+    gallery's pages). A name made at render time, or a template that fails to compile, is
+    left for the child that renders it."""
+    done: set[str] = environment.__dict__.setdefault("_gallery_preloaded", set())
+    todo = [template]
+    while todo:
+        current = todo.pop()
+        if not current.filename or current.filename in done:
+            continue
+        done.add(current.filename)
+        try:
+            with open(current.filename, encoding="utf-8") as file:
+                names = [m.group(2) for m in _REFERENCE.finditer(file.read())]
+        except (OSError, UnicodeDecodeError):
+            continue
+        for name in names:
+            with contextlib.suppress(Exception):
+                todo.append(environment.get_template(name, parent=current.name))
 
 
 # --- describing a failure ---------------------------------------------------------------------

@@ -164,3 +164,14 @@ def test_blocking_a_plugin_also_removes_its_commands(tmp_path: Path) -> None:
     assert gallery_with(site, "--block", "cmd", "hello").returncode == 2  # no such command
     assert "hello" not in gallery_with(site, "--block=cmd", "--help").stdout
     assert blocked_in(["--block", "a", "--block=b", "build", "--block", "c"]) == ["a", "b"]
+
+
+def test_each_plugin_is_known_by_its_distribution_name_read_once() -> None:
+    from importlib.metadata import entry_points
+
+    from gallery_builder.plugin_manager import distribution_name
+
+    for ep in entry_points(group="gallery_builder"):
+        if ep.dist is not None:
+            assert distribution_name(ep.dist) == ep.dist.metadata["Name"]
+            assert ep.dist.__dict__["_gallery_name"] == ep.dist.metadata["Name"]  # kept

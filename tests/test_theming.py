@@ -314,15 +314,17 @@ def test_a_link_inside_the_theme_still_works(one: Path, tmp_path: Path) -> None:
     assert [f.read_text() for f in (out / "_static").glob("b.*.txt")] == ["shared\n"]
 
 
-def test_preload_compiles_each_template_file_once() -> None:
+def test_preload_compiles_what_a_page_uses_once_and_nothing_else() -> None:
     from gallery_builder.template_worker import preload
     from gallery_builder.theming import make_environment
 
     themes = Path(__import__("gallery_builder.themes").themes.__file__).parent
     installed = installed_themes([themes / "minimal", themes / "default"])
     environment = make_environment(theme_chain("minimal", installed))
-    preload(environment)
-    files = [t.filename for t in environment.cache.values()]
-    assert sorted(set(files)) == sorted(files)  # base.html and minimal:base.html: one file
+    preload(environment, environment.get_template("album.html"))
     names = {name for _, name in environment.cache}
-    assert {"base.html", "album.html", "default:base.html"} <= names  # what pages extend
+    # album.html extends base.html (minimal's), which extends default:base.html; album.html
+    # imports macros.html: each compiled once, and not root.html or private.html
+    assert names == {"album.html", "base.html", "default:base.html", "macros.html"}
+    files = [t.filename for t in environment.cache.values()]
+    assert sorted(set(files)) == sorted(files)
