@@ -15,7 +15,7 @@ import shutil
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import NamedTuple, TextIO
 
 from gallery_builder.errors import GalleryError
 from gallery_builder.journal import Journal
@@ -25,7 +25,6 @@ STATE_DIR = ".gallery"
 SCHEMA_VERSION = 2
 #: the size of an output whose content is unknown (see gallery_builder.journal): no file has it
 UNKNOWN_SIZE = -1
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -65,9 +64,9 @@ class SourceRecord:
         )
 
 
-@dataclass(frozen=True)
-class OutputRecord:
-    """A file the build wrote into OUT."""
+class OutputRecord(NamedTuple):
+    """A file the build wrote into OUT. A named tuple: a state holds one for each image of
+    each picture, and a no-op build reads them all (made from each row as it is)."""
 
     path: str
     md5: str
@@ -302,19 +301,20 @@ def read_state(
     try:
         if connection.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
             return None  # an older layout: start afresh, outputs are re-made
-        sources = {}
-        for row in connection.execute(f"SELECT {', '.join(_SOURCE_COLUMNS)} FROM sources"):
-            record = _checked(SourceRecord, _SOURCE_TYPES, row)
-            sources[record.relpath] = record
-        outputs = {}
-        for row in connection.execute(f"SELECT {', '.join(_OUTPUT_COLUMNS)} FROM outputs"):
-            output = _checked(OutputRecord, _OUTPUT_TYPES, row)
-            outputs[output.path] = output
-        meta = {}
-        for key, value in connection.execute("SELECT key, value FROM meta"):
-            if not isinstance(key, str) or not isinstance(value, str):
+        for table, columns, types in _TABLES:
+            if _damaged(connection, table, columns, types):
                 return None
-            meta[key] = value
+        make_source = SourceRecord
+        sources = {
+            row[0]: make_source(*row)
+            for row in connection.execute(f"SELECT {', '.join(_SOURCE_COLUMNS)} FROM sources")
+        }
+        make_output = OutputRecord._make
+        outputs = {
+            row[0]: make_output(row)
+            for row in connection.execute(f"SELECT {', '.join(_OUTPUT_COLUMNS)} FROM outputs")
+        }
+        meta = dict(connection.execute("SELECT key, value FROM meta"))
     except (sqlite3.Error, ValueError, TypeError):
         return None
     finally:
@@ -330,16 +330,25 @@ _SOURCE_COLUMNS = (
 _SOURCE_TYPES = (str, int, int, (str, None), int, str, (str, None), (str, None), (str, None))
 _OUTPUT_COLUMNS = ("path", "md5", "size", "width", "height")
 _OUTPUT_TYPES = (str, str, int, int, int)
+_TABLES = (
+    ("sources", _SOURCE_COLUMNS, _SOURCE_TYPES),
+    ("outputs", _OUTPUT_COLUMNS, _OUTPUT_TYPES),
+    ("meta", ("key", "value"), (str, str)),
+)
+#: SQLite's typeof() of the values Python reads as each type
+_SQL_TYPES = {str: "text", int: "integer", None: "null"}
 
 
-def _checked(cls: type[T], types: tuple, row: tuple) -> T:
-    for value, expected in zip(row, types, strict=True):
+def _damaged(db: sqlite3.Connection, table: str, columns: tuple, types: tuple) -> bool:
+    """Whether a row of ``table`` holds a value of a type it must not (one query, in SQLite:
+    checking each value in Python costs more than reading it)."""
+    wrong = []
+    for column, expected in zip(columns, types, strict=True):
         allowed = expected if isinstance(expected, tuple) else (expected,)
-        if value is None and None in allowed:
-            continue
-        if not any(t is not None and type(value) is t for t in allowed):
-            raise ValueError(f"a damaged state: {value!r} is not {expected}")
-    return cls(*row)
+        names = ", ".join(f"'{_SQL_TYPES[t]}'" for t in allowed)
+        wrong.append(f"typeof({column}) NOT IN ({names})")
+    query = f"SELECT 1 FROM {table} WHERE {' OR '.join(wrong)} LIMIT 1"
+    return db.execute(query).fetchone() is not None
 
 
 def _fill(db: sqlite3.Connection, state: BuildState) -> None:
@@ -361,7 +370,7 @@ def _fill(db: sqlite3.Connection, state: BuildState) -> None:
     )
     db.executemany(
         "INSERT INTO outputs VALUES (?, ?, ?, ?, ?)",
-        (dataclasses.astuple(state.outputs[k]) for k in sorted(state.outputs)),
+        (tuple(state.outputs[k]) for k in sorted(state.outputs)),
     )
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -400,4 +409,8 @@ def metadata_json(metadata: Metadata) -> str:
 
 
 def _source_to_row(r: SourceRecord) -> tuple[object, ...]:
-    return dataclasses.astuple(r)
+    # (dataclasses.astuple deep-copies each value: many times slower over a large state)
+    return (
+        r.relpath, r.size, r.mtime_ns, r.sidecar, r.sidecar_mtime_ns, r.kind, r.md5,
+        r.metadata_json, r.error,
+    )  # fmt: skip
