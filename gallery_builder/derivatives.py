@@ -19,10 +19,11 @@ from gallery_builder.build_result import BuildResult
 from gallery_builder.config import Config
 from gallery_builder.errors import GalleryError
 from gallery_builder.model import Derivative, DerivativeSpec, ImageJob, ImageResult, Picture
+from gallery_builder.out_listing import OutListing
 from gallery_builder.plugin_manager import GalleryPluginManager, collected, required
 from gallery_builder.progress import Reporter
-from gallery_builder.sitefiles import exists, write_failure
-from gallery_builder.state import BuildState, OutputRecord
+from gallery_builder.sitefiles import write_failure
+from gallery_builder.state import UNKNOWN_SIZE, BuildState, OutputRecord
 from gallery_builder.step_collection import StepCollector, failure_error
 
 #: the longest variant: it is part of a file name, and of a key S3 limits (keylength.py)
@@ -78,6 +79,7 @@ def make_images(
     returned, for :func:`move_into_site` once the build knows it will go on."""
     work: list[tuple[Picture, ImageJob]] = []
     collector = StepCollector(pm)
+    listing = OutListing(out_dir)
     for picture in pictures:
         specs = collected(
             pm.hook.gallery_derivative_specs(
@@ -99,7 +101,7 @@ def make_images(
         for spec in specs:
             path = derivative_path(picture, spec, scale, steps_key)
             record = state.outputs.get(path)
-            if not force and record is not None and exists(f"{out_dir}/{path}", record.size):
+            if not force and _reusable(record, listing, path):
                 picture.derivatives[spec.key] = Derivative(
                     spec.key, path, record.width, record.height, record.md5, record.size
                 )
@@ -156,6 +158,11 @@ def make_images(
         executor.shutdown(wait=True, cancel_futures=True)
     result.skipped.sort()
     return staged
+
+
+def _reusable(record: OutputRecord | None, listing: OutListing, path: str) -> bool:
+    """Whether the last build wrote the image at ``path`` and it is still in OUT."""
+    return record is not None and record.size != UNKNOWN_SIZE and listing.has(path)
 
 
 def move_into_site(
