@@ -42,6 +42,7 @@ from gallery_builder.originals import (
     load_withheld,
     store_withheld,
 )
+from gallery_builder.out_listing import OutListing
 from gallery_builder.passwords import check_password_choice, refuse_clear_build
 from gallery_builder.plugin_answers import answers_by_plugin, plugin_folders
 from gallery_builder.plugin_manager import GalleryPluginManager, required
@@ -49,7 +50,7 @@ from gallery_builder.progress import Reporter
 from gallery_builder.publish_settings import PublishSettings
 from gallery_builder.root_pages import write_site_theme
 from gallery_builder.site_settings import check_publisher, record_settings
-from gallery_builder.sitefiles import SiteWriter, exists, remove_stale, site_file
+from gallery_builder.sitefiles import SiteWriter, remove_stale, site_file
 from gallery_builder.source_stages import (
     examine,
     is_utf8,
@@ -208,7 +209,6 @@ def _build(
 ) -> BuildResult:
     """The stages, inside the build state's lock (see :func:`build`), each returning what it
     made."""
-    previous_outputs = dict(state.outputs)
     examined = _examine(pm, config, state, [site_root, out_dir], theme, force, result)
     if (
         examined.unchanged
@@ -218,6 +218,7 @@ def _build(
         # Nothing that shapes the site changed and every file it wrote is there.
         return _nothing_to_do(state, result, strict, reporter, started)
     state.check_writable()
+    previous_outputs = dict(state.outputs)
     state.sources = examined.records
     state.meta["fingerprint"] = examined.fingerprint
     pictures = _pictures(pm, config, state, examined, result, strict, reporter)
@@ -430,8 +431,13 @@ def _report_withheld(result: BuildResult, reporter: Reporter) -> None:
 
 
 def _outputs_exist(state: BuildState) -> bool:
-    out = state.dir.parent
-    return all(exists(f"{out}/{r.path}", r.size) for r in state.outputs.values())
+    """Whether every file the last build wrote is still in OUT: one listing per folder, not a
+    ``stat()`` per file (a file whose content is unknown, from a killed build, is not)."""
+    paths = state.output_paths()
+    if paths is None:
+        return False
+    listing = OutListing(state.dir.parent)
+    return all(listing.has(path) for path in paths)
 
 
 def _nothing_to_do(

@@ -13,9 +13,10 @@ import json
 import os
 import shutil
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, TextIO
+from typing import NamedTuple, TextIO, TypeVar
 
 from gallery_builder.errors import GalleryError
 from gallery_builder.journal import Journal
@@ -25,6 +26,7 @@ STATE_DIR = ".gallery"
 SCHEMA_VERSION = 2
 #: the size of an output whose content is unknown (see gallery_builder.journal): no file has it
 UNKNOWN_SIZE = -1
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,8 @@ class BuildState:
     def __init__(self, out_dir: Path):
         self.dir = out_dir / STATE_DIR
         self.sources: dict[str, SourceRecord] = {}
-        self.outputs: dict[str, OutputRecord] = {}
+        #: the outputs, read from the state when first asked for (see :attr:`outputs`)
+        self._outputs: dict[str, OutputRecord] | None = {}
         self._loaded_sources: dict[str, SourceRecord] = {}
         self._loaded_outputs: dict[str, OutputRecord] = {}
         #: small facts about the last build: "fingerprint" of everything but the pictures
@@ -132,10 +135,34 @@ class BuildState:
         """Where images are made before they are moved into OUT (see derivatives)."""
         return self.dir / "staging"
 
+    @property
+    def outputs(self) -> dict[str, OutputRecord]:
+        """Each file the last build wrote (and this one so far), by its path in OUT. Read
+        from the state on first use: a build with nothing to do needs only their paths
+        (:meth:`output_paths`), and a large site has hundreds of thousands."""
+        if self._outputs is None:
+            self._outputs = read_outputs(self.path)
+            self._loaded_outputs = dict(self._outputs)
+        return self._outputs
+
+    @outputs.setter
+    def outputs(self, outputs: dict[str, OutputRecord]) -> None:
+        self.outputs  # noqa: B018 (what was loaded, so that save() sees the change)
+        self._outputs = outputs
+
+    def output_paths(self) -> list[str] | None:
+        """The paths of the outputs, or None when the content of one is unknown (left by a
+        build that was killed)."""
+        if self._outputs is not None:
+            if any(r.size == UNKNOWN_SIZE for r in self._outputs.values()):
+                return None
+            return list(self._outputs)
+        return read_output_paths(self.path)
+
     def _load(self) -> None:
-        loaded = read_state(self.path)
+        loaded = read_state(self.path, outputs=False)
         if loaded is not None:
-            self.sources, self.outputs, self.meta = loaded
+            self.sources, self._outputs, self.meta = loaded
         self.unsure = self.journal.read()
         if loaded is None:
             # no state, or a damaged one: the files of the site's manifest are an earlier
@@ -145,7 +172,8 @@ class BuildState:
             # whatever an earlier build left there is unknown: never taken for a file we know
             self.outputs[relpath] = OutputRecord(relpath, "", UNKNOWN_SIZE)
         self._loaded_sources = dict(self.sources)
-        self._loaded_outputs = dict(self.outputs)
+        if self._outputs is not None:
+            self._loaded_outputs = dict(self._outputs)
         self._loaded_meta = dict(self.meta)
 
     def check_writable(self) -> None:
@@ -182,10 +210,15 @@ class BuildState:
 
     def save(self, *, always: bool = False) -> bool:
         """Write the state if it changed (or ``always``); returns whether it wrote."""
-        if not always and (self.sources, self.outputs, self.meta) == (
-            self._loaded_sources,
-            self._loaded_outputs,
-            self._loaded_meta,
+        outputs_unchanged = self._outputs is None or self._outputs == self._loaded_outputs
+        if (
+            not always
+            and outputs_unchanged
+            and (self.sources, self.meta)
+            == (
+                self._loaded_sources,
+                self._loaded_meta,
+            )
         ):
             return False
         try:
@@ -286,11 +319,12 @@ def files_of_manifest(out_dir: Path) -> list[str]:
 
 
 def read_state(
-    path: Path,
-) -> tuple[dict[str, SourceRecord], dict[str, OutputRecord], dict[str, str]] | None:
+    path: Path, *, outputs: bool = True
+) -> tuple[dict[str, SourceRecord], dict[str, OutputRecord] | None, dict[str, str]] | None:
     """The sources, outputs and meta saved at ``path``; None when there is none, or it is
     damaged in any way (not a database, other tables or columns, values of the wrong type),
-    or of another schema version: the state is a cache, so that costs only a full build."""
+    or of another schema version: the state is a cache, so that costs only a full build.
+    Without ``outputs``, they are checked but not read (None): :func:`read_outputs`."""
     if not path.is_file():
         return None
     try:
@@ -309,17 +343,56 @@ def read_state(
             row[0]: make_source(*row)
             for row in connection.execute(f"SELECT {', '.join(_SOURCE_COLUMNS)} FROM sources")
         }
-        make_output = OutputRecord._make
-        outputs = {
-            row[0]: make_output(row)
-            for row in connection.execute(f"SELECT {', '.join(_OUTPUT_COLUMNS)} FROM outputs")
-        }
+        records = _output_records(connection) if outputs else None
         meta = dict(connection.execute("SELECT key, value FROM meta"))
     except (sqlite3.Error, ValueError, TypeError):
         return None
     finally:
         connection.close()
-    return sources, outputs, meta
+    return sources, records, meta
+
+
+def _output_records(connection: sqlite3.Connection) -> dict[str, OutputRecord]:
+    make = OutputRecord._make
+    query = f"SELECT {', '.join(_OUTPUT_COLUMNS)} FROM outputs"
+    return {row[0]: make(row) for row in connection.execute(query)}
+
+
+def _read_checked(path: Path, read: Callable[[sqlite3.Connection], T]) -> T:
+    """``read`` from the state :func:`read_state` found whole at the start of this build
+    (the build's lock kept it so); an error now is one line."""
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            return read(connection)
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        raise GalleryError(f"cannot read the build state {path}: {exc}; build again") from None
+
+
+def read_outputs(path: Path) -> dict[str, OutputRecord]:
+    """The outputs of the state at ``path`` (which :func:`read_state` found whole)."""
+    if not path.is_file():
+        return {}
+    return _read_checked(path, _output_records)
+
+
+def read_output_paths(path: Path) -> list[str] | None:
+    """The outputs' paths of the state at ``path``, as :meth:`BuildState.output_paths`: one
+    string from SQLite, split, rather than a row per output."""
+    if not path.is_file():
+        return []
+
+    def paths(connection: sqlite3.Connection) -> list[str] | None:
+        query = f"SELECT 1 FROM outputs WHERE size = {UNKNOWN_SIZE} LIMIT 1"
+        if connection.execute(query).fetchone() is not None:
+            return None
+        joined = connection.execute("SELECT group_concat(path, char(0)) FROM outputs")
+        text = joined.fetchone()[0]
+        return text.split("\0") if text else []
+
+    return _read_checked(path, paths)
 
 
 #: the columns of each table, and the types their values must have (None: may be NULL)
