@@ -35,6 +35,7 @@ from gallery_builder.model import (
     Album,
     Picture,
     Site,
+    SiteFile,
     Source,
 )
 from gallery_builder.originals import (
@@ -50,7 +51,7 @@ from gallery_builder.progress import Reporter
 from gallery_builder.publish_settings import PublishSettings
 from gallery_builder.root_pages import write_site_theme
 from gallery_builder.site_settings import check_publisher, record_settings
-from gallery_builder.sitefiles import SiteWriter, remove_stale, site_file
+from gallery_builder.sitefiles import SiteWriter, content_type, remove_stale
 from gallery_builder.source_stages import (
     examine,
     is_utf8,
@@ -357,10 +358,14 @@ def _album_tree(
 def _image_outputs(site: Site) -> dict[str, OutputRecord]:
     """The outputs of the site's images, which are listed in ``site.files`` too."""
     outputs: dict[str, OutputRecord] = {}
+    files = site.files
+    types: dict[str, str] = {}  # content types by extension: a site has few, and many images
     for picture in site.pictures:
         for d in picture.derivatives.values():
             outputs[d.path] = OutputRecord(d.path, d.md5, d.size, d.width, d.height)
-            site.files[d.path] = site_file(d.path, d.md5, d.size, IMMUTABLE)
+            extension = d.path.rpartition(".")[2]
+            kind = types.get(extension) or types.setdefault(extension, content_type(d.path))
+            files[d.path] = SiteFile(d.path, d.md5, d.size, kind, IMMUTABLE)
     return outputs
 
 
