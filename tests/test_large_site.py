@@ -56,3 +56,54 @@ def test_a_folder_where_an_image_was_is_not_the_image(album: Path, out: Path) ->
     assert not listing.has(image)
     assert listing.has("index.html")
     assert not listing.has("no/such/folder.jpg")
+
+
+def test_breadcrumbs_from_the_index_are_the_albums_above() -> None:
+    from gallery_builder.model import Album, Site
+    from gallery_builder.rendering import albums_by_path, breadcrumbs
+
+    root = Album("", "Home", "")
+    trips = Album("trips", "Trips", "Trips")
+    day = Album("trips/day-1", "Day 1", "Trips/Day 1")
+    other = Album("trips-2", "Trips 2", "Trips 2")  # a prefix of the name, not a parent
+    trips.children.append(day)
+    root.children += [trips, other]
+    site = Site(name="g", title="G", root=root, pictures=[])
+    index = albums_by_path(site)
+    assert breadcrumbs(day, site, index) == [root, trips, day] == breadcrumbs(day, site)
+    assert breadcrumbs(other, site, index) == [root, other]
+    assert breadcrumbs(root, site, index) == [root]
+    assert breadcrumbs(None, site, index) == []
+
+
+def test_the_manifest_files_are_written_as_the_json_encoder_writes_them() -> None:
+    import json
+
+    from gallery_builder.manifest import dumps
+
+    entries = {
+        "a.jpg": {"md5": "0" * 32, "size": 3, "content_type": "image/jpeg", "cache_control": "x"},
+        'b "é".css': {"md5": "f" * 32, "size": 0, "content_type": 'text/"é"', "cache_control": ""},
+        "c.jpg": {"md5": "ABC", "size": True, "content_type": "t\n", "cache_control": None},
+        "d.jpg": {"size": 1, "md5": "0" * 32, "content_type": "a", "cache_control": "b"},
+        "e.jpg": {"md5": "0" * 32, "size": 1.5, "content_type": "a", "cache_control": "b"},
+        "f.jpg": {"md5": "0" * 32, "size": 1, "content_type": "a", "cache_control": "b", "x": 1},
+    }
+    lines = dumps({"format": "f", "files": entries}).decode().splitlines()
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    expected = [f"{encode(k)}:{encode(v)}" for k, v in entries.items()]
+    assert [line.rstrip(",") for line in lines[3:-2]] == expected
+
+
+def test_the_fast_key_check_accepts_exactly_the_safe_keys() -> None:
+    import random
+
+    from gallery_builder.keys import key_problem
+    from gallery_builder.manifest import _SAFE_KEY
+
+    named = ["a/b", "./a", "a/./b", "a/..", "..", ".a", "a..", "a//b", "/a", "a/", "a\\b", "..."]
+    alphabet = "ab./\\\x00\x1f\x7f\x9f\xa0\ud800é "
+    rng = random.Random(12)
+    drawn = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(7))) for _ in range(20000)]
+    for key in named + drawn:
+        assert (_SAFE_KEY.fullmatch(key) is not None) == (key_problem(key) is None), repr(key)
