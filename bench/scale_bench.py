@@ -352,7 +352,8 @@ def report(
         f"{int(statistics.median(p['uploads'] for p in plans))} uploads and "
         f"{int(statistics.median(p['deletes'] for p in plans))} deletes",
         "",
-        "| figure | wall (s) | CPU of the process tree (s) | target | main process peak RSS (MiB) |",
+        "| figure | wall (s) | CPU of the process tree (s) | target "
+        "| main process peak RSS (MiB) |",
         "| --- | ---: | ---: | ---: | ---: |",
         *table,
         "",
