@@ -79,7 +79,7 @@ def make_images(
     returned, for :func:`move_into_site` once the build knows it will go on."""
     work: list[tuple[Picture, ImageJob]] = []
     collector = StepCollector(pm)
-    listing = OutListing(out_dir)
+    listing, outputs = OutListing(out_dir), state.outputs  # (read from the state once)
     for picture in pictures:
         specs = collected(
             pm.hook.gallery_derivative_specs(
@@ -100,7 +100,7 @@ def make_images(
         missing = []
         for spec in specs:
             path = derivative_path(picture, spec, scale, steps_key)
-            record = state.outputs.get(path)
+            record = outputs.get(path)
             if not force and _reusable(record, listing, path):
                 picture.derivatives[spec.key] = Derivative(
                     spec.key, path, record.width, record.height, record.md5, record.size
