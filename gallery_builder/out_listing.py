@@ -23,9 +23,29 @@ class OutListing:
             names = self._files[folder] = self._list(folder)
         return name in names
 
+    def has_all(self, paths: list[str]) -> bool:
+        """Whether a file is at each of ``paths`` (as :meth:`has`, with a loop per folder
+        rather than a call per path: a no-op build asks this of every image)."""
+        present: set[str] = set()
+        for folder in {path.rpartition("/")[0] for path in paths}:
+            names = self._files.get(folder)
+            if names is None:
+                names = self._files[folder] = self._list(folder)
+            if folder:
+                present.update([f"{folder}/{name}" for name in names])
+            else:
+                present.update(names)
+        return present.issuperset(paths)
+
     def _list(self, folder: str) -> frozenset[str]:
+        path = f"{self.root}/{folder}" if folder else self.root
         try:
-            with os.scandir(f"{self.root}/{folder}" if folder else self.root) as entries:
+            with os.scandir(path) as entries:
+                return frozenset([e.name for e in entries if e.is_file()])
+        except OSError:  # a file that cannot be looked at (rare): each entry on its own
+            pass
+        try:
+            with os.scandir(path) as entries:
                 return frozenset(e.name for e in entries if _is_file(e))
         except OSError:  # gone, not a folder, unreadable: nothing there counts as ours
             return frozenset()

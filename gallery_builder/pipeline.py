@@ -441,8 +441,7 @@ def _outputs_exist(state: BuildState) -> bool:
     paths = state.output_paths()
     if paths is None:
         return False
-    listing = OutListing(state.dir.parent)
-    return all(listing.has(path) for path in paths)
+    return OutListing(state.dir.parent).has_all(paths)
 
 
 def _nothing_to_do(

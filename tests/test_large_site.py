@@ -107,3 +107,13 @@ def test_the_fast_key_check_accepts_exactly_the_safe_keys() -> None:
     drawn = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(7))) for _ in range(20000)]
     for key in named + drawn:
         assert (_SAFE_KEY.fullmatch(key) is not None) == (key_problem(key) is None), repr(key)
+
+
+def test_all_images_are_there_until_one_is_not(album: Path, out: Path) -> None:
+    build_gallery(album, out)
+    paths = sorted(images_of(out, "a.jpg") | images_of(out, "Sub/b.jpg")) + ["index.html"]
+    assert OutListing(out).has_all(paths)
+    (out / paths[-2]).unlink()
+    assert not OutListing(out).has_all(paths)
+    assert not OutListing(out).has_all(["index.html", "gone/folder.jpg"])
+    assert OutListing(out).has_all([])
