@@ -111,7 +111,7 @@ def test_the_fast_key_check_accepts_exactly_the_safe_keys() -> None:
 
 def test_all_images_are_there_until_one_is_not(album: Path, out: Path) -> None:
     build_gallery(album, out)
-    paths = sorted(images_of(out, "a.jpg") | images_of(out, "Sub/b.jpg")) + ["index.html"]
+    paths = [*sorted(images_of(out, "a.jpg") | images_of(out, "Sub/b.jpg")), "index.html"]
     assert OutListing(out).has_all(paths)
     (out / paths[-2]).unlink()
     assert not OutListing(out).has_all(paths)
