@@ -24,18 +24,17 @@ class OutListing:
         return name in names
 
     def has_all(self, paths: list[str]) -> bool:
-        """Whether a file is at each of ``paths`` (as :meth:`has`, with a loop per folder
-        rather than a call per path: a no-op build asks this of every image)."""
-        present: set[str] = set()
-        for folder in {path.rpartition("/")[0] for path in paths}:
-            names = self._files.get(folder)
+        """Whether a file is at each of ``paths``: :meth:`has` without a call per path (a
+        no-op build asks it of every image)."""
+        files = self._files
+        for path in paths:
+            folder, _, name = path.rpartition("/")
+            names = files.get(folder)
             if names is None:
-                names = self._files[folder] = self._list(folder)
-            if folder:
-                present.update([f"{folder}/{name}" for name in names])
-            else:
-                present.update(names)
-        return present.issuperset(paths)
+                names = files[folder] = self._list(folder)
+            if name not in names:
+                return False
+        return True
 
     def _list(self, folder: str) -> frozenset[str]:
         path = f"{self.root}/{folder}" if folder else self.root
