@@ -26,11 +26,12 @@ from gallery_builder.model import (
     Picture,
     ProcessorInfo,
 )
+from gallery_builder.out_listing import OutListing
 from gallery_builder.plugin_manager import GalleryPluginManager, collected, required
 from gallery_builder.progress import Reporter
 from gallery_builder.resize_plan import source_chain
-from gallery_builder.sitefiles import exists, write_failure
-from gallery_builder.state import BuildState, OutputRecord
+from gallery_builder.sitefiles import write_failure
+from gallery_builder.state import UNKNOWN_SIZE, BuildState, OutputRecord
 from gallery_builder.step_collection import StepCollector, failure_error
 
 #: the longest variant: it is part of a file name, and of a key S3 limits (keylength.py)
@@ -104,6 +105,7 @@ def make_images(
     threads = worker_threads(jobs)
     work: list[tuple[Picture, ImageJob]] = []
     collector = StepCollector(pm)
+    listing, outputs = OutListing(out_dir), state.outputs  # (read from the state once)
     for picture in pictures:
         specs = collected(
             pm.hook.gallery_derivative_specs(
@@ -125,8 +127,8 @@ def make_images(
         for spec in specs:
             chain = source_chain(spec, specs, (md.width, md.height))
             path = derivative_path(picture, spec, scale, steps_key, cache_key, chain)
-            record = state.outputs.get(path)
-            if not force and record is not None and exists(f"{out_dir}/{path}", record.size):
+            record = outputs.get(path)
+            if not force and _reusable(record, listing, path):
                 picture.derivatives[spec.key] = Derivative(
                     spec.key, path, record.width, record.height, record.md5, record.size
                 )
@@ -195,6 +197,11 @@ def worker_threads(jobs: int | None) -> int:
     """The threads each of ``jobs`` workers may use (the CPUs shared out, at least 1)."""
     cpus = os.cpu_count() or 1
     return max(1, cpus // (jobs or cpus))
+
+
+def _reusable(record: OutputRecord | None, listing: OutListing, path: str) -> bool:
+    """Whether the last build wrote the image at ``path`` and it is still in OUT."""
+    return record is not None and record.size != UNKNOWN_SIZE and listing.has(path)
 
 
 def move_into_site(

@@ -36,6 +36,7 @@ from gallery_builder.model import (
     Picture,
     ProcessorInfo,
     Site,
+    SiteFile,
     Source,
 )
 from gallery_builder.originals import (
@@ -43,6 +44,7 @@ from gallery_builder.originals import (
     load_withheld,
     store_withheld,
 )
+from gallery_builder.out_listing import OutListing
 from gallery_builder.passwords import check_password_choice, refuse_clear_build
 from gallery_builder.plugin_answers import answers_by_plugin, plugin_folders
 from gallery_builder.plugin_manager import GalleryPluginManager, required
@@ -51,7 +53,7 @@ from gallery_builder.progress import Reporter
 from gallery_builder.publish_settings import PublishSettings
 from gallery_builder.root_pages import write_site_theme
 from gallery_builder.site_settings import check_publisher, record_settings
-from gallery_builder.sitefiles import SiteWriter, exists, remove_stale, site_file
+from gallery_builder.sitefiles import SiteWriter, content_type, remove_stale
 from gallery_builder.source_stages import (
     examine,
     is_utf8,
@@ -207,7 +209,6 @@ def _build(
 ) -> BuildResult:
     """The stages, inside the build state's lock (see :func:`build`), each returning what it
     made."""
-    previous_outputs = dict(state.outputs)
     fingerprint = _fingerprint(config, theme, pm, processor_key(*processor))
     examined = _examine(pm, config, state, [site_root, out_dir], fingerprint, force, result)
     if (
@@ -218,6 +219,7 @@ def _build(
         # Nothing that shapes the site changed and every file it wrote is there.
         return _nothing_to_do(state, result, strict, reporter, started)
     state.check_writable()
+    previous_outputs = dict(state.outputs)
     state.sources = examined.records
     state.meta["fingerprint"] = examined.fingerprint
     pictures = _pictures(pm, config, state, examined, result, strict, reporter)
@@ -359,10 +361,14 @@ def _album_tree(
 def _image_outputs(site: Site) -> dict[str, OutputRecord]:
     """The outputs of the site's images, which are listed in ``site.files`` too."""
     outputs: dict[str, OutputRecord] = {}
+    files = site.files
+    types: dict[str, str] = {}  # content types by extension: a site has few, and many images
     for picture in site.pictures:
         for d in picture.derivatives.values():
             outputs[d.path] = OutputRecord(d.path, d.md5, d.size, d.width, d.height)
-            site.files[d.path] = site_file(d.path, d.md5, d.size, IMMUTABLE)
+            extension = d.path.rpartition(".")[2]
+            kind = types.get(extension) or types.setdefault(extension, content_type(d.path))
+            files[d.path] = SiteFile(d.path, d.md5, d.size, kind, IMMUTABLE)
     return outputs
 
 
@@ -436,8 +442,12 @@ def _report_withheld(result: BuildResult, reporter: Reporter) -> None:
 
 
 def _outputs_exist(state: BuildState) -> bool:
-    out = state.dir.parent
-    return all(exists(f"{out}/{r.path}", r.size) for r in state.outputs.values())
+    """Whether every file the last build wrote is still in OUT: one listing per folder, not a
+    ``stat()`` per file (a file whose content is unknown, from a killed build, is not)."""
+    paths = state.output_paths()
+    if paths is None:
+        return False
+    return OutListing(state.dir.parent).has_all(paths)
 
 
 def _nothing_to_do(

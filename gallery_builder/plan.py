@@ -104,9 +104,13 @@ def plan_publish(
     """The uploads and deletes that make the remote gallery equal the local one."""
     uploads = []
     kept = []
+    remote_files, pending = remote.files, remote.pending
     for path, entry in sorted(local_files.items()):
-        old = remote.files.get(path)
-        if old is None:
+        old = remote_files.get(path)
+        if old == entry and not (pending and entry.get("cache_control") != IMMUTABLE):
+            # the common case, at once: the same entry (md5 and headers), nothing pending
+            kept.append(path)
+        elif old is None:
             uploads.append(Upload(path, "new", entry))
         elif old.get("md5") != entry["md5"]:
             uploads.append(Upload(path, "changed", entry, _md5(old)))

@@ -146,20 +146,33 @@ class PageUrls:
         return urljoin(base + self.page.path, url)
 
 
-def breadcrumbs(album: Album | None, site: Site) -> list[Album]:
-    """Albums from the root down to ``album``."""
+def breadcrumbs(
+    album: Album | None, site: Site, by_path: dict[str, list[Album]] | None = None
+) -> list[Album]:
+    """Albums from the root down to ``album``. ``by_path``: the site's albums by path (see
+    :func:`albums_by_path`), when rendering many pages: each then looks up its own parents,
+    rather than walking every album of the site."""
     if album is None:
         return []
-    trail = []
-    for candidate in site.albums():
-        if album.path == candidate.path or album.path.startswith(
-            candidate.path + "/" if candidate.path else ""
-        ):
-            trail.append(candidate)
+    by_path = albums_by_path(site) if by_path is None else by_path
+    parts = album.path.split("/") if album.path else []
+    prefixes = [""] + ["/".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
+    trail = [candidate for prefix in prefixes for candidate in by_path.get(prefix, ())]
     return sorted(trail, key=lambda a: a.depth)
 
 
-def page_context(page: Page, site: Site, config: Config) -> dict[str, Any]:
+def albums_by_path(site: Site) -> dict[str, list[Album]]:
+    """The site's albums by path, each list in the order of ``site.albums()``."""
+    index: dict[str, list[Album]] = {}
+    for album in site.albums():
+        index.setdefault(album.path, []).append(album)
+    return index
+
+
+def page_context(
+    page: Page, site: Site, config: Config, by_path: dict[str, list[Album]] | None = None
+) -> dict[str, Any]:
+    """The context of ``page``'s template; ``by_path``: see :func:`breadcrumbs`."""
     urls = PageUrls(page, site, config)
     return {
         **page.context,
@@ -171,7 +184,7 @@ def page_context(page: Page, site: Site, config: Config) -> dict[str, Any]:
         "formats": config.images.formats,
         "fallback_format": config.images.formats[-1],
         "content_types": CONTENT_TYPES,
-        "breadcrumbs": breadcrumbs(page.album, site),
+        "breadcrumbs": breadcrumbs(page.album, site, by_path),
         "url": urls.url,
         "album_url": urls.album_url,
         "static": urls.static,

@@ -18,7 +18,7 @@ from gallery_builder.model import IMMUTABLE, REVALIDATE, Page, Site
 from gallery_builder.originals import place_originals
 from gallery_builder.plugin_answers import answers_by_plugin
 from gallery_builder.plugin_manager import GalleryPluginManager, collected
-from gallery_builder.rendering import page_context
+from gallery_builder.rendering import albums_by_path, page_context
 from gallery_builder.sitefiles import SiteWriter
 
 STATIC_DIR = "_static"
@@ -93,8 +93,9 @@ def render_pages(
     # once, before the first page: each page renders in a worker forked from this process,
     # which inherits the filters and globals added here (gallery_builder.template_worker)
     pm.hook.gallery_jinja_environment(environment=environment, config=config)
+    by_path = albums_by_path(site)  # once: each page's breadcrumbs look their albums up in it
     for page in sorted(pages, key=lambda p: p.path):
-        context = page_context(page, site, config)
+        context = page_context(page, site, config, by_path)
         for extra in pm.hook.gallery_template_context(page=page, site=site, config=config):
             context.update(extra or {})
         try:

@@ -13,9 +13,10 @@ import json
 import os
 import shutil
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import NamedTuple, TextIO, TypeVar
 
 from gallery_builder.errors import GalleryError
 from gallery_builder.journal import Journal
@@ -65,9 +66,9 @@ class SourceRecord:
         )
 
 
-@dataclass(frozen=True)
-class OutputRecord:
-    """A file the build wrote into OUT."""
+class OutputRecord(NamedTuple):
+    """A file the build wrote into OUT. A named tuple: a state holds one for each image of
+    each picture, and a no-op build reads them all (made from each row as it is)."""
 
     path: str
     md5: str
@@ -83,7 +84,8 @@ class BuildState:
     def __init__(self, out_dir: Path):
         self.dir = out_dir / STATE_DIR
         self.sources: dict[str, SourceRecord] = {}
-        self.outputs: dict[str, OutputRecord] = {}
+        #: the outputs, read from the state when first asked for (see :attr:`outputs`)
+        self._outputs: dict[str, OutputRecord] | None = {}
         self._loaded_sources: dict[str, SourceRecord] = {}
         self._loaded_outputs: dict[str, OutputRecord] = {}
         #: small facts about the last build: "fingerprint" of everything but the pictures
@@ -133,10 +135,34 @@ class BuildState:
         """Where images are made before they are moved into OUT (see derivatives)."""
         return self.dir / "staging"
 
+    @property
+    def outputs(self) -> dict[str, OutputRecord]:
+        """Each file the last build wrote (and this one so far), by its path in OUT. Read
+        from the state on first use: a build with nothing to do needs only their paths
+        (:meth:`output_paths`), and a large site has hundreds of thousands."""
+        if self._outputs is None:
+            self._outputs = read_outputs(self.path)
+            self._loaded_outputs = dict(self._outputs)
+        return self._outputs
+
+    @outputs.setter
+    def outputs(self, outputs: dict[str, OutputRecord]) -> None:
+        self.outputs  # noqa: B018 (what was loaded, so that save() sees the change)
+        self._outputs = outputs
+
+    def output_paths(self) -> list[str] | None:
+        """The paths of the outputs, or None when the content of one is unknown (left by a
+        build that was killed)."""
+        if self._outputs is not None:
+            if any(r.size == UNKNOWN_SIZE for r in self._outputs.values()):
+                return None
+            return list(self._outputs)
+        return read_output_paths(self.path)
+
     def _load(self) -> None:
-        loaded = read_state(self.path)
+        loaded = read_state(self.path, outputs=False)
         if loaded is not None:
-            self.sources, self.outputs, self.meta = loaded
+            self.sources, self._outputs, self.meta = loaded
         self.unsure = self.journal.read()
         if loaded is None:
             # no state, or a damaged one: the files of the site's manifest are an earlier
@@ -146,7 +172,8 @@ class BuildState:
             # whatever an earlier build left there is unknown: never taken for a file we know
             self.outputs[relpath] = OutputRecord(relpath, "", UNKNOWN_SIZE)
         self._loaded_sources = dict(self.sources)
-        self._loaded_outputs = dict(self.outputs)
+        if self._outputs is not None:
+            self._loaded_outputs = dict(self._outputs)
         self._loaded_meta = dict(self.meta)
 
     def check_writable(self) -> None:
@@ -183,10 +210,15 @@ class BuildState:
 
     def save(self, *, always: bool = False) -> bool:
         """Write the state if it changed (or ``always``); returns whether it wrote."""
-        if not always and (self.sources, self.outputs, self.meta) == (
-            self._loaded_sources,
-            self._loaded_outputs,
-            self._loaded_meta,
+        outputs_unchanged = self._outputs is None or self._outputs == self._loaded_outputs
+        if (
+            not always
+            and outputs_unchanged
+            and (self.sources, self.meta)
+            == (
+                self._loaded_sources,
+                self._loaded_meta,
+            )
         ):
             return False
         try:
@@ -287,11 +319,12 @@ def files_of_manifest(out_dir: Path) -> list[str]:
 
 
 def read_state(
-    path: Path,
-) -> tuple[dict[str, SourceRecord], dict[str, OutputRecord], dict[str, str]] | None:
+    path: Path, *, outputs: bool = True
+) -> tuple[dict[str, SourceRecord], dict[str, OutputRecord] | None, dict[str, str]] | None:
     """The sources, outputs and meta saved at ``path``; None when there is none, or it is
     damaged in any way (not a database, other tables or columns, values of the wrong type),
-    or of another schema version: the state is a cache, so that costs only a full build."""
+    or of another schema version: the state is a cache, so that costs only a full build.
+    Without ``outputs``, they are checked but not read (None): :func:`read_outputs`."""
     if not path.is_file():
         return None
     try:
@@ -302,24 +335,64 @@ def read_state(
     try:
         if connection.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
             return None  # an older layout: start afresh, outputs are re-made
-        sources = {}
-        for row in connection.execute(f"SELECT {', '.join(_SOURCE_COLUMNS)} FROM sources"):
-            record = _checked(SourceRecord, _SOURCE_TYPES, row)
-            sources[record.relpath] = record
-        outputs = {}
-        for row in connection.execute(f"SELECT {', '.join(_OUTPUT_COLUMNS)} FROM outputs"):
-            output = _checked(OutputRecord, _OUTPUT_TYPES, row)
-            outputs[output.path] = output
-        meta = {}
-        for key, value in connection.execute("SELECT key, value FROM meta"):
-            if not isinstance(key, str) or not isinstance(value, str):
+        for table, columns, types in _TABLES:
+            if _damaged(connection, table, columns, types):
                 return None
-            meta[key] = value
+        make_source = SourceRecord
+        sources = {
+            row[0]: make_source(*row)
+            for row in connection.execute(f"SELECT {', '.join(_SOURCE_COLUMNS)} FROM sources")
+        }
+        records = _output_records(connection) if outputs else None
+        meta = dict(connection.execute("SELECT key, value FROM meta"))
     except (sqlite3.Error, ValueError, TypeError):
         return None
     finally:
         connection.close()
-    return sources, outputs, meta
+    return sources, records, meta
+
+
+def _output_records(connection: sqlite3.Connection) -> dict[str, OutputRecord]:
+    make = OutputRecord._make
+    query = f"SELECT {', '.join(_OUTPUT_COLUMNS)} FROM outputs"
+    return {row[0]: make(row) for row in connection.execute(query)}
+
+
+def _read_checked(path: Path, read: Callable[[sqlite3.Connection], T]) -> T:
+    """``read`` from the state :func:`read_state` found whole at the start of this build
+    (the build's lock kept it so); an error now is one line."""
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            return read(connection)
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        raise GalleryError(f"cannot read the build state {path}: {exc}; build again") from None
+
+
+def read_outputs(path: Path) -> dict[str, OutputRecord]:
+    """The outputs of the state at ``path`` (which :func:`read_state` found whole)."""
+    if not path.is_file():
+        return {}
+    return _read_checked(path, _output_records)
+
+
+def read_output_paths(path: Path) -> list[str] | None:
+    """The outputs' paths of the state at ``path``, as :meth:`BuildState.output_paths`: one
+    string from SQLite, split, rather than a row per output."""
+    if not path.is_file():
+        return []
+
+    def paths(connection: sqlite3.Connection) -> list[str] | None:
+        query = f"SELECT 1 FROM outputs WHERE size = {UNKNOWN_SIZE} LIMIT 1"
+        if connection.execute(query).fetchone() is not None:
+            return None
+        joined = connection.execute("SELECT group_concat(path, char(0)) FROM outputs")
+        text = joined.fetchone()[0]
+        return text.split("\0") if text else []
+
+    return _read_checked(path, paths)
 
 
 #: the columns of each table, and the types their values must have (None: may be NULL)
@@ -330,16 +403,25 @@ _SOURCE_COLUMNS = (
 _SOURCE_TYPES = (str, int, int, (str, None), int, str, (str, None), (str, None), (str, None))
 _OUTPUT_COLUMNS = ("path", "md5", "size", "width", "height")
 _OUTPUT_TYPES = (str, str, int, int, int)
+_TABLES = (
+    ("sources", _SOURCE_COLUMNS, _SOURCE_TYPES),
+    ("outputs", _OUTPUT_COLUMNS, _OUTPUT_TYPES),
+    ("meta", ("key", "value"), (str, str)),
+)
+#: SQLite's typeof() of the values Python reads as each type
+_SQL_TYPES = {str: "text", int: "integer", None: "null"}
 
 
-def _checked(cls: type[T], types: tuple, row: tuple) -> T:
-    for value, expected in zip(row, types, strict=True):
+def _damaged(db: sqlite3.Connection, table: str, columns: tuple, types: tuple) -> bool:
+    """Whether a row of ``table`` holds a value of a type it must not (one query, in SQLite:
+    checking each value in Python costs more than reading it)."""
+    wrong = []
+    for column, expected in zip(columns, types, strict=True):
         allowed = expected if isinstance(expected, tuple) else (expected,)
-        if value is None and None in allowed:
-            continue
-        if not any(t is not None and type(value) is t for t in allowed):
-            raise ValueError(f"a damaged state: {value!r} is not {expected}")
-    return cls(*row)
+        names = ", ".join(f"'{_SQL_TYPES[t]}'" for t in allowed)
+        wrong.append(f"typeof({column}) NOT IN ({names})")
+    query = f"SELECT 1 FROM {table} WHERE {' OR '.join(wrong)} LIMIT 1"
+    return db.execute(query).fetchone() is not None
 
 
 def _fill(db: sqlite3.Connection, state: BuildState) -> None:
@@ -361,7 +443,7 @@ def _fill(db: sqlite3.Connection, state: BuildState) -> None:
     )
     db.executemany(
         "INSERT INTO outputs VALUES (?, ?, ?, ?, ?)",
-        (dataclasses.astuple(state.outputs[k]) for k in sorted(state.outputs)),
+        (tuple(state.outputs[k]) for k in sorted(state.outputs)),
     )
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -400,4 +482,8 @@ def metadata_json(metadata: Metadata) -> str:
 
 
 def _source_to_row(r: SourceRecord) -> tuple[object, ...]:
-    return dataclasses.astuple(r)
+    # (dataclasses.astuple deep-copies each value: many times slower over a large state)
+    return (
+        r.relpath, r.size, r.mtime_ns, r.sidecar, r.sidecar_mtime_ns, r.kind, r.md5,
+        r.metadata_json, r.error,
+    )  # fmt: skip

@@ -168,7 +168,9 @@ def test_a_build_killed_while_saving_its_state_keeps_a_whole_state(
 ) -> None:
     pictures.jpeg(source / "a.jpg", (300, 200))
     pictures.jpeg(source / "Trip" / "b.jpg", (300, 200))
-    for i in range(8000):  # files that are not pictures: each is a row of the state
+    # files that are not pictures: each is a row of the state, so that saving it takes long
+    # enough to be seen (the state is saved faster than it was: 8,000 rows were sometimes not)
+    for i in range(30000):
         (source / "notes" / f"{i // 1000}").mkdir(parents=True, exist_ok=True)
         (source / "notes" / f"{i // 1000}" / f"{i}.dat").touch()
     build_gallery(source, out)

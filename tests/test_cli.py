@@ -39,7 +39,7 @@ def test_build_prints_progress_lines_and_a_summary_off_a_terminal(source: Path, 
     result = run_cli(["build", source, "-o", out])
     assert result.exit_code == 0
     assert "making images of 3 pictures" in result.stderr
-    assert "  3/3" in result.stderr
+    assert "  3/3 (" in result.stderr and "pictures/s)" in result.stderr
     assert "skipped broken.jpg: not a picture (unknown content)" in result.stderr
     assert "3 pictures in 1 albums: 3 built, 0 reused, 1 skipped" in result.stdout
     assert f"site: {out}" in result.stdout
@@ -115,6 +115,7 @@ def test_a_terminal_gets_a_progress_bar(source: Path, tmp_path: Path) -> None:
     assert process.returncode == 0
     text = screen.decode("utf-8", "replace")
     assert "images" in text and "━" in text  # rich's bar, drawn with escape codes
+    assert "pictures/s" in text and "ETA" in text
     assert "\x1b[" in text
     assert "making images of" not in text  # the plain lines are for logs only
     assert "4 pictures in 1 albums" in stdout
