@@ -233,3 +233,20 @@ def test_a_worker_encodes_webp_without_loading_every_pillow_plugin() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert found.strip() == "False False"
+
+
+def test_the_forkserver_preloads_the_cli_that_each_worker_would_import_again() -> None:
+    # a worker runs the parent's main script again (``__mp_main__``); the ``gallery`` script
+    # imports gallery_builder.cli, which the forkserver then has already, once for all
+    code = (
+        "import sys\n"
+        "from gallery_builder.plugins.executor import worker_preload\n"
+        "before = worker_preload()\n"
+        "import gallery_builder.cli\n"
+        "print(before, worker_preload())\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    imaging = "'gallery_builder.imaging', 'gallery_builder.processors'"
+    assert found.strip() == f"[{imaging}] [{imaging}, 'gallery_builder.cli']"
