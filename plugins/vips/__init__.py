@@ -20,7 +20,7 @@ from gallery_builder.errors import ProcessorUnavailable
 from gallery_builder.model import ImageProcessor, ProcessorInfo
 
 #: this plugin's own processing: bump it whenever the bytes it writes may change
-CODE_VERSION = "1"
+CODE_VERSION = "2"
 WORKER = "gallery_builder.plugins.vips.worker:process_image"
 INSTALL = "pyvips is not installed: pip install 'gallery-builder[vips]'"
 #: glibc's arena limit for the workers (plugins/vips/runtime.py says why)
