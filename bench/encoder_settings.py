@@ -126,7 +126,7 @@ def markdown(rows: Sequence[Measurement]) -> str:
     """The table docs/building.md shows: per format, size and cost against its balanced
     setting."""
     lines = [
-        "| Format | Setting | Effort | CPU ms | Size (KB) | Size vs balanced | SSIM |",
+        "| Format | Setting | Effort | CPU ms | Size (KiB) | Size vs balanced | SSIM |",
         "|---|---|---|---:|---:|---:|---:|",
     ]
     for row in rows:

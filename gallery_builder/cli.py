@@ -144,14 +144,12 @@ def build(
     except GalleryError as exc:  # a plugin's gallery_settings failed
         _fail_with(exc, verbose)
     try:
-        config = load_config(source, config_file, settings=schemas)
+        config = load_config(source, config_file, settings=schemas, executor=executor)
         password = read_password(password_file, os.environ)
     except (ConfigError, SettingError) as exc:
         _fail(str(exc), EXIT_USAGE)
     if theme:
         config = config.with_theme(theme)
-    if executor:
-        config = config.with_executor(executor)
     reporter = reporter_for(sys.stderr, quiet=quiet)
     try:
         if processor is not None:  # checked here, so that an error names the option

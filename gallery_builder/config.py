@@ -292,14 +292,21 @@ def load_config(
     config_file: Path | None = None,
     *,
     settings: Mapping[str, Mapping[str, Setting]] | None = None,
+    executor: str | None = None,
 ) -> Config:
     """Read ``config_file`` or ``SOURCE/gallery.toml`` (if present) over the defaults.
+
+    ``executor`` (``gallery build --executor``) replaces ``[build] executor`` before the
+    ``[build]`` keys are checked together, so that a file's ``scheduler`` serves a build that
+    chooses dask on the command line.
 
     ``settings`` is what the active plugins declare,
     ``gallery_builder.plugin_settings.plugin_settings_schemas(pm)``: their ``[plugins.NAME]``
     tables are checked against it and fill :attr:`Config.plugins`. Without it (a caller with
     no plugin manager) those tables are not read and ``Config.plugins`` is empty."""
     base = default_config(source)
+    if executor is not None:
+        base = base.with_executor(executor)
     if settings is not None:
         base = replace(base, plugins=plugin_values(None, "", settings))
     path = config_file if config_file is not None else source / CONFIG_NAME
@@ -322,7 +329,7 @@ def load_config(
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", file=path) from None
-    config = _apply(base, raw, text, path)
+    config = _apply(base, raw, text, path, executor)
     if settings is None:
         return config
     blocked = getattr(settings, "blocked", frozenset())  # PluginSchemas knows them
@@ -357,7 +364,9 @@ def _refuse_password(raw: dict[str, Any], text: str, path: Path) -> None:
             raise ConfigError(f"{where}: {PASSWORD_REFUSED}", file=path, line=line)
 
 
-def _apply(base: Config, raw: dict[str, Any], text: str, path: Path) -> Config:
+def _apply(
+    base: Config, raw: dict[str, Any], text: str, path: Path, executor: str | None = None
+) -> Config:
     clean: dict[str, dict[str, Any]] = {}
     sections = ", ".join(f"[{s}]" for s in SCHEMA) + f", [{PLUGINS_SECTION}.NAME]"
     _refuse_password(raw, text, path)
@@ -410,6 +419,8 @@ def _apply(base: Config, raw: dict[str, Any], text: str, path: Path) -> Config:
         raise ConfigError(str(exc), file=path, line=line) from None
     gallery = replace(gallery, base_url=base_url)
     build = replace(base.build, **clean.get("build", {}))
+    if executor is not None:  # the command line's choice over the file's
+        build = replace(build, executor=executor)
     if build.scheduler and build.executor != "dask":
         raise ConfigError(
             f'[build] scheduler = "{build.scheduler}" is for the dask executor; add '

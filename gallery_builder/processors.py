@@ -106,7 +106,7 @@ def choose_processor(
     if chosen not in offered:
         registered = ", ".join(sorted(offered))
         given = (
-            f"--processor {chosen}"
+            f"--processor {chosen or repr(chosen)}"  # an empty name shown as ''
             if name is not None
             else (f"{_where(config)} = {toml_string(chosen)}")
         )

@@ -76,8 +76,11 @@ SETTINGS: dict[str, dict[str, SettingDoc]] = {
             "--processor`, which wins."
         ),
         "effort": SettingDoc(
-            "How hard the encoders work: `fast` (quick, larger files), `balanced`, or `small` "
-            "(the smallest files, several times the encoding time); measured in building.md."
+            "How hard the encoders work, a preset of the per-format settings: `fast` (each "
+            "encoder's quickest setting, files up to a quarter larger), `balanced` (each "
+            "encoder's best trade of time for bytes), or `small` (the smallest files worth "
+            "their time: about twice the encoding time, four times for AVIF); measured in "
+            "building.md."
         ),
         "jpeg": SettingDoc(
             "The `[images.jpeg]` table: `optimize` (Huffman tables computed per image) and "

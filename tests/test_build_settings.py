@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pictures
 import pytest
 
 from gallery_builder.build_settings import BuildSettings
 from gallery_builder.config import ConfigError, load_config
+from gallery_builder.testing import run_cli
 
 
 @pytest.mark.parametrize(
@@ -47,3 +49,28 @@ def test_build_settings_are_read(source: Path) -> None:
     assert (config.build.executor, config.build.scheduler) == ("dask", "tls://[::1]:8786")
     (source / "gallery.toml").write_text("[build]\n")
     assert load_config(source).build == BuildSettings("local", "")  # the defaults
+
+
+@pytest.mark.parametrize("option", [[], ["--executor", "local"]], ids=["no option", "local"])
+def test_a_scheduler_without_dask_chosen_by_file_or_option_is_an_error(
+    source: Path, out: Path, option: list[str]
+) -> None:
+    pictures.jpeg(source / "a.jpg")
+    path = source / "gallery.toml"
+    path.write_text('[build]\nscheduler = "tcp://h:8786"\n')
+    result = run_cli(["build", source, "-o", out, *option])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines()[-1] == (
+        f'Error: {path}:2: [build] scheduler = "tcp://h:8786" is for the dask executor; add '
+        'executor = "dask" to [build], or remove scheduler'
+    )
+
+
+def test_executor_given_replaces_the_files_before_the_keys_are_checked(source: Path) -> None:
+    (source / "gallery.toml").write_text('[build]\nscheduler = "tcp://h:8786"\n')
+    config = load_config(source, executor="dask")
+    assert config.build == BuildSettings("dask", "tcp://h:8786")
+    (source / "gallery.toml").write_text('[build]\nexecutor = "dask"\n')
+    assert load_config(source, executor="local").build == BuildSettings("local", "")
+    (source / "gallery.toml").unlink()
+    assert load_config(source, executor="dask").build == BuildSettings("dask", "")

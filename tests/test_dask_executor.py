@@ -306,6 +306,21 @@ def test_build_executor_dask_on_the_command_line(source: Path, out: Path, tmp_pa
     assert len(read_manifest(out)["images"]) == 2
 
 
+def test_a_scheduler_in_the_file_serves_executor_dask_on_the_command_line(
+    source: Path, out: Path, cluster: distributed.LocalCluster
+) -> None:
+    # docs/clusters.md: the address kept in gallery.toml, dask chosen for one build
+    cluster.wait_for_workers(WORKERS, timeout=STARTUP)
+    pictures.jpeg(source / "a.jpg")
+    address = cluster.scheduler_address
+    (source / "gallery.toml").write_text(f'[build]\nscheduler = "{address}"\n')
+    before = tasks_done(cluster)
+    result = run_cli(["build", source, "-o", out, "--executor", "dask"])
+    assert result.exit_code == 0, result.output
+    assert "1 built" in result.output
+    assert tasks_done(cluster) == before + 1  # made on that cluster
+
+
 # --- The build tests that can run on dask ----------------------------------------------------
 
 #: tests of test_build.py and test_incremental.py that run as they are on a build whose

@@ -189,3 +189,28 @@ def test_defaults_are_the_codes_own() -> None:
     assert default_text("images", "strip_gps") == "`true`"
     assert default_text("gallery", "lang") == '`"en"`'
     assert default_text("publish", "cdn") == "not set"
+
+
+def _prose(path: Path) -> str:
+    return " ".join(path.read_text(encoding="utf-8").replace("`", "").split())
+
+
+def test_the_effort_reference_says_what_configuration_md_says() -> None:
+    page = _prose(DOCS / "configuration.md")
+    described = SETTINGS["images"]["effort"].description
+    for claim in (
+        "files up to a quarter larger",
+        "about twice the encoding time, four times for AVIF",
+    ):
+        assert claim in described and claim in page, claim
+
+
+def test_the_missing_dask_error_is_quoted_as_the_code_says_it() -> None:
+    from gallery_builder.plugins.dask_executor import INSTALL
+
+    message = (
+        '[build] executor = "dask" needs dask, which is not installed (No module named '
+        f"'distributed'): {INSTALL}"
+    )
+    for page in ("configuration.md", "clusters.md"):
+        assert f"Error: {message}" in _prose(DOCS / page), page

@@ -110,6 +110,12 @@ def test_an_unknown_processor_option_names_the_option(one: Path, out: Path) -> N
     assert "Traceback" not in result.output
 
 
+def test_an_empty_processor_option_is_shown_quoted(one: Path, out: Path) -> None:
+    result = run_cli(["build", one, "-o", out, "--processor", ""])
+    assert result.exit_code == 2, result.output
+    assert "Error: --processor '': no such image processor; allowed: pillow" in result.output
+
+
 def test_choose_processor_raises_a_setting_error_without_a_file(one: Path) -> None:
     with pytest.raises(SettingError, match=r"^\[images\] processor = \"gone\": no such image"):
         choose_processor(plugin_manager(), load_config(one).with_processor("gone"))

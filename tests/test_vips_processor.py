@@ -11,7 +11,7 @@ from pathlib import Path
 import pictures
 import pytest
 import pyvips
-from conftest import read_manifest
+from conftest import gallery, read_manifest
 from gallery_builder.plugins.vips import CODE_VERSION, INSTALL, VIPS, probe
 
 from gallery_builder.config import load_config
@@ -55,6 +55,31 @@ def test_without_pyvips_choosing_vips_is_one_error_line(source: Path, out: Path)
 
     assert done.returncode == 1, done.stderr
     assert (done.stdout + done.stderr).strip().splitlines() == [f"Error: {INSTALL}"]
+    assert not (out / "manifest.json").exists()
+
+
+def test_a_libvips_that_cannot_be_loaded_is_named_with_its_cause_and_the_fix(
+    source: Path, out: Path, tmp_path: Path
+) -> None:
+    # a pyvips first on the path that fails as pyvips does when it finds no libvips
+    shim = tmp_path / "no-libvips"
+    shim.mkdir()
+    (shim / "pyvips.py").write_text(
+        "raise OSError(\"cannot load library 'libvips.so.42': No such file or directory\")\n"
+    )
+    pictures.jpeg(source / "photo.jpg")
+
+    done = gallery(
+        "build", source, "-o", out, "-j", "1", "--processor", "vips",
+        env={"PYTHONPATH": str(shim)},
+    )  # fmt: skip
+
+    assert done.returncode == 1, done.stderr
+    assert (done.stdout + done.stderr).strip().splitlines() == [
+        "Error: libvips could not be loaded (cannot load library 'libvips.so.42': No such file "
+        "or directory): pip install 'gallery-builder[vips]', which brings pyvips-binary, a "
+        "wheel with libvips built in"
+    ]
     assert not (out / "manifest.json").exists()
 
 

@@ -251,6 +251,26 @@ def test_gps_is_removed_field_by_field_and_the_rest_of_the_exif_is_kept(
         assert original == "2024:05:17 10:42:00", key
 
 
+def test_the_exif_saved_has_no_orientation_though_libvips_always_adds_one(
+    source: Path, out: Path
+) -> None:
+    photo = pictures.jpeg(source / "photo.jpg", (320, 240), orientation=6, make="Canon")
+    loaded = pyvips.Image.new_from_file(str(photo)).copy()
+    for name in ("orientation", "exif-ifd0-Orientation"):
+        loaded.remove(name)
+    plain = Image.open(io.BytesIO(loaded.jpegsave_buffer(keep="exif"))).getexif()
+    assert plain.get(ExifTags.Base.Orientation) == 1  # added back by libexif, with others
+    assert ExifTags.Base.XResolution in plain
+
+    text = SMALL.replace('"jpeg", "webp", "png"', '"avif", "png"')
+    files = made(run(source, photo, out, "vips", text), out)
+
+    for key in ("160.avif", "160.png", "640.avif", "640.png"):
+        with Image.open(files[key]) as im:
+            exif = im.getexif()
+        assert dict(exif) == {ExifTags.Base.Make: "Canon"}, key  # Pillow's: the Make alone
+
+
 # --- Grey ---------------------------------------------------------------------------------------
 
 

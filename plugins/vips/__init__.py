@@ -20,9 +20,14 @@ from gallery_builder.errors import ProcessorUnavailable
 from gallery_builder.model import ImageProcessor, ProcessorInfo
 
 #: this plugin's own processing: bump it whenever the bytes it writes may change
-CODE_VERSION = "1"
+CODE_VERSION = "2"
 WORKER = "gallery_builder.plugins.vips.worker:process_image"
 INSTALL = "pyvips is not installed: pip install 'gallery-builder[vips]'"
+#: pyvips is there but the libvips library it loads is not (or is broken): {cause}
+UNLOADABLE = (
+    "libvips could not be loaded ({cause}): pip install 'gallery-builder[vips]', which "
+    "brings pyvips-binary, a wheel with libvips built in"
+)
 #: glibc's arena limit for the workers (plugins/vips/runtime.py says why)
 ARENA_VARIABLE, ARENAS = "MALLOC_ARENA_MAX", "2"
 
@@ -37,8 +42,10 @@ def probe() -> ProcessorInfo:
     when it imports the worker module, for workers started before or elsewhere)."""
     try:
         import pyvips
-    except (ImportError, OSError):
+    except ImportError:
         raise ProcessorUnavailable(INSTALL) from None
+    except OSError as exc:  # pyvips found no libvips to load (cffi's dlopen)
+        raise ProcessorUnavailable(UNLOADABLE.format(cause=exc)) from None
     os.environ.setdefault(ARENA_VARIABLE, ARENAS)
     return ProcessorInfo(version=version(pyvips), formats=frozenset(_formats(pyvips)))
 

@@ -21,6 +21,7 @@ from gallery_builder.plugins.vips.bridge import from_pil, to_pil
 from gallery_builder.plugins.vips.decode import Decoded, decode, readable
 from gallery_builder.plugins.vips.encode import encode
 from gallery_builder.plugins.vips.exif import published_block
+from gallery_builder.plugins.vips.exif_container import replace_exif
 from gallery_builder.plugins.vips.resize import resized
 from PIL import Image
 
@@ -123,7 +124,11 @@ def _write(
     """Encode ``image`` as ``spec`` (after the image steps) and write it at ``relpath``."""
     if steps:  # on a PIL copy of its own, never on the shared buffer
         image = from_pil(apply_steps(to_pil(image), spec, steps))
-    data = encode(image, spec, icc=decoded.icc, exif=_exif_block(decoded, spec))
+    exif = _exif_block(decoded, spec)
+    data = encode(image, spec, icc=decoded.icc, exif=exif)
+    if exif:  # the block Pillow's worker writes, not libexif's with the tags it adds
+        published = imaging._exif_bytes(decoded.exif, strip_gps=spec.strip_gps)
+        data = replace_exif(data, spec.format, published or exif)
     target = Path(job.output_root, relpath)
     try:
         write_atomic(target, data)
