@@ -167,7 +167,8 @@ def test_a_table_that_is_not_a_table(source: Path) -> None:
 
 def test_the_unknown_section_message_mentions_plugin_tables(source: Path) -> None:
     settings_file(source, "[site]\n")
-    assert "allowed: [gallery], [images], [publish], [plugins.NAME]" in str(error_of(source))
+    allowed = "allowed: [gallery], [images], [publish], [build], [plugins.NAME]"
+    assert allowed in str(error_of(source))
 
 
 def test_a_password_in_a_plugin_table_is_refused_without_quoting_it(source: Path) -> None:
