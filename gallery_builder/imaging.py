@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import io
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from PIL import ExifTags, Image, features
@@ -123,12 +123,24 @@ def process_image(job: ImageJob) -> ImageResult:
     file where a folder should be), which is no fault of the picture; or a ``step_error`` when
     a plugin's image step failed (nor is that). Either way nothing is left behind.
     """
+    return run_worker(job, _process, _DECODE_ERRORS, describe_decode_error)
+
+
+def run_worker(
+    job: ImageJob,
+    process: Callable[[ImageJob, list[Path]], list[Derivative]],
+    decode_errors: tuple[type[BaseException], ...],
+    describe: Callable[[BaseException], str],
+) -> ImageResult:
+    """Run a processor's ``process(job, written)`` as every worker must: the derivatives it
+    made; or, removing what it wrote, a ``write_error``, a ``step_error``, or (for one of
+    ``decode_errors``) an ``error`` worded by ``describe``. Pillow's decompression-bomb
+    warning counts as an error (Pillow warns between 1x and 2x its pixel limit: both skip)."""
     written: list[Path] = []
     try:
         with warnings.catch_warnings():
-            # Pillow warns (rather than fails) between 1x and 2x its pixel limit: we skip both.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            derivatives = _process(job, written)
+            derivatives = process(job, written)
         return ImageResult(source_path=job.source_path, derivatives=tuple(derivatives))
     except OutputError as exc:
         _remove(written)
@@ -136,9 +148,9 @@ def process_image(job: ImageJob) -> ImageResult:
     except StepFailed as exc:
         _remove(written)
         return ImageResult(source_path=job.source_path, step_error=exc.failure)
-    except _DECODE_ERRORS as exc:
+    except decode_errors as exc:
         _remove(written)
-        return ImageResult(source_path=job.source_path, error=describe_decode_error(exc))
+        return ImageResult(source_path=job.source_path, error=describe(exc))
 
 
 class OutputError(Exception):

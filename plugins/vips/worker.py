@@ -12,7 +12,6 @@ resized buffer in memory and encoded to every format from there; libvips' thread
 from __future__ import annotations
 
 import hashlib
-import warnings
 from pathlib import Path
 
 import pyvips
@@ -27,7 +26,7 @@ from PIL import Image
 
 from gallery_builder import imaging
 from gallery_builder.filesafety import write_atomic
-from gallery_builder.image_steps import StepFailed, apply_steps, load_steps
+from gallery_builder.image_steps import apply_steps, load_steps
 from gallery_builder.imaging import OutputError
 from gallery_builder.model import Derivative, DerivativeSpec, ImageJob, ImageResult
 from gallery_builder.resize_plan import Resize, resize_plan
@@ -53,22 +52,7 @@ def process_image(job: ImageJob) -> ImageResult:
     the picture cannot be decoded; or a ``write_error`` when the output cannot be written; or
     a ``step_error`` when a plugin's image step failed. Either way nothing is left behind.
     """
-    written: list[Path] = []
-    try:
-        with warnings.catch_warnings():
-            # Pillow warns (rather than fails) between 1x and 2x its pixel limit: we skip both.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            derivatives = _process(job, written)
-        return ImageResult(source_path=job.source_path, derivatives=tuple(derivatives))
-    except OutputError as exc:
-        _remove(written)
-        return ImageResult(source_path=job.source_path, write_error=str(exc))
-    except StepFailed as exc:
-        _remove(written)
-        return ImageResult(source_path=job.source_path, step_error=exc.failure)
-    except DECODE_ERRORS as exc:
-        _remove(written)
-        return ImageResult(source_path=job.source_path, error=describe_error(exc))
+    return imaging.run_worker(job, _process, DECODE_ERRORS, describe_error)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -78,11 +62,6 @@ def describe_error(exc: BaseException) -> str:
         text = next((ln for ln in lines if ln and not ln.startswith("unable to")), "")
         return f"corrupt or truncated picture data ({text or exc.message.strip()})"
     return imaging.describe_decode_error(exc)
-
-
-def _remove(paths: list[Path]) -> None:
-    for path in paths:
-        path.unlink(missing_ok=True)
 
 
 def _process(job: ImageJob, written: list[Path]) -> list[Derivative]:
